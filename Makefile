@@ -1,0 +1,65 @@
+# runbook: build, test and demo. `make demo` and `make test` are the two
+# set-up commands of the README; both bring up the local cluster themselves.
+SHELL     := /bin/bash
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+FUZZTIME  ?= 20s
+export RUNBOOK_CLUSTER_DIR ?= /var/lib/runbook-cluster
+CLUSTER_KUBECONFIG := $(RUNBOOK_CLUSTER_DIR)/kubeconfig
+OUT       ?= out
+
+.PHONY: all build schema schema-check lint unit fuzz e2e test demo bench clean
+
+all: build
+
+include hack/cluster.mk
+
+build:
+	$(GO) build -o $(BIN)/runbook ./cmd/runbook
+	ln -sf runbook $(BIN)/kubectl-runbook
+
+## schema: regenerate schemas/*.json from the Go types and their comments
+schema:
+	$(GO) run ./hack/schemagen schemas
+
+## schema-check: fail when the checked-in schemas are stale
+schema-check:
+	@tmp=$$(mktemp -d) && $(GO) run ./hack/schemagen $$tmp && \
+	  for f in runbook.schema.json result.schema.json; do \
+	    if ! cmp -s $$tmp/$$f schemas/$$f; then echo "schemas/$$f is stale: run make schema" >&2; diff -u schemas/$$f $$tmp/$$f | head -20; rm -rf $$tmp; exit 1; fi; \
+	  done; rm -rf $$tmp; echo "schemas are up to date"
+
+lint: schema-check
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/kubebin/')); if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./hack/e2e/
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+## fuzz: a short, bounded fuzz run of the loader (longer: make fuzz FUZZTIME=10m)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./runbook
+
+## e2e: bring the local cluster up, then run the end-to-end tests against it
+e2e: build cluster-up
+	@mkdir -p $(OUT)
+	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \
+	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(OUT)/e2e.log
+
+test: lint unit fuzz e2e
+
+## demo: the local cluster, the seed's runbook against it, the report
+demo: build cluster-up
+	@mkdir -p $(OUT)
+	$(BIN)/runbook run --kubeconfig $(CLUSTER_KUBECONFIG) examples/distroless.yaml \
+	  --report md=$(OUT)/distroless.md --report json=$(OUT)/distroless.json \
+	  --report junit=$(OUT)/distroless.xml; \
+	  code=$$?; echo; echo "Markdown report: $(OUT)/distroless.md  JSON: $(OUT)/distroless.json  JUnit: $(OUT)/distroless.xml"; exit $$code
+
+bench: build cluster-up
+	KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook hack/bench/run.sh
+
+clean:
+	rm -rf $(BIN) $(OUT)

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/schemas"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+func version() string { return runbook.Version }
+
+// load loads a runbook, turning its problems into exit code 2.
+func load(file string, o runbook.LoadOptions, snippets bool) (*runbook.Runbook, error) {
+	rb, err := runbook.Load(file, o)
+	if err != nil {
+		var list runbook.ErrorList
+		if errors.As(err, &list) {
+			return nil, exitf(exitInvalid, "%s", strings.TrimRight(list.Format(snippets), "\n"))
+		}
+		return nil, exitf(exitInvalid, "%v", err)
+	}
+	return rb, nil
+}
+
+func oneFile(cmd string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", exitf(exitInvalid, "%s %s: expected one runbook file, got %d arguments", programName(), cmd, len(args))
+	}
+	return args[0], nil
+}
+
+// parseVars reads --var NAME=VALUE flags.
+func parseVars(flag []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range flag {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, exitf(exitInvalid, "--var %q: expected NAME=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+type validateOptions struct {
+	snippets bool
+	vars     []string
+}
+
+func (o *validateOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.snippets, "snippets", "s", false, "show the source line and a caret under each problem")
+	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+}
+
+func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return exitf(exitInvalid, "%s validate: expected one or more runbook files", programName())
+	}
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	bad := 0
+	for _, f := range args {
+		if _, err := load(f, runbook.LoadOptions{Vars: vars}, o.snippets); err != nil {
+			fmt.Fprintln(stderr, err)
+			bad++
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", f)
+	}
+	if bad > 0 {
+		return exitf(exitInvalid, "")
+	}
+	return nil
+}
+
+type planOptions struct {
+	output    string
+	namespace string
+	vars      []string
+}
+
+func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace the run would use (overrides spec.namespace)")
+	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+}
+
+func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
+	file, err := oneFile("plan", args)
+	if err != nil {
+		return err
+	}
+	switch o.output {
+	case "text", "yaml", "json":
+	default:
+		return exitf(exitInvalid, "--output %q: use text, yaml or json", o.output)
+	}
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	rb, err := load(file, runbook.LoadOptions{Vars: vars}, false)
+	if err != nil {
+		return err
+	}
+	p, err := runbook.MakePlan(rb, o.namespace)
+	if err != nil {
+		return exitf(exitInvalid, "%s: %v", file, err)
+	}
+	switch o.output {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	case "yaml":
+		enc := yaml.NewEncoder(stdout)
+		enc.SetIndent(2)
+		if err := enc.Encode(p); err != nil {
+			return err
+		}
+		return enc.Close()
+	}
+	return writePlanText(stdout, p)
+}
+
+type schemaOptions struct{ result bool }
+
+func (o *schemaOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.result, "result", false, "print the JSON Schema of run results instead")
+}
+
+func (o *schemaOptions) Run(_ []string, stdout, _ io.Writer) error {
+	if o.result {
+		b, err := report.ResultSchema()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	_, err := stdout.Write(schemas.Runbook)
+	return err
+}
+
+type reportOptions struct {
+	output string
+	out    string
+}
+
+func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.output, "output", "o", "md", "format: "+strings.Join(report.Formats(), ", "))
+	fs.StringVar(&o.out, "to", "", "write to this file instead of standard output")
+}
+
+func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
+	if len(args) != 1 {
+		return exitf(exitInvalid, "%s report: expected one RESULT.json", programName())
+	}
+	render, err := report.Lookup(o.output)
+	if err != nil {
+		return exitf(exitInvalid, "--output: %v", err)
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return exitf(exitInvalid, "%v", err)
+	}
+	defer f.Close()
+	res, err := report.ReadJSON(f)
+	if err != nil {
+		return exitf(exitInvalid, "%s: %v", args[0], err)
+	}
+	w := stdout
+	if o.out != "" {
+		out, err := os.Create(o.out)
+		if err != nil {
+			return exitf(exitInvalid, "%v", err)
+		}
+		defer out.Close()
+		w = out
+	}
+	return render(w, res)
+}
+
+type rbacOptions struct {
+	namespace string
+	cluster   bool
+	name      string
+}
+
+func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace of the Role (default: the runbook's)")
+	fs.StringVar(&o.name, "name", "", "name of the Role (default: runbook-NAME)")
+}
+
+func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
+	file, err := oneFile("rbac", args)
+	if err != nil {
+		return err
+	}
+	rb, err := load(file, runbook.LoadOptions{}, false)
+	if err != nil {
+		return err
+	}
+	p, err := runbook.MakePlan(rb, o.namespace)
+	if err != nil {
+		return exitf(exitInvalid, "%s: %v", file, err)
+	}
+	name := o.name
+	if name == "" {
+		name = "runbook-" + rb.Metadata.Name
+	}
+	return writeRBAC(stdout, name, p)
+}
+
+// clusterScoped are the resources a namespaced Role cannot grant.
+var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "persistentvolumes": true, "clusterroles": true, "clusterrolebindings": true}
+
+func writeRBAC(w io.Writer, name string, p *runbook.Plan) error {
+	var ns, cl []steps.Rule
+	for _, r := range p.RBAC {
+		if clusterScoped[strings.SplitN(r.Resource, "/", 2)[0]] || p.TemporaryNamespace {
+			cl = append(cl, r)
+		} else {
+			ns = append(ns, r)
+		}
+	}
+	rules := func(rs []steps.Rule) []map[string]any {
+		var out []map[string]any
+		for _, r := range rs {
+			out = append(out, map[string]any{"apiGroups": []string{r.Group}, "resources": []string{r.Resource}, "verbs": r.Verbs})
+		}
+		return out
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if len(ns) > 0 {
+		if err := enc.Encode(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+			"metadata": map[string]any{"name": name, "namespace": p.Namespace}, "rules": rules(ns)}); err != nil {
+			return err
+		}
+	}
+	if len(cl) > 0 {
+		if err := enc.Encode(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+			"metadata": map[string]any{"name": name}, "rules": rules(cl)}); err != nil {
+			return err
+		}
+	}
+	return enc.Close()
+}

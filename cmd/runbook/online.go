@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
+)
+
+// kubeFlags are kubectl's kubeconfig flags.
+type kubeFlags struct {
+	kubeconfig, context, namespace string
+}
+
+func (k *kubeFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&k.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+	fs.StringVar(&k.context, "context", "", "kubeconfig context to use")
+	fs.StringVarP(&k.namespace, "namespace", "n", "", "namespace (overrides spec.namespace)")
+}
+
+func (k *kubeFlags) clients() (*kube.Clients, error) {
+	c, err := kube.NewClients(kube.ConfigOptions{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace})
+	if err != nil {
+		return nil, exitf(exitCluster, "cannot use the cluster: %v", err)
+	}
+	return c, nil
+}
+
+type runOptions struct {
+	kube            kubeFlags
+	vars            []string
+	reports         []string
+	timeout         time.Duration
+	keep            bool
+	allowPrivileged bool
+	output          string
+}
+
+func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
+	o.kube.add(fs)
+	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable); formats: "+strings.Join(report.Formats(), ", "))
+	fs.DurationVar(&o.timeout, "timeout", 0, "deadline for the whole run (overrides spec.timeout)")
+	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
+	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
+	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
+}
+
+type reportTarget struct {
+	format, path string
+	render       report.Renderer
+}
+
+func parseReports(flags []string) ([]reportTarget, error) {
+	var out []reportTarget
+	for _, f := range flags {
+		format, path, ok := strings.Cut(f, "=")
+		if !ok || path == "" {
+			return nil, exitf(exitInvalid, "--report %q: expected FORMAT=PATH, e.g. md=report.md (formats: %s)", f, strings.Join(report.Formats(), ", "))
+		}
+		r, err := report.Lookup(format)
+		if err != nil {
+			return nil, exitf(exitInvalid, "--report %q: %v", f, err)
+		}
+		out = append(out, reportTarget{format: format, path: path, render: r})
+	}
+	return out, nil
+}
+
+func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
+	file, err := oneFile("run", args)
+	if err != nil {
+		return err
+	}
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	targets, err := parseReports(o.reports)
+	if err != nil {
+		return err
+	}
+	var final report.Renderer
+	if o.output != "none" {
+		if final, err = report.Lookup(o.output); err != nil {
+			return exitf(exitInvalid, "--output: %v", err)
+		}
+	}
+	rb, err := load(file, runbook.LoadOptions{Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
+	if err != nil {
+		return err
+	}
+	clients, err := o.kube.clients()
+	if err != nil {
+		return err
+	}
+
+	// The first SIGINT or SIGTERM stops the run, which then runs its
+	// finally steps, cleans up and writes its reports; a second one exits
+	// at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(stderr, "\n%s: stopping the run, then cleaning up (send it again to exit now)\n", sig)
+		cancel(runbook.ErrInterrupted)
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
+			os.Exit(exitInterrupted)
+		}
+	}()
+
+	progress := newProgress(stderr)
+	res := runbook.Run(ctx, rb, runbook.RunOptions{
+		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
+	})
+	progress.Close()
+
+	var writeErrs []string
+	for _, t := range targets {
+		if err := writeReport(t, res); err != nil {
+			writeErrs = append(writeErrs, err.Error())
+		}
+	}
+	if final != nil {
+		if err := final(stdout, res); err != nil {
+			writeErrs = append(writeErrs, err.Error())
+		}
+	}
+	for _, e := range writeErrs {
+		fmt.Fprintln(stderr, "runbook run: writing a report:", e)
+	}
+	switch res.Verdict {
+	case report.VerdictPassed:
+		if len(writeErrs) > 0 {
+			return exitf(exitFailed, "")
+		}
+		return nil
+	case report.VerdictInterrupted:
+		return exitf(exitInterrupted, "")
+	case report.VerdictError:
+		return exitf(exitCluster, "runbook run: %s", res.Error)
+	}
+	return exitf(exitFailed, "")
+}
+
+func writeReport(t reportTarget, res *report.Result) error {
+	if dir := filepath.Dir(t.path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := t.path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := t.render(f, res); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", t.path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, t.path)
+}
+
+type cleanupOptions struct {
+	kube          kubeFlags
+	allNamespaces bool
+	runID         string
+	dryRun        bool
+}
+
+func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
+	o.kube.add(fs)
+	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
+	fs.StringVar(&o.runID, "run-id", "", "only what this run left (default: every run)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
+}
+
+func (o *cleanupOptions) Run(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return exitf(exitInvalid, "%s cleanup takes no arguments (use -n, -A, --run-id)", programName())
+	}
+	c, err := o.kube.clients()
+	if err != nil {
+		return err
+	}
+	ns := c.Namespace
+	if o.allNamespaces {
+		ns = ""
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	found, err := kube.FindLeftovers(ctx, c, ns, o.runID)
+	if err != nil {
+		return exitf(exitCluster, "finding leftovers: %v", err)
+	}
+	if len(found) == 0 {
+		fmt.Fprintln(stdout, "nothing left by runbook runs")
+		return nil
+	}
+	if o.dryRun {
+		for _, f := range found {
+			fmt.Fprintf(stdout, "would delete %s\n", f)
+		}
+		return nil
+	}
+	dels := kube.DeleteLeftovers(ctx, c, found, true)
+	sort.SliceStable(dels, func(i, j int) bool { return dels[i].Object.String() < dels[j].Object.String() })
+	failed := 0
+	for _, d := range dels {
+		line := fmt.Sprintf("%s: %s", d.Object, d.Outcome)
+		if d.Error != "" {
+			line += ": " + d.Error
+			failed++
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	if failed > 0 {
+		return exitf(exitFailed, "%d object(s) could not be deleted", failed)
+	}
+	return nil
+}

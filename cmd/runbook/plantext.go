@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// writePlanText writes a plan for people: each step's calls with the
+// objects sent, privileged items flagged, then RBAC and cleanup.
+func writePlanText(w io.Writer, p *runbook.Plan) error {
+	b := &bytes.Buffer{}
+	fmt.Fprintf(b, "Plan of runbook %s (%s, %s)\n", p.Runbook, p.File, p.Digest)
+	fmt.Fprintf(b, "Namespace: %s   Timeout: %s   Cleanup: %s   allowPrivileged: %v\n", p.Namespace, p.Timeout, p.CleanupPolicy, p.AllowPrivileged)
+	if p.Context != "" {
+		fmt.Fprintf(b, "Refuses to run unless the kube context matches %q\n", p.Context)
+	}
+	if len(p.Setup) > 0 {
+		fmt.Fprintf(b, "\nSetup\n")
+		for _, c := range p.Setup {
+			writeCall(b, c)
+		}
+	}
+	for _, s := range p.Steps {
+		fmt.Fprintf(b, "\n%d. %s [%s]", s.Index, s.Name, s.Kind)
+		if s.Phase != "steps" {
+			fmt.Fprintf(b, " (%s)", s.Phase)
+		}
+		if len(s.Privileged) > 0 {
+			fmt.Fprintf(b, "  !! PRIVILEGED")
+		}
+		fmt.Fprintln(b)
+		if s.Planned.Target != "" {
+			fmt.Fprintf(b, "   target: %s\n", s.Planned.Target)
+		}
+		if s.When != "" {
+			fmt.Fprintf(b, "   only when: %s\n", s.When)
+		}
+		if s.ForEach != "" {
+			fmt.Fprintf(b, "   for: %s\n", s.ForEach)
+		}
+		for _, why := range s.Privileged {
+			fmt.Fprintf(b, "   !! privileged: %s\n", why)
+		}
+		if s.Planned.Kubectl != "" {
+			fmt.Fprintf(b, "   like: %s\n", s.Planned.Kubectl)
+		}
+		for _, c := range s.Planned.Calls {
+			writeCall(b, c)
+		}
+		for _, a := range s.Assertions {
+			fmt.Fprintf(b, "   assert: %s\n", a)
+		}
+		for _, n := range s.Planned.Notes {
+			fmt.Fprintf(b, "   note: %s\n", n)
+		}
+	}
+	if len(p.Privileged) > 0 {
+		fmt.Fprintf(b, "\nPrivileged (allowed by allowPrivileged: %v)\n", p.AllowPrivileged)
+		for _, x := range p.Privileged {
+			fmt.Fprintf(b, "  !! %s\n", x)
+		}
+	}
+	fmt.Fprintf(b, "\nRBAC the run needs\n")
+	for _, r := range p.RBAC {
+		group := r.Group
+		if group == "" {
+			group = `""`
+		}
+		fmt.Fprintf(b, "  %-28s group %-6s verbs %s\n", r.Resource, group, strings.Join(r.Verbs, ","))
+	}
+	fmt.Fprintf(b, "\nCleanup (reverse order of creation; also on failure, timeout and Ctrl-C)\n")
+	if len(p.Cleanup) == 0 {
+		fmt.Fprintf(b, "  nothing to delete\n")
+	}
+	for _, c := range p.Cleanup {
+		fmt.Fprintf(b, "  %s\n", c)
+	}
+	for _, l := range p.Leftovers {
+		fmt.Fprintf(b, "  cannot be removed: %s\n", l)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeCall(b *bytes.Buffer, c steps.Call) {
+	fmt.Fprintf(b, "   %s", c.String())
+	if c.PatchType != "" {
+		fmt.Fprintf(b, " (%s)", c.PatchType)
+	}
+	if c.Note != "" {
+		fmt.Fprintf(b, "  # %s", c.Note)
+	}
+	fmt.Fprintln(b)
+	for _, why := range c.Privileged {
+		fmt.Fprintf(b, "     !! privileged: %s\n", why)
+	}
+	if c.Body != nil {
+		out, err := yaml.Marshal(c.Body)
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			fmt.Fprintf(b, "       %s\n", line)
+		}
+	}
+}

@@ -1,0 +1,869 @@
+#!/usr/bin/env bash
+# hack/cluster.sh: the project's own local Kubernetes cluster (v1.33.13), for
+# the end-to-end tests. See ../../shared/design/local-cluster.md for the
+# facts it is built on.
+#
+#   hack/cluster.sh up           bring the cluster up (reuse a healthy one,
+#                                rebuild a broken one); NODES=2 for two nodes
+#   hack/cluster.sh down         stop what `up` started and remove all its state
+#   hack/cluster.sh status       show processes, API and nodes; exit 1 if unhealthy
+#   hack/cluster.sh env          print `export KUBECONFIG=...`
+#   hack/cluster.sh logs [NAME]  tail the component logs (or one, e.g. kubelet-1)
+#   hack/cluster.sh pids         list every process of the cluster ("pid start what")
+#
+# Layout: binaries are built once into ${RUNBOOK_CACHE:-/var/cache/runbook}/kube-v1.33.13;
+# everything else (certificates, configs, pid files, logs, etcd and
+# containerd data) lives in ${RUNBOOK_CLUSTER_DIR:-/var/lib/runbook-cluster}.
+# The user kubeconfig is $RUNBOOK_CLUSTER_DIR/kubeconfig (API at
+# https://10.199.0.2:6443).
+#
+# Each node lives in its own network namespace (runbook-node, runbook-node2),
+# joined to the host by a veth pair; every cluster process is started inside
+# it with `nsenter --net` (not `ip netns exec`, which remounts /sys and hides
+# the cgroup mounts from the kubelet), in its own session, with a pid file
+# and a log.
+#
+# Images come from no registry: registry.k8s.io/pause:3.10.2 is compiled here
+# and docker.io/library/busybox:1.36 is Debian's busybox-static, which is
+# BusyBox 1.35, tagged 1.36 so that the seed's runbook runs unchanged.
+set -Eeuo pipefail
+shopt -s inherit_errexit
+
+HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=hack/lib/cluster-common.sh
+source "$HACK_DIR/lib/cluster-common.sh"
+# shellcheck source=hack/lib/cluster-pki.sh
+source "$HACK_DIR/lib/cluster-pki.sh"
+# shellcheck source=hack/lib/cluster-images.sh
+source "$HACK_DIR/lib/cluster-images.sh"
+
+T0=$(now_ms)
+PHASE_T0=$T0
+
+# secs prints the seconds between two millisecond stamps, e.g. 3.2.
+secs() { printf '%d.%d' $((($2 - $1) / 1000)) $(((($2 - $1) % 1000) / 100)); }
+
+# phase prints the start of a phase with the time elapsed since the start.
+phase() {
+  PHASE_T0=$(now_ms)
+  log "[$(secs "$T0" "$PHASE_T0")s] $*"
+}
+
+# phase_done prints how long the current phase took.
+phase_done() { log "         done in $(secs "$PHASE_T0" "$(now_ms)")s${1:+ ($1)}"; }
+
+# ---------------------------------------------------------------- packages
+
+# NEEDS maps what the harness runs (a command, or an absolute path) to the
+# Debian package that provides it. Only what is missing is installed, so a
+# machine with another containerd package (e.g. Docker's containerd.io)
+# keeps it.
+NEEDS=(
+  containerd:containerd ctr:containerd runc:runc
+  /usr/lib/cni/bridge:containernetworking-plugins /usr/lib/cni/host-local:containernetworking-plugins
+  /usr/lib/cni/loopback:containernetworking-plugins
+  etcd:etcd-server busybox-static:busybox-static
+  openssl:openssl ip:iproute2 nsenter:util-linux setsid:util-linux flock:util-linux
+  curl:curl gcc:gcc libc.a:libc6-dev tar:tar sha256sum:coreutils
+)
+
+# present reports whether a NEEDS entry is there.
+present() {
+  case $1 in
+  /*) [[ -x $1 ]] ;;
+  # The image needs a static busybox; Debian's "busybox" package is dynamic.
+  busybox-static) [[ $(dpkg-query -W -f='${db:Status-Abbrev}' busybox-static 2>/dev/null) == ii* ]] ;;
+  libc.a) compgen -G '/usr/lib/*/libc.a' >/dev/null || [[ -f /usr/lib/libc.a ]] ;;
+  *) command -v "$1" >/dev/null ;;
+  esac
+}
+
+# ensure_packages installs the Debian packages of whatever is missing, with
+# one apt-get update.
+ensure_packages() {
+  local missing=() e
+  for e in "${NEEDS[@]}"; do
+    present "${e%%:*}" || missing+=("${e#*:}")
+  done
+  ((${#missing[@]})) || return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
+  log "         installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- binaries
+
+binaries_present() {
+  local b
+  for b in "${KUBE_BINARIES[@]}"; do [[ -x $KUBE_BIN_DIR/$b ]] || return 1; done
+}
+
+# ensure_binaries builds the four Kubernetes binaries from the module proxy
+# (nested module hack/kubebin) into the cache when they are missing. The
+# build goes to a .tmp directory renamed at the end, so a half build is
+# never used; a lock keeps two builds from running at once.
+ensure_binaries() {
+  binaries_present && return 0
+  local go=go ldflags pkgs=()
+  command -v go >/dev/null || go=/usr/local/go/bin/go
+  [[ -x $go ]] || command -v "$go" >/dev/null || die "go is needed to build Kubernetes $KUBE_VERSION"
+  mkdir -p "$RUNBOOK_CACHE"
+  exec 9>"$RUNBOOK_CACHE/.kube-$KUBE_VERSION.lock"
+  flock 9
+  if ! binaries_present; then
+    log "         building Kubernetes $KUBE_VERSION into $KUBE_BIN_DIR (about 8 minutes on 2 cores)"
+    ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
+    ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33"
+    ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+    for p in "${KUBE_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$p"); done
+    rm -rf "$KUBE_BIN_DIR.tmp"
+    mkdir -p "$KUBE_BIN_DIR.tmp"
+    (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS= "$go" build -tags tools -trimpath \
+      -ldflags "$ldflags" -o "$KUBE_BIN_DIR.tmp/" "${pkgs[@]}")
+    mv -T "$KUBE_BIN_DIR.tmp" "$KUBE_BIN_DIR"
+  fi
+  exec 9>&-
+}
+
+# ---------------------------------------------------------------- processes
+
+# start_component NAME NETNS CGROUP CMD... starts CMD inside network
+# namespace NETNS, in a new session (so its pid is its process group), with
+# every inherited descriptor but 0-2 closed, and records its pid and start
+# time. When CGROUP is not empty, CMD starts in that cgroup (all
+# hierarchies), and so do the processes it forks.
+start_component() {
+  local name=$1 netns=$2 cg=$3 pid
+  shift 3
+  mkdir -p "$RUN" "$LOGS"
+  (
+    cd /
+    me=$BASHPID
+    for fd in $(ls "/proc/$me/fd"); do
+      if ((fd > 2)); then eval "exec $fd>&-"; fi
+    done
+    if [[ -n $cg ]]; then
+      for m in $(cgroup_mounts); do echo "$me" >"$m/$cg/cgroup.procs"; done
+    fi
+    exec setsid nsenter --net="/var/run/netns/$netns" -- "$@" </dev/null >>"$LOGS/$name.log" 2>&1
+  ) &
+  pid=$!
+  echo "$pid" >"$RUN/$name.pid"
+  proc_start "$pid" >"$RUN/$name.start" || true
+}
+
+# stop_process PID START NAME stops a process and its process group: TERM,
+# up to 15 seconds, then KILL. It does nothing when the pid now belongs to
+# another process (different start time).
+stop_process() {
+  local pid=$1 start=$2 name=$3 i
+  proc_alive "$pid" "$start" || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 75; i++)); do
+    proc_alive "$pid" "$start" || return 0
+    sleep 0.2
+  done
+  log "         $name (pid $pid) ignored SIGTERM, sending SIGKILL"
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    proc_alive "$pid" "$start" || return 0
+    sleep 0.1
+  done
+  log "         $name (pid $pid) is still alive"
+}
+
+# stop_component NAME stops the process recorded in NAME's pid file.
+stop_component() {
+  local rec
+  rec=$(pidfile_read "$RUN/$1.pid") || return 0
+  # shellcheck disable=SC2086
+  set -- "$1" $rec
+  stop_process "$2" "${3:-}" "$1"
+}
+
+# ---------------------------------------------------------------- checks
+
+# api_get PATH prints the API server's answer to GET PATH as the admin.
+api_get() {
+  curl -sS --fail --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" \
+    --key "$PKI/admin.key" "$API_URL$1" 2>/dev/null
+}
+
+api_ready() { [[ $(api_get /readyz) == ok ]]; }
+
+# node_ready reports whether node $1's Ready condition is the kubelet's
+# own "KubeletReady" (Ready=True).
+node_ready() {
+  local node
+  node=$(api_get "/api/v1/nodes/$1") || return 1
+  [[ $node =~ \"reason\":\ *\"KubeletReady\" ]]
+}
+
+kubelet_healthy() {
+  nsenter --net="/var/run/netns/$(node_netns "$1")" -- \
+    curl -sS --fail --max-time 3 http://127.0.0.1:10248/healthz >/dev/null 2>&1
+}
+
+# cluster_healthy reports whether a cluster of $1 nodes runs: every process
+# alive, API ready, each kubelet healthy and each node Ready.
+cluster_healthy() {
+  local nodes=$1 c i
+  [[ -f $USER_KUBECONFIG && $(state_nodes) == "$nodes" ]] || return 1
+  for c in $(components "$nodes"); do component_alive "$c" || return 1; done
+  api_ready || return 1
+  for ((i = 1; i <= nodes; i++)); do
+    kubelet_healthy "$i" && node_ready "$(node_name "$i")" || return 1
+  done
+}
+
+# print_logs prints the end of every component's log.
+print_logs() {
+  local n=${1:-25} f
+  for f in "$LOGS"/*.log; do
+    [[ -f $f ]] || continue
+    log "----- $(basename "$f" .log): last $n lines of $f"
+    tail -n "$n" "$f" >&2 || true
+  done
+}
+
+# wait_for DESC SECONDS COMPONENT CMD... runs CMD every half second until it
+# succeeds; it prints the logs and fails after SECONDS, or as soon as the
+# process of COMPONENT ("-" for none) has exited.
+wait_for() {
+  local desc=$1 timeout=$2 comp=$3 deadline
+  shift 3
+  deadline=$(($(now_ms) + timeout * 1000))
+  until "$@"; do
+    if [[ $comp != - ]] && ! component_alive "$comp"; then
+      log "cluster: $comp exited while waiting for $desc"
+      print_logs 40
+      exit 1
+    fi
+    if (($(now_ms) > deadline)); then
+      log "cluster: timed out after ${timeout}s waiting for $desc"
+      print_logs 40
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+# ---------------------------------------------------------------- bring-up
+
+# netns_up creates node $1's network namespace and veth pair.
+netns_up() {
+  local i=$1 ns veth
+  ns=$(node_netns "$i")
+  veth=$(node_veth "$i")
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip addr add "$(node_host_ip "$i")/30" dev "$veth"
+  ip link set "$veth" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$(node_ip "$i")/30" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add default via "$(node_host_ip "$i")"
+}
+
+# cgroup_mounts prints the cgroup hierarchies' mount points.
+cgroup_mounts() { awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts; }
+
+# cgroup_create PATH makes cgroup PATH (relative to the hierarchies' roots)
+# in every hierarchy, cpuset values copied from the parent at each level.
+cgroup_create() {
+  local m d parent part
+  for m in $(cgroup_mounts); do
+    d=$m
+    for part in ${1//\// }; do
+      parent=$d
+      d=$d/$part
+      mkdir -p "$d"
+      if [[ -f $d/cpuset.cpus ]]; then
+        [[ -n $(cat "$d/cpuset.cpus") ]] || cat "$parent/cpuset.cpus" >"$d/cpuset.cpus"
+        [[ -n $(cat "$d/cpuset.mems") ]] || cat "$parent/cpuset.mems" >"$d/cpuset.mems"
+      fi
+    done
+  done
+}
+
+# node_cgroups_create makes node $1's cgroup tree: its root, the kubelet's
+# --cgroup-root (pods go to ROOT/kubepods), and ROOT/runtime for containerd
+# and the shims it starts. Every process of the node's pods and runtime is
+# then in that tree, which is how `down` finds them all.
+node_cgroups_create() {
+  cgroup_create "$(node_cgroup "$1")/runtime"
+}
+
+# node_configs writes node $1's containerd config, CNI config and kubelet
+# config.
+node_configs() {
+  local i=$1 nd sock
+  nd=$(node_dir "$i")
+  sock=$(node_sock "$i")
+  mkdir -p "$nd/containerd" "$nd/cni/net.d" "$nd/cni/networks" "$nd/kubelet" "$nd/pod-logs" "$nd/runc"
+  # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, and sandboxes
+  # at -998 make runc fail. Pod network namespaces are mounted under the
+  # state dir, runc keeps its state under it too.
+  cat >"$CONF/containerd-$i.toml" <<EOF
+version = 2
+root = "$nd/containerd/root"
+state = "$nd/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "$sock"
+
+[ttrpc]
+  address = "$sock.ttrpc"
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$nd/containerd/opt"
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "$PAUSE_IMAGE"
+    restrict_oom_score_adj = true
+    netns_mounts_under_state_dir = true
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          SystemdCgroup = false
+          Root = "$nd/runc"
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "$nd/cni/net.d"
+      max_conf_num = 1
+EOF
+  # One bridge network per node; containerd's CRI adds the loopback
+  # interface itself with /usr/lib/cni/loopback.
+  cat >"$nd/cni/net.d/10-runbook.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "runbook",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$nd/cni/networks",
+        "ranges": [[{"subnet": "$(node_pod_cidr "$i")"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    }
+  ]
+}
+EOF
+  cat >"$CONF/kubelet-$i.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $(node_ip "$i")
+port: 10250
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: false
+  x509:
+    clientCAFile: $PKI/ca.crt
+authorization:
+  mode: AlwaysAllow
+tlsCertFile: $PKI/kubelet-$i.crt
+tlsPrivateKeyFile: $PKI/kubelet-$i.key
+cgroupDriver: cgroupfs
+cgroupRoot: /$(node_cgroup "$i")
+failSwapOn: false
+containerRuntimeEndpoint: unix://$sock
+evictionHard: {}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+localStorageCapacityIsolation: false
+podLogsDir: $nd/pod-logs
+volumePluginDir: $nd/volume-plugins
+podCIDR: $(node_pod_cidr "$i")
+serializeImagePulls: false
+EOF
+}
+
+start_containerd() {
+  start_component "containerd-$1" "$(node_netns "$1")" "$(node_cgroup "$1")/runtime" containerd --config "$CONF/containerd-$1.toml"
+}
+
+containerd_ready() { ctr -a "$(node_sock "$1")" version >/dev/null 2>&1; }
+
+start_etcd() {
+  mkdir -p "$STATE/etcd"
+  chmod 700 "$STATE/etcd"
+  start_component etcd "$(node_netns 1)" "" etcd --name runbook --data-dir "$STATE/etcd" \
+    --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster runbook=http://127.0.0.1:2380 --initial-cluster-state new
+}
+
+etcd_ready() {
+  local health
+  health=$(nsenter --net="/var/run/netns/$(node_netns 1)" -- \
+    curl -sS --fail --max-time 3 http://127.0.0.1:2379/health 2>/dev/null) || return 1
+  [[ $health == *'"health":"true"'* ]]
+}
+
+start_apiserver() {
+  mkdir -p "$STATE/apiserver"
+  start_component kube-apiserver "$(node_netns 1)" "" "$KUBE_BIN_DIR/kube-apiserver" \
+    --etcd-servers=http://127.0.0.1:2379 \
+    --bind-address=0.0.0.0 --advertise-address="$API_IP" --secure-port="$API_PORT" \
+    --cert-dir="$STATE/apiserver" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --authorization-mode=Node,RBAC \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-preferred-address-types=InternalIP \
+    --allow-privileged=true \
+    --enable-admission-plugins=NodeRestriction
+}
+
+start_controller_manager() {
+  local kc=$CONF/controller-manager.kubeconfig
+  start_component kube-controller-manager "$(node_netns 1)" "" "$KUBE_BIN_DIR/kube-controller-manager" \
+    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+    --bind-address=127.0.0.1 \
+    --use-service-account-credentials \
+    --root-ca-file="$PKI/ca.crt" \
+    --service-account-private-key-file="$PKI/sa.key" \
+    --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+    --controllers='*,-nodeipam,-cloud-node-lifecycle' \
+    --flex-volume-plugin-dir="$STATE/controller-manager/volume-plugins" \
+    --leader-elect=false
+}
+
+start_scheduler() {
+  local kc=$CONF/scheduler.kubeconfig
+  start_component kube-scheduler "$(node_netns 1)" "" "$KUBE_BIN_DIR/kube-scheduler" \
+    --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
+    --bind-address=127.0.0.1 --leader-elect=false
+}
+
+start_kubelet() {
+  local i=$1
+  start_component "kubelet-$i" "$(node_netns "$i")" "" "$KUBE_BIN_DIR/kubelet" \
+    --config="$CONF/kubelet-$i.yaml" --kubeconfig="$CONF/kubelet-$i.kubeconfig" \
+    --root-dir="$(node_dir "$i")/kubelet" \
+    --hostname-override="$(node_name "$i")" --node-ip="$(node_ip "$i")"
+}
+
+default_sa_exists() { api_get /api/v1/namespaces/default/serviceaccounts/default >/dev/null; }
+
+# foreign_check fails when a node network namespace exists without this
+# state dir and processes still run in it: another cluster (another
+# RUNBOOK_CLUSTER_DIR) owns it, and tearing it down from here would leave
+# its processes behind.
+foreign_check() {
+  local i ns pids
+  [[ -d $STATE ]] && return 0
+  for ((i = 1; i <= 9; i++)); do
+    ns=$(node_netns "$i")
+    [[ -e /var/run/netns/$ns ]] || continue
+    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+    [[ -z $pids ]] || die "network namespace $ns is used by processes ($pids) of a cluster with another state dir; run its \`hack/cluster.sh down\` first"
+  done
+}
+
+# state_present reports whether anything of a cluster exists: state dir,
+# namespace or veth.
+state_present() {
+  local i
+  [[ -e $STATE ]] && return 0
+  for ((i = 1; i <= 9; i++)); do
+    [[ -e /var/run/netns/$(node_netns "$i") ]] && return 0
+    ip link show "$(node_veth "$i")" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
+# ensure_images prints the directory holding the image tars, built once
+# into the cache and keyed by what they are made of.
+ensure_images() {
+  local key dir tmp
+  key=$(cat "$HACK_DIR/images/pause.c" /bin/busybox "$HACK_DIR/lib/cluster-images.sh" | sha256sum | cut -c1-16)
+  dir=$RUNBOOK_CACHE/images-$key
+  if [[ ! -f $dir/pause.tar || ! -f $dir/busybox.tar ]]; then
+    tmp=$dir.tmp.$$
+    rm -rf "$tmp"
+    images_build "$tmp" >&2
+    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+  fi
+  echo "$dir"
+}
+
+# HOST_PATHS are the fixed host directories the cluster writes outside its
+# state dir: the kubelet's device plugin socket and container log links,
+# containerd's shim sockets (/run/containerd/s), the CNI result cache
+# (/var/lib/cni/results). `up` records those it creates so that `down`
+# removes them.
+HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
+
+cmd_up() {
+  local nodes=${NODES:-1} i name images p
+  [[ $nodes =~ ^[1-9]$ ]] || die "NODES must be 1 to 9, not '$nodes'"
+  [[ $(id -u) == 0 ]] || die "up needs root (network namespaces, mounts, cgroups)"
+  lock
+  foreign_check
+
+  phase "packages: containerd runc containernetworking-plugins etcd-server busybox-static openssl gcc ..."
+  ensure_packages
+  phase_done
+  phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR"
+  ensure_binaries
+  phase_done
+
+  if state_present; then
+    phase "existing cluster in $STATE"
+    if cluster_healthy "$nodes"; then
+      phase_done "healthy, reused"
+      log "cluster: up ($nodes node(s)) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+      return 0
+    fi
+    phase_done "not healthy (or not $nodes node(s)): tearing it down"
+    teardown
+  fi
+
+  name=$(host_node_name)
+  if [[ $name != "$(hostname)" ]]; then
+    log "cluster: note: node name '$name' (from /etc/hostname) differs from \`hostname\` ('$(hostname)')"
+  fi
+  trap 'log "cluster: up failed (line $LINENO)"; print_logs 40' ERR
+
+  phase "network: namespaces and veth pairs for $nodes node(s), API at $API_URL"
+  mkdir -p "$STATE" "$CONF" "$RUN" "$LOGS"
+  echo "$nodes" >"$STATE/nodes"
+  for ((i = 1; i <= nodes; i++)); do netns_up "$i"; done
+  if ((nodes > 1)); then
+    # Nodes reach each other (and the API server) through the host.
+    cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.orig"
+    echo 1 >/proc/sys/net/ipv4/ip_forward
+  fi
+  phase_done
+
+  phase "certificates and kubeconfigs (node name $(node_name 1))"
+  pki_all "$nodes"
+  kubeconfig_all "$nodes"
+  phase_done
+
+  phase "containerd and etcd"
+  for p in "${HOST_PATHS[@]}"; do [[ -e $p ]] || echo "$p" >>"$STATE/host-paths"; done
+  for ((i = 1; i <= nodes; i++)); do
+    node_cgroups_create "$i"
+    node_configs "$i"
+    start_containerd "$i"
+  done
+  start_etcd
+  phase_done
+
+  phase "images: $PAUSE_IMAGE, $BUSYBOX_IMAGE (Debian's BusyBox 1.35, tagged 1.36 for the seed)"
+  images=$(ensure_images)
+  for ((i = 1; i <= nodes; i++)); do
+    wait_for "containerd-$i" 30 "containerd-$i" containerd_ready "$i"
+    images_import "$images" "$(node_sock "$i")"
+  done
+  phase_done
+
+  phase "kube-apiserver"
+  wait_for etcd 30 etcd etcd_ready
+  start_apiserver
+  wait_for "kube-apiserver /readyz" 90 kube-apiserver api_ready
+  phase_done
+
+  phase "controller-manager, scheduler, kubelet(s)"
+  start_controller_manager
+  start_scheduler
+  for ((i = 1; i <= nodes; i++)); do start_kubelet "$i"; done
+  for ((i = 1; i <= nodes; i++)); do
+    wait_for "node $(node_name "$i") Ready" 120 "kubelet-$i" node_ready "$(node_name "$i")"
+  done
+  wait_for "the default ServiceAccount" 60 kube-controller-manager default_sa_exists
+  phase_done
+
+  trap - ERR
+  log "cluster: up ($nodes node(s)) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+}
+
+# ---------------------------------------------------------------- tear-down
+
+# bundles prints node $1's containerd task bundle directories (one per
+# running container or sandbox), each holding the shim's shim.pid,
+# the container's init.pid and the shim's socket address.
+bundles() {
+  local d
+  for d in "$(node_dir "$1")"/containerd/state/io.containerd.runtime.v2.task/*/*/; do
+    [[ -d $d ]] && echo "${d%/}"
+  done
+  return 0
+}
+
+# sandboxes prints the ids of node $1's pod sandboxes that containerd's CRI
+# still knows.
+sandboxes() {
+  local d
+  for d in "$(node_dir "$1")"/containerd/{root,state}/io.containerd.grpc.v1.cri/sandboxes/*/; do
+    [[ -d $d ]] && basename "$d"
+  done | sort -u
+  return 0
+}
+
+# cni_cache_files prints the CNI result cache files of node $1's sandboxes:
+# libcni keeps them in the fixed /var/lib/cni/results until the network is
+# deleted, which does not happen for the pods `down` kills.
+cni_cache_files() {
+  local id
+  for id in $(sandboxes "$1"); do
+    echo "/var/lib/cni/results/runbook-$id-eth0"
+    echo "/var/lib/cni/results/cni-loopback-$id-lo"
+  done
+}
+
+# cgroup_procs prints the pids in node $1's cgroup tree.
+cgroup_procs() {
+  local cg m
+  cg=$(node_cgroup "$1")
+  for m in $(cgroup_mounts); do
+    [[ -d $m/$cg ]] && find "$m/$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+  return 0
+}
+
+# kill_cgroup_procs SIGKILLs every process in node $1's cgroups (the pod
+# containers, ephemeral containers and exec sessions) until none is left.
+kill_cgroup_procs() {
+  local i=$1 try pids
+  for ((try = 0; try < 50; try++)); do
+    pids=$(cgroup_procs "$i")
+    [[ -z $pids ]] && return 0
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+  done
+  log "         processes left in cgroup $(node_cgroup "$i"): $(echo $pids)"
+}
+
+# kill_containers asks node $1's containerd to kill every task, while it
+# still runs.
+kill_containers() {
+  local sock id
+  sock=$(node_sock "$1")
+  component_alive "containerd-$1" || return 0
+  for id in $(timeout 20 ctr -a "$sock" -n k8s.io tasks ls -q 2>/dev/null); do
+    timeout 10 ctr -a "$sock" -n k8s.io tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+  done
+}
+
+# mounts_under prints the mount points at or under directory $1, deepest
+# first.
+mounts_under() {
+  awk -v d="$1" '{ if ($2 == d || index($2, d "/") == 1) print length($2), $2 }' /proc/self/mounts |
+    sort -rn | cut -d' ' -f2- | uniq
+}
+
+# unmount_all lazily unmounts everything under the state dir, deepest
+# first, until nothing is left.
+unmount_all() {
+  local try m left
+  for ((try = 0; try < 5; try++)); do
+    left=$(mounts_under "$STATE")
+    [[ -z $left ]] && return 0
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done <<<"$left"
+  done
+  left=$(mounts_under "$STATE")
+  [[ -z $left ]] || log "         mounts left under $STATE: $(echo $left)"
+}
+
+# teardown stops and removes everything `up` made. It is safe to run on a
+# half-built or already removed cluster.
+teardown() {
+  local nodes i c shim_socks=() cni_files=() b a cg m p
+  nodes=$(state_nodes)
+  for ((i = nodes + 1; i <= 9; i++)); do
+    [[ -e /var/run/netns/$(node_netns "$i") || -d $(node_dir "$i") ]] && nodes=$i
+  done
+
+  phase "stopping kubelet(s) and pod containers"
+  for ((i = 1; i <= nodes; i++)); do stop_component "kubelet-$i"; done
+  for ((i = 1; i <= nodes; i++)); do
+    for b in $(bundles "$i"); do
+      a=$(cat "$b/address" 2>/dev/null || true)
+      [[ $a == unix://* ]] && shim_socks+=("${a#unix://}")
+    done
+    mapfile -t -O "${#cni_files[@]}" cni_files < <(cni_cache_files "$i")
+    kill_containers "$i"
+  done
+  phase_done
+
+  phase "stopping control plane, containerd and its shims"
+  for c in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_component "$c"; done
+  for ((i = 1; i <= nodes; i++)); do
+    stop_component "containerd-$i"
+    # The shims and whatever is left of the containers are in the node's
+    # cgroup tree (ROOT/runtime and ROOT/kubepods).
+    kill_cgroup_procs "$i"
+  done
+  phase_done
+
+  phase "removing mounts, network namespaces, cgroups and $STATE"
+  unmount_all
+  for a in ${shim_socks[@]+"${shim_socks[@]}"}; do
+    # Shim sockets live in containerd's fixed /run/containerd/s; remove
+    # only those of this cluster's shims, which are now gone.
+    [[ -S $a ]] && rm -f "$a"
+  done
+  for a in ${cni_files[@]+"${cni_files[@]}"}; do rm -f "$a"; done
+  for ((i = 1; i <= nodes; i++)); do
+    ip netns del "$(node_netns "$i")" 2>/dev/null || true
+    ip link del "$(node_veth "$i")" 2>/dev/null || true
+    cg=$(node_cgroup "$i")
+    for m in $(cgroup_mounts); do
+      [[ -d $m/$cg ]] && find "$m/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  done
+  # The kubelet links container logs from the fixed /var/log/containers.
+  if [[ -d /var/log/containers ]]; then
+    find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*" -delete 2>/dev/null || true
+  fi
+  if [[ -f $STATE/host-paths ]]; then
+    while read -r p; do
+      for a in "${HOST_PATHS[@]}"; do
+        [[ $p == "$a" && -d $p ]] && rm -rf --one-file-system "$p"
+      done
+    done <"$STATE/host-paths"
+  fi
+  if [[ -f $STATE/ip_forward.orig ]]; then
+    cat "$STATE/ip_forward.orig" >/proc/sys/net/ipv4/ip_forward || true
+  fi
+  if [[ -z $(mounts_under "$STATE") ]]; then
+    rm -rf --one-file-system "$STATE"
+  else
+    log "         $STATE kept: mounts are left under it"
+  fi
+  phase_done
+}
+
+cmd_down() {
+  [[ $(id -u) == 0 ]] || die "down needs root"
+  lock
+  foreign_check
+  if ! state_present; then
+    log "cluster: nothing to remove"
+    return 0
+  fi
+  teardown
+  log "cluster: down in $(secs "$T0" "$(now_ms)")s"
+}
+
+# ---------------------------------------------------------------- other verbs
+
+# lock serializes up and down: there is one cluster per machine (its
+# namespaces, addresses and cgroups have fixed names).
+lock() {
+  local dir=/run/lock
+  [[ -d $dir ]] || dir=/tmp
+  exec 8>"$dir/runbook-cluster.lock"
+  flock -w 900 8 || die "another hack/cluster.sh holds the lock"
+}
+
+cmd_env() { echo "export KUBECONFIG=$USER_KUBECONFIG"; }
+
+cmd_status() {
+  local nodes c rec i rc=0 name
+  if [[ ! -d $STATE ]]; then
+    echo "cluster: not running (no $STATE)"
+    return 1
+  fi
+  nodes=$(state_nodes)
+  echo "state dir:  $STATE ($nodes node(s))"
+  echo "kubeconfig: $USER_KUBECONFIG"
+  for c in $(components "$nodes"); do
+    rec=$(pidfile_read "$RUN/$c.pid" || echo "-")
+    if component_alive "$c"; then
+      printf '  %-24s running  pid %s\n' "$c" "${rec%% *}"
+    else
+      printf '  %-24s STOPPED  pid %s\n' "$c" "${rec%% *}"
+      rc=1
+    fi
+  done
+  if api_ready; then echo "  api $API_URL  ready"; else
+    echo "  api $API_URL  NOT READY"
+    rc=1
+  fi
+  for ((i = 1; i <= nodes; i++)); do
+    name=$(node_name "$i")
+    if node_ready "$name"; then echo "  node $name  Ready ($(node_ip "$i"))"; else
+      echo "  node $name  NOT READY"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+cmd_logs() {
+  if [[ -n ${1:-} ]]; then
+    [[ -f $LOGS/$1.log ]] || die "no log $LOGS/$1.log"
+    tail -n "${LINES_N:-200}" "$LOGS/$1.log"
+  else
+    print_logs "${LINES_N:-20}" 2>&1
+  fi
+}
+
+# cmd_pids prints "pid start what" for every process of the cluster: the
+# components, the containers' init and exec processes (containerd's pid
+# files) and everything in the nodes' cgroup trees (containerd, its shims,
+# the pods). hack/cluster-down-check.sh uses it.
+cmd_pids() {
+  local nodes c rec i b pid
+  [[ -d $STATE ]] || return 0
+  nodes=$(state_nodes)
+  for c in $(components "$nodes"); do
+    rec=$(pidfile_read "$RUN/$c.pid") || continue
+    echo "$rec $c" | awk '{ if (NF == 2) print $1, "-", $2; else print }'
+  done
+  for ((i = 1; i <= nodes; i++)); do
+    for b in $(bundles "$i"); do
+      for f in "$b"/*.pid; do
+        pid=$(cat "$f" 2>/dev/null || true)
+        if [[ $pid =~ ^[0-9]+$ ]]; then
+          echo "$pid $(proc_start "$pid" || echo -) $(basename "$f" .pid):$(basename "$b")"
+        fi
+      done
+    done
+    for pid in $(cgroup_procs "$i"); do
+      echo "$pid $(proc_start "$pid" || echo -) cgroup:$(node_cgroup "$i")"
+    done
+  done
+  return 0
+}
+
+usage() {
+  sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 2
+}
+
+case ${1:-} in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) cmd_env ;;
+logs) cmd_logs "${2:-}" ;;
+pids) cmd_pids ;;
+*) usage ;;
+esac

@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Shared settings and helpers of hack/cluster.sh and hack/cluster-down-check.sh.
+# Sourced, never run. Everything the harness creates is named here, so that
+# `down` and the check remove exactly what `up` made and nothing else.
+
+KUBE_VERSION=v1.33.13
+RUNBOOK_CACHE=${RUNBOOK_CACHE:-/var/cache/runbook}
+KUBE_BIN_DIR=${RUNBOOK_CACHE%/}/kube-${KUBE_VERSION}
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+
+STATE=${RUNBOOK_CLUSTER_DIR:-/var/lib/runbook-cluster}
+STATE=${STATE%/}
+PKI=$STATE/pki
+CONF=$STATE/conf
+RUN=$STATE/run
+LOGS=$STATE/logs
+USER_KUBECONFIG=$STATE/kubeconfig
+
+# The API server runs in node 1's network namespace.
+API_IP=10.199.0.2
+API_PORT=6443
+API_URL=https://${API_IP}:${API_PORT}
+SERVICE_CIDR=10.96.0.0/24
+SERVICE_IP=10.96.0.1
+
+PAUSE_IMAGE=registry.k8s.io/pause:3.10.2
+BUSYBOX_IMAGE=docker.io/library/busybox:1.36
+
+# Cgroups the kubelets own live under one root per node (cgroup v1), so
+# `down` removes exactly the kubelet's cgroups.
+CGROUP_FS=/sys/fs/cgroup
+
+# node_* give the names and addresses of node I (1-based). Node I lives in
+# network namespace runbook-node (I=1) or runbook-nodeI, joined to the host
+# by a veth pair on its own /30: 10.199.0.(4I-3) on the host side and
+# 10.199.0.(4I-2) inside.
+node_netns() { if [[ $1 == 1 ]]; then echo runbook-node; else echo "runbook-node$1"; fi; }
+node_veth() { echo "rb-veth$1"; }
+node_host_ip() { echo "10.199.0.$((4 * $1 - 3))"; }
+node_ip() { echo "10.199.0.$((4 * $1 - 2))"; }
+node_pod_cidr() { echo "10.244.$(($1 - 1)).0/24"; }
+node_dir() { echo "$STATE/node-$1"; }
+node_cgroup() { echo "runbook-node$1"; }
+node_sock() { echo "$(node_dir "$1")/containerd/containerd.sock"; }
+
+# host_node_name is the name of node 1: the content of /etc/hostname,
+# trimmed and lower-cased, because the node debug pod reads that file and
+# the seed compares it with the node's name.
+host_node_name() {
+  local n
+  n=$(tr -d '[:space:]' </etc/hostname 2>/dev/null || true)
+  [[ -n $n ]] || n=$(hostname)
+  echo "${n,,}"
+}
+
+# node_name of node 1 is the host's name; further nodes add -I.
+node_name() {
+  if [[ $1 == 1 ]]; then host_node_name; else echo "$(host_node_name)-$1"; fi
+}
+
+# state_nodes prints how many nodes the running (or half-built) cluster has.
+state_nodes() {
+  local n
+  n=$(cat "$STATE/nodes" 2>/dev/null || true)
+  [[ $n =~ ^[1-9]$ ]] && echo "$n" || echo 1
+}
+
+# components prints the process names of a cluster with $1 nodes, in start order.
+components() {
+  local i
+  for ((i = 1; i <= $1; i++)); do echo "containerd-$i"; done
+  echo etcd kube-apiserver kube-controller-manager kube-scheduler | tr ' ' '\n'
+  for ((i = 1; i <= $1; i++)); do echo "kubelet-$i"; done
+}
+
+now_ms() { date +%s%3N; }
+log() { printf '%s\n' "$*" >&2; }
+die() { log "cluster: error: $*"; exit 1; }
+
+# proc_start prints the start time (clock ticks since boot) of pid $1, which
+# with the pid identifies a process across pid reuse.
+proc_start() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  # Fields after "comm": state is field 3, starttime field 22.
+  set -- $stat
+  echo "${20}"
+}
+
+# proc_alive reports whether pid $1, started at $2 (when given), still runs
+# and is not a zombie.
+proc_alive() {
+  local pid=$1 start=${2:-} stat state
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  state=${stat%% *}
+  [[ $state != Z && $state != X ]] || return 1
+  if [[ -n $start ]]; then
+    [[ $(proc_start "$pid") == "$start" ]] || return 1
+  fi
+}
+
+# pidfile_read prints "pid start" from pid file $1 (start may be empty).
+pidfile_read() {
+  local f=$1 pid start=""
+  [[ -f $f ]] || return 1
+  pid=$(cat "$f")
+  [[ -f ${f%.pid}.start ]] && start=$(cat "${f%.pid}.start")
+  echo "$pid $start"
+}
+
+# component_alive reports whether the process recorded for component $1 runs.
+component_alive() {
+  local rec
+  rec=$(pidfile_read "$RUN/$1.pid") || return 1
+  # shellcheck disable=SC2086
+  proc_alive $rec
+}

@@ -1,0 +1,453 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Client-side rate limits. client-go defaults to 5 QPS / burst 10, which makes a busy run
+// sleep in the client; a runbook sends a few dozen requests at most, so the limiter must
+// never be what a user waits for.
+const (
+	clientQPS   = 50
+	clientBurst = 100
+)
+
+// ConfigOptions selects a cluster the way kubectl does: the kubeconfig file(s) from
+// --kubeconfig, else the KUBECONFIG list, else ~/.kube/config (else in-cluster config);
+// the context from --context, else the kubeconfig's current-context; the namespace from
+// -n, else the context's namespace, else "default".
+type ConfigOptions struct {
+	// Kubeconfig is the --kubeconfig flag: one file that replaces the KUBECONFIG list.
+	Kubeconfig string
+	// Context is the --context flag: a context name from the kubeconfig.
+	Context string
+	// Namespace is the -n/--namespace flag.
+	Namespace string
+}
+
+// Clients holds everything needed to talk to one cluster: the REST config, the typed and
+// dynamic clients, a RESTMapper, and a counter of every HTTP request sent, so a run can
+// report how many API calls it made.
+type Clients struct {
+	// Config is the REST config the clients were built from; its transport counts requests.
+	Config *rest.Config
+	// Kube is the typed clientset.
+	Kube kubernetes.Interface
+	// ContextName is the kubeconfig context in use ("" for in-cluster config).
+	ContextName string
+	// Server is the API server URL.
+	Server string
+	// Namespace is the namespace from the flag, else the kubeconfig context, else "default".
+	Namespace string
+	// Requests counts every HTTP request sent through Config, including watches, exec
+	// upgrades and discovery.
+	Requests *RequestCounter
+
+	dynamic    dynamic.Interface
+	mapperOnce sync.Once
+	mapper     meta.RESTMapper
+}
+
+// NewClients loads the kubeconfig with clientcmd's loading rules (as kubectl does) and
+// builds the clients. Typed and dynamic clients share one HTTP client, hence one connection
+// pool, and every request is counted in Requests.
+func NewClients(o ConfigOptions) (*Clients, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	if o.Namespace != "" {
+		overrides.Context.Namespace = o.Namespace
+	}
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+
+	config, err := loader.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	namespace, _, err := loader.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: namespace: %w", err)
+	}
+	if namespace == "" {
+		namespace = "default"
+	}
+	contextName := o.Context
+	if contextName == "" {
+		// RawConfig fails only when no kubeconfig exists at all (in-cluster config).
+		if raw, err := loader.RawConfig(); err == nil {
+			contextName = raw.CurrentContext
+		}
+	}
+
+	config = rest.CopyConfig(config)
+	config.QPS = clientQPS
+	config.Burst = clientBurst
+	counter := &RequestCounter{}
+	config.Wrap(counter.wrap)
+
+	httpClient, err := rest.HTTPClientFor(config)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", config.Host, err)
+	}
+	kube, err := kubernetes.NewForConfigAndClient(config, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", config.Host, err)
+	}
+	dyn, err := dynamic.NewForConfigAndClient(config, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client for %s: %w", config.Host, err)
+	}
+	return &Clients{
+		Config:      config,
+		Kube:        kube,
+		ContextName: contextName,
+		Server:      config.Host,
+		Namespace:   namespace,
+		Requests:    counter,
+		dynamic:     dyn,
+	}, nil
+}
+
+// NewClientsWith builds Clients from existing interfaces, typically the fakes of
+// k8s.io/client-go/kubernetes/fake and k8s.io/client-go/dynamic/fake in tests. mapper may
+// be nil: the built-in kinds then resolve from the static table, others through kube's
+// discovery. Config is nil, so Exec reports an error instead of connecting.
+func NewClientsWith(kube kubernetes.Interface, dyn dynamic.Interface, mapper meta.RESTMapper, namespace string) *Clients {
+	if namespace == "" {
+		namespace = "default"
+	}
+	c := &Clients{Kube: kube, Namespace: namespace, Requests: &RequestCounter{}, dynamic: dyn}
+	if mapper != nil {
+		c.mapperOnce.Do(func() { c.mapper = mapper })
+	}
+	return c
+}
+
+// Dynamic returns the dynamic client, used for arbitrary manifests and generic waits.
+func (c *Clients) Dynamic() dynamic.Interface {
+	return c.dynamic
+}
+
+// Mapper returns the RESTMapper: a static table of the built-in kinds runs create (no API
+// request), falling back to discovery, cached in memory for the life of the Clients.
+func (c *Clients) Mapper() meta.RESTMapper {
+	c.mapperOnce.Do(func() {
+		var fallback meta.RESTMapper
+		if c.Kube != nil {
+			fallback = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Kube.Discovery()))
+		}
+		c.mapper = &staticFirstMapper{static: builtinMapper(), fallback: fallback}
+	})
+	return c.mapper
+}
+
+// ResourceFor returns the resource of an object from its apiVersion and kind, and whether
+// it is namespaced.
+func (c *Clients) ResourceFor(obj *unstructured.Unstructured) (schema.GroupVersionResource, bool, error) {
+	if obj == nil {
+		return schema.GroupVersionResource{}, false, errors.New("no object")
+	}
+	gvk := obj.GroupVersionKind()
+	if gvk.Kind == "" || gvk.Version == "" {
+		return schema.GroupVersionResource{}, false, fmt.Errorf("object %q has no apiVersion or kind", obj.GetName())
+	}
+	mapping, err := c.Mapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return schema.GroupVersionResource{}, false, err
+	}
+	return mapping.Resource, mapping.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+// ServerVersion returns the API server's git version, e.g. "v1.33.13".
+func (c *Clients) ServerVersion(ctx context.Context) (string, error) {
+	if c == nil || c.Kube == nil {
+		return "", errors.New("no cluster client")
+	}
+	disc := c.Kube.Discovery()
+	rc := disc.RESTClient()
+	if rc == nil || c.Config == nil {
+		// Fakes have no REST client; their ServerVersion needs no context.
+		info, err := disc.ServerVersion()
+		if err != nil {
+			return "", err
+		}
+		return info.GitVersion, nil
+	}
+	body, err := rc.Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return "", fmt.Errorf("server version: %w", err)
+	}
+	var info version.Info
+	if err := json.Unmarshal(body, &info); err != nil {
+		return "", fmt.Errorf("server version: %w", err)
+	}
+	return info.GitVersion, nil
+}
+
+// builtinKinds are the kinds runbooks create or read most; they resolve without discovery.
+var builtinKinds = []struct {
+	gvk        schema.GroupVersionKind
+	plural     string
+	singular   string
+	namespaced bool
+}{
+	{schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, "pods", "pod", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, "namespaces", "namespace", false},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Node"}, "nodes", "node", false},
+	{schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, "configmaps", "configmap", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, "secrets", "secret", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Service"}, "services", "service", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}, "serviceaccounts", "serviceaccount", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "Event"}, "events", "event", true},
+	{schema.GroupVersionKind{Version: "v1", Kind: "PersistentVolumeClaim"}, "persistentvolumeclaims", "persistentvolumeclaim", true},
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, "deployments", "deployment", true},
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}, "statefulsets", "statefulset", true},
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "DaemonSet"}, "daemonsets", "daemonset", true},
+	{schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, "replicasets", "replicaset", true},
+	{schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, "jobs", "job", true},
+	{schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}, "cronjobs", "cronjob", true},
+	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}, "roles", "role", true},
+	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}, "rolebindings", "rolebinding", true},
+	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, "clusterroles", "clusterrole", false},
+	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"}, "clusterrolebindings", "clusterrolebinding", false},
+}
+
+// builtinMapper returns a RESTMapper that knows only builtinKinds.
+func builtinMapper() *meta.DefaultRESTMapper {
+	var versions []schema.GroupVersion
+	seen := map[schema.GroupVersion]bool{}
+	for _, k := range builtinKinds {
+		if gv := k.gvk.GroupVersion(); !seen[gv] {
+			seen[gv] = true
+			versions = append(versions, gv)
+		}
+	}
+	m := meta.NewDefaultRESTMapper(versions)
+	for _, k := range builtinKinds {
+		scope := meta.RESTScopeRoot
+		if k.namespaced {
+			scope = meta.RESTScopeNamespace
+		}
+		gv := k.gvk.GroupVersion()
+		m.AddSpecific(k.gvk, gv.WithResource(k.plural), gv.WithResource(k.singular), scope)
+	}
+	return m
+}
+
+// staticFirstMapper answers from a static mapper and asks the (discovery) fallback only
+// when the static one has no match, so common kinds cost no discovery requests.
+type staticFirstMapper struct {
+	static   meta.RESTMapper
+	fallback meta.RESTMapper // nil: static only
+}
+
+var _ meta.RESTMapper = (*staticFirstMapper)(nil)
+
+// useFallback reports whether an answer of the static mapper should be retried with discovery.
+func (m *staticFirstMapper) useFallback(err error) bool {
+	return err != nil && m.fallback != nil && meta.IsNoMatchError(err)
+}
+
+// KindFor implements meta.RESTMapper.
+func (m *staticFirstMapper) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
+	gvk, err := m.static.KindFor(r)
+	if m.useFallback(err) {
+		return m.fallback.KindFor(r)
+	}
+	return gvk, err
+}
+
+// KindsFor implements meta.RESTMapper.
+func (m *staticFirstMapper) KindsFor(r schema.GroupVersionResource) ([]schema.GroupVersionKind, error) {
+	gvks, err := m.static.KindsFor(r)
+	if m.useFallback(err) {
+		return m.fallback.KindsFor(r)
+	}
+	return gvks, err
+}
+
+// ResourceFor implements meta.RESTMapper.
+func (m *staticFirstMapper) ResourceFor(r schema.GroupVersionResource) (schema.GroupVersionResource, error) {
+	gvr, err := m.static.ResourceFor(r)
+	if m.useFallback(err) {
+		return m.fallback.ResourceFor(r)
+	}
+	return gvr, err
+}
+
+// ResourcesFor implements meta.RESTMapper.
+func (m *staticFirstMapper) ResourcesFor(r schema.GroupVersionResource) ([]schema.GroupVersionResource, error) {
+	gvrs, err := m.static.ResourcesFor(r)
+	if m.useFallback(err) {
+		return m.fallback.ResourcesFor(r)
+	}
+	return gvrs, err
+}
+
+// RESTMapping implements meta.RESTMapper.
+func (m *staticFirstMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	mapping, err := m.static.RESTMapping(gk, versions...)
+	if m.useFallback(err) {
+		return m.fallback.RESTMapping(gk, versions...)
+	}
+	return mapping, err
+}
+
+// RESTMappings implements meta.RESTMapper.
+func (m *staticFirstMapper) RESTMappings(gk schema.GroupKind, versions ...string) ([]*meta.RESTMapping, error) {
+	mappings, err := m.static.RESTMappings(gk, versions...)
+	if m.useFallback(err) || (err == nil && len(mappings) == 0 && m.fallback != nil) {
+		return m.fallback.RESTMappings(gk, versions...)
+	}
+	return mappings, err
+}
+
+// ResourceSingularizer implements meta.RESTMapper.
+func (m *staticFirstMapper) ResourceSingularizer(resource string) (string, error) {
+	s, err := m.static.ResourceSingularizer(resource)
+	if err != nil && m.fallback != nil {
+		return m.fallback.ResourceSingularizer(resource)
+	}
+	return s, err
+}
+
+// RequestCounter counts the HTTP requests sent to the API server, in total and by
+// "METHOD resource" (see RequestKey). It is safe for concurrent use.
+type RequestCounter struct {
+	total atomic.Int64
+	mu    sync.Mutex
+	byKey map[string]int64
+}
+
+// Count returns the number of requests sent so far.
+func (r *RequestCounter) Count() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.total.Load()
+}
+
+// ByVerb returns a copy of the per-key counts, e.g. {"GET pods": 1, "WATCH pods": 1,
+// "PATCH pods/ephemeralcontainers": 1}.
+func (r *RequestCounter) ByVerb() map[string]int64 {
+	out := map[string]int64{}
+	if r == nil {
+		return out
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range r.byKey {
+		out[k] = v
+	}
+	return out
+}
+
+// Keys returns the keys of ByVerb, sorted, for stable output.
+func (r *RequestCounter) Keys() []string {
+	m := r.ByVerb()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// add counts one request.
+func (r *RequestCounter) add(key string) {
+	r.total.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byKey == nil {
+		r.byKey = map[string]int64{}
+	}
+	r.byKey[key]++
+}
+
+// wrap is a rest.Config WrapTransport function.
+func (r *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return countingTransport{counter: r, next: rt}
+}
+
+// countingTransport counts each request before passing it on.
+type countingTransport struct {
+	counter *RequestCounter
+	next    http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.counter.add(RequestKey(req.Method, req.URL))
+	return t.next.RoundTrip(req)
+}
+
+// WrappedRoundTripper lets client-go's transport helpers (e.g. connection closing) see the
+// transport underneath.
+func (t countingTransport) WrappedRoundTripper() http.RoundTripper {
+	return t.next
+}
+
+// RequestKey names a request as "METHOD resource[/subresource]": "GET pods", "POST pods",
+// "PATCH pods/ephemeralcontainers", "GET pods/log", "POST pods/exec"; a GET with watch=true
+// is "WATCH pods". Resources outside the core group carry it, as kubectl writes them:
+// "GET deployments.apps". Paths that name no resource (discovery, /version) are kept as
+// they are: "GET /api", "GET /apis/apps/v1".
+func RequestKey(method string, u *url.URL) string {
+	if u == nil {
+		return method
+	}
+	if method == http.MethodGet && u.Query().Get("watch") == "true" {
+		method = "WATCH"
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	var group string
+	var rest []string
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		rest = parts[2:]
+	case len(parts) >= 4 && parts[0] == "apis":
+		group, rest = parts[1], parts[3:]
+	default:
+		return method + " " + u.Path
+	}
+	// A watch path of the old form: /api/v1/watch/namespaces/ns/pods.
+	if len(rest) > 0 && rest[0] == "watch" {
+		method, rest = "WATCH", rest[1:]
+	}
+	if len(rest) >= 3 && rest[0] == "namespaces" && rest[2] != "status" && rest[2] != "finalize" {
+		rest = rest[2:] // namespaces/NS/RESOURCE/...
+	}
+	if len(rest) == 0 {
+		return method + " " + u.Path
+	}
+	resource := rest[0]
+	if group != "" {
+		resource += "." + group
+	}
+	if len(rest) >= 3 {
+		resource += "/" + rest[2]
+	}
+	return method + " " + resource
+}

@@ -1,0 +1,317 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// kubeconfigContext is one context of a test kubeconfig.
+type kubeconfigContext struct {
+	name, server, namespace string
+}
+
+// writeKubeconfig writes a kubeconfig with one cluster and user per context.
+func writeKubeconfig(t *testing.T, current string, contexts ...kubeconfigContext) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Config\nclusters:\n")
+	for _, c := range contexts {
+		fmt.Fprintf(&b, "- name: %s-cluster\n  cluster: {server: %q}\n", c.name, c.server)
+	}
+	b.WriteString("users:\n")
+	for _, c := range contexts {
+		fmt.Fprintf(&b, "- name: %s-user\n  user: {token: secret}\n", c.name)
+	}
+	b.WriteString("contexts:\n")
+	for _, c := range contexts {
+		fmt.Fprintf(&b, "- name: %s\n  context: {cluster: %s-cluster, user: %s-user, namespace: %q}\n", c.name, c.name, c.name, c.namespace)
+	}
+	fmt.Fprintf(&b, "current-context: %q\n", current)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serverClients returns Clients talking to an httptest server running handler.
+func serverClients(t *testing.T, handler http.Handler) *Clients {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	t.Setenv("KUBECONFIG", "")
+	path := writeKubeconfig(t, "test", kubeconfigContext{name: "test", server: srv.URL, namespace: "ns"})
+	c, err := NewClients(ConfigOptions{Kubeconfig: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewClientsKubeconfigPrecedence(t *testing.T) {
+	envFile := writeKubeconfig(t, "env-a",
+		kubeconfigContext{name: "env-a", server: "https://env-a.example:6443", namespace: "team-a"},
+		kubeconfigContext{name: "env-b", server: "https://env-b.example:6443"},
+	)
+	envFile2 := writeKubeconfig(t, "second",
+		kubeconfigContext{name: "second", server: "https://second.example:6443", namespace: "second-ns"},
+	)
+	flagFile := writeKubeconfig(t, "flag",
+		kubeconfigContext{name: "flag", server: "https://flag.example:6443", namespace: "flag-ns"},
+	)
+	type view struct {
+		Context, Server, Namespace string
+	}
+	tests := []struct {
+		name       string
+		kubeconfig string // KUBECONFIG
+		opts       ConfigOptions
+		want       view
+		wantErr    string
+	}{
+		{
+			name:       "KUBECONFIG current context and its namespace",
+			kubeconfig: envFile,
+			want:       view{"env-a", "https://env-a.example:6443", "team-a"},
+		},
+		{
+			name:       "--kubeconfig beats KUBECONFIG",
+			kubeconfig: envFile,
+			opts:       ConfigOptions{Kubeconfig: flagFile},
+			want:       view{"flag", "https://flag.example:6443", "flag-ns"},
+		},
+		{
+			name:       "--context selects, context without namespace means default",
+			kubeconfig: envFile,
+			opts:       ConfigOptions{Context: "env-b"},
+			want:       view{"env-b", "https://env-b.example:6443", "default"},
+		},
+		{
+			name:       "-n beats the context's namespace",
+			kubeconfig: envFile,
+			opts:       ConfigOptions{Namespace: "override"},
+			want:       view{"env-a", "https://env-a.example:6443", "override"},
+		},
+		{
+			name:       "KUBECONFIG list: first file's current-context wins, contexts merged",
+			kubeconfig: envFile + string(os.PathListSeparator) + envFile2,
+			opts:       ConfigOptions{Context: "second"},
+			want:       view{"second", "https://second.example:6443", "second-ns"},
+		},
+		{
+			name:       "KUBECONFIG list without --context",
+			kubeconfig: envFile2 + string(os.PathListSeparator) + envFile,
+			want:       view{"second", "https://second.example:6443", "second-ns"},
+		},
+		{
+			name:       "unknown context",
+			kubeconfig: envFile,
+			opts:       ConfigOptions{Context: "nope"},
+			wantErr:    `kubeconfig: context "nope" does not exist`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.kubeconfig)
+			c, err := NewClients(tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, view{c.ContextName, c.Server, c.Namespace}); diff != "" {
+				t.Errorf("clients (-want +got):\n%s", diff)
+			}
+			if c.Config.QPS != clientQPS || c.Config.Burst != clientBurst {
+				t.Errorf("QPS/Burst = %v/%v, want %v/%v", c.Config.QPS, c.Config.Burst, clientQPS, clientBurst)
+			}
+		})
+	}
+}
+
+func TestRequestCounterCountsEveryRequest(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"major":"1","minor":"33","gitVersion":"v1.33.13"}`)
+	})
+	mux.HandleFunc("/api/v1/namespaces/ns/pods/web", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"ns"}}`)
+	})
+	mux.HandleFunc("/api/v1/namespaces/ns/pods", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"apiVersion":"v1","kind":"PodList","metadata":{"resourceVersion":"1"},"items":[]}`)
+	})
+	mux.HandleFunc("/apis/apps/v1/namespaces/ns/deployments/d", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"NotFound","code":404}`)
+	})
+	c := serverClients(t, mux)
+	ctx := context.Background()
+
+	version, err := c.ServerVersion(ctx)
+	if err != nil || version != "v1.33.13" {
+		t.Fatalf("ServerVersion = %q, %v", version, err)
+	}
+	if _, err := c.Kube.CoreV1().Pods("ns").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Kube.CoreV1().Pods("ns").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	if _, err := c.Dynamic().Resource(deployments).Namespace("ns").Get(ctx, "d", metav1.GetOptions{}); err == nil {
+		t.Fatal("GET of a missing deployment succeeded")
+	}
+
+	if got := c.Requests.Count(); got != 4 {
+		t.Errorf("Count = %d, want 4", got)
+	}
+	want := map[string]int64{"GET /version": 1, "GET pods": 2, "GET deployments.apps": 1}
+	if diff := cmp.Diff(want, c.Requests.ByVerb()); diff != "" {
+		t.Errorf("ByVerb (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"GET /version", "GET deployments.apps", "GET pods"}, c.Requests.Keys()); diff != "" {
+		t.Errorf("Keys (-want +got):\n%s", diff)
+	}
+}
+
+func TestRequestKey(t *testing.T) {
+	tests := []struct {
+		method, url, want string
+	}{
+		{"GET", "/api/v1/namespaces/ns/pods/web", "GET pods"},
+		{"GET", "/api/v1/namespaces/ns/pods?labelSelector=a%3Db", "GET pods"},
+		{"GET", "/api/v1/namespaces/ns/pods?fieldSelector=metadata.name%3Dweb&watch=true", "WATCH pods"},
+		{"GET", "/api/v1/watch/namespaces/ns/pods", "WATCH pods"},
+		{"POST", "/api/v1/namespaces/ns/pods", "POST pods"},
+		{"PATCH", "/api/v1/namespaces/ns/pods/web/ephemeralcontainers", "PATCH pods/ephemeralcontainers"},
+		{"GET", "/api/v1/namespaces/ns/pods/web/log?container=app", "GET pods/log"},
+		{"POST", "/api/v1/namespaces/ns/pods/web/exec?command=ps", "POST pods/exec"},
+		{"DELETE", "/api/v1/namespaces/run-x", "DELETE namespaces"},
+		{"POST", "/api/v1/namespaces", "POST namespaces"},
+		{"PUT", "/api/v1/namespaces/run-x/finalize", "PUT namespaces/finalize"},
+		{"GET", "/api/v1/namespaces/run-x/status", "GET namespaces/status"},
+		{"GET", "/api/v1/nodes/vm", "GET nodes"},
+		{"GET", "/apis/apps/v1/namespaces/ns/deployments/web/scale", "GET deployments.apps/scale"},
+		{"GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "GET clusterroles.rbac.authorization.k8s.io"},
+		{"GET", "/api", "GET /api"},
+		{"GET", "/apis", "GET /apis"},
+		{"GET", "/api/v1", "GET /api/v1"},
+		{"GET", "/apis/apps/v1", "GET /apis/apps/v1"},
+		{"GET", "/version", "GET /version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.url, func(t *testing.T) {
+			u, err := url.Parse(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := RequestKey(tt.method, u); got != tt.want {
+				t.Errorf("RequestKey = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResourceForBuiltinsNeedsNoDiscovery(t *testing.T) {
+	kube := fake.NewSimpleClientset()
+	kube.Discovery().(*fakediscovery.FakeDiscovery).Resources = []*metav1.APIResourceList{{
+		GroupVersion: "example.com/v1",
+		APIResources: []metav1.APIResource{{Name: "widgets", SingularName: "widget", Kind: "Widget", Namespaced: true}},
+	}}
+	c := NewClientsWith(kube, nil, nil, "")
+
+	type mapping struct {
+		GVR        schema.GroupVersionResource
+		Namespaced bool
+	}
+	builtins := []struct {
+		apiVersion, kind string
+		want             mapping
+	}{
+		{"v1", "Pod", mapping{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, true}},
+		{"v1", "Namespace", mapping{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false}},
+		{"v1", "ConfigMap", mapping{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true}},
+		{"v1", "Secret", mapping{schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true}},
+		{"v1", "Service", mapping{schema.GroupVersionResource{Version: "v1", Resource: "services"}, true}},
+		{"v1", "ServiceAccount", mapping{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true}},
+		{"apps/v1", "Deployment", mapping{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true}},
+		{"apps/v1", "StatefulSet", mapping{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, true}},
+		{"apps/v1", "DaemonSet", mapping{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, true}},
+		{"apps/v1", "ReplicaSet", mapping{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, true}},
+		{"batch/v1", "Job", mapping{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, true}},
+	}
+	for _, tt := range builtins {
+		t.Run(tt.apiVersion+" "+tt.kind, func(t *testing.T) {
+			obj := &unstructured.Unstructured{}
+			obj.SetAPIVersion(tt.apiVersion)
+			obj.SetKind(tt.kind)
+			gvr, namespaced, err := c.ResourceFor(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, mapping{gvr, namespaced}); diff != "" {
+				t.Errorf("ResourceFor (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if actions := kube.Actions(); len(actions) != 0 {
+		t.Fatalf("built-in kinds caused %d discovery calls: %v", len(actions), actions)
+	}
+
+	t.Run("other kinds through discovery", func(t *testing.T) {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("example.com/v1")
+		obj.SetKind("Widget")
+		gvr, namespaced, err := c.ResourceFor(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := mapping{schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}, true}
+		if diff := cmp.Diff(want, mapping{gvr, namespaced}); diff != "" {
+			t.Errorf("ResourceFor (-want +got):\n%s", diff)
+		}
+		if len(kube.Actions()) == 0 {
+			t.Error("no discovery call for a kind outside the static table")
+		}
+	})
+
+	t.Run("unknown kind is an error", func(t *testing.T) {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("example.com/v1")
+		obj.SetKind("Gadget")
+		if _, _, err := c.ResourceFor(obj); err == nil {
+			t.Error("ResourceFor of an unknown kind succeeded")
+		}
+	})
+
+	t.Run("object without kind is an error", func(t *testing.T) {
+		obj := &unstructured.Unstructured{}
+		obj.SetName("x")
+		_, _, err := c.ResourceFor(obj)
+		if err == nil || err.Error() != `object "x" has no apiVersion or kind` {
+			t.Errorf("error = %v", err)
+		}
+	})
+}

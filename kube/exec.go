@@ -1,0 +1,148 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/util/exec"
+)
+
+// DefaultMaxBytes caps each output stream of Exec and Logs when the caller gives no cap.
+const DefaultMaxBytes = 1 << 20
+
+// ExecResult is what a command run in a container produced.
+type ExecResult struct {
+	// Stdout is the command's standard output, at most maxBytes of it.
+	Stdout string
+	// Stderr is the command's standard error, at most maxBytes of it.
+	Stderr string
+	// StdoutTruncated is true when Stdout was cut at maxBytes.
+	StdoutTruncated bool
+	// StderrTruncated is true when Stderr was cut at maxBytes.
+	StderrTruncated bool
+	// ExitCode is the command's exit code; -1 when it could not be started or its end
+	// was not seen (Err says why).
+	ExitCode int
+	// Err is set when the command could not be started or run to its end: the executable
+	// does not exist (the runtime's own text, e.g. `exec: "/bin/sh": stat /bin/sh: no such
+	// file or directory`), the pod or container is missing, the connection failed, ctx
+	// ended. A command that ran and exited non-zero is not an error: see ExitCode.
+	Err error
+}
+
+// Exec runs command in a container, like kubectl exec: over WebSocket (the v5 protocol),
+// falling back to SPDY when the server or a proxy cannot upgrade to WebSocket. stdin may be
+// nil. Each of stdout and stderr keeps its first maxBytes (DefaultMaxBytes if maxBytes <= 0);
+// the rest is read and dropped, and the result says it was truncated. Exec never panics on
+// a failure of the command or the connection: every failure is in the result.
+func Exec(ctx context.Context, c *Clients, namespace, pod, container string, command []string, stdin io.Reader, maxBytes int) ExecResult {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	stdout := &cappedBuffer{max: maxBytes}
+	stderr := &cappedBuffer{max: maxBytes}
+	result := func(code int, err error) ExecResult {
+		return ExecResult{
+			Stdout: stdout.String(), Stderr: stderr.String(),
+			StdoutTruncated: stdout.Truncated(), StderrTruncated: stderr.Truncated(),
+			ExitCode: code, Err: err,
+		}
+	}
+	switch {
+	case c == nil || c.Config == nil || c.Kube == nil:
+		return result(-1, errors.New("exec: no cluster connection"))
+	case len(command) == 0:
+		return result(-1, errors.New("exec: empty command"))
+	case pod == "":
+		return result(-1, errors.New("exec: no pod"))
+	}
+
+	req := c.Kube.CoreV1().RESTClient().Post().
+		Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container,
+			Command:   command,
+			Stdin:     stdin != nil,
+			Stdout:    true,
+			Stderr:    true,
+		}, scheme.ParameterCodec)
+	executor, err := newExecutor(c, req.URL())
+	if err != nil {
+		return result(-1, fmt.Errorf("exec: %w", err))
+	}
+	err = executor.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	if err == nil {
+		return result(0, nil)
+	}
+	var exit exec.ExitError
+	if errors.As(err, &exit) && exit.Exited() {
+		return result(exit.ExitStatus(), nil)
+	}
+	if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
+		return result(-1, fmt.Errorf("exec in %s/%s: %w (%v)", namespace, pod, ctxErr, err))
+	}
+	return result(-1, err)
+}
+
+// newExecutor builds kubectl's executor: WebSocket first, SPDY when the upgrade fails.
+func newExecutor(c *Clients, u *url.URL) (remotecommand.Executor, error) {
+	ws, err := remotecommand.NewWebSocketExecutor(c.Config, http.MethodGet, u.String())
+	if err != nil {
+		return nil, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(c.Config, http.MethodPost, u)
+	if err != nil {
+		return nil, err
+	}
+	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+}
+
+// cappedBuffer keeps the first max bytes written to it and counts the rest; writes never
+// fail, so a chatty command is not cut off mid-stream.
+type cappedBuffer struct {
+	mu        sync.Mutex
+	max       int
+	buf       []byte
+	truncated bool
+}
+
+// Write implements io.Writer.
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	room := b.max - len(b.buf)
+	if room < len(p) {
+		b.truncated = true
+		if room > 0 {
+			b.buf = append(b.buf, p[:room]...)
+		}
+		return len(p), nil
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// String returns what was kept.
+func (b *cappedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// Truncated reports whether anything was dropped.
+func (b *cappedBuffer) Truncated() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.truncated
+}

@@ -1,0 +1,357 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+)
+
+// Labels every object a run creates carries, so that cleanup, and `runbook cleanup` after
+// a crash, can find it.
+const (
+	// LabelManagedBy is the standard label naming the tool that manages an object.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value on objects runbook creates.
+	ManagedByValue = "runbook"
+	// LabelRunID carries the id of the run that created the object.
+	LabelRunID = "runbook/run-id"
+)
+
+// Labels returns the labels of the objects a run creates.
+func Labels(runID string) map[string]string {
+	return map[string]string{LabelManagedBy: ManagedByValue, LabelRunID: runID}
+}
+
+// Deletion outcomes, as they appear in the result.
+const (
+	// OutcomeDeleted: the delete call succeeded (and, when waiting, the object is gone).
+	OutcomeDeleted = "deleted"
+	// OutcomeNotFound: the object did not exist (already deleted, or never created).
+	OutcomeNotFound = "not found"
+	// OutcomeFailed: the delete call failed, or the object outlived the wait; see Error.
+	OutcomeFailed = "failed"
+	// OutcomeKept: the object was left on purpose; see Reason.
+	OutcomeKept = "kept"
+)
+
+// TrackedObject is an object a run creates (or tried to), recorded before the create call.
+type TrackedObject struct {
+	// GVR is the object's resource.
+	GVR schema.GroupVersionResource
+	// Kind is the object's kind, for people.
+	Kind string
+	// Namespace is "" for cluster-scoped objects.
+	Namespace string
+	// Name is the object's name.
+	Name string
+	// CreatedAt is when it was recorded (just before the create call).
+	CreatedAt time.Time
+	// Created is true once the create call returned OK. An object whose create failed is
+	// still deleted at cleanup: the server may have created it before the call failed.
+	Created bool
+	// Keep marks what cleanup must not (or cannot) delete, e.g. an ephemeral container,
+	// which stays until its pod is deleted. It is reported as "kept".
+	Keep bool
+	// Note says more, e.g. why an object is kept.
+	Note string
+}
+
+// String reads like "Pod ns/name".
+func (o TrackedObject) String() string {
+	kind := o.Kind
+	if kind == "" {
+		kind = o.GVR.Resource
+	}
+	if o.Namespace == "" {
+		return kind + " " + o.Name
+	}
+	return kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Deletion is what cleanup did with one tracked object.
+type Deletion struct {
+	// Object is the tracked object.
+	Object TrackedObject
+	// Outcome is "deleted", "not found", "failed" or "kept".
+	Outcome string
+	// Error is the failure, when Outcome is "failed".
+	Error string
+	// Reason says why an object was kept, when Outcome is "kept".
+	Reason string
+	// Duration is the time from the delete call until the object was gone (or the call
+	// returned, when cleanup does not wait).
+	Duration time.Duration
+}
+
+// Tracker records the objects a run creates and deletes them at cleanup, newest first, like
+// chainsaw's cleaner. It is safe for concurrent use.
+type Tracker struct {
+	c     *Clients
+	runID string
+	now   func() time.Time
+
+	mu        sync.Mutex
+	objects   []TrackedObject
+	cleaned   int // objects[:cleaned] were handled by an earlier Cleanup
+	deletions []Deletion
+}
+
+// NewTracker returns an empty tracker for the run. c may be nil in tests that never clean up.
+func NewTracker(c *Clients, runID string) *Tracker {
+	return &Tracker{c: c, runID: runID, now: time.Now}
+}
+
+// RunID returns the run id the tracker was made for.
+func (t *Tracker) RunID() string {
+	return t.runID
+}
+
+// Record adds an object before the call that creates it and returns its index, for
+// MarkCreated. CreatedAt is set if zero.
+func (t *Tracker) Record(obj TrackedObject) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if obj.CreatedAt.IsZero() {
+		obj.CreatedAt = t.now()
+	}
+	t.objects = append(t.objects, obj)
+	return len(t.objects) - 1
+}
+
+// MarkCreated notes that the create call of object i returned OK.
+func (t *Tracker) MarkCreated(i int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i >= 0 && i < len(t.objects) {
+		t.objects[i].Created = true
+	}
+}
+
+// Objects returns a copy of the recorded objects, in recording order.
+func (t *Tracker) Objects() []TrackedObject {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]TrackedObject(nil), t.objects...)
+}
+
+// Deletions returns a copy of all deletions made by Cleanup so far, in the order done.
+func (t *Tracker) Deletions() []Deletion {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Deletion(nil), t.deletions...)
+}
+
+// Kept reports every object not yet cleaned up as "kept" with the given reason (an object's
+// own Note when it is marked Keep), for a run with cleanup disabled (--keep, cleanup:
+// never), newest first, without touching the cluster.
+func (t *Tracker) Kept(note string) []Deletion {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Deletion
+	for i := len(t.objects) - 1; i >= t.cleaned; i-- {
+		reason := note
+		if o := t.objects[i]; o.Keep && o.Note != "" {
+			reason = o.Note
+		}
+		out = append(out, Deletion{Object: t.objects[i], Outcome: OutcomeKept, Reason: reason})
+	}
+	return out
+}
+
+// Cleanup deletes the objects recorded since the last Cleanup, newest first; NotFound counts
+// as done. Pods are deleted with grace period 0, so they go at once. With wait, deletion
+// propagates in the foreground and Cleanup waits (with a watch) until each object is gone,
+// bounded by ctx; without, propagation is in the background. ctx should not be the run's
+// context when that one was cancelled by an interrupt: give cleanup a fresh deadline.
+func (t *Tracker) Cleanup(ctx context.Context, wait bool) []Deletion {
+	t.mu.Lock()
+	todo := append([]TrackedObject(nil), t.objects[t.cleaned:]...)
+	t.cleaned = len(t.objects)
+	t.mu.Unlock()
+
+	out := make([]Deletion, 0, len(todo))
+	starts := make([]time.Time, 0, len(todo))
+	for i := len(todo) - 1; i >= 0; i-- {
+		obj := todo[i]
+		start := t.now()
+		d := Deletion{Object: obj}
+		if obj.Keep {
+			d.Outcome, d.Reason = OutcomeKept, obj.Note
+		} else {
+			d.Outcome, d.Error = t.delete(ctx, obj, wait)
+		}
+		d.Duration = t.now().Sub(start)
+		out = append(out, d)
+		starts = append(starts, start)
+	}
+	if wait {
+		var wg sync.WaitGroup
+		for i := range out {
+			if out[i].Outcome != OutcomeDeleted {
+				continue
+			}
+			wg.Add(1)
+			go func(d *Deletion, start time.Time) {
+				defer wg.Done()
+				o := d.Object
+				if err := WaitForDelete(ctx, t.c, o.GVR, o.Namespace, o.Name); err != nil {
+					d.Outcome, d.Error = OutcomeFailed, "deleted but still present: "+err.Error()
+				}
+				d.Duration = t.now().Sub(start)
+			}(&out[i], starts[i])
+		}
+		wg.Wait()
+	}
+
+	t.mu.Lock()
+	t.deletions = append(t.deletions, out...)
+	t.mu.Unlock()
+	return out
+}
+
+// delete sends one delete call and returns the outcome and error text.
+func (t *Tracker) delete(ctx context.Context, obj TrackedObject, wait bool) (string, string) {
+	if t.c == nil || t.c.Dynamic() == nil {
+		return OutcomeFailed, "no cluster client"
+	}
+	opts := deleteOptions(obj.GVR, wait)
+	ri := t.c.Dynamic().Resource(obj.GVR)
+	var err error
+	if obj.Namespace != "" {
+		err = ri.Namespace(obj.Namespace).Delete(ctx, obj.Name, opts)
+	} else {
+		err = ri.Delete(ctx, obj.Name, opts)
+	}
+	switch {
+	case err == nil:
+		return OutcomeDeleted, ""
+	case apierrors.IsNotFound(err):
+		return OutcomeNotFound, ""
+	default:
+		return OutcomeFailed, err.Error()
+	}
+}
+
+// deleteOptions returns the options of a cleanup deletion: pods go at once (grace period
+// 0); with wait, dependents are deleted first (foreground) so "gone" means all gone.
+func deleteOptions(gvr schema.GroupVersionResource, wait bool) metav1.DeleteOptions {
+	policy := metav1.DeletePropagationBackground
+	if wait {
+		policy = metav1.DeletePropagationForeground
+	}
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if gvr.Group == "" && gvr.Resource == "pods" {
+		zero := int64(0)
+		opts.GracePeriodSeconds = &zero
+	}
+	return opts
+}
+
+// leftoverResources are the resources runs create and `runbook cleanup` looks through, in
+// the order their leftovers are deleted (namespaces last: deleting one deletes its content).
+var leftoverResources = []struct {
+	gvr        schema.GroupVersionResource
+	kind       string
+	namespaced bool
+}{
+	{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true},
+	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job", true},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet", true},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet", true},
+	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, "Secret", true},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding", true},
+	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "Role", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "ServiceAccount", true},
+	{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace", false},
+}
+
+// LeftoverSelector returns the label selector of objects made by runbook, by one run when
+// runID is not "".
+func LeftoverSelector(runID string) string {
+	set := labels.Set{LabelManagedBy: ManagedByValue}
+	if runID != "" {
+		set[LabelRunID] = runID
+	}
+	return labels.SelectorFromSet(set).String()
+}
+
+// FindLeftovers lists the objects runbook runs left behind (labelled managed-by=runbook, and
+// run-id=runID when runID is not ""), in one namespace or in all when namespace is "".
+// Namespaces themselves are looked for only across all namespaces. The objects come in the
+// order DeleteLeftovers deletes them; Note names the run. A resource that cannot be listed
+// (e.g. Forbidden) does not stop the search: its error is joined into the returned error,
+// next to what was found.
+func FindLeftovers(ctx context.Context, c *Clients, namespace, runID string) ([]TrackedObject, error) {
+	if c == nil || c.Dynamic() == nil {
+		return nil, errors.New("no cluster client")
+	}
+	selector := LeftoverSelector(runID)
+	var found []TrackedObject
+	var errs []error
+	for _, r := range leftoverResources {
+		if !r.namespaced && namespace != "" {
+			continue
+		}
+		var lister dynamic.ResourceInterface = c.Dynamic().Resource(r.gvr)
+		if r.namespaced && namespace != "" {
+			lister = c.Dynamic().Resource(r.gvr).Namespace(namespace)
+		}
+		list, err := lister.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // resource not served by this cluster
+			}
+			errs = append(errs, fmt.Errorf("list %s: %w", r.gvr.Resource, err))
+			continue
+		}
+		items := make([]TrackedObject, 0, len(list.Items))
+		for _, u := range list.Items {
+			items = append(items, TrackedObject{
+				GVR:       r.gvr,
+				Kind:      r.kind,
+				Namespace: u.GetNamespace(),
+				Name:      u.GetName(),
+				CreatedAt: u.GetCreationTimestamp().Time,
+				Created:   true,
+				Note:      "run " + u.GetLabels()[LabelRunID],
+			})
+		}
+		sort.SliceStable(items, func(i, j int) bool {
+			if !items[i].CreatedAt.Equal(items[j].CreatedAt) {
+				return items[i].CreatedAt.After(items[j].CreatedAt)
+			}
+			if items[i].Namespace != items[j].Namespace {
+				return items[i].Namespace < items[j].Namespace
+			}
+			return items[i].Name < items[j].Name
+		})
+		found = append(found, items...)
+	}
+	return found, errors.Join(errs...)
+}
+
+// DeleteLeftovers deletes objects found by FindLeftovers, in the order given, as Cleanup
+// does (NotFound is fine, pods go at once, wait bounds by ctx).
+func DeleteLeftovers(ctx context.Context, c *Clients, objects []TrackedObject, wait bool) []Deletion {
+	t := NewTracker(c, "")
+	// Cleanup works newest first: record in reverse so the given order is kept.
+	for i := len(objects) - 1; i >= 0; i-- {
+		o := objects[i]
+		o.Keep = false
+		t.Record(o)
+	}
+	return t.Cleanup(ctx, wait)
+}

@@ -1,0 +1,213 @@
+package report
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The JUnit XML written by RenderJUnit, in the shape that CI systems
+// (Jenkins, GitLab, GitHub reporters) read: one testsuite per runbook, one
+// testcase per step or per target of a fanned-out step.
+type (
+	junitTestsuites struct {
+		XMLName  xml.Name         `xml:"testsuites"`
+		Name     string           `xml:"name,attr"`
+		Tests    int              `xml:"tests,attr"`
+		Failures int              `xml:"failures,attr"`
+		Errors   int              `xml:"errors,attr"`
+		Skipped  int              `xml:"skipped,attr"`
+		Time     string           `xml:"time,attr"`
+		Suites   []junitTestsuite `xml:"testsuite"`
+	}
+	junitTestsuite struct {
+		Name       string          `xml:"name,attr"`
+		Tests      int             `xml:"tests,attr"`
+		Failures   int             `xml:"failures,attr"`
+		Errors     int             `xml:"errors,attr"`
+		Skipped    int             `xml:"skipped,attr"`
+		Time       string          `xml:"time,attr"`
+		Timestamp  string          `xml:"timestamp,attr"`
+		Hostname   string          `xml:"hostname,attr,omitempty"`
+		Properties []junitProperty `xml:"properties>property"`
+		Cases      []junitTestcase `xml:"testcase"`
+	}
+	junitProperty struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	}
+	junitTestcase struct {
+		Classname string        `xml:"classname,attr"`
+		Name      string        `xml:"name,attr"`
+		Time      string        `xml:"time,attr"`
+		Failure   *junitFailure `xml:"failure"`
+		Error     *junitFailure `xml:"error"`
+		Skipped   *junitSkipped `xml:"skipped"`
+		SystemOut string        `xml:"system-out,omitempty"`
+		SystemErr string        `xml:"system-err,omitempty"`
+	}
+	junitFailure struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
+	junitSkipped struct {
+		Message string `xml:"message,attr,omitempty"`
+	}
+)
+
+// The type attribute of JUnit failures and errors.
+const (
+	junitTypeStep        = "StepFailed"      // the step's action failed
+	junitTypeAssertion   = "AssertionFailed" // the action succeeded, an assertion did not hold
+	junitTypeInterrupted = "Interrupted"     // the step was cut short
+	junitTypeRun         = "RunFailed"       // the run failed outside any step
+)
+
+// RenderJUnit writes r as JUnit XML with encoding/xml: a <testsuites> with
+// one <testsuite> named after the runbook, carrying <properties> (run id,
+// context, namespace, ...), and a <testcase> per step named "NN name" (per
+// target of a fanned-out step: "NN name [target]"). A failed step carries a
+// <failure> with its error and its failed assertions and their values; an
+// interrupted step an <error>; a skipped step <skipped/>. Output goes to
+// <system-out> and <system-err>. When the run did not pass but no step
+// says why (the cluster could not be used, a timeout between steps), a
+// testcase named "run" carries the run's error, so that CI never shows
+// such a run as green.
+func RenderJUnit(w io.Writer, r *Result) error {
+	if r == nil {
+		return errors.New("no result to render")
+	}
+	suite := junitTestsuite{
+		Name:      r.Runbook.Name,
+		Time:      junitSeconds(r.Duration),
+		Timestamp: r.StartedAt.UTC().Format(time.RFC3339),
+		Hostname:  r.Host,
+		Properties: []junitProperty{
+			{"runId", r.RunID},
+			{"context", r.Cluster.Context},
+			{"server", r.Cluster.Server},
+			{"serverVersion", r.Cluster.ServerVersion},
+			{"namespace", r.Namespace},
+			{"runbookFile", r.Runbook.File},
+			{"runbookDigest", r.Runbook.Digest},
+			{"verdict", string(r.Verdict)},
+			{"user", r.User},
+			{"tool", r.Tool},
+		},
+	}
+	suite.Properties = slices.DeleteFunc(suite.Properties, func(p junitProperty) bool { return p.Value == "" })
+	stepFailed := false
+	for _, l := range leaves(r) {
+		tc := junitTestcase{
+			Classname: r.Runbook.Name,
+			Name:      fmt.Sprintf("%02d %s", l.index(), l.title()),
+			Time:      junitSeconds(l.step.Duration),
+			SystemOut: l.step.Stdout,
+			SystemErr: l.step.Stderr,
+		}
+		switch l.step.Status {
+		case StatusFailed:
+			stepFailed = true
+			suite.Failures++
+			tc.Failure = junitFailureOf(l.step)
+		case StatusInterrupted:
+			stepFailed = true
+			suite.Errors++
+			f := junitFailureOf(l.step)
+			f.Type = junitTypeInterrupted
+			tc.Error = f
+		case StatusSkipped:
+			suite.Skipped++
+			tc.Skipped = &junitSkipped{Message: l.step.SkipReason}
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	if r.Verdict != VerdictPassed && !stepFailed {
+		msg := r.Error
+		if msg == "" {
+			msg = "run " + string(r.Verdict)
+		}
+		f := &junitFailure{Message: msg, Type: junitTypeRun, Text: msg}
+		tc := junitTestcase{Classname: r.Runbook.Name, Name: "run", Time: junitSeconds(r.Duration)}
+		if r.Verdict == VerdictFailed {
+			tc.Failure = f
+			suite.Failures++
+		} else {
+			tc.Error = f
+			suite.Errors++
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitTestsuites{
+		Name:     r.Runbook.Name,
+		Tests:    suite.Tests,
+		Failures: suite.Failures,
+		Errors:   suite.Errors,
+		Skipped:  suite.Skipped,
+		Time:     suite.Time,
+		Suites:   []junitTestsuite{suite},
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encoding the result as JUnit XML: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// junitFailureOf describes why s failed: its error, then each failed
+// assertion with the values of its parts.
+func junitFailureOf(s *StepResult) *junitFailure {
+	f := &junitFailure{Type: junitTypeAssertion}
+	var text strings.Builder
+	if s.Error != "" {
+		f.Type = junitTypeStep
+		f.Message = s.Error
+		fmt.Fprintf(&text, "error: %s\n", s.Error)
+	}
+	for _, a := range s.Assertions {
+		if a.Passed {
+			continue
+		}
+		if f.Message == "" {
+			f.Message = "assertion failed: " + assertionTitle(a)
+		}
+		fmt.Fprintf(&text, "assertion failed: %s\n", assertionTitle(a))
+		if a.Error != "" {
+			fmt.Fprintf(&text, "  error: %s\n", a.Error)
+		}
+		for _, v := range a.Values {
+			fmt.Fprintf(&text, "  %s = %s\n", v.Expr, v.Value)
+		}
+	}
+	if f.Message == "" {
+		f.Message = "step " + string(s.Status)
+	}
+	f.Text = text.String()
+	return f
+}
+
+// assertionTitle names an assertion: its message and expression, or the
+// expression alone.
+func assertionTitle(a Assertion) string {
+	if a.Message != "" {
+		return a.Message + " (" + a.Expr + ")"
+	}
+	return a.Expr
+}
+
+// junitSeconds renders a duration as JUnit's time attribute: seconds with
+// millisecond precision.
+func junitSeconds(s Seconds) string {
+	return fmt.Sprintf("%.3f", s.Duration().Seconds())
+}

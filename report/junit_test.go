@@ -1,0 +1,216 @@
+package report
+
+import (
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The JUnit shape as a consumer reads it, written independently of the
+// renderer's own types so that a mistake in those cannot hide here.
+type consumerSuites struct {
+	XMLName  xml.Name        `xml:"testsuites"`
+	Tests    int             `xml:"tests,attr"`
+	Failures int             `xml:"failures,attr"`
+	Errors   int             `xml:"errors,attr"`
+	Skipped  int             `xml:"skipped,attr"`
+	Suites   []consumerSuite `xml:"testsuite"`
+}
+
+type consumerSuite struct {
+	Name       string `xml:"name,attr"`
+	Tests      int    `xml:"tests,attr"`
+	Failures   int    `xml:"failures,attr"`
+	Errors     int    `xml:"errors,attr"`
+	Skipped    int    `xml:"skipped,attr"`
+	Time       string `xml:"time,attr"`
+	Timestamp  string `xml:"timestamp,attr"`
+	Properties []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	} `xml:"properties>property"`
+	Cases []consumerCase `xml:"testcase"`
+}
+
+type consumerCase struct {
+	Classname string `xml:"classname,attr"`
+	Name      string `xml:"name,attr"`
+	Time      string `xml:"time,attr"`
+	Failure   *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	Error *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+	} `xml:"error"`
+	Skipped   *struct{} `xml:"skipped"`
+	SystemOut string    `xml:"system-out"`
+	SystemErr string    `xml:"system-err"`
+}
+
+// outcome names what a consumer sees for a testcase.
+func (c consumerCase) outcome() string {
+	switch {
+	case c.Failure != nil:
+		return "failure"
+	case c.Error != nil:
+		return "error"
+	case c.Skipped != nil:
+		return "skipped"
+	}
+	return "passed"
+}
+
+func parseJUnit(t *testing.T, fx fixtureCase) consumerSuites {
+	t.Helper()
+	var doc consumerSuites
+	if err := xml.Unmarshal(render(t, "junit", fx), &doc); err != nil {
+		t.Fatalf("the JUnit XML does not parse: %v", err)
+	}
+	return doc
+}
+
+func TestJUnitParsesWithTheRightCounts(t *testing.T) {
+	tests := []struct {
+		fixture                          string
+		tests, failures, errors, skipped int
+		cases                            []string // "name outcome"
+	}{
+		{"passed", 6, 0, 0, 0, []string{
+			"01 Create a pod with no shell: passed",
+			"02 kubectl exec has nothing to run: passed",
+			"03 Attach busybox targeting app: passed",
+			"04 Copy the pod with a debugger that shares processes: passed",
+			"05 Both /pause processes are visible from the copy: passed",
+			"06 Read the node's hostname through /host: passed",
+		}},
+		{"failed", 5, 2, 0, 1, []string{
+			"01 The checkout pod is not crash-looping: failure",
+			"02 Attach a debugger to checkout: failure",
+			"03 Look at the app's open files: skipped",
+			"04 Events of the pod: passed",
+			"05 Logs of the app: passed",
+		}},
+		{"interrupted", 4, 0, 1, 1, []string{
+			"01 Create a pod with no shell: passed",
+			"02 Copy the pod with a debugger that shares processes: error",
+			"03 Both /pause processes are visible from the copy: skipped",
+			"04 Events of the namespace: passed",
+		}},
+		{"fanout", 3, 1, 0, 0, []string{
+			"01 Every worker reads its own hostname [node worker-0]: passed",
+			"01 Every worker reads its own hostname [node worker-1]: failure",
+			"01 Every worker reads its own hostname [node worker-2]: passed",
+		}},
+		{"error", 1, 0, 1, 0, []string{"run: error"}},
+		{"hostile", 2, 1, 0, 0, []string{
+			"01 Print `README` | <b>bold</b> </details>: passed",
+			"02 Fail with </details> in the error: failure",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			doc := parseJUnit(t, fixtureCase{tt.fixture, func() *Result { return fixtureByName(t, tt.fixture) }})
+			if len(doc.Suites) != 1 {
+				t.Fatalf("got %d testsuites, want 1", len(doc.Suites))
+			}
+			s := doc.Suites[0]
+			got := []int{doc.Tests, doc.Failures, doc.Errors, doc.Skipped, s.Tests, s.Failures, s.Errors, s.Skipped}
+			want := []int{tt.tests, tt.failures, tt.errors, tt.skipped, tt.tests, tt.failures, tt.errors, tt.skipped}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("counts tests,failures,errors,skipped (suites then suite) (-want +got):\n%s", diff)
+			}
+			var cases []string
+			outcomes := map[string]int{}
+			for _, c := range s.Cases {
+				cases = append(cases, c.Name+": "+c.outcome())
+				outcomes[c.outcome()]++
+				if c.Classname != s.Name {
+					t.Errorf("testcase %q has classname %q, want the runbook %q", c.Name, c.Classname, s.Name)
+				}
+			}
+			if diff := cmp.Diff(tt.cases, cases); diff != "" {
+				t.Errorf("testcases (-want +got):\n%s", diff)
+			}
+			// The attributes agree with the testcases themselves.
+			if outcomes["failure"] != s.Failures || outcomes["error"] != s.Errors || outcomes["skipped"] != s.Skipped || len(s.Cases) != s.Tests {
+				t.Errorf("attributes %d/%d/%d/%d disagree with testcases %v", s.Tests, s.Failures, s.Errors, s.Skipped, outcomes)
+			}
+		})
+	}
+}
+
+func TestJUnitContent(t *testing.T) {
+	doc := parseJUnit(t, fixtureCase{"failed", failedResult})
+	s := doc.Suites[0]
+	if s.Name != "checkout-debug" || s.Timestamp != "2025-11-24T22:36:00Z" || s.Time != "95.500" {
+		t.Errorf("suite name/timestamp/time = %q %q %q", s.Name, s.Timestamp, s.Time)
+	}
+	props := map[string]string{}
+	for _, p := range s.Properties {
+		props[p.Name] = p.Value
+	}
+	for name, want := range map[string]string{"runId": "r-4f2a9c", "context": "kind-runbook", "namespace": "shop"} {
+		if props[name] != want {
+			t.Errorf("property %s = %q, want %q", name, props[name], want)
+		}
+	}
+	crash := s.Cases[0].Failure
+	if crash == nil {
+		t.Fatal("step 1 has no failure")
+	}
+	if crash.Type != "AssertionFailed" || crash.Message != "assertion failed: the app should not be crash-looping (pod.status.containerStatuses[0].restartCount < 3)" {
+		t.Errorf("failure type/message = %q %q", crash.Type, crash.Message)
+	}
+	for _, want := range []string{"pod.status.containerStatuses[0].restartCount = 7", `lastState.terminated.reason = "OOMKilled"`} {
+		if !strings.Contains(crash.Text, want) {
+			t.Errorf("failure text %q lacks %q", crash.Text, want)
+		}
+	}
+	if strings.Contains(crash.Text, "pod.status.phase") {
+		t.Errorf("failure text %q names an assertion that held", crash.Text)
+	}
+	pull := s.Cases[1]
+	if pull.Failure == nil || pull.Failure.Type != "StepFailed" || !strings.Contains(pull.Failure.Message, "ImagePullBackOff") {
+		t.Errorf("step 2 failure = %+v, want a StepFailed with ImagePullBackOff", pull.Failure)
+	}
+	if !strings.Contains(pull.SystemErr, "ErrImagePull (attempt 12)") {
+		t.Errorf("step 2 system-err = %q", pull.SystemErr)
+	}
+	if want := failedResult().Steps[4].Stdout; s.Cases[4].SystemOut != want {
+		t.Errorf("step 5 system-out = %q, want the step's stdout %q", s.Cases[4].SystemOut, want)
+	}
+}
+
+// TestJUnitNeverGreenForAFailedRun: a run that failed outside any step still
+// shows a failing testcase.
+func TestJUnitNeverGreenForAFailedRun(t *testing.T) {
+	for _, v := range []Verdict{VerdictFailed, VerdictInterrupted, VerdictError} {
+		t.Run(string(v), func(t *testing.T) {
+			r := passedResult()
+			r.Verdict = v
+			r.Error = "timed out after 5m0s"
+			doc := parseJUnit(t, fixtureCase{"x", func() *Result { return r }})
+			if doc.Failures+doc.Errors != 1 {
+				t.Fatalf("failures+errors = %d, want 1", doc.Failures+doc.Errors)
+			}
+			last := doc.Suites[0].Cases[len(doc.Suites[0].Cases)-1]
+			if last.Name != "run" || last.outcome() == "passed" {
+				t.Errorf("last testcase = %q %s, want a failing run testcase", last.Name, last.outcome())
+			}
+		})
+	}
+}
+
+func TestJUnitControlCharactersStayValid(t *testing.T) {
+	r := passedResult()
+	r.Steps[2].Stdout = "colour \x1b[31mred\x1b[0m and a NUL \x00 byte\n"
+	doc := parseJUnit(t, fixtureCase{"x", func() *Result { return r }})
+	if got := doc.Suites[0].Cases[2].SystemOut; !strings.Contains(got, "red") {
+		t.Errorf("system-out = %q", got)
+	}
+}

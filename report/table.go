@@ -1,0 +1,196 @@
+package report
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Limits of the terminal table: cells are single lines of at most
+// tableCellRunes runes, and under the table a failed step shows at most the
+// last tableTailLines lines of its stderr (or stdout when stderr is empty),
+// each cut to tableTailRunes runes.
+const (
+	tableCellRunes = 60
+	tableTailLines = 10
+	tableTailRunes = 200
+)
+
+// RenderTable writes the end-of-run summary for a terminal: a table with a
+// row per step (per target of a fanned-out step) giving the step, its kind,
+// target, result, duration and assertions passed/total; under it, each
+// failure with its error, its failed assertions and their values and the
+// tail of its output; then cleanup problems and leftovers; and a final line
+// with the verdict, the counts, the duration and the API requests. It writes
+// no colour: colour belongs to live progress on a TTY.
+func RenderTable(w io.Writer, r *Result) error {
+	if r == nil {
+		return errors.New("no result to render")
+	}
+	bw := bufio.NewWriter(w)
+	if err := writeStepTable(bw, r); err != nil {
+		return err
+	}
+	writeFailures(bw, r)
+	writeCleanupLines(bw, r)
+	if r.Error != "" {
+		fmt.Fprintf(bw, "Run: %s\n", oneLine(r.Error))
+	}
+	fmt.Fprintf(bw, "Runbook %s, run %s, context %s, namespace %s\n",
+		oneLine(r.Runbook.Name), oneLine(r.RunID), oneLine(r.Cluster.Context), oneLine(r.Namespace))
+	fmt.Fprintf(bw, "%s: %s in %s; API requests: %s\n",
+		verdictWord(r.Verdict), r.Counts(), r.Duration, apiRequests(r))
+	return bw.Flush()
+}
+
+// writeStepTable renders the step table with tablewriter.
+func writeStepTable(w io.Writer, r *Result) error {
+	ls := leaves(r)
+	if len(ls) == 0 {
+		_, err := fmt.Fprintln(w, "No step ran.")
+		return err
+	}
+	table := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+	)
+	table.Header("#", "Step", "Kind", "Target", "Result", "Duration", "Assertions")
+	for _, l := range ls {
+		row := []string{
+			fmt.Sprint(l.index()),
+			stepLabel(l),
+			l.kind(),
+			l.step.Target,
+			resultWord(l.step),
+			durationCell(l.step),
+			assertionsCell(l.step),
+		}
+		for i := range row {
+			row[i] = clip(oneLine(row[i]), tableCellRunes)
+		}
+		if err := table.Append(row); err != nil {
+			return fmt.Errorf("rendering the table: %w", err)
+		}
+	}
+	if err := table.Render(); err != nil {
+		return fmt.Errorf("rendering the table: %w", err)
+	}
+	return nil
+}
+
+// writeFailures writes, for each failed or interrupted step, why.
+func writeFailures(w io.Writer, r *Result) {
+	for _, l := range leaves(r) {
+		s := l.step
+		if s.Status != StatusFailed && s.Status != StatusInterrupted {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s %d. %s\n", resultWord(s), l.index(), oneLine(l.title()))
+		if s.Error != "" {
+			writeIndented(w, "  error: ", s.Error)
+		}
+		for _, a := range s.Assertions {
+			if a.Passed {
+				continue
+			}
+			writeIndented(w, "  ✗ ", assertionTitle(a))
+			if a.Error != "" {
+				writeIndented(w, "      error: ", a.Error)
+			}
+			for _, v := range a.Values {
+				writeIndented(w, "      ", v.Expr+" = "+clip(v.Value, tableTailRunes))
+			}
+		}
+		name, out := "stderr", s.Stderr
+		if strings.TrimSpace(out) == "" {
+			name, out = "stdout", s.Stdout
+		}
+		writeTail(w, name, out)
+	}
+}
+
+// writeIndented writes text after prefix; continuation lines are indented
+// to the prefix's width.
+func writeIndented(w io.Writer, prefix, text string) {
+	pad := strings.Repeat(" ", len([]rune(prefix)))
+	for i, line := range strings.Split(strings.TrimRight(printable(text), "\n"), "\n") {
+		if i == 0 {
+			fmt.Fprintf(w, "%s%s\n", prefix, line)
+		} else {
+			fmt.Fprintf(w, "%s%s\n", pad, line)
+		}
+	}
+}
+
+// writeTail writes the last lines of a failed step's output.
+func writeTail(w io.Writer, name, out string) {
+	out = strings.TrimRight(printable(out), "\n")
+	if strings.TrimSpace(out) == "" {
+		return
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) > tableTailLines {
+		fmt.Fprintf(w, "  %s (output truncated: last %d of %d lines; full output in the JSON result):\n", name, tableTailLines, len(lines))
+		lines = lines[len(lines)-tableTailLines:]
+	} else {
+		fmt.Fprintf(w, "  %s:\n", name)
+	}
+	for _, line := range lines {
+		fmt.Fprintf(w, "    | %s\n", clip(line, tableTailRunes))
+	}
+}
+
+// writeCleanupLines writes what cleanup could not do: failed deletions and
+// leftovers. A clean cleanup is a single summary line.
+func writeCleanupLines(w io.Writer, r *Result) {
+	c := r.Cleanup
+	fmt.Fprintln(w)
+	if c.Policy != "" || len(c.Deletions) > 0 {
+		fmt.Fprintf(w, "Cleanup (%s): %s\n", policyWord(c.Policy), deletionCounts(c.Deletions))
+	}
+	for _, d := range c.Deletions {
+		if d.Outcome == OutcomeFailed {
+			writeIndented(w, "  failed: ", objectName(d.Kind, d.Namespace, d.Name)+": "+d.Error)
+		}
+	}
+	for _, l := range c.Leftovers {
+		writeIndented(w, "  not removed: ", l)
+	}
+}
+
+// policyWord renders a cleanup policy; empty means none was recorded.
+func policyWord(p string) string {
+	if p == "" {
+		return "no policy recorded"
+	}
+	return p
+}
+
+// deletionCounts renders "3 deleted, 1 not found" in a fixed order of
+// outcomes, or "nothing to delete".
+func deletionCounts(ds []Deletion) string {
+	counts := map[string]int{}
+	for _, d := range ds {
+		counts[d.Outcome]++
+	}
+	var parts []string
+	for _, o := range []string{OutcomeDeleted, OutcomeNotFound, OutcomeFailed, OutcomeKept} {
+		if counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+			delete(counts, o)
+		}
+	}
+	for _, o := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+	}
+	if len(parts) == 0 {
+		return "nothing to delete"
+	}
+	return strings.Join(parts, ", ")
+}

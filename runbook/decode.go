@@ -1,0 +1,389 @@
+package runbook
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// Error is one problem of a runbook file, at a position.
+type Error struct {
+	File         string
+	Line, Column int
+	Message      string
+	// Snippet is the source line with a caret under the column.
+	Snippet string
+}
+
+// Error formats the problem as file:line:col: message.
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+}
+
+// ErrorList is every problem of a file, sorted by position.
+type ErrorList []*Error
+
+// Error joins the problems, one per line.
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Format writes one line per problem, each followed by its snippet when
+// snippets is true.
+func (l ErrorList) Format(snippets bool) string {
+	var b strings.Builder
+	for _, e := range l {
+		b.WriteString(e.Error())
+		b.WriteByte('\n')
+		if snippets && e.Snippet != "" {
+			b.WriteString(e.Snippet)
+		}
+	}
+	return b.String()
+}
+
+// decoder decodes yaml nodes into the format's types strictly: unknown keys,
+// duplicate keys and wrong types are errors, and decoding goes on after an
+// error so that every problem of a file is reported at once.
+type decoder struct {
+	file  string
+	lines []string
+	errs  ErrorList
+}
+
+func (d *decoder) errorf(line, col int, format string, args ...any) {
+	e := &Error{File: d.file, Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
+	if line >= 1 && line <= len(d.lines) {
+		src := strings.ReplaceAll(d.lines[line-1], "\t", " ")
+		caret := strings.Repeat(" ", max(col-1, 0)) + "^"
+		e.Snippet = fmt.Sprintf("  %4d | %s\n       | %s\n", line, src, caret)
+	}
+	d.errs = append(d.errs, e)
+}
+
+func (d *decoder) nodeErrorf(n *yaml.Node, format string, args ...any) {
+	d.errorf(n.Line, n.Column, format, args...)
+}
+
+var (
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	stepType        = reflect.TypeOf(Step{})
+	assertionType   = reflect.TypeOf(Assertion{})
+	settersType     = reflect.TypeOf([]Setter{})
+	yamlLinePrefix  = regexp.MustCompile(`^(yaml: )?line \d+: `)
+)
+
+func kindOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing (null)"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an alias"
+}
+
+// decode fills v from n; what describes v in messages ("spec", "step").
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if v.Kind() == reflect.Pointer {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), what)
+		return
+	}
+	switch {
+	case v.Type() == stepType:
+		d.decodeStep(n, v.Addr().Interface().(*Step))
+		return
+	case v.Type() == assertionType:
+		d.decodeAssertion(n, v.Addr().Interface().(*Assertion))
+		return
+	case v.Type() == settersType:
+		d.decodeSetters(n, v.Addr().Interface().(*[]Setter))
+		return
+	case v.CanAddr() && v.Addr().Type().Implements(unmarshalerType):
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, what)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			if n.Tag == "!!null" {
+				return
+			}
+			d.nodeErrorf(n, "%s: expected a list, found %s", what, kindOf(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", what, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if v.Type().Elem().Kind() == reflect.Interface {
+			if n.Kind != yaml.MappingNode {
+				d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
+				return
+			}
+			if err := n.Decode(v.Addr().Interface()); err != nil {
+				d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
+			}
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			if n.Tag == "!!null" {
+				return
+			}
+			d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			ev := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, ev, what+"."+k.Value)
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), ev)
+		}
+		v.Set(m)
+	case reflect.Interface:
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
+			return
+		}
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
+		}
+	}
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "a whole number"
+	}
+	return t.String()
+}
+
+func yamlMessage(err error) string {
+	var msgs []string
+	if te, ok := err.(*yaml.TypeError); ok {
+		for _, m := range te.Errors {
+			msgs = append(msgs, yamlLinePrefix.ReplaceAllString(m, ""))
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return yamlLinePrefix.ReplaceAllString(err.Error(), "")
+}
+
+type fieldInfo struct {
+	index []int
+	name  string
+}
+
+// fieldsOf lists the YAML keys of a struct type, with inline structs flattened.
+func fieldsOf(t reflect.Type) map[string]fieldInfo {
+	out := map[string]fieldInfo{}
+	var walk func(t reflect.Type, prefix []int)
+	walk = func(t reflect.Type, prefix []int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("yaml")
+			if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			idx := append(append([]int{}, prefix...), i)
+			if strings.Contains(opts, "inline") {
+				walk(f.Type, idx)
+				continue
+			}
+			if name == "" {
+				continue
+			}
+			out[name] = fieldInfo{index: idx, name: name}
+		}
+	}
+	walk(t, nil)
+	return out
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
+	if n.Kind != yaml.MappingNode {
+		if n.Tag == "!!null" {
+			return
+		}
+		if what == "" {
+			what = "a runbook"
+		}
+		d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
+		return
+	}
+	fields := fieldsOf(v.Type())
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		f, ok := fields[k.Value]
+		if !ok {
+			where := what
+			if where == "" {
+				where = "the runbook"
+			}
+			d.nodeErrorf(k, "unknown field %q in %s%s", k.Value, where, expression.Suggest(k.Value, keysOf(fields)))
+			continue
+		}
+		if seen[k.Value] {
+			d.nodeErrorf(k, "field %q appears twice in %s", k.Value, what)
+			continue
+		}
+		seen[k.Value] = true
+		d.decode(val, v.FieldByIndex(f.index), strings.TrimPrefix(what+"."+k.Value, "."))
+	}
+}
+
+func keysOf(m map[string]fieldInfo) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// commonStepKeys are the keys every step may have besides its action.
+var commonStepKeys = fieldsOf(stepType)
+
+func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
+	s.Line, s.Column = n.Line, n.Column
+	if n.Kind != yaml.MappingNode {
+		d.nodeErrorf(n, "a step must be a mapping with one action (%s), found %s", strings.Join(steps.Names(), ", "), kindOf(n))
+		return
+	}
+	v := reflect.ValueOf(s).Elem()
+	seen := map[string]bool{}
+	var actionKey *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			d.nodeErrorf(k, "field %q appears twice in the step", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if f, ok := commonStepKeys[k.Value]; ok {
+			d.decode(val, v.FieldByIndex(f.index), k.Value)
+			continue
+		}
+		kind, ok := steps.Lookup(k.Value)
+		if !ok {
+			all := append(keysOf(commonStepKeys), steps.Names()...)
+			d.nodeErrorf(k, "unknown field %q in step%s", k.Value, expression.Suggest(k.Value, all))
+			continue
+		}
+		if actionKey != nil {
+			d.nodeErrorf(k, "a step has one action: %q and %q are both here (split them into two steps)", actionKey.Value, k.Value)
+			continue
+		}
+		actionKey = k
+		s.Kind = kind.Name
+		s.Action = kind.New()
+		s.actionNode = val
+		d.decode(val, reflect.ValueOf(s.Action), kind.Name)
+	}
+	if actionKey == nil {
+		d.nodeErrorf(n, "step has no action: add one of %s", strings.Join(steps.Names(), ", "))
+	}
+}
+
+func (d *decoder) decodeAssertion(n *yaml.Node, a *Assertion) {
+	if n.Kind == yaml.ScalarNode {
+		if err := a.That.UnmarshalYAML(n); err != nil {
+			d.nodeErrorf(n, "assert: %s", yamlMessage(err))
+		}
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.nodeErrorf(n, "an assertion is an expression or {that: EXPR, message: TEXT}, found %s", kindOf(n))
+		return
+	}
+	d.decodeStruct(n, reflect.ValueOf(a).Elem(), "assert")
+	if a.That.IsZero() {
+		d.nodeErrorf(n, "assertion has no that: expression")
+	}
+}
+
+func (d *decoder) decodeSetters(n *yaml.Node, out *[]Setter) {
+	if n.Kind != yaml.MappingNode {
+		d.nodeErrorf(n, "set: expected a mapping of name: expression, found %s", kindOf(n))
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if !identifier.MatchString(k.Value) {
+			d.nodeErrorf(k, "set: %q is not a valid variable name (letters, digits, _)", k.Value)
+			continue
+		}
+		var x expression.Expr
+		if val.Kind != yaml.ScalarNode {
+			d.nodeErrorf(val, "set.%s: expected an expression, found %s", k.Value, kindOf(val))
+			continue
+		}
+		_ = x.UnmarshalYAML(val)
+		*out = append(*out, Setter{Name: k.Value, Expr: x})
+	}
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// fieldNode finds the node of a key in a mapping (the key node), or the
+// mapping itself.
+func fieldNode(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if key == "" || n.Kind != yaml.MappingNode {
+		return n
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return n
+}

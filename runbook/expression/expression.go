@@ -1,0 +1,335 @@
+// Package expression compiles and evaluates the expressions of a runbook
+// (assert, when, set, wait, and ${{ }} inside strings) with expr-lang.
+//
+// Every expression is compiled when the runbook is loaded, against a typed
+// Scope and a per-step Context that says which names exist at that point, so
+// a typo or a reference to a later step is an error with a position before
+// anything touches a cluster. Nothing is compiled while a runbook runs.
+package expression
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Scope is what an expression sees. Field tags are the names used in
+// runbooks. Objects read from the cluster (pod, node, object) are plain JSON
+// maps so expressions use the same field names as kubectl's JSON.
+type Scope struct {
+	Stdout    string                    `expr:"stdout"`
+	Stderr    string                    `expr:"stderr"`
+	ExitCode  int                       `expr:"exitCode"`
+	Error     string                    `expr:"error"`
+	Duration  float64                   `expr:"duration"`
+	Pod       map[string]any            `expr:"pod"`
+	Container map[string]any            `expr:"container"`
+	Node      map[string]any            `expr:"node"`
+	Object    map[string]any            `expr:"object"`
+	Objects   []any                     `expr:"objects"`
+	Vars      map[string]any            `expr:"vars"`
+	Steps     map[string]map[string]any `expr:"steps"`
+	Run       map[string]any            `expr:"run"`
+	Item      any                       `expr:"item"`
+}
+
+// Result names: the parts of Scope that a step's action fills. A step kind
+// declares which of these it provides; assertions of a kind that does not
+// provide a name are rejected at load time.
+const (
+	NameStdout    = "stdout"
+	NameStderr    = "stderr"
+	NameExitCode  = "exitCode"
+	NamePod       = "pod"
+	NameContainer = "container"
+	NameNode      = "node"
+	NameObject    = "object"
+	NameObjects   = "objects"
+)
+
+// resultNames are the Scope names that only exist after a step ran.
+var resultNames = map[string]bool{
+	NameStdout: true, NameStderr: true, NameExitCode: true, NamePod: true,
+	NameContainer: true, NameNode: true, NameObject: true, NameObjects: true,
+	"error": true, "duration": true,
+}
+
+// Context says which names an expression may use where it stands.
+type Context struct {
+	// Result is true for expressions evaluated after the action (assert,
+	// set); false for when and templates, evaluated before it.
+	Result bool
+	// Provides lists the result names the step kind fills.
+	Provides []string
+	// Kind names the step kind, for messages.
+	Kind string
+	// Earlier are the ids of steps that run before this one.
+	Earlier map[string]bool
+	// Later are the ids of steps that run after this one (or this one).
+	Later map[string]bool
+	// Vars are the variables declared by spec.vars or set by earlier steps.
+	Vars map[string]bool
+	// ForEach is true inside a fanned-out step, where item exists.
+	ForEach bool
+	// Bool requires a boolean result.
+	Bool bool
+}
+
+// Problem is a compile error at a position relative to the expression's
+// source: Line is 1-based, Column is 0-based, as expr-lang reports them.
+type Problem struct {
+	Line, Column int
+	Message      string
+}
+
+func (p Problem) Error() string { return fmt.Sprintf("%d:%d: %s", p.Line, p.Column, p.Message) }
+
+// Program is a compiled expression with the sub-expressions whose values
+// are shown when an assertion fails.
+type Program struct {
+	Source  string
+	program *vm.Program
+	parts   []part
+}
+
+type part struct {
+	source  string
+	program *vm.Program
+}
+
+// options are the compile options shared by every expression.
+func options() []expr.Option {
+	return append([]expr.Option{expr.Env(Scope{})}, functions()...)
+}
+
+// Compile compiles src for the place described by c. It returns every
+// problem found, positioned inside src.
+func Compile(src string, c Context) (*Program, []Problem) {
+	if strings.TrimSpace(src) == "" {
+		return nil, []Problem{{Line: 1, Column: 0, Message: "empty expression"}}
+	}
+	opts := options()
+	if c.Bool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, []Problem{problemOf(src, err)}
+	}
+	node := prog.Node()
+	if probs := checkNames(src, &node, c); len(probs) > 0 {
+		return nil, probs
+	}
+	p := &Program{Source: src, program: prog}
+	p.parts = compileParts(&node)
+	return p, nil
+}
+
+func problemOf(src string, err error) Problem {
+	if fe, ok := err.(*file.Error); ok {
+		return Problem{Line: max(fe.Line, 1), Column: fe.Column, Message: fe.Message}
+	}
+	return Problem{Line: 1, Column: 0, Message: err.Error()}
+}
+
+// position converts a rune offset in src to a 1-based line and 0-based column.
+func position(src string, offset int) (int, int) {
+	line, col, i := 1, 0, 0
+	for _, r := range src {
+		if i == offset {
+			break
+		}
+		if r == '\n' {
+			line++
+			col = 0
+		} else {
+			col++
+		}
+		i++
+	}
+	return line, col
+}
+
+type nameChecker struct {
+	src   string
+	c     Context
+	probs []Problem
+}
+
+func (v *nameChecker) add(n ast.Node, format string, args ...any) {
+	line, col := position(v.src, n.Location().From)
+	v.probs = append(v.probs, Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *nameChecker) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		name := n.Value
+		if resultNames[name] {
+			if !v.c.Result {
+				v.add(n, "%s is a result of the step: it can be used in assert and set, not here", name)
+				return
+			}
+			if name == "error" || name == "duration" {
+				return
+			}
+			for _, p := range v.c.Provides {
+				if p == name {
+					return
+				}
+			}
+			v.add(n, "%s steps do not set %s (they set: %s)", v.c.Kind, name, strings.Join(append(append([]string{}, v.c.Provides...), "error", "duration"), ", "))
+		}
+		if name == "item" && !v.c.ForEach {
+			v.add(n, "item only exists in a step with forEach")
+		}
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		prop, ok := n.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		switch id.Value {
+		case "steps":
+			switch {
+			case v.c.Earlier[prop.Value]:
+			case v.c.Later[prop.Value]:
+				v.add(id, "steps.%s refers to a step that has not run yet at this point", prop.Value)
+			default:
+				v.add(id, "steps.%s: no step has id %q%s", prop.Value, prop.Value, suggest(prop.Value, keys(v.c.Earlier)))
+			}
+		case "vars":
+			if v.c.Vars != nil && !v.c.Vars[prop.Value] {
+				v.add(id, "vars.%s is not declared in spec.vars nor set by an earlier step%s", prop.Value, suggest(prop.Value, keys(v.c.Vars)))
+			}
+		}
+	}
+}
+
+func checkNames(src string, node *ast.Node, c Context) []Problem {
+	v := &nameChecker{src: src, c: c}
+	ast.Walk(node, v)
+	sort.SliceStable(v.probs, func(i, j int) bool {
+		if v.probs[i].Line != v.probs[j].Line {
+			return v.probs[i].Line < v.probs[j].Line
+		}
+		return v.probs[i].Column < v.probs[j].Column
+	})
+	return v.probs
+}
+
+type partCollector struct{ nodes []ast.Node }
+
+func (p *partCollector) Visit(node *ast.Node) {
+	switch (*node).(type) {
+	case *ast.IdentifierNode, *ast.MemberNode, *ast.CallNode, *ast.BuiltinNode:
+		p.nodes = append(p.nodes, *node)
+	}
+}
+
+// compileParts compiles the sub-expressions of an expression that are worth
+// showing when it fails: names, member chains and calls. Parts that cannot
+// stand alone (inside a predicate, where '#' or '.x' refer to an element)
+// are left out.
+func compileParts(node *ast.Node) []part {
+	c := &partCollector{}
+	ast.Walk(node, c)
+	whole := (*node).String()
+	seen := map[string]bool{}
+	var srcs []string
+	for _, n := range c.nodes {
+		s := n.String()
+		if s == whole || seen[s] || strings.Contains(s, "#") {
+			continue
+		}
+		seen[s] = true
+		srcs = append(srcs, s)
+	}
+	// Keep maximal member chains only: drop "pod.spec" when
+	// "pod.spec.containers" is also a part.
+	var out []part
+	for _, s := range srcs {
+		shadowed := false
+		for _, o := range srcs {
+			if o != s && strings.HasPrefix(o, s) && len(o) > len(s) && (o[len(s)] == '.' || o[len(s)] == '[' || o[len(s)] == '?') {
+				shadowed = true
+				break
+			}
+		}
+		if shadowed {
+			continue
+		}
+		prog, err := expr.Compile(s, options()...)
+		if err != nil {
+			continue
+		}
+		out = append(out, part{source: s, program: prog})
+		if len(out) == 8 {
+			break
+		}
+	}
+	return out
+}
+
+// Eval runs the program against s.
+func (p *Program) Eval(s *Scope) (any, error) {
+	return expr.Run(p.program, s)
+}
+
+// EvalBool runs a boolean program (assert, when).
+func (p *Program) EvalBool(s *Scope) (bool, error) {
+	v, err := expr.Run(p.program, s)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("expression gave %s, not a boolean", describeType(v))
+	}
+	return b, nil
+}
+
+// Value is a sub-expression and its value, shown for a failed assertion.
+type Value struct {
+	Expr  string
+	Value string
+}
+
+// Values evaluates the parts of the expression against s, in source order.
+func (p *Program) Values(s *Scope) []Value {
+	var out []Value
+	for _, pt := range p.parts {
+		v, err := expr.Run(pt.program, s)
+		text := Format(v)
+		if err != nil {
+			text = "error: " + err.Error()
+		}
+		out = append(out, Value{Expr: pt.source, Value: Shorten(text, 300)})
+	}
+	return out
+}
+
+func describeType(v any) string {
+	if v == nil {
+		return "nil"
+	}
+	return reflect.TypeOf(v).String()
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,134 @@
+package expression
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const busyboxPS = `PID   USER     TIME  COMMAND
+    1 65535     0:00 /pause
+    7 65535     0:00 /pause
+   13 root      0:00 sleep 3600
+   19 root      0:00 ps -ef
+`
+
+func TestPS(t *testing.T) {
+	got := PS(busyboxPS)
+	want := []any{
+		map[string]any{"pid": 1, "user": "65535", "time": "0:00", "command": "/pause"},
+		map[string]any{"pid": 7, "user": "65535", "time": "0:00", "command": "/pause"},
+		map[string]any{"pid": 13, "user": "root", "time": "0:00", "command": "sleep 3600"},
+		map[string]any{"pid": 19, "user": "root", "time": "0:00", "command": "ps -ef"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("busybox ps (-want +got):\n%s", diff)
+	}
+	procps := "UID          PID    PPID  C STIME TTY          TIME CMD\nroot           1       0  0 10:00 ?        00:00:01 /sbin/init splash\n"
+	got = PS(procps)
+	if r := got[0].(map[string]any); r["pid"] != 1 || r["ppid"] != 0 || r["command"] != "/sbin/init splash" || r["user"] != "root" {
+		t.Errorf("procps ps: %#v", got)
+	}
+	if len(PS("no header here\n1 2 3")) != 0 {
+		t.Error("lines before a header must be skipped")
+	}
+}
+
+func TestCompileAndEval(t *testing.T) {
+	res := Context{Result: true, Provides: []string{NameStdout, NamePod}, Kind: "debug", Bool: true}
+	tests := []struct {
+		src  string
+		s    Scope
+		want bool
+	}{
+		{`any(ps(stdout), .pid == 1 && .command == "/pause")`, Scope{Stdout: busyboxPS}, true},
+		{`count(ps(stdout), .command == "/pause") == 2`, Scope{Stdout: busyboxPS}, true},
+		{`len(lines(stdout)) == 5`, Scope{Stdout: busyboxPS}, true},
+		{`error contains "no such file"`, Scope{Error: "exec: /bin/sh: no such file or directory"}, true},
+		{`pod.spec.ephemeralContainers[0].targetContainerName == "app"`,
+			Scope{Pod: map[string]any{"spec": map[string]any{"ephemeralContainers": []any{map[string]any{"targetContainerName": "app"}}}}}, true},
+		{`len(grep(stdout, "^ +1 ")) == 1`, Scope{Stdout: busyboxPS}, true},
+		{`field(lines(stdout)[1], 3) == "/pause"`, Scope{Stdout: busyboxPS}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src, func(t *testing.T) {
+			p, probs := Compile(tc.src, res)
+			if len(probs) > 0 {
+				t.Fatalf("compile: %v", probs)
+			}
+			got, err := p.EvalBool(&tc.s)
+			if err != nil || got != tc.want {
+				t.Errorf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCompileProblems(t *testing.T) {
+	tests := []struct {
+		src  string
+		c    Context
+		want string
+	}{
+		{"stdout ==", Context{Result: true, Provides: []string{NameStdout}}, "1:8: unexpected token EOF"},
+		{"stdout == 1", Context{Result: true, Provides: []string{NameStdout}, Bool: true}, "1:7: invalid operation: == (mismatched types string and int)"},
+		{"pod.x", Context{Result: true, Kind: "exec", Provides: []string{NameStdout}}, "1:0: exec steps do not set pod (they set: stdout, error, duration)"},
+		{"steps.b.stdout", Context{Earlier: map[string]bool{"a": true}, Later: map[string]bool{"b": true}}, "1:0: steps.b refers to a step that has not run yet at this point"},
+		{"steps.c.stdout", Context{Earlier: map[string]bool{"app": true}}, `1:0: steps.c: no step has id "c"`},
+		{"item", Context{}, "1:0: item only exists in a step with forEach"},
+		{"   ", Context{}, "1:0: empty expression"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src, func(t *testing.T) {
+			_, probs := Compile(tc.src, tc.c)
+			if len(probs) == 0 {
+				t.Fatal("want a problem")
+			}
+			if got := probs[0].Error(); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("got %q, want prefix %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValuesOfParts(t *testing.T) {
+	p, probs := Compile(`len(pod.spec.containers) == 3 && trim(stdout) == "x"`, Context{Result: true, Provides: []string{NameStdout, NamePod}, Bool: true})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	s := &Scope{Stdout: " y\n", Pod: map[string]any{"spec": map[string]any{"containers": []any{1, 2}}}}
+	got := map[string]string{}
+	for _, v := range p.Values(s) {
+		got[v.Expr] = v.Value
+	}
+	for expr, want := range map[string]string{"len(pod.spec.containers)": "2", "trim(stdout)": `"y"`, "pod.spec.containers": "[1,2]", "stdout": `" y\n"`} {
+		if got[expr] != want {
+			t.Errorf("value of %s = %q, want %q (all: %v)", expr, got[expr], want, got)
+		}
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	tm := Template{Raw: "img-${{ vars.image }}:${{ vars.n + 1 }}", Line: 3, Column: 14}
+	if probs := tm.Compile(Context{Vars: map[string]bool{"image": true, "n": true}}); len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	got, err := tm.Render(&Scope{Vars: map[string]any{"image": "busybox", "n": 1}})
+	if err != nil || got != "img-busybox:2" {
+		t.Errorf("render = %q, %v", got, err)
+	}
+	partial, ok := tm.RenderPartial(&Scope{Vars: map[string]any{"image": "busybox"}})
+	if ok || partial != "img-busybox:<vars.n + 1>" {
+		t.Errorf("partial = %q %v", partial, ok)
+	}
+	bad := Template{Raw: "x ${{ vars.nope }}", Line: 3, Column: 14}
+	probs := bad.Compile(Context{Vars: map[string]bool{"image": true}})
+	if len(probs) != 1 || probs[0].Line != 3 || probs[0].Column != 20 {
+		t.Errorf("problem position: %+v (want 3:20)", probs)
+	}
+	unterminated := Template{Raw: "x ${{ vars.image", Line: 1, Column: 1}
+	if probs := unterminated.Compile(Context{}); len(probs) != 1 || !strings.Contains(probs[0].Message, "unterminated") {
+		t.Errorf("unterminated: %+v", probs)
+	}
+}

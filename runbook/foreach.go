@@ -1,0 +1,162 @@
+package runbook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// forEachItem is one target of a fanned-out step.
+type forEachItem struct {
+	label string
+	value any
+}
+
+// items lists the targets of a forEach, sorted for stable reports.
+func (r *runner) items(ctx context.Context, fe *ForEach, scope *expression.Scope) ([]forEachItem, error) {
+	c := r.o.Clients
+	switch {
+	case fe.Pods != nil:
+		ns := fe.Pods.Namespace
+		if ns == "" {
+			ns = r.ns
+		}
+		if fe.Pods.AllNamespaces {
+			ns = ""
+		}
+		list, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: fe.Pods.Selector})
+		if err != nil {
+			return nil, fmt.Errorf("forEach.pods: listing pods %q: %w", fe.Pods.Selector, err)
+		}
+		var out []forEachItem
+		for i := range list.Items {
+			p := &list.Items[i]
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			out = append(out, forEachItem{label: "pod " + p.Namespace + "/" + p.Name, value: toMapAny(p)})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
+		return out, nil
+	case fe.Nodes != nil:
+		list, err := c.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: fe.Nodes.Selector})
+		if err != nil {
+			return nil, fmt.Errorf("forEach.nodes: listing nodes %q: %w", fe.Nodes.Selector, err)
+		}
+		var out []forEachItem
+		for i := range list.Items {
+			out = append(out, forEachItem{label: "node " + list.Items[i].Name, value: toMapAny(&list.Items[i])})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
+		return out, nil
+	}
+	v, err := fe.Items.Program.Eval(scope)
+	if err != nil {
+		return nil, fmt.Errorf("forEach.items: %v", err)
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("forEach.items gave %T, not a list", v)
+	}
+	out := make([]forEachItem, len(list))
+	for i, x := range list {
+		out[i] = forEachItem{label: expression.Shorten(expression.Text(x), 60), value: x}
+	}
+	return out, nil
+}
+
+// runForEach runs a step once per target with bounded concurrency. One
+// target's failure does not stop the others unless failFast is set.
+func (r *runner) runForEach(ctx context.Context, s *Step, base report.StepResult, scope *expression.Scope) report.StepResult {
+	sr := base
+	start := time.Now()
+	sr.StartedAt = start.UTC()
+	items, err := r.items(ctx, s.ForEach, scope)
+	if err != nil {
+		sr.Status, sr.Error = report.StatusFailed, err.Error()
+		sr.FinishedAt = time.Now().UTC()
+		sr.Duration = report.Seconds(time.Since(start))
+		return sr
+	}
+	if len(items) == 0 {
+		sr.Status, sr.Error = report.StatusFailed, "forEach selected nothing"
+		sr.FinishedAt = time.Now().UTC()
+		return sr
+	}
+	conc := s.ForEach.Concurrency
+	if conc <= 0 {
+		conc = 1
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]report.StepResult, len(items))
+	views := make([]any, len(items))
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t := base
+			t.Target = it.label
+			if fctx.Err() != nil {
+				t.Status, t.SkipReason = report.StatusSkipped, "failFast: another target failed"
+				results[i] = t
+				return
+			}
+			sc := r.snapshot()
+			sc.Item = it.value
+			res, view := r.execute(fctx, s, t, sc)
+			if res.Target == "" {
+				res.Target = it.label
+			}
+			results[i], views[i] = res, view
+			if res.Status == report.StatusFailed && s.ForEach.FailFast {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	sr.Targets = results
+	sr.Status = report.StatusPassed
+	failed := 0
+	for _, t := range results {
+		switch t.Status {
+		case report.StatusFailed:
+			failed++
+		case report.StatusInterrupted:
+			sr.Status = report.StatusInterrupted
+		}
+	}
+	if failed > 0 && sr.Status != report.StatusInterrupted {
+		sr.Status = report.StatusFailed
+		sr.Error = fmt.Sprintf("%d of %d targets failed", failed, len(results))
+	}
+	sr.Target = fmt.Sprintf("%d targets", len(results))
+	sr.FinishedAt = time.Now().UTC()
+	sr.Duration = report.Seconds(time.Since(start))
+	return sr
+}
+
+// toMapAny converts an API object to the JSON map expressions see.
+func toMapAny(obj any) map[string]any {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,365 @@
+package runbook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// LoadOptions change how a runbook is loaded.
+type LoadOptions struct {
+	// Vars override spec.vars (from --var NAME=VALUE); each value is read
+	// as a YAML scalar, so 3 is a number and true a boolean.
+	Vars map[string]string
+	// AllowPrivileged allows node steps and privileged profiles even if
+	// the file does not (--allow-privileged).
+	AllowPrivileged bool
+}
+
+// Load reads, decodes, checks and compiles a runbook file. The error, if
+// any, is an ErrorList with every problem of the file.
+func Load(file string, opts LoadOptions) (*Runbook, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, ErrorList{{File: file, Message: err.Error()}}
+	}
+	return Parse(file, data, opts)
+}
+
+var (
+	dnsLabel    = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+)
+
+// Parse is Load for bytes already read; file names the source in errors.
+func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
+	d := &decoder{file: file, lines: strings.Split(string(data), "\n")}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		line, msg := 1, err.Error()
+		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
+			fmt.Sscanf(m[1], "%d", &line)
+			msg = m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		if msg == "EOF" {
+			msg = "the file is empty"
+		}
+		d.errorf(line, 1, "%s", msg)
+		return nil, d.errs
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(extra.Line, extra.Column, "one runbook per file: a second YAML document starts here")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	rb := &Runbook{File: file}
+	sum := sha256.Sum256(data)
+	rb.Digest = "sha256:" + hex.EncodeToString(sum[:])
+	d.decode(root, reflect.ValueOf(rb).Elem(), "")
+	if len(d.errs) > 0 && root.Kind != yaml.MappingNode {
+		return nil, d.errs
+	}
+	d.checkEnvelope(root, rb)
+	rb.Vars = d.vars(root, rb, opts)
+	d.checkSteps(rb, filepath.Dir(file), opts)
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool {
+			if d.errs[i].Line != d.errs[j].Line {
+				return d.errs[i].Line < d.errs[j].Line
+			}
+			return d.errs[i].Column < d.errs[j].Column
+		})
+		return nil, d.errs
+	}
+	return rb, nil
+}
+
+// keyPos returns the position of a dotted key path under root, or root's.
+func keyPos(root *yaml.Node, keys ...string) *yaml.Node {
+	n := root
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			return n
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				n, found = n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return n
+		}
+	}
+	return n
+}
+
+func (d *decoder) checkEnvelope(root *yaml.Node, rb *Runbook) {
+	if rb.APIVersion != APIVersion {
+		d.nodeErrorf(keyPos(root, "apiVersion"), "apiVersion must be %s, found %q", APIVersion, rb.APIVersion)
+	}
+	if rb.Kind != Kind {
+		d.nodeErrorf(keyPos(root, "kind"), "kind must be %s, found %q", Kind, rb.Kind)
+	}
+	if rb.Metadata.Name == "" {
+		d.nodeErrorf(keyPos(root, "metadata"), "metadata.name is required")
+	}
+	if ns := rb.Spec.Namespace; ns != "" && !dnsLabel.MatchString(ns) {
+		d.nodeErrorf(keyPos(root, "spec", "namespace"), "spec.namespace %q is not a valid namespace name (lower-case letters, digits, '-')", ns)
+	}
+	if g := rb.Spec.Context; g != "" {
+		if _, err := path.Match(g, ""); err != nil {
+			d.nodeErrorf(keyPos(root, "spec", "context"), "spec.context %q is not a valid glob: %v", g, err)
+		}
+	}
+	switch rb.Spec.Cleanup {
+	case "", CleanupAlways, CleanupOnSuccess, CleanupNever:
+	default:
+		d.nodeErrorf(keyPos(root, "spec", "cleanup"), "spec.cleanup must be always, onSuccess or never, found %q", rb.Spec.Cleanup)
+	}
+	if len(rb.Spec.Steps) == 0 && len(d.errs) == 0 {
+		d.nodeErrorf(keyPos(root, "spec"), "spec.steps is empty: a runbook needs at least one step")
+	}
+}
+
+// vars merges spec.vars with the overrides.
+func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[string]any {
+	out := map[string]any{}
+	for k, v := range rb.Spec.Vars {
+		if !identifier.MatchString(k) {
+			d.nodeErrorf(keyPos(root, "spec", "vars", k), "spec.vars: %q is not a valid variable name (letters, digits, _)", k)
+		}
+		out[k] = v
+	}
+	names := make([]string, 0, len(opts.Vars))
+	for k := range opts.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, ok := rb.Spec.Vars[k]; !ok {
+			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s", k, expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
+			continue
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(opts.Vars[k]), &v); err != nil || v == nil {
+			v = opts.Vars[k]
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func mapKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkSteps checks ids, each action, privilege, and compiles every
+// expression with the names known where it stands.
+func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
+	cc := &steps.CheckContext{AllowPrivileged: rb.Spec.AllowPrivileged || opts.AllowPrivileged, Dir: dir}
+	all := map[string]bool{}
+	ids := map[string]*Step{}
+	phases := [][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally}
+	for _, list := range phases {
+		for _, s := range list {
+			if s == nil || s.ID == "" {
+				continue
+			}
+			if !identifier.MatchString(s.ID) {
+				d.errorf(s.Line, s.Column, "step id %q must be letters, digits and _ (it is used as steps.%s in expressions)", s.ID, s.ID)
+			}
+			if prev, ok := ids[s.ID]; ok {
+				d.errorf(s.Line, s.Column, "step id %q is already used by the step at line %d", s.ID, prev.Line)
+				continue
+			}
+			ids[s.ID] = s
+			all[s.ID] = true
+		}
+	}
+	vars := map[string]bool{}
+	for k := range rb.Spec.Vars {
+		vars[k] = true
+	}
+	mainEarlier := map[string]bool{}
+	mainVars := copySet(vars)
+	for pi, list := range phases {
+		earlier := map[string]bool{}
+		known := copySet(vars)
+		if pi > 0 {
+			// onFailure and finally may read any main step (it may not
+			// have run: its fields are then empty).
+			earlier, known = copySet(mainEarlier), copySet(mainVars)
+		}
+		for _, s := range list {
+			if s == nil || s.Action == nil {
+				continue
+			}
+			later := map[string]bool{}
+			for id := range all {
+				if !earlier[id] {
+					later[id] = true
+				}
+			}
+			d.checkStep(s, cc, expression.Context{Earlier: earlier, Later: later, Vars: known, ForEach: s.ForEach != nil})
+			if s.ID != "" {
+				earlier[s.ID] = true
+			}
+			for _, st := range s.Set {
+				known[st.Name] = true
+			}
+		}
+		if pi == 0 {
+			mainEarlier, mainVars = earlier, known
+		}
+	}
+}
+
+func copySet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (d *decoder) problems(probs []expression.Problem, what string) {
+	for _, p := range probs {
+		d.errorf(p.Line, p.Column, "%s: %s", what, p.Message)
+	}
+}
+
+func (d *decoder) checkStep(s *Step, cc *steps.CheckContext, ctx expression.Context) {
+	kind, _ := steps.Lookup(s.Kind)
+	ctx.Kind = s.Kind
+	for _, fe := range s.Action.Check(cc) {
+		n := fieldNode(s.actionNode, fe.Field)
+		if n == nil {
+			d.errorf(s.Line, s.Column, "%s: %s", s.Kind, fe.Message)
+			continue
+		}
+		d.nodeErrorf(n, "%s: %s", s.Kind, fe.Message)
+	}
+	if fe := s.ForEach; fe != nil {
+		n := 0
+		if fe.Pods != nil {
+			n++
+		}
+		if fe.Nodes != nil {
+			n++
+		}
+		if !fe.Items.IsZero() {
+			n++
+			pre := ctx
+			pre.ForEach = false
+			pre.Bool = false
+			d.problems(fe.Items.Compile(pre), "forEach.items")
+		}
+		if n != 1 {
+			d.errorf(s.Line, s.Column, "forEach needs exactly one of pods, nodes or items")
+		}
+		if fe.Concurrency < 0 {
+			d.errorf(s.Line, s.Column, "forEach.concurrency must be 1 or more")
+		}
+	}
+	if !s.When.IsZero() {
+		c := ctx
+		c.Bool = true
+		d.problems(s.When.Compile(c), "when")
+	}
+	d.compileAction(reflect.ValueOf(s.Action), ctx, s.Kind)
+	res := ctx
+	res.Result = true
+	res.Provides = kind.Provides
+	for i := range s.Assert {
+		c := res
+		c.Bool = true
+		d.problems(s.Assert[i].That.Compile(c), "assert")
+	}
+	for i := range s.Set {
+		d.problems(s.Set[i].Expr.Compile(res), "set."+s.Set[i].Name)
+	}
+}
+
+var (
+	templateType = reflect.TypeOf(expression.Template{})
+	exprType     = reflect.TypeOf(expression.Expr{})
+)
+
+// compileAction compiles every Template (before the action runs) and
+// Expr (with the names its `scope` tag lists) in an action spec.
+func (d *decoder) compileAction(v reflect.Value, ctx expression.Context, what string) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			d.compileAction(v.Elem(), ctx, what)
+		}
+	case reflect.Struct:
+		switch v.Type() {
+		case templateType:
+			t := v.Addr().Interface().(*expression.Template)
+			d.problems(t.Compile(ctx), what)
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			fv := v.Field(i)
+			if f.Type == exprType {
+				x := fv.Addr().Interface().(*expression.Expr)
+				if x.IsZero() {
+					continue
+				}
+				c := ctx
+				c.Result, c.Bool = true, true
+				if scope := f.Tag.Get("scope"); scope != "" {
+					c.Provides = strings.Split(scope, ",")
+				}
+				name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+				d.problems(x.Compile(c), what+"."+name)
+				continue
+			}
+			d.compileAction(fv, ctx, what)
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			d.compileAction(v.Index(i), ctx, what)
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if iter.Value().Type() == templateType {
+				t := iter.Value().Interface().(expression.Template)
+				d.problems(t.Compile(ctx), what)
+				v.SetMapIndex(iter.Key(), reflect.ValueOf(t))
+			}
+		}
+	}
+}

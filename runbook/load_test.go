@@ -1,0 +1,134 @@
+package runbook
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestExamplesLoad checks that every example validates.
+func TestExamplesLoad(t *testing.T) {
+	files, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := Load(f, LoadOptions{}); err != nil {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}
+
+// TestBadFileGolden checks that every problem of a bad file is reported at
+// once, one file:line:col line each, against a checked-in golden file.
+func TestBadFileGolden(t *testing.T) {
+	_, err := Load("testdata/bad.yaml", LoadOptions{})
+	var list ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("want an ErrorList, got %v", err)
+	}
+	got := list.Format(false)
+	golden := "testdata/bad.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("errors differ from %s (-want +got):\n%s", golden, diff)
+	}
+	if len(list) != 4 {
+		t.Errorf("want 4 problems, got %d:\n%s", len(list), got)
+	}
+}
+
+func parse(t *testing.T, src string, o LoadOptions) (*Runbook, string) {
+	t.Helper()
+	rb, err := Parse("rb.yaml", []byte(src), o)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return rb, ""
+}
+
+const head = "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: t}\nspec:\n"
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		opts      LoadOptions
+		want      string
+	}{
+		{"empty file", "", LoadOptions{}, "rb.yaml:1:1: the file is empty"},
+		{"bad yaml", "a: [1,\n", LoadOptions{}, "rb.yaml:1:1: did not find expected node content"},
+		{"wrong apiVersion", "apiVersion: v1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+			`rb.yaml:1:13: apiVersion must be runbook/v1alpha1, found "v1"`},
+		{"unknown spec key", head + "  stpes: []\n", LoadOptions{},
+			"rb.yaml:5:3: unknown field \"stpes\" in spec (did you mean \"steps\"?)"},
+		{"two actions", head + "  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [echo]}\n", LoadOptions{},
+			`rb.yaml:7:5: a step has one action: "exec" and "local" are both here (split them into two steps)`},
+		{"no action", head + "  steps:\n  - name: nothing\n", LoadOptions{},
+			"rb.yaml:6:5: step has no action: add one of apply, copy, debug, delete, events, exec, get, local, logs, node, wait"},
+		{"duplicate id", head + "  steps:\n  - {id: a, local: {command: [echo]}}\n  - {id: a, local: {command: [echo]}}\n", LoadOptions{},
+			`rb.yaml:7:5: step id "a" is already used by the step at line 6`},
+		{"bad duration", head + "  timeout: soon\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+			`rb.yaml:5:12: spec.timeout: "soon" is not a duration (use 30s, 5m, 1h30m)`},
+		{"wrong type", head + "  allowPrivileged: maybe\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+			`rb.yaml:5:20: spec.allowPrivileged: expected true or false, found "maybe"`},
+		{"stdout in apply", head + "  steps:\n  - apply: {manifest: \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: c}\\n\"}\n    assert: [stdout == \"\"]\n", LoadOptions{},
+			"rb.yaml:7:14: assert: apply steps do not set stdout (they set: object, objects, error, duration)"},
+		{"unknown var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [\"${{ vars.imgae }}\"]}\n", LoadOptions{},
+			`rb.yaml:7:28: local: vars.imgae is not declared in spec.vars nor set by an earlier step (did you mean "image"?)`},
+		{"unknown --var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{Vars: map[string]string{"imag": "x"}},
+			`rb.yaml: --var imag: the runbook declares no such variable in spec.vars (did you mean "image"?)`},
+		{"privileged profile", head + "  steps:\n  - debug: {pod: p, image: busybox, profile: sysadmin}\n", LoadOptions{},
+			"rb.yaml:6:37: debug: privileged (profile sysadmin"},
+		{"result in when", head + "  steps:\n  - local: {command: [echo]}\n    when: stdout == \"\"\n", LoadOptions{},
+			"rb.yaml:7:11: when: stdout is a result of the step: it can be used in assert and set, not here"},
+		{"set var used later is fine, before is not", head + "  steps:\n  - local: {command: [\"${{ vars.x }}\"]}\n  - local: {command: [echo]}\n    set: {x: stdout}\n", LoadOptions{},
+			"rb.yaml:6:28: local: vars.x is not declared"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got := parse(t, tc.src, tc.opts)
+			if !strings.HasPrefix(got, tc.want) {
+				t.Errorf("error:\n got: %s\nwant prefix: %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadOK(t *testing.T) {
+	rb, err := parse(t, head+`  vars: {n: 1}
+  steps:
+  - id: first
+    local: {command: [echo, "${{ vars.n + 1 }}"]}
+    assert:
+    - trim(stdout) == "2"
+    - {that: exitCode == 0, message: it must work}
+    set: {out: trim(stdout)}
+  - local: {command: [echo, "${{ vars.out }}", "${{ steps.first.stdout }}"]}
+`, LoadOptions{Vars: map[string]string{"n": "41"}})
+	if err != "" {
+		t.Fatal(err)
+	}
+	if got := rb.Vars["n"]; got != 41 {
+		t.Errorf("--var n=41 gave %#v, want the number 41", got)
+	}
+	if len(rb.Spec.Steps) != 2 || rb.Spec.Steps[0].Assert[1].Message != "it must work" || rb.Spec.Steps[0].Set[0].Name != "out" {
+		t.Errorf("decoded steps: %+v", rb.Spec.Steps[0])
+	}
+}

@@ -1,0 +1,239 @@
+package runbook
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// TemporaryNamespace stands in a plan for the namespace a run makes.
+const TemporaryNamespace = "<temporary namespace>"
+
+// Plan is what a run would do, computed without a cluster.
+type Plan struct {
+	Runbook   string `json:"runbook" yaml:"runbook"`
+	File      string `json:"file" yaml:"file"`
+	Digest    string `json:"digest" yaml:"digest"`
+	Namespace string `json:"namespace" yaml:"namespace"`
+	// TemporaryNamespace is true when the run makes its own namespace.
+	TemporaryNamespace bool     `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
+	AllowPrivileged    bool     `json:"allowPrivileged" yaml:"allowPrivileged"`
+	Context            string   `json:"context,omitempty" yaml:"context,omitempty"`
+	Timeout            string   `json:"timeout" yaml:"timeout"`
+	Setup              []steps.Call `json:"setup,omitempty" yaml:"setup,omitempty"`
+	Steps              []PlannedStep `json:"steps" yaml:"steps"`
+	// Privileged lists every privileged item of the run, by step.
+	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	// RBAC are the rules the run needs.
+	RBAC []steps.Rule `json:"rbac" yaml:"rbac"`
+	// Cleanup is what the run deletes at the end, in order.
+	Cleanup []string `json:"cleanup" yaml:"cleanup"`
+	// CleanupPolicy is spec.cleanup.
+	CleanupPolicy string `json:"cleanupPolicy" yaml:"cleanupPolicy"`
+	// Leftovers is what cleanup cannot remove.
+	Leftovers []string `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
+}
+
+// PlannedStep is one step of a plan.
+type PlannedStep struct {
+	Index      int            `json:"index" yaml:"index"`
+	Phase      string         `json:"phase" yaml:"phase"`
+	ID         string         `json:"id,omitempty" yaml:"id,omitempty"`
+	Name       string         `json:"name" yaml:"name"`
+	Kind       string         `json:"kind" yaml:"kind"`
+	When       string         `json:"when,omitempty" yaml:"when,omitempty"`
+	ForEach    string         `json:"forEach,omitempty" yaml:"forEach,omitempty"`
+	Privileged []string       `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	Assertions []string       `json:"assert,omitempty" yaml:"assert,omitempty"`
+	Planned    *steps.Planned `json:"plan" yaml:"plan"`
+}
+
+// podLister is implemented by actions that create pods (apply), so later
+// steps of a plan can build copies and debug containers from them.
+type podLister interface {
+	PlannedPods(p *steps.Planner) []*corev1.Pod
+}
+
+// MakePlan computes the plan of a loaded runbook. namespace overrides
+// spec.namespace, as -n does for a run.
+func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
+	ns := rb.Spec.Namespace
+	if namespace != "" {
+		ns = namespace
+	}
+	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns,
+		AllowPrivileged: rb.Spec.AllowPrivileged, Context: rb.Spec.Context, CleanupPolicy: rb.Spec.Cleanup}
+	if p.CleanupPolicy == "" {
+		p.CleanupPolicy = CleanupAlways
+	}
+	p.Timeout = DefaultTimeout.String()
+	if rb.Spec.Timeout.Duration > 0 {
+		p.Timeout = rb.Spec.Timeout.String()
+	}
+	var calls []steps.Call
+	p.Setup = append(p.Setup, steps.Call{Verb: "get", Resource: "version", Note: "server version for the report (GET /version, no RBAC needed)"})
+	if ns == "" {
+		ns = TemporaryNamespace
+		p.Namespace, p.TemporaryNamespace = ns, true
+		p.Setup = append(p.Setup,
+			steps.Call{Verb: "create", Resource: "namespaces", Body: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+				"metadata": map[string]any{"name": "runbook-<run id>", "labels": map[string]any{"app.kubernetes.io/managed-by": "runbook", "runbook/run-id": "<run id>"}}}},
+			steps.Call{Verb: "watch", Resource: "serviceaccounts", Namespace: ns, Name: "default", Note: "pods can be created once the default service account exists"})
+	}
+	calls = append(calls, p.Setup[1:]...)
+	scope := &expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: map[string]any{"id": "<run id>", "namespace": ns, "context": "<context>"}}
+	for k, v := range rb.Vars {
+		scope.Vars[k] = v
+	}
+	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, Seed: "<run id>", Dir: dirOf(rb.File)}
+	index := 0
+	var cleanup []string
+	for _, list := range []struct {
+		phase string
+		steps []*Step
+	}{{"steps", rb.Spec.Steps}, {"onFailure", rb.Spec.OnFailure}, {"finally", rb.Spec.Finally}} {
+		for _, s := range list.steps {
+			index++
+			ps := PlannedStep{Index: index, Phase: list.phase, ID: s.ID, Name: s.Title(), Kind: s.Kind, When: s.When.Source}
+			for _, a := range s.Assert {
+				ps.Assertions = append(ps.Assertions, a.That.Source)
+			}
+			if fe := s.ForEach; fe != nil {
+				ps.ForEach = describeForEach(fe, ns)
+				if fe.Pods != nil || fe.Nodes != nil {
+					calls = append(calls, forEachCall(fe, ns))
+				}
+			}
+			pl, err := s.Action.Plan(planner)
+			if err != nil {
+				return nil, fmt.Errorf("step %d (%s): %w", index, s.Title(), err)
+			}
+			ps.Planned = pl
+			if pr, ok := s.Action.(steps.Privileged); ok {
+				ps.Privileged = pr.PrivilegeReasons()
+			}
+			for _, c := range pl.Calls {
+				ps.Privileged = appendUnique(ps.Privileged, c.Privileged...)
+			}
+			for _, why := range ps.Privileged {
+				p.Privileged = append(p.Privileged, fmt.Sprintf("step %d (%s): %s", index, ps.Name, why))
+			}
+			calls = append(calls, pl.Calls...)
+			cleanup = append(cleanup, pl.Cleanup...)
+			p.Leftovers = append(p.Leftovers, pl.Leftovers...)
+			if lister, ok := s.Action.(podLister); ok {
+				for _, pod := range lister.PlannedPods(planner) {
+					planner.Pods[pod.Namespace+"/"+pod.Name] = pod
+				}
+			}
+			if s.ID != "" {
+				view := map[string]any{}
+				if lister, ok := s.Action.(podLister); ok {
+					if pods := lister.PlannedPods(planner); len(pods) > 0 {
+						view["object"] = toMapAny(pods[len(pods)-1])
+					}
+				}
+				scope.Steps[s.ID] = view
+			}
+			p.Steps = append(p.Steps, ps)
+		}
+	}
+	// Cleanup runs in reverse order of creation.
+	for i := len(cleanup) - 1; i >= 0; i-- {
+		p.Cleanup = append(p.Cleanup, cleanup[i])
+	}
+	if p.TemporaryNamespace {
+		p.Cleanup = append(p.Cleanup, "delete namespace runbook-<run id> (and everything left in it)")
+	}
+	if p.CleanupPolicy != CleanupAlways {
+		p.Cleanup = append(p.Cleanup, "(spec.cleanup is "+p.CleanupPolicy+": the deletions above happen only then)")
+	}
+	for _, c := range cleanup {
+		kind, rest, _ := strings.Cut(strings.TrimPrefix(c, "delete "), " ")
+		ns, _, _ := strings.Cut(rest, "/")
+		calls = append(calls, steps.Call{Verb: "delete", Resource: pluralOf(kind), Namespace: ns})
+	}
+	if len(cleanup) > 0 {
+		calls = append(calls, steps.Call{Verb: "watch", Resource: "pods", Namespace: ns, Note: "cleanup waits until deleted objects are gone"})
+	}
+	if p.TemporaryNamespace {
+		calls = append(calls, steps.Call{Verb: "delete", Resource: "namespaces"})
+	}
+	var rbacCalls []steps.Call
+	for _, c := range calls {
+		if c.Resource == "version" {
+			continue
+		}
+		rbacCalls = append(rbacCalls, c)
+		if c.Verb == "watch" {
+			rbacCalls = append(rbacCalls, steps.Call{Verb: "list", Group: c.Group, Resource: c.Resource})
+		}
+	}
+	p.RBAC = steps.RulesFor(rbacCalls)
+	return p, nil
+}
+
+func pluralOf(kind string) string {
+	k := strings.ToLower(kind)
+	switch {
+	case strings.HasSuffix(k, "s"):
+		return k + "es"
+	case strings.HasSuffix(k, "y"):
+		return strings.TrimSuffix(k, "y") + "ies"
+	}
+	return k + "s"
+}
+
+func describeForEach(fe *ForEach, ns string) string {
+	conc := max(fe.Concurrency, 1)
+	switch {
+	case fe.Pods != nil:
+		where := "namespace " + orDefault(fe.Pods.Namespace, ns)
+		if fe.Pods.AllNamespaces {
+			where = "all namespaces"
+		}
+		return fmt.Sprintf("each pod matching %q in %s, %d at a time", fe.Pods.Selector, where, conc)
+	case fe.Nodes != nil:
+		return fmt.Sprintf("each node matching %q, %d at a time", fe.Nodes.Selector, conc)
+	}
+	return fmt.Sprintf("each item of %s, %d at a time", fe.Items.Source, conc)
+}
+
+func forEachCall(fe *ForEach, ns string) steps.Call {
+	switch {
+	case fe.Pods != nil:
+		c := steps.Call{Verb: "list", Resource: "pods", Namespace: orDefault(fe.Pods.Namespace, ns), Note: "forEach selection " + fe.Pods.Selector}
+		if fe.Pods.AllNamespaces {
+			c.Namespace = ""
+		}
+		return c
+	}
+	return steps.Call{Verb: "list", Resource: "nodes", Note: "forEach selection " + fe.Nodes.Selector}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func appendUnique(list []string, items ...string) []string {
+	for _, it := range items {
+		found := false
+		for _, l := range list {
+			if l == it {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, it)
+		}
+	}
+	return list
+}

@@ -1,0 +1,566 @@
+package runbook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// DefaultTimeout is the deadline of a run whose runbook sets none.
+const DefaultTimeout = 10 * time.Minute
+
+// CleanupTimeout bounds cleanup and the finally/onFailure steps after an
+// interrupt or a timeout, so a dead API server cannot hang the tool.
+const CleanupTimeout = 2 * time.Minute
+
+// ErrInterrupted is the cause of a run's context when a signal stopped it.
+var ErrInterrupted = errors.New("interrupted")
+
+// Version is the tool's version, written into results.
+var Version = "v0.1.0"
+
+// Progress receives live events of a run; implementations must be safe
+// for concurrent use (fanned-out steps report from several goroutines).
+type Progress interface {
+	StepStarted(phase string, index int, title, kind string)
+	StepDone(r *report.StepResult)
+	Logf(format string, args ...any)
+}
+
+type noProgress struct{}
+
+func (noProgress) StepStarted(string, int, string, string) {}
+func (noProgress) StepDone(*report.StepResult)             {}
+func (noProgress) Logf(string, ...any)                     {}
+
+// RunOptions configure a run.
+type RunOptions struct {
+	// Clients talk to the cluster.
+	Clients *kube.Clients
+	// Namespace overrides spec.namespace (-n).
+	Namespace string
+	// Timeout overrides spec.timeout (--timeout).
+	Timeout time.Duration
+	// Keep skips cleanup (--keep).
+	Keep bool
+	// Progress receives live events; nil for none.
+	Progress Progress
+	// MaxOutput caps each of stdout and stderr of a step (bytes).
+	MaxOutput int
+	// RunID is the run's id; empty for a random one.
+	RunID string
+}
+
+// runner holds the state of one run.
+type runner struct {
+	rb       *Runbook
+	o        RunOptions
+	res      *report.Result
+	progress Progress
+	tracker  *kube.Tracker
+	ns       string
+	failed   bool
+
+	mu       sync.Mutex
+	scope    expression.Scope
+	secrets  []string
+	leftover []string
+	watchers map[string]*kube.PodWatcher
+	index    int
+}
+
+// NewRunID returns a random run id usable as a label value and a name part.
+func NewRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "rb-" + hex.EncodeToString(b)
+}
+
+// Run executes a loaded runbook and returns its result, redacted and
+// complete even when the run failed, timed out or was interrupted. ctx is
+// cancelled with ErrInterrupted as its cause on a signal: the run stops,
+// then finally steps and cleanup still run, on a fresh bounded context.
+func Run(ctx context.Context, rb *Runbook, o RunOptions) *report.Result {
+	if o.RunID == "" {
+		o.RunID = NewRunID()
+	}
+	if o.MaxOutput <= 0 {
+		o.MaxOutput = report.MaxJSONOutputBytes
+	}
+	r := &runner{rb: rb, o: o, progress: o.Progress, watchers: map[string]*kube.PodWatcher{}}
+	if r.progress == nil {
+		r.progress = noProgress{}
+	}
+	r.res = r.newResult()
+	defer r.finish()
+
+	c := o.Clients
+	if g := rb.Spec.Context; g != "" {
+		if ok, _ := path.Match(g, c.ContextName); !ok {
+			r.res.Verdict = report.VerdictError
+			r.res.Error = fmt.Sprintf("the current context %q does not match spec.context %q: refusing to run", c.ContextName, g)
+			return r.res
+		}
+	}
+	timeout := rb.Spec.Timeout.Duration
+	if o.Timeout > 0 {
+		timeout = o.Timeout
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the run's timeout of %s expired", timeout))
+	defer cancel()
+
+	if v, err := c.ServerVersion(runCtx); err == nil {
+		r.res.Cluster.ServerVersion = v
+	} else {
+		r.res.Verdict = report.VerdictError
+		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", c.Server, err)
+		return r.res
+	}
+	r.tracker = kube.NewTracker(c, o.RunID)
+	if err := r.setupNamespace(runCtx); err != nil {
+		r.res.Verdict = report.VerdictError
+		r.res.Error = err.Error()
+		r.cleanup(ctx)
+		return r.res
+	}
+
+	r.runList(runCtx, rb.Spec.Steps, report.PhaseSteps)
+	stopErr := context.Cause(runCtx)
+	if runCtx.Err() == nil {
+		stopErr = nil
+	}
+	// After an interrupt or a timeout, onFailure and finally steps still
+	// run, on their own bounded context (a second signal exits at once).
+	after, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	defer cancelAfter()
+	if r.failed || stopErr != nil {
+		r.runList(after, rb.Spec.OnFailure, report.PhaseOnFailure)
+	} else {
+		r.skipList(rb.Spec.OnFailure, report.PhaseOnFailure, "nothing failed")
+	}
+	r.runList(after, rb.Spec.Finally, report.PhaseFinally)
+
+	switch {
+	case errors.Is(stopErr, ErrInterrupted):
+		r.res.Verdict = report.VerdictInterrupted
+		r.res.Error = "interrupted by a signal"
+	case stopErr != nil:
+		r.res.Verdict = report.VerdictFailed
+		r.res.Error = stopErr.Error()
+	case r.failed:
+		r.res.Verdict = report.VerdictFailed
+	default:
+		r.res.Verdict = report.VerdictPassed
+	}
+	r.cleanup(ctx)
+	return r.res
+}
+
+func (r *runner) newResult() *report.Result {
+	c := r.o.Clients
+	res := &report.Result{
+		SchemaVersion: report.SchemaVersion,
+		Runbook:       report.RunbookInfo{Name: r.rb.Metadata.Name, Description: r.rb.Metadata.Description, File: r.rb.File, Digest: r.rb.Digest},
+		RunID:         r.o.RunID,
+		Tool:          "runbook " + Version,
+		StartedAt:     time.Now().UTC(),
+		Steps:         []report.StepResult{},
+	}
+	if c != nil {
+		res.Cluster = report.ClusterInfo{Context: c.ContextName, Server: c.Server}
+	}
+	if u, err := user.Current(); err == nil {
+		res.User = u.Username
+	}
+	res.Host, _ = os.Hostname()
+	r.scope = expression.Scope{
+		Vars:  map[string]any{},
+		Steps: map[string]map[string]any{},
+		Run:   map[string]any{"id": r.o.RunID, "context": res.Cluster.Context},
+	}
+	for k, v := range r.rb.Vars {
+		r.scope.Vars[k] = v
+	}
+	return res
+}
+
+// finish fills the totals and redacts secrets before anyone renders.
+func (r *runner) finish() {
+	r.res.FinishedAt = time.Now().UTC()
+	r.res.Duration = report.Seconds(r.res.FinishedAt.Sub(r.res.StartedAt))
+	for _, w := range r.watchers {
+		w.Stop()
+	}
+	if c := r.o.Clients; c != nil && c.Requests != nil {
+		r.res.APIRequests = c.Requests.Count()
+		r.res.APIRequestsByVerb = c.Requests.ByVerb()
+	}
+	r.res.Vars = map[string]string{}
+	for k, v := range r.scope.Vars {
+		r.res.Vars[k] = expression.Text(v)
+	}
+	report.Redact(r.res, r.secrets)
+}
+
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// setupNamespace picks the run's namespace, making a temporary one when
+// the runbook names none.
+func (r *runner) setupNamespace(ctx context.Context) error {
+	r.ns = r.rb.Spec.Namespace
+	if r.o.Namespace != "" {
+		r.ns = r.o.Namespace
+	}
+	if r.ns != "" {
+		r.res.Namespace = r.ns
+		r.scope.Run["namespace"] = r.ns
+		return nil
+	}
+	r.ns = "runbook-" + strings.TrimPrefix(r.o.RunID, "rb-")
+	r.res.Namespace, r.res.TemporaryNamespace = r.ns, true
+	r.scope.Run["namespace"] = r.ns
+	c := r.o.Clients
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns, Labels: kube.Labels(r.o.RunID)}}
+	idx := r.tracker.Record(kube.TrackedObject{GVR: namespacesGVR, Kind: "Namespace", Name: r.ns})
+	if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the run's namespace %s: %w", r.ns, err)
+	}
+	r.tracker.MarkCreated(idx)
+	// Pods cannot be created before the namespace's default service
+	// account exists; wait for it by watch.
+	sa := schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+	if _, err := kube.WaitFor(ctx, c, sa, r.ns, "default", nil); err != nil {
+		return fmt.Errorf("waiting for the default service account of namespace %s: %w", r.ns, err)
+	}
+	return nil
+}
+
+// pods returns the shared pod watcher of a namespace.
+func (r *runner) pods(ns string) *kube.PodWatcher {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w, ok := r.watchers[ns]
+	if !ok {
+		w = kube.NewPodWatcher(r.o.Clients, ns)
+		r.watchers[ns] = w
+	}
+	return w
+}
+
+func (r *runner) runList(ctx context.Context, list []*Step, phase string) {
+	stopped := false
+	for _, s := range list {
+		if stopped {
+			r.skip(s, phase, "an earlier step failed")
+			continue
+		}
+		if ctx.Err() != nil {
+			reason := "the run was interrupted"
+			if !errors.Is(context.Cause(ctx), ErrInterrupted) {
+				reason = context.Cause(ctx).Error()
+			}
+			r.skip(s, phase, reason)
+			continue
+		}
+		sr := r.runStep(ctx, s, phase)
+		if sr.Status == report.StatusFailed || sr.Status == report.StatusInterrupted {
+			r.failed = true
+			if !s.ContinueOnError && phase == report.PhaseSteps {
+				stopped = true
+			}
+		}
+	}
+}
+
+func (r *runner) skipList(list []*Step, phase, reason string) {
+	for _, s := range list {
+		r.skip(s, phase, reason)
+	}
+}
+
+func (r *runner) nextIndex() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.index++
+	return r.index
+}
+
+func (r *runner) skip(s *Step, phase, reason string) {
+	sr := report.StepResult{Index: r.nextIndex(), ID: s.ID, Name: s.Title(), Description: s.Description,
+		Kind: s.Kind, Phase: phase, Status: report.StatusSkipped, SkipReason: reason}
+	r.res.Steps = append(r.res.Steps, sr)
+	r.progress.StepDone(&sr)
+}
+
+// snapshot copies the scope for one step's evaluation.
+func (r *runner) snapshot() *expression.Scope {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: r.scope.Run}
+	for k, v := range r.scope.Vars {
+		s.Vars[k] = v
+	}
+	for k, v := range r.scope.Steps {
+		s.Steps[k] = v
+	}
+	return &s
+}
+
+func (r *runner) runStep(ctx context.Context, s *Step, phase string) report.StepResult {
+	index := r.nextIndex()
+	base := report.StepResult{Index: index, ID: s.ID, Name: s.Title(), Description: s.Description, Kind: s.Kind,
+		Phase: phase, ExpectFailure: s.ExpectFailure, ContinueOnError: s.ContinueOnError}
+	scope := r.snapshot()
+	if !s.When.IsZero() {
+		ok, err := s.When.Program.EvalBool(scope)
+		if err != nil {
+			base.Status, base.Error = report.StatusFailed, "when: "+err.Error()
+			r.record(s, base, nil)
+			return base
+		}
+		if !ok {
+			base.Status, base.SkipReason = report.StatusSkipped, "when: "+s.When.Source+" is false"
+			r.record(s, base, nil)
+			return base
+		}
+	}
+	r.progress.StepStarted(phase, index, base.Name, s.Kind)
+	if s.ForEach != nil {
+		sr := r.runForEach(ctx, s, base, scope)
+		r.record(s, sr, nil)
+		return sr
+	}
+	sr, view := r.execute(ctx, s, base, scope)
+	r.record(s, sr, view)
+	return sr
+}
+
+// record appends a step's result and makes it visible to later steps.
+func (r *runner) record(s *Step, sr report.StepResult, view map[string]any) {
+	r.mu.Lock()
+	if s.ID != "" {
+		if view == nil {
+			view = map[string]any{}
+		}
+		view["status"] = string(sr.Status)
+		r.scope.Steps[s.ID] = view
+	}
+	for k := range sr.Set {
+		_ = k // vars were stored by execute
+	}
+	r.res.Steps = append(r.res.Steps, sr)
+	r.mu.Unlock()
+	r.progress.StepDone(&sr)
+}
+
+// execute runs one step's action (or one target of a fan-out) and checks it.
+func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, scope *expression.Scope) (report.StepResult, map[string]any) {
+	stepCtx := ctx
+	if s.Timeout.Duration > 0 {
+		var cancel context.CancelFunc
+		stepCtx, cancel = context.WithTimeoutCause(ctx, s.Timeout.Duration, fmt.Errorf("the step's timeout of %s expired", s.Timeout.Duration))
+		defer cancel()
+	}
+	env := &steps.Env{
+		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Tracker: r.tracker,
+		Pods: r.pods, Scope: scope, StepID: fmt.Sprintf("%s-%d", s.ID, sr.Index), Seed: r.o.RunID,
+		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
+	}
+	start := time.Now()
+	sr.StartedAt = start.UTC()
+	out := s.Action.Run(stepCtx, env)
+	if out == nil {
+		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}
+	}
+	if out.Err != nil && stepCtx.Err() != nil {
+		// Say why the context ended rather than "context canceled".
+		out.Err = fmt.Errorf("%w (%v)", context.Cause(stepCtx), out.Err)
+	}
+	end := time.Now()
+	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
+	sr.Target, sr.Command, sr.Calls = out.Target, out.Kubectl, out.Calls
+	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = out.Stdout, out.Stderr, out.StdoutTruncated, out.StderrTruncated
+	sr.ExitCode = out.ExitCode
+	for _, t := range out.Touched {
+		sr.Objects = append(sr.Objects, report.ObjectRef{Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Action: t.Action})
+	}
+	r.mu.Lock()
+	r.secrets = append(r.secrets, out.Secrets...)
+	r.leftover = append(r.leftover, out.Leftovers...)
+	r.mu.Unlock()
+
+	actionErr := ""
+	if out.Err != nil {
+		actionErr = out.Err.Error()
+	} else if out.ExitCode != nil && *out.ExitCode != 0 {
+		actionErr = fmt.Sprintf("command exited with code %d", *out.ExitCode)
+	}
+	// The scope of the assertions: the step's results.
+	scope.Stdout, scope.Stderr, scope.Error = out.Stdout, out.Stderr, actionErr
+	if out.ExitCode != nil {
+		scope.ExitCode = *out.ExitCode
+	}
+	scope.Duration = end.Sub(start).Seconds()
+	scope.Pod, scope.Container, scope.Node, scope.Object, scope.Objects = out.Pod, out.Container, out.Node, out.Object, out.Objects
+
+	interrupted := stepCtx.Err() != nil && errors.Is(context.Cause(ctx), ErrInterrupted)
+	passed := true
+	switch {
+	case interrupted:
+		passed = false
+		sr.Error = "interrupted: " + actionErr
+	case s.ExpectFailure && actionErr == "":
+		passed = false
+		sr.Error = "expected the action to fail, but it succeeded"
+	case s.ExpectFailure:
+		sr.Error = actionErr // kept for the report; expected
+	case actionErr != "":
+		passed = false
+		sr.Error = actionErr
+	}
+	if !interrupted {
+		for _, a := range s.Assert {
+			ar := report.Assertion{Expr: a.That.Source, Message: a.Message}
+			ok, err := a.That.Program.EvalBool(scope)
+			switch {
+			case err != nil:
+				ar.Error = err.Error()
+			case ok:
+				ar.Passed = true
+			}
+			if !ar.Passed {
+				passed = false
+				for _, v := range a.That.Program.Values(scope) {
+					ar.Values = append(ar.Values, report.Value{Expr: v.Expr, Value: v.Value})
+				}
+			}
+			sr.Assertions = append(sr.Assertions, ar)
+		}
+	}
+	if passed && len(s.Set) > 0 {
+		sr.Set = map[string]string{}
+		for _, st := range s.Set {
+			v, err := st.Expr.Program.Eval(scope)
+			if err != nil {
+				passed = false
+				sr.Error = fmt.Sprintf("set %s: %v", st.Name, err)
+				break
+			}
+			sr.Set[st.Name] = expression.Text(v)
+			r.mu.Lock()
+			r.scope.Vars[st.Name] = v
+			r.mu.Unlock()
+		}
+	}
+	switch {
+	case interrupted:
+		sr.Status = report.StatusInterrupted
+	case passed:
+		sr.Status = report.StatusPassed
+	default:
+		sr.Status = report.StatusFailed
+	}
+	view := map[string]any{
+		"stdout": out.Stdout, "stderr": out.Stderr, "error": actionErr, "duration": scope.Duration,
+		"pod": out.Pod, "container": out.Container, "node": out.Node, "object": out.Object, "objects": out.Objects,
+		"target": out.Target,
+	}
+	if out.ExitCode != nil {
+		view["exitCode"] = *out.ExitCode
+	}
+	return sr, view
+}
+
+func dirOf(file string) string {
+	if file == "" {
+		return "."
+	}
+	d := path.Dir(file)
+	return d
+}
+
+// cleanup deletes what the run created, in reverse order, per the policy.
+func (r *runner) cleanup(ctx context.Context) {
+	policy := r.rb.Spec.Cleanup
+	if policy == "" {
+		policy = CleanupAlways
+	}
+	if r.o.Keep {
+		policy = report.PolicyKeep
+	}
+	r.res.Cleanup.Policy = policy
+	if r.tracker == nil {
+		return
+	}
+	var dels []kube.Deletion
+	switch {
+	case policy == report.PolicyKeep || policy == CleanupNever:
+		dels = r.tracker.Kept("kept by " + policy)
+	case policy == CleanupOnSuccess && r.res.Verdict != report.VerdictPassed:
+		dels = r.tracker.Kept("kept: the run did not pass and spec.cleanup is onSuccess")
+	default:
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+		defer cancel()
+		r.progress.Logf("cleaning up %d object(s)", len(r.tracker.Objects()))
+		dels = r.tracker.Cleanup(cctx, true)
+	}
+	deleted := map[string]bool{}
+	for _, d := range dels {
+		r.res.Cleanup.Deletions = append(r.res.Cleanup.Deletions, report.Deletion{
+			Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name,
+			Outcome: d.Outcome, Error: d.Error, Duration: report.Seconds(d.Duration)})
+		if d.Outcome == report.OutcomeDeleted || d.Outcome == report.OutcomeNotFound {
+			deleted[d.Object.Namespace+"/"+d.Object.Name] = true
+			if d.Object.Kind == "Namespace" {
+				deleted["ns:"+d.Object.Name] = true
+			}
+		}
+	}
+	// An ephemeral container goes with its pod: say what stays.
+	seen := map[string]bool{}
+	for _, l := range r.leftover {
+		if seen[l] {
+			continue
+		}
+		seen[l] = true
+		if pod := leftoverPod(l); pod != "" {
+			ns, _, _ := strings.Cut(pod, "/")
+			if deleted[pod] || deleted["ns:"+ns] {
+				continue
+			}
+		}
+		r.res.Cleanup.Leftovers = append(r.res.Cleanup.Leftovers, l)
+	}
+	sort.Strings(r.res.Cleanup.Leftovers)
+}
+
+// leftoverPod extracts "ns/name" from an ephemeral container leftover note.
+func leftoverPod(note string) string {
+	_, after, ok := strings.Cut(note, " in pod ")
+	if !ok {
+		return ""
+	}
+	pod, _, _ := strings.Cut(after, " ")
+	return pod
+}

@@ -1,0 +1,750 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// ApplyStep creates the objects of a manifest, labelled with the run's
+// labels and recorded for cleanup before each create call, and optionally
+// waits for them.
+//
+// It creates and never updates: an object that already exists is an error
+// (AlreadyExists), so that cleanup, which deletes what the run recorded,
+// can never delete or revert something the run did not make. Delete the
+// object first (a delete step) or choose another name.
+type ApplyStep struct {
+	// Manifest is inline YAML: one or more objects separated by ---, which
+	// may hold ${{ }} expressions. Give manifest or file, not both.
+	Manifest expression.Template `yaml:"manifest,omitempty" json:"manifest,omitempty"`
+	// File is a YAML file of one or more objects, relative to the runbook's
+	// directory. It is sent as written: ${{ }} is only evaluated in an
+	// inline manifest.
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// WaitFor is what to wait for after creating: Exists (default: no
+	// wait), Ready, Running or Succeeded. For pods these are the pod's
+	// Ready condition, phase Running (or already Succeeded) and phase
+	// Succeeded; a container that cannot start (ImagePullBackOff,
+	// CreateContainerError) fails the wait at once. For other kinds any
+	// value but Exists waits until the object is ready as its kind defines
+	// it: a Deployment, StatefulSet or DaemonSet with every replica updated
+	// and available, a Job complete (a failed Job fails the step); other
+	// kinds only need to exist.
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+}
+
+var applyKind = Kind{
+	Name:     "apply",
+	Summary:  "create the objects of a manifest (inline or file), tracked for cleanup, and wait for them",
+	New:      func() Action { return &ApplyStep{} },
+	Provides: []string{expression.NameObject, expression.NameObjects},
+}
+
+// Check implements Action.
+func (s *ApplyStep) Check(c *CheckContext) []FieldError {
+	var errs []FieldError
+	switch s.WaitFor {
+	case "", "Exists", "Ready", "Running", "Succeeded":
+	default:
+		errs = append(errs, fieldErr("waitFor", "waitFor must be Exists, Ready, Running or Succeeded, not %q", s.WaitFor))
+	}
+	field := "manifest"
+	switch {
+	case s.Manifest.IsZero() == (s.File == ""):
+		return append(errs, fieldErr("", "an apply step needs exactly one of manifest (inline YAML) or file"))
+	case s.File != "":
+		field = "file"
+	case s.Manifest.HasExpressions():
+		// Checked when the run has rendered it.
+		return errs
+	}
+	objs, probs := s.parse(c.Dir, s.Manifest.Raw)
+	for _, p := range probs {
+		errs = append(errs, fieldErr(field, "%v", p))
+	}
+	if len(probs) == 0 && len(objs) == 0 {
+		errs = append(errs, fieldErr(field, "the %s holds no object", field))
+	}
+	var reasons []string
+	for _, o := range objs {
+		reasons = append(reasons, o.privilegeReasons()...)
+	}
+	if len(reasons) > 0 && !c.AllowPrivileged {
+		errs = append(errs, fieldErr(field, "privileged (%s): set spec.allowPrivileged: true (or --allow-privileged) to allow it", strings.Join(reasons, ", ")))
+	}
+	return errs
+}
+
+// PrivilegeReasons implements Privileged: the privileged settings of the
+// pods (and pod templates) of an inline manifest without expressions. A
+// plan flags those of other manifests on its create calls.
+func (s *ApplyStep) PrivilegeReasons() []string {
+	if s.File != "" || s.Manifest.IsZero() || s.Manifest.HasExpressions() {
+		return nil
+	}
+	objs, _ := s.parse("", s.Manifest.Raw)
+	var reasons []string
+	for _, o := range objs {
+		reasons = append(reasons, o.privilegeReasons()...)
+	}
+	return reasons
+}
+
+// text returns the manifest's text (rendered by render) or the file's.
+func (s *ApplyStep) text(dir string, render func(expression.Template) (string, error)) (string, error) {
+	if s.File == "" {
+		return render(s.Manifest)
+	}
+	b, err := os.ReadFile(resolveFile(dir, s.File))
+	if err != nil {
+		return "", fmt.Errorf("manifest file: %w", err)
+	}
+	return string(b), nil
+}
+
+// parse reads the file (when given) or text, and returns its objects and
+// every problem found, each naming its line.
+func (s *ApplyStep) parse(dir, text string) ([]*applyObject, []error) {
+	line := func(n int) string { return "manifest line " + strconv.Itoa(n) }
+	if s.File != "" {
+		b, err := os.ReadFile(resolveFile(dir, s.File))
+		if err != nil {
+			return nil, []error{fmt.Errorf("cannot read the manifest file: %w", err)}
+		}
+		text = string(b)
+		line = func(n int) string { return s.File + ":" + strconv.Itoa(n) }
+		if strings.Contains(text, "${{") {
+			return nil, []error{fmt.Errorf("%s holds ${{ }}, which is only evaluated in an inline manifest: move the objects into manifest, or remove the expression", s.File)}
+		}
+	} else if s.Manifest.Line > 0 && text == s.Manifest.Raw {
+		// Name lines of the runbook file.
+		line = func(n int) string {
+			l, _ := s.Manifest.Pos(lineOffset(text, n), 1, 0)
+			return "line " + strconv.Itoa(l)
+		}
+	}
+	return parseManifest(text, line)
+}
+
+// lineOffset returns the rune offset of the start of 1-based line n.
+func lineOffset(text string, n int) int {
+	off, l := 0, 1
+	for _, r := range text {
+		if l >= n {
+			break
+		}
+		if r == '\n' {
+			l++
+		}
+		off++
+	}
+	return off
+}
+
+// applyObject is one object of a manifest.
+type applyObject struct {
+	u *unstructured.Unstructured
+	// pod is the object as a typed pod, for v1 Pods.
+	pod *corev1.Pod
+	// line names where the object starts, for messages.
+	line       string
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}
+
+// String reads like "pod default/web" or "namespace scratch".
+func (o *applyObject) String() string {
+	kind := strings.ToLower(o.u.GetKind())
+	if o.u.GetNamespace() == "" {
+		return kind + " " + o.u.GetName()
+	}
+	return kind + " " + o.u.GetNamespace() + "/" + o.u.GetName()
+}
+
+func (o *applyObject) isPod() bool { return o.pod != nil }
+
+// privilegeReasons lists the privileged settings of the object's pod spec.
+func (o *applyObject) privilegeReasons() []string {
+	spec := podSpecOf(o)
+	if spec == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range kube.PodPrivilegedReasons(spec) {
+		out = append(out, o.u.GetKind()+" "+o.u.GetName()+": "+r)
+	}
+	return out
+}
+
+// podSpecOf returns the pod spec of a pod, or the pod template of a
+// workload, or nil.
+func podSpecOf(o *applyObject) *corev1.PodSpec {
+	if o.pod != nil {
+		return &o.pod.Spec
+	}
+	path := []string{"spec", "template", "spec"}
+	if o.u.GetKind() == "CronJob" {
+		path = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	}
+	m, ok, err := unstructured.NestedMap(o.u.Object, path...)
+	if !ok || err != nil {
+		return nil
+	}
+	var spec corev1.PodSpec
+	if runtime.DefaultUnstructuredConverter.FromUnstructured(m, &spec) != nil {
+		return nil
+	}
+	return &spec
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// parseManifest decodes the YAML documents of text into objects. line
+// names a line of the text in messages.
+func parseManifest(text string, line func(int) string) ([]*applyObject, []error) {
+	var objs []*applyObject
+	var errs []error
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			msg = yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+				n, _ := strconv.Atoi(strings.TrimPrefix(m, "line "))
+				return line(n)
+			})
+			errs = append(errs, fmt.Errorf("not valid YAML: %s", msg))
+			break
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		n := doc.Content[0]
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			continue // an empty document, e.g. after a trailing ---
+		}
+		where := line(n.Line)
+		if n.Kind != yaml.MappingNode {
+			errs = append(errs, fmt.Errorf("%s: a manifest document must be an object (apiVersion, kind, metadata, ...)", where))
+			continue
+		}
+		obj, err := objectOf(n)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", where, err))
+			continue
+		}
+		o := &applyObject{u: obj, line: where}
+		if obj.GetAPIVersion() == "v1" && obj.GetKind() == "Pod" {
+			var pod corev1.Pod
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj.Object, &pod, true); err != nil {
+				errs = append(errs, fmt.Errorf("%s: pod %s: %v", where, obj.GetName(), err))
+				continue
+			}
+			o.pod = &pod
+		}
+		objs = append(objs, o)
+	}
+	return objs, errs
+}
+
+// objectOf converts a YAML mapping to an object with JSON's types (int64
+// and float64 numbers), and checks the fields every object needs.
+func objectOf(n *yaml.Node) (*unstructured.Unstructured, error) {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	b, err := utiljson.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cannot be converted to JSON (keys must be strings): %v", err)
+	}
+	m := map[string]any{}
+	if err := utiljson.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	var missing []string
+	for _, f := range [][]string{{"apiVersion"}, {"kind"}, {"metadata", "name"}} {
+		if s, _, _ := unstructured.NestedString(m, f...); s == "" {
+			missing = append(missing, strings.Join(f, "."))
+		}
+	}
+	if len(missing) > 0 {
+		msg := "object has no " + strings.Join(missing, ", no ")
+		if _, ok, _ := unstructured.NestedString(m, "metadata", "generateName"); ok {
+			msg += " (generateName is not supported: the run records the name before creating, for cleanup)"
+		}
+		return nil, errors.New(msg)
+	}
+	if _, err := schema.ParseGroupVersion(u.GetAPIVersion()); err != nil {
+		return nil, fmt.Errorf("apiVersion %q: %v", u.GetAPIVersion(), err)
+	}
+	for _, f := range []string{"labels", "annotations"} {
+		if _, _, err := unstructured.NestedStringMap(m, "metadata", f); err != nil {
+			return nil, fmt.Errorf("metadata.%s must map names to strings", f)
+		}
+	}
+	return u, nil
+}
+
+// prepare sets an object's namespace (the run's when the kind is
+// namespaced and the manifest gives none; none for cluster-scoped kinds)
+// and adds the run's labels.
+func (o *applyObject) prepare(ns, runID string) {
+	if !o.namespaced {
+		o.u.SetNamespace("")
+	} else if o.u.GetNamespace() == "" {
+		o.u.SetNamespace(ns)
+	}
+	labels := o.u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for k, v := range kube.Labels(runID) {
+		labels[k] = v
+	}
+	o.u.SetLabels(labels)
+	if o.pod != nil {
+		o.pod.Namespace = o.u.GetNamespace()
+		labelObject(&o.pod.ObjectMeta, runID)
+	}
+}
+
+// waitMode says what waiting for the object means, or "" for no wait.
+func (s *ApplyStep) waitMode(o *applyObject) string {
+	if s.WaitFor == "" || s.WaitFor == "Exists" {
+		return ""
+	}
+	if o.isPod() {
+		return s.WaitFor
+	}
+	if readiness(o.u.GroupVersionKind().GroupKind()) != nil {
+		return "Ready"
+	}
+	return ""
+}
+
+// kubectlWait is the kubectl command that waits like the step.
+func (s *ApplyStep) kubectlWait(o *applyObject) string {
+	var flag string
+	switch w := s.waitMode(o); {
+	case w == "":
+		return ""
+	case o.isPod() && w == "Ready":
+		flag = "--for=condition=Ready"
+	case o.isPod():
+		flag = "--for=jsonpath={.status.phase}=" + w
+	case o.gvr.Group == "batch":
+		flag = "--for=condition=Complete"
+	case o.u.GetKind() == "Deployment":
+		flag = "--for=condition=Available"
+	default:
+		return fmt.Sprintf("kubectl rollout status %s -n %s", shellQuote(resourceName(o.gvr)+"/"+o.u.GetName()), shellQuote(o.u.GetNamespace()))
+	}
+	typ := "pod"
+	if !o.isPod() {
+		typ = resourceName(o.gvr)
+	}
+	cmd := "kubectl wait " + shellQuote(typ+"/"+o.u.GetName())
+	if o.namespaced {
+		cmd += " -n " + shellQuote(o.u.GetNamespace())
+	}
+	return cmd + " " + shellQuote(flag)
+}
+
+func (s *ApplyStep) kubectl(objs []*applyObject) string {
+	src := "-"
+	if s.File != "" {
+		src = shellQuote(s.File)
+	}
+	cmd := "kubectl create -f " + src
+	for _, o := range objs {
+		if w := s.kubectlWait(o); w != "" {
+			cmd += " && " + w
+		}
+	}
+	return cmd
+}
+
+func objectsTarget(objs []*applyObject) string {
+	var names []string
+	for i, o := range objs {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(objs)-3))
+			break
+		}
+		names = append(names, o.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// planObjects parses the manifest for a plan and prepares its objects as
+// the run would; text is what the plan could render.
+func (s *ApplyStep) planObjects(p *Planner) ([]*applyObject, string, []string, error) {
+	text, err := s.text(p.Dir, func(t expression.Template) (string, error) { return p.Render(t), nil })
+	if err != nil {
+		return nil, "", nil, err
+	}
+	objs, errs := s.parse(p.Dir, text)
+	if len(errs) > 0 {
+		return nil, text, nil, errors.Join(errs...)
+	}
+	var notes []string
+	for _, o := range objs {
+		var note string
+		o.gvr, o.namespaced, note = planResource(o.u.GroupVersionKind())
+		if note != "" {
+			notes = append(notes, note)
+		}
+		o.prepare(p.Namespace, p.Seed)
+	}
+	return objs, text, notes, nil
+}
+
+// PlannedPods returns the pods the manifest creates, namespaced and
+// labelled as the run will create them, so that later steps' plans (copy,
+// debug) can be built from them. It returns nothing when the manifest can
+// only be read at run time.
+func (s *ApplyStep) PlannedPods(p *Planner) []*corev1.Pod {
+	objs, _, _, err := s.planObjects(p)
+	if err != nil {
+		return nil
+	}
+	var pods []*corev1.Pod
+	for _, o := range objs {
+		if o.pod != nil {
+			pods = append(pods, o.pod.DeepCopy())
+		}
+	}
+	return pods
+}
+
+// Plan implements Action.
+func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
+	objs, text, notes, err := s.planObjects(p)
+	if err != nil {
+		if text == "" {
+			return nil, err
+		}
+		return &Planned{
+			Target:  "the objects of the manifest",
+			Kubectl: s.kubectl(nil),
+			Calls: []Call{{Verb: "create", Resource: "<each object of the manifest>", Body: text,
+				Note: "the manifest can only be read once the run has evaluated it: " + err.Error()}},
+			Notes: []string{"every object is labelled with the run's labels and deleted at cleanup"},
+		}, nil
+	}
+	pl := &Planned{Target: objectsTarget(objs), Kubectl: s.kubectl(objs), Notes: notes}
+	for _, o := range objs {
+		get := Call{Verb: "get", Group: o.gvr.Group, Resource: o.gvr.Resource, Namespace: o.u.GetNamespace(), Name: o.u.GetName(),
+			Note: "check that it does not exist yet: apply never changes an existing object"}
+		create := Call{Verb: "create", Group: o.gvr.Group, Resource: o.gvr.Resource, Namespace: o.u.GetNamespace(), Name: o.u.GetName(),
+			Body: o.u.Object, Privileged: o.privilegeReasons()}
+		if o.pod != nil {
+			create.Body = bodyOf(o.pod)
+		}
+		pl.Calls = append(pl.Calls, get, create)
+		pl.Cleanup = append(pl.Cleanup, "delete "+o.String())
+	}
+	for _, o := range objs {
+		switch w := s.waitMode(o); {
+		case w == "":
+		case o.isPod():
+			pl.Calls = append(pl.Calls, watchCall(o.u.GetNamespace(), "until pod "+o.u.GetName()+" is "+w))
+		default:
+			t := target{gvk: o.u.GroupVersionKind(), gvr: o.gvr, namespaced: o.namespaced, ns: o.u.GetNamespace(), name: o.u.GetName()}
+			note := "field selector metadata.name=" + o.u.GetName() + ", until " + o.String() + " is ready"
+			pl.Calls = append(pl.Calls, t.call("list", note), t.call("watch", note))
+		}
+	}
+	return pl, nil
+}
+
+// Run implements Action.
+func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	text, err := s.text(e.Dir, e.Render)
+	if err != nil {
+		return out.fail(err)
+	}
+	objs, errs := s.parse(e.Dir, text)
+	if len(errs) > 0 {
+		return out.fail(fmt.Errorf("manifest: %w", errors.Join(errs...)))
+	}
+	if len(objs) == 0 {
+		return out.fail(errors.New("manifest: no object to create"))
+	}
+	if e.Clients == nil || e.Tracker == nil {
+		return out.fail(errors.New("no cluster client"))
+	}
+	for _, o := range objs {
+		if o.gvr, o.namespaced, err = e.Clients.ResourceFor(o.u); err != nil {
+			return out.fail(fmt.Errorf("%s (%s): %w", o.u.GetKind()+" "+o.u.GetName(), o.line, err))
+		}
+		o.prepare(e.Namespace, e.RunID)
+	}
+	out.Target = objectsTarget(objs)
+	out.Kubectl = s.kubectl(objs)
+
+	for _, o := range objs {
+		if err := createObject(ctx, e, out, o); err != nil {
+			return out.fail(err)
+		}
+	}
+	for _, o := range objs {
+		if err := s.wait(ctx, e, out, o); err != nil {
+			s.results(out, objs)
+			return out.fail(err)
+		}
+	}
+	s.results(out, objs)
+	return out
+}
+
+// results fills object and objects with the objects' latest states.
+func (s *ApplyStep) results(out *Outcome, objs []*applyObject) {
+	out.Objects = make([]any, 0, len(objs))
+	for _, o := range objs {
+		var m map[string]any
+		if o.pod != nil {
+			m = podMap(o.pod)
+		} else {
+			m = objectMap(o.u)
+		}
+		out.Objects = append(out.Objects, m)
+		out.Object = m
+	}
+}
+
+// podMap is a typed pod as JSON, with the apiVersion and kind the API
+// server's answers leave out.
+func podMap(pod *corev1.Pod) map[string]any {
+	m := toMap(pod)
+	if m != nil {
+		m["apiVersion"], m["kind"] = "v1", "Pod"
+	}
+	return m
+}
+
+// createObject makes one object: it makes sure the object does not exist,
+// records it in the tracker, then sends the create call.
+func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) error {
+	ns, name := o.u.GetNamespace(), o.u.GetName()
+	var ri interface {
+		Get(context.Context, string, metav1.GetOptions, ...string) (*unstructured.Unstructured, error)
+		Create(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
+	}
+	if !o.isPod() {
+		if e.Clients.Dynamic() == nil {
+			return errors.New("no cluster client")
+		}
+		r := e.Clients.Dynamic().Resource(o.gvr)
+		ri = r
+		if o.namespaced {
+			ri = r.Namespace(ns)
+		}
+	}
+	// The tracker deletes at cleanup whatever was recorded, even when the
+	// create failed (the server may have made it). Checking first keeps an
+	// object that existed before the run out of the tracker.
+	out.call("GET", resourceName(o.gvr), ns, name)
+	var err error
+	if o.isPod() {
+		_, err = e.Clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	} else {
+		_, err = ri.Get(ctx, name, metav1.GetOptions{})
+	}
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s already exists: apply creates objects and never changes existing ones, so that cleanup deletes only what the run made; delete it first or choose another name", o)
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("%s: checking that it does not exist: %w", o, err)
+	}
+
+	idx := e.Tracker.Record(kube.TrackedObject{GVR: o.gvr, Kind: o.u.GetKind(), Namespace: ns, Name: name})
+	out.call("POST", resourceName(o.gvr), ns, name)
+	if o.isPod() {
+		created, err := e.Clients.Kube.CoreV1().Pods(ns).Create(ctx, o.pod, metav1.CreateOptions{})
+		if err != nil {
+			return createErr(o, err)
+		}
+		o.pod = created
+	} else {
+		created, err := ri.Create(ctx, o.u, metav1.CreateOptions{})
+		if err != nil {
+			return createErr(o, err)
+		}
+		o.u = created
+	}
+	e.Tracker.MarkCreated(idx)
+	out.Touched = append(out.Touched, ObjectRef{Kind: o.u.GetKind(), Namespace: ns, Name: name, Action: "created"})
+	return nil
+}
+
+func createErr(o *applyObject, err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating %s: %w (apply never changes an existing object)", o, err)
+	}
+	return fmt.Errorf("creating %s: %w", o, err)
+}
+
+// wait waits for one object as waitFor says.
+func (s *ApplyStep) wait(ctx context.Context, e *Env, out *Outcome, o *applyObject) error {
+	w := s.waitMode(o)
+	if w == "" {
+		return nil
+	}
+	ns, name := o.u.GetNamespace(), o.u.GetName()
+	if o.isPod() {
+		cond := kube.PodReady()
+		switch w {
+		case "Running":
+			cond = kube.PodRunning()
+		case "Succeeded":
+			cond = kube.PodSucceeded()
+		}
+		e.logf("waiting for pod %s/%s to be %s", ns, name, w)
+		var pod *corev1.Pod
+		var err error
+		if e.Pods != nil {
+			pod, err = e.Pods(ns).WaitFrom(ctx, o.pod, cond)
+		} else {
+			pod, err = kube.WaitForPod(ctx, e.Clients, ns, name, cond)
+		}
+		if pod != nil {
+			o.pod = pod
+		}
+		return err
+	}
+	cond := readiness(o.u.GroupVersionKind().GroupKind())
+	e.logf("waiting for %s to be ready", o)
+	waitNS := ""
+	if o.namespaced {
+		waitNS = ns
+	}
+	listCall(out, "LIST", resourceName(o.gvr), waitNS, "?fieldSelector=metadata.name="+name)
+	listCall(out, "WATCH", resourceName(o.gvr), waitNS, "?fieldSelector=metadata.name="+name)
+	u, err := kube.WaitFor(ctx, e.Clients, o.gvr, waitNS, name, func(u *unstructured.Unstructured) (bool, error) {
+		return cond(o, u)
+	})
+	if u != nil {
+		o.u = u
+	}
+	return err
+}
+
+// readyFunc decides whether an object is ready, or can never be.
+type readyFunc func(o *applyObject, u *unstructured.Unstructured) (bool, error)
+
+// readiness returns how a kind says it is ready, or nil when it has no
+// such notion (it is ready once it exists).
+func readiness(gk schema.GroupKind) readyFunc {
+	switch gk {
+	case schema.GroupKind{Group: "apps", Kind: "Deployment"}:
+		return deploymentReady
+	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
+		return statefulSetReady
+	case schema.GroupKind{Group: "apps", Kind: "DaemonSet"}:
+		return daemonSetReady
+	case schema.GroupKind{Group: "batch", Kind: "Job"}:
+		return jobComplete
+	}
+	return nil
+}
+
+// number reads an integer field; missing is def.
+func number(u *unstructured.Unstructured, def int64, path ...string) int64 {
+	v, ok, _ := unstructured.NestedFieldNoCopy(u.Object, path...)
+	if !ok {
+		return def
+	}
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return def
+}
+
+// observed reports whether the controller has seen the latest spec.
+func observed(u *unstructured.Unstructured) bool {
+	return number(u, 0, "status", "observedGeneration") >= u.GetGeneration()
+}
+
+// condition returns the status, reason and message of a status condition.
+func condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != typ {
+			continue
+		}
+		status, _ = m["status"].(string)
+		reason, _ = m["reason"].(string)
+		message, _ = m["message"].(string)
+		return status, reason, message
+	}
+	return "", "", ""
+}
+
+// deploymentReady is kubectl rollout status's rule: every replica updated
+// and available, no old replica left.
+func deploymentReady(o *applyObject, u *unstructured.Unstructured) (bool, error) {
+	if _, reason, msg := condition(u, "Progressing"); reason == "ProgressDeadlineExceeded" {
+		return false, fmt.Errorf("%s: rollout stopped: %s", o, msg)
+	}
+	if !observed(u) {
+		return false, nil
+	}
+	want := number(u, 1, "spec", "replicas")
+	updated := number(u, 0, "status", "updatedReplicas")
+	return updated >= want && number(u, 0, "status", "replicas") == updated &&
+		number(u, 0, "status", "availableReplicas") >= updated, nil
+}
+
+func statefulSetReady(_ *applyObject, u *unstructured.Unstructured) (bool, error) {
+	want := number(u, 1, "spec", "replicas")
+	return observed(u) && number(u, 0, "status", "readyReplicas") >= want &&
+		number(u, 0, "status", "updatedReplicas") >= want, nil
+}
+
+func daemonSetReady(_ *applyObject, u *unstructured.Unstructured) (bool, error) {
+	want := number(u, -1, "status", "desiredNumberScheduled")
+	return observed(u) && want >= 0 && number(u, 0, "status", "numberReady") >= want &&
+		number(u, 0, "status", "updatedNumberScheduled") >= want, nil
+}
+
+func jobComplete(o *applyObject, u *unstructured.Unstructured) (bool, error) {
+	if st, _, _ := condition(u, "Complete"); st == "True" {
+		return true, nil
+	}
+	if st, reason, msg := condition(u, "Failed"); st == "True" {
+		return false, fmt.Errorf("%s failed: %s", o, strings.TrimSuffix(reason+": "+msg, ": "))
+	}
+	return false, nil
+}

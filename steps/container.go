@@ -1,0 +1,233 @@
+package steps
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// DefaultDebugContainer is the name of a debug container when none is given.
+const DefaultDebugContainer = "debugger"
+
+// DebugContainer is the container that debug, copy and node steps add.
+type DebugContainer struct {
+	// Image of the debug container, e.g. busybox:1.36.
+	Image expression.Template `yaml:"image,omitempty" json:"image,omitempty"`
+	// Container is the debug container's name (default debugger).
+	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
+	// Command replaces the image's entrypoint (argv, no shell).
+	Command []expression.Template `yaml:"command,omitempty" json:"command,omitempty"`
+	// Args are the arguments to the entrypoint.
+	Args []expression.Template `yaml:"args,omitempty" json:"args,omitempty"`
+	// Env sets environment variables; values marked secret are redacted.
+	Env []EnvVar `yaml:"env,omitempty" json:"env,omitempty"`
+	// ImagePullPolicy: Always, IfNotPresent or Never.
+	ImagePullPolicy string `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
+	// Profile is kubectl's debugging profile: general (default), baseline,
+	// restricted, netadmin, sysadmin or legacy.
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+	// Custom is a partial container spec merged after the profile, as
+	// kubectl debug --custom does (strategic merge patch).
+	Custom map[string]any `yaml:"custom,omitempty" json:"custom,omitempty"`
+}
+
+type renderFunc func(expression.Template) (string, error)
+
+func plannerRender(p *Planner) renderFunc {
+	return func(t expression.Template) (string, error) { return p.Render(t), nil }
+}
+
+func renderList(r renderFunc, ts []expression.Template) ([]string, error) {
+	var out []string
+	for _, t := range ts {
+		s, err := r(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// build renders the fields into kube's options. It returns the values of
+// secret env vars, for redaction.
+func (d *DebugContainer) build(r renderFunc) (kube.DebugContainer, []string, error) {
+	var out kube.DebugContainer
+	var secrets []string
+	var err error
+	if out.Image, err = r(d.Image); err != nil {
+		return out, nil, err
+	}
+	if out.Name, err = r(d.Container); err != nil {
+		return out, nil, err
+	}
+	if out.Name == "" {
+		out.Name = DefaultDebugContainer
+	}
+	if out.Command, err = renderList(r, d.Command); err != nil {
+		return out, nil, err
+	}
+	if out.Args, err = renderList(r, d.Args); err != nil {
+		return out, nil, err
+	}
+	for _, e := range d.Env {
+		v, err := r(e.Value)
+		if err != nil {
+			return out, nil, err
+		}
+		out.Env = append(out.Env, corev1.EnvVar{Name: e.Name, Value: v})
+		if e.Secret && v != "" {
+			secrets = append(secrets, v)
+		}
+	}
+	out.ImagePullPolicy = corev1.PullPolicy(d.ImagePullPolicy)
+	out.Profile = kube.Profile(d.Profile)
+	out.Custom = d.Custom
+	return out, secrets, nil
+}
+
+// check validates the container fields shared by the debug kinds.
+func (d *DebugContainer) check(c *CheckContext, mode kube.Mode, imageRequired bool) []FieldError {
+	var errs []FieldError
+	if imageRequired && d.Image.IsZero() {
+		errs = append(errs, fieldErr("image", "image is required"))
+	}
+	switch d.ImagePullPolicy {
+	case "", "Always", "IfNotPresent", "Never":
+	default:
+		errs = append(errs, fieldErr("imagePullPolicy", "imagePullPolicy must be Always, IfNotPresent or Never, not %q", d.ImagePullPolicy))
+	}
+	if d.Profile != "" {
+		if _, err := kube.ParseProfile(d.Profile); err != nil {
+			errs = append(errs, fieldErr("profile", "%v", err))
+		}
+	}
+	if d.Custom != nil {
+		if _, err := customContainer(d.Custom); err != nil {
+			errs = append(errs, fieldErr("custom", "custom is not a valid container spec: %v", err))
+		}
+	}
+	if reasons := d.privilegeReasons(mode); len(reasons) > 0 && !c.AllowPrivileged {
+		field := "profile"
+		if d.Profile == "" || !kube.ProfileNeedsPrivilege(kube.Profile(d.Profile), mode) {
+			field = "custom"
+		}
+		errs = append(errs, fieldErr(field, "privileged (%s): set spec.allowPrivileged: true (or --allow-privileged) to allow it", strings.Join(reasons, ", ")))
+	}
+	return errs
+}
+
+func (d *DebugContainer) privilegeReasons(mode kube.Mode) []string {
+	var reasons []string
+	if d.Profile != "" && kube.ProfileNeedsPrivilege(kube.Profile(d.Profile), mode) {
+		reasons = append(reasons, "profile "+d.Profile)
+	}
+	if d.Custom != nil {
+		if c, err := customContainer(d.Custom); err == nil {
+			reasons = append(reasons, kube.ContainerPrivilegedReasons("custom", c.SecurityContext)...)
+		}
+	}
+	return reasons
+}
+
+// customContainer decodes a custom partial container strictly: an
+// unknown field or a wrong type is an error.
+func customContainer(m map[string]any) (*corev1.Container, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var c corev1.Container
+	strict, err := sigsjson.UnmarshalStrict(b, &c, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, err
+	}
+	if len(strict) > 0 {
+		return nil, strict[0]
+	}
+	return &c, nil
+}
+
+// kubectlArgs renders the common container flags of a kubectl debug command.
+func kubectlArgs(c kube.DebugContainer) []string {
+	var args []string
+	if c.Image != "" {
+		args = append(args, "--image="+c.Image)
+	}
+	if c.Name != "" {
+		args = append(args, "-c", c.Name)
+	}
+	if c.Profile != "" {
+		args = append(args, "--profile="+string(c.Profile))
+	}
+	if c.ImagePullPolicy != "" {
+		args = append(args, "--image-pull-policy="+string(c.ImagePullPolicy))
+	}
+	names := make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		names = append(names, e.Name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		args = append(args, "--env="+n+"=…")
+	}
+	if len(c.Custom) > 0 {
+		args = append(args, "--custom=custom.json")
+	}
+	return args
+}
+
+// shellJoin quotes argv for a shell command line shown to people.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = shellQuote(a)
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// toMap converts an API object to the JSON map that expressions see.
+func toMap(obj any) map[string]any {
+	if obj == nil {
+		return nil
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil
+	}
+	return m
+}
+
+// bodyOf turns an object or a JSON patch into plain data for a plan.
+func bodyOf(v any) any {
+	if b, ok := v.([]byte); ok {
+		var out any
+		if json.Unmarshal(b, &out) == nil {
+			return out
+		}
+		return string(b)
+	}
+	return toMap(v)
+}

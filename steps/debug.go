@@ -1,0 +1,238 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// EphemeralStep attaches an ephemeral debug container to a running pod,
+// as `kubectl debug POD --image=IMAGE --target=CONTAINER` does, through the
+// pods/ephemeralcontainers subresource. The pod is not restarted; the
+// container stays in the pod's spec until the pod is deleted.
+type EphemeralStep struct {
+	// Pod is the name of the running pod to debug.
+	Pod expression.Template `yaml:"pod" json:"pod"`
+	// Namespace of the pod (default: the run's namespace).
+	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Target is the container whose process namespace the debugger joins
+	// (kubectl --target), so `ps` shows its processes.
+	Target expression.Template `yaml:"target,omitempty" json:"target,omitempty"`
+	// WaitFor is Terminated (default: wait for the command to end and read
+	// its output) or Running (leave it running for later exec steps).
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	// DebugContainer describes the container added.
+	DebugContainer `yaml:",inline" json:",inline"`
+}
+
+var debugKind = Kind{
+	Name:     "debug",
+	Summary:  "attach an ephemeral debug container to a running pod (kubectl debug POD --target)",
+	New:      func() Action { return &EphemeralStep{} },
+	Provides: []string{expression.NameStdout, expression.NamePod, expression.NameContainer, expression.NameExitCode},
+}
+
+// Check implements Action.
+func (s *EphemeralStep) Check(c *CheckContext) []FieldError {
+	var errs []FieldError
+	if s.Pod.IsZero() {
+		errs = append(errs, fieldErr("pod", "pod is required"))
+	}
+	switch s.WaitFor {
+	case "", "Terminated", "Running":
+	default:
+		errs = append(errs, fieldErr("waitFor", "waitFor must be Terminated or Running, not %q", s.WaitFor))
+	}
+	return append(errs, s.check(c, kube.ModeEphemeral, true)...)
+}
+
+// PrivilegeReasons implements Privileged.
+func (s *EphemeralStep) PrivilegeReasons() []string { return s.privilegeReasons(kube.ModeEphemeral) }
+
+func (s *EphemeralStep) options(r renderFunc, ns string) (kube.EphemeralOptions, string, string, []string, error) {
+	var o kube.EphemeralOptions
+	pod, err := r(s.Pod)
+	if err != nil {
+		return o, "", "", nil, err
+	}
+	if n, err := r(s.Namespace); err != nil {
+		return o, "", "", nil, err
+	} else if n != "" {
+		ns = n
+	}
+	if o.Target, err = r(s.Target); err != nil {
+		return o, "", "", nil, err
+	}
+	c, secrets, err := s.build(r)
+	o.DebugContainer = c
+	return o, ns, pod, secrets, err
+}
+
+func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string {
+	cmd := fmt.Sprintf("kubectl debug %s -n %s -it=false", shellQuote(pod), shellQuote(ns))
+	for _, a := range kubectlArgs(o.DebugContainer) {
+		cmd += " " + shellQuote(a)
+	}
+	if o.Target != "" {
+		cmd += " --target=" + shellQuote(o.Target)
+	}
+	if argv := append(append([]string{}, o.Command...), o.Args...); len(argv) > 0 {
+		cmd += " -- " + shellJoin(argv)
+	}
+	return cmd
+}
+
+// Plan implements Action.
+func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
+	o, ns, pod, _, err := s.options(plannerRender(p), p.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := kube.EphemeralContainer(p.Pod(ns, pod), o)
+	if err != nil {
+		return nil, err
+	}
+	patch, err := kube.EphemeralPatch(ec)
+	if err != nil {
+		return nil, err
+	}
+	pl := &Planned{Target: "pod " + ns + "/" + pod, Kubectl: s.kubectl(o, ns, pod)}
+	pl.Calls = append(pl.Calls,
+		Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the pod to check the target container (from the run's pod watch when it has it)"},
+		Call{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: pod,
+			PatchType: string(types.StrategicMergePatchType), Body: bodyOf(patch),
+			Privileged: kube.ContainerPrivilegedReasons(ec.Name, ec.SecurityContext)},
+		watchCall(ns, "until container "+ec.Name+" is "+orDefault(s.WaitFor, "Terminated")),
+	)
+	if s.WaitFor != "Running" {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Note: "output of container " + ec.Name})
+	}
+	pl.Leftovers = append(pl.Leftovers, fmt.Sprintf("ephemeral container %q stays in pod %s/%s until the pod is deleted", ec.Name, ns, pod))
+	return pl, nil
+}
+
+// Run implements Action.
+func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	o, ns, podName, secrets, err := s.options(e.Render, e.Namespace)
+	out.Secrets = secrets
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Target = "pod " + ns + "/" + podName
+	pod, err := getPod(ctx, e, out, ns, podName)
+	if err != nil {
+		return out.fail(err)
+	}
+	// An ephemeral container cannot be removed: when a rerun meets its own
+	// earlier debugger, give the new one a fresh name instead of failing.
+	if containerNameTaken(pod, o.Name) {
+		o.Name = o.Name + "-" + kube.ShortSuffix(e.Seed+e.StepID)
+	}
+	ec, err := kube.EphemeralContainer(pod, o)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Kubectl = s.kubectl(o, ns, podName)
+	patch, err := kube.EphemeralPatch(ec)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.call("PATCH", "pods/ephemeralcontainers", ns, podName)
+	if _, err := e.Clients.Kube.CoreV1().Pods(ns).Patch(ctx, podName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+		return out.fail(fmt.Errorf("adding ephemeral container %q to pod %s/%s: %w", ec.Name, ns, podName, err))
+	}
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: podName, Action: "patched"})
+	out.Leftovers = append(out.Leftovers, fmt.Sprintf("ephemeral container %q stays in pod %s/%s until the pod is deleted", ec.Name, ns, podName))
+
+	cond := kube.EphemeralContainerTerminated(ec.Name)
+	if s.WaitFor == "Running" {
+		cond = kube.EphemeralContainerRunning(ec.Name)
+	}
+	e.logf("waiting for ephemeral container %s in pod %s/%s", ec.Name, ns, podName)
+	pod, err = e.Pods(ns).Wait(ctx, podName, cond)
+	if pod != nil {
+		out.Pod = toMap(pod)
+		out.Container = ephemeralStatus(pod, ec.Name)
+	}
+	if err != nil {
+		return out.fail(err)
+	}
+	if s.WaitFor == "Running" {
+		return out
+	}
+	if st := ephemeralStatusOf(pod, ec.Name); st != nil && st.State.Terminated != nil {
+		out.ExitCode = intPtr(int(st.State.Terminated.ExitCode))
+	}
+	logs(ctx, e, out, ns, podName, ec.Name)
+	return out
+}
+
+// getPod reads a pod from the run's pod watch when it has it, else from the API.
+func getPod(ctx context.Context, e *Env, out *Outcome, ns, name string) (*corev1.Pod, error) {
+	out.call("GET", "pods", ns, name)
+	pod, err := e.Clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading pod %s/%s: %w", ns, name, err)
+	}
+	return pod, nil
+}
+
+// logs reads a container's output into the outcome.
+func logs(ctx context.Context, e *Env, out *Outcome, ns, pod, container string) {
+	out.call("GET", "pods/log", ns, pod)
+	text, truncated, err := kube.Logs(ctx, e.Clients, ns, pod, container, kube.LogOptions{MaxBytes: e.MaxOutput})
+	if err != nil {
+		out.fail(fmt.Errorf("reading the output of container %q in pod %s/%s: %w", container, ns, pod, err))
+		return
+	}
+	out.Stdout, out.StdoutTruncated = text, truncated
+}
+
+func containerNameTaken(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == name {
+			return true
+		}
+	}
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return slices.ContainsFunc(pod.Spec.EphemeralContainers, func(c corev1.EphemeralContainer) bool { return c.Name == name })
+}
+
+func ephemeralStatusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range pod.Status.EphemeralContainerStatuses {
+		if pod.Status.EphemeralContainerStatuses[i].Name == name {
+			return &pod.Status.EphemeralContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+func ephemeralStatus(pod *corev1.Pod, name string) map[string]any {
+	if st := ephemeralStatusOf(pod, name); st != nil {
+		return toMap(st)
+	}
+	return nil
+}
+
+func watchCall(ns, note string) Call {
+	return Call{Verb: "watch", Resource: "pods", Namespace: ns, Note: "one watch per namespace, shared by every wait of the run; " + note}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

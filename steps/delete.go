@@ -1,0 +1,174 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// DeleteStep deletes one object, as `kubectl delete` does, and by default
+// waits (with a watch) until it is gone. Deleting an object the run did not
+// create is a real change to the cluster: cleanup does not bring it back.
+type DeleteStep struct {
+	// APIVersion of the object, e.g. v1 or apps/v1 (default v1).
+	APIVersion string `yaml:"apiVersion,omitempty" json:"apiVersion,omitempty"`
+	// Kind of the object, e.g. Pod, Deployment.
+	Kind string `yaml:"kind" json:"kind"`
+	// Name of the object.
+	Name expression.Template `yaml:"name" json:"name"`
+	// Namespace of the object (default: the run's namespace); ignored for
+	// cluster-scoped kinds.
+	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Wait until the object is gone (default true), as kubectl delete does.
+	Wait *bool `yaml:"wait,omitempty" json:"wait,omitempty"`
+	// GracePeriodSeconds overrides the object's grace period; 0 deletes a
+	// pod at once (default: the pod's terminationGracePeriodSeconds).
+	GracePeriodSeconds *int64 `yaml:"gracePeriodSeconds,omitempty" json:"gracePeriodSeconds,omitempty"`
+	// IgnoreNotFound makes an object that does not exist a success
+	// (kubectl delete --ignore-not-found), e.g. in finally steps.
+	IgnoreNotFound bool `yaml:"ignoreNotFound,omitempty" json:"ignoreNotFound,omitempty"`
+}
+
+var deleteKind = Kind{
+	Name:     "delete",
+	Summary:  "delete an object and wait until it is gone (kubectl delete)",
+	New:      func() Action { return &DeleteStep{} },
+	Provides: []string{expression.NameObject},
+}
+
+// Check implements Action.
+func (s *DeleteStep) Check(*CheckContext) []FieldError {
+	errs := checkKind(s.APIVersion, s.Kind)
+	if s.Name.IsZero() {
+		errs = append(errs, fieldErr("name", "name is required"))
+	}
+	if s.GracePeriodSeconds != nil && *s.GracePeriodSeconds < 0 {
+		errs = append(errs, fieldErr("gracePeriodSeconds", "gracePeriodSeconds must be 0 or more"))
+	}
+	return errs
+}
+
+func (s *DeleteStep) wait() bool { return s.Wait == nil || *s.Wait }
+
+// options are the delete call's options: background propagation (as
+// kubectl), the grace period, and, given the UID read before, a
+// precondition so that only that object is deleted, not one made again
+// under its name since.
+func (s *DeleteStep) options(uid types.UID) metav1.DeleteOptions {
+	policy := metav1.DeletePropagationBackground
+	o := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: s.GracePeriodSeconds}
+	if uid != "" {
+		o.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
+	return o
+}
+
+func (s *DeleteStep) kubectl(t target) string {
+	cmd := fmt.Sprintf("kubectl delete %s %s%s", shellQuote(t.kubectlType()), shellQuote(t.name), t.kubectlNamespace())
+	if s.GracePeriodSeconds != nil {
+		cmd += fmt.Sprintf(" --grace-period=%d", *s.GracePeriodSeconds)
+	}
+	if !s.wait() {
+		cmd += " --wait=false"
+	}
+	if s.IgnoreNotFound {
+		cmd += " --ignore-not-found"
+	}
+	return cmd
+}
+
+// Plan implements Action.
+func (s *DeleteStep) Plan(p *Planner) (*Planned, error) {
+	t, notes := planTarget(p, s.APIVersion, s.Kind, s.Name, s.Namespace)
+	pl := &Planned{Target: t.String(), Kubectl: s.kubectl(t), Notes: notes}
+	opts := s.options("")
+	body := map[string]any{"propagationPolicy": string(*opts.PropagationPolicy), "preconditions": map[string]any{"uid": "<uid of the object read>"}}
+	if opts.GracePeriodSeconds != nil {
+		body["gracePeriodSeconds"] = *opts.GracePeriodSeconds
+	}
+	pl.Calls = []Call{
+		t.call("get", "the object before deletion is `object` in assertions"),
+		{Verb: "delete", Group: t.gvr.Group, Resource: t.gvr.Resource, Namespace: t.namespace(), Name: t.name, Body: body},
+	}
+	if s.wait() {
+		until := "until " + t.String() + " is gone"
+		if t.isPod() {
+			pl.Calls = append(pl.Calls, watchCall(t.ns, until))
+		} else {
+			note := "field selector metadata.name=" + t.name + ", " + until
+			pl.Calls = append(pl.Calls, t.call("list", note), t.call("watch", note))
+		}
+	}
+	if t.isPod() && p.Pod(t.ns, t.name) != nil {
+		pl.Notes = append(pl.Notes, "deletes "+t.String()+", which this runbook creates earlier")
+	} else {
+		pl.Notes = append(pl.Notes, "unless an earlier step of this runbook creates it, deleting "+t.String()+" is a real change to the cluster: cleanup does not bring it back")
+	}
+	return pl, nil
+}
+
+// Run implements Action.
+func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	t, err := resolveTarget(e, s.APIVersion, s.Kind, s.Name, s.Namespace)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Target = t.String()
+	out.Kubectl = s.kubectl(t)
+	ri, err := t.client(e)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.call("GET", t.resource(), t.namespace(), t.name)
+	before, err := ri.Get(ctx, t.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && s.IgnoreNotFound {
+		return out
+	}
+	if err != nil {
+		return out.fail(fmt.Errorf("reading %s: %w", t, err))
+	}
+	out.Object = objectMap(before)
+	uid := before.GetUID()
+	out.call("DELETE", t.resource(), t.namespace(), t.name)
+	err = ri.Delete(ctx, t.name, s.options(uid))
+	if apierrors.IsNotFound(err) && s.IgnoreNotFound {
+		return out
+	}
+	if err != nil {
+		return out.fail(fmt.Errorf("deleting %s: %w", t, err))
+	}
+	out.Touched = append(out.Touched, t.ref("deleted"))
+	if !s.wait() {
+		return out
+	}
+	e.logf("waiting for %s to be gone", t)
+	if t.isPod() && e.Pods != nil {
+		// Gone when the watch sees it deleted, or another pod (another UID)
+		// under its name; the wait reports either as a *kube.PodGoneError.
+		_, err = e.Pods(t.ns).Wait(ctx, t.name, func(pod *corev1.Pod) (bool, error) {
+			return uid != "" && pod.UID != uid, nil
+		})
+		var gone *kube.PodGoneError
+		if errors.As(err, &gone) {
+			err = nil
+		}
+	} else {
+		ns := t.namespace()
+		listCall(out, "LIST", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
+		listCall(out, "WATCH", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
+		err = kube.WaitForDelete(ctx, e.Clients, t.gvr, ns, t.name)
+	}
+	if err != nil {
+		return out.fail(fmt.Errorf("waiting for %s to be gone: %w", t, err))
+	}
+	return out
+}

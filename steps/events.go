@@ -1,0 +1,198 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// EventsStep lists the events of a namespace, or of one object in it, as
+// `kubectl events` does: oldest first, as objects and as a table in stdout.
+type EventsStep struct {
+	// Namespace whose events are listed (default: the run's namespace).
+	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// For keeps only the events about one object (kubectl events --for).
+	For *EventsFor `yaml:"for,omitempty" json:"for,omitempty"`
+}
+
+// EventsFor names the object whose events an events step lists.
+type EventsFor struct {
+	// Kind of the object as in its manifest, e.g. Pod, Deployment.
+	Kind string `yaml:"kind" json:"kind"`
+	// Name of the object.
+	Name expression.Template `yaml:"name" json:"name"`
+}
+
+var eventsKind = Kind{
+	Name:     "events",
+	Summary:  "list the events of a namespace or of one object, oldest first (kubectl events)",
+	New:      func() Action { return &EventsStep{} },
+	Provides: []string{expression.NameStdout, expression.NameObjects},
+}
+
+// Check implements Action.
+func (s *EventsStep) Check(*CheckContext) []FieldError {
+	var errs []FieldError
+	if f := s.For; f != nil {
+		if f.Kind == "" {
+			errs = append(errs, fieldErr("for", "for.kind is required (e.g. Pod)"))
+		} else if r := []rune(f.Kind); !unicode.IsUpper(r[0]) {
+			errs = append(errs, fieldErr("for", "for.kind %q must be written as in manifests, e.g. %s", f.Kind, string(unicode.ToUpper(r[0]))+string(r[1:])))
+		}
+		if f.Name.IsZero() {
+			errs = append(errs, fieldErr("for", "for.name is required"))
+		}
+	}
+	return errs
+}
+
+func (s *EventsStep) kubectl(ns, kind, name string) string {
+	cmd := "kubectl events -n " + shellQuote(ns)
+	if kind != "" {
+		cmd += " --for " + shellQuote(strings.ToLower(kind)+"/"+name)
+	}
+	return cmd
+}
+
+// eventSelector is the field selector of the events of one object.
+func eventSelector(kind, name string) string {
+	if kind == "" {
+		return ""
+	}
+	return fields.AndSelectors(
+		fields.OneTermEqualSelector("involvedObject.kind", kind),
+		fields.OneTermEqualSelector("involvedObject.name", name),
+	).String()
+}
+
+// Plan implements Action.
+func (s *EventsStep) Plan(p *Planner) (*Planned, error) {
+	ns := orDefault(p.Render(s.Namespace), p.Namespace)
+	var kind, name string
+	target := "events in " + ns
+	if s.For != nil {
+		kind, name = s.For.Kind, p.Render(s.For.Name)
+		target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
+	}
+	c := Call{Verb: "list", Resource: "events", Namespace: ns}
+	if sel := eventSelector(kind, name); sel != "" {
+		c.Note = "fieldSelector=" + sel
+	}
+	return &Planned{Target: target, Kubectl: s.kubectl(ns, kind, name), Calls: []Call{c}}, nil
+}
+
+// Run implements Action.
+func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	ns, err := e.Render(s.Namespace)
+	if err != nil {
+		return out.fail(fmt.Errorf("namespace: %w", err))
+	}
+	ns = orDefault(ns, e.Namespace)
+	var kind, name string
+	out.Target = "events in " + ns
+	if s.For != nil {
+		kind = s.For.Kind
+		if name, err = e.Render(s.For.Name); err != nil {
+			return out.fail(fmt.Errorf("for.name: %w", err))
+		}
+		out.Target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
+	}
+	out.Kubectl = s.kubectl(ns, kind, name)
+	if e.Clients == nil || e.Clients.Kube == nil {
+		return out.fail(fmt.Errorf("no cluster client"))
+	}
+	sel := eventSelector(kind, name)
+	query := ""
+	if sel != "" {
+		query = "?fieldSelector=" + sel
+	}
+	listCall(out, "LIST", "events", ns, query)
+	list, err := e.Clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return out.fail(fmt.Errorf("listing events in %s: %w", ns, err))
+	}
+	var events []*corev1.Event
+	for i := range list.Items {
+		ev := &list.Items[i]
+		if kind != "" && (ev.InvolvedObject.Kind != kind || ev.InvolvedObject.Name != name) {
+			continue
+		}
+		events = append(events, ev)
+	}
+	sortEvents(events)
+	out.Objects = make([]any, 0, len(events))
+	for _, ev := range events {
+		m := toMap(ev)
+		if m != nil {
+			m["apiVersion"], m["kind"] = "v1", "Event"
+		}
+		out.Objects = append(out.Objects, m)
+	}
+	text := eventTable(events)
+	max := e.MaxOutput
+	if max <= 0 {
+		max = kube.DefaultMaxBytes
+	}
+	if len(text) > max {
+		text, out.StdoutTruncated = text[:max], true
+	}
+	out.Stdout = text
+	return out
+}
+
+// eventTime is when an event was last seen, from the first of the fields
+// that the various event writers fill.
+func eventTime(ev *corev1.Event) time.Time {
+	switch {
+	case !ev.LastTimestamp.IsZero():
+		return ev.LastTimestamp.Time
+	case ev.Series != nil && !ev.Series.LastObservedTime.IsZero():
+		return ev.Series.LastObservedTime.Time
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
+	case !ev.FirstTimestamp.IsZero():
+		return ev.FirstTimestamp.Time
+	}
+	return ev.CreationTimestamp.Time
+}
+
+// sortEvents orders events oldest first, then by name.
+func sortEvents(events []*corev1.Event) {
+	sort.SliceStable(events, func(i, j int) bool {
+		ti, tj := eventTime(events[i]), eventTime(events[j])
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return events[i].Name < events[j].Name
+	})
+}
+
+// eventTable renders events as kubectl events does, with absolute times.
+func eventTable(events []*corev1.Event) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE")
+	for _, ev := range events {
+		seen := "<unknown>"
+		if t := eventTime(ev); !t.IsZero() {
+			seen = t.UTC().Format(time.RFC3339)
+		}
+		obj := strings.ToLower(ev.InvolvedObject.Kind) + "/" + ev.InvolvedObject.Name
+		msg := strings.Join(strings.Fields(ev.Message), " ")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", seen, ev.Type, ev.Reason, obj, msg)
+	}
+	w.Flush()
+	return b.String()
+}

@@ -1,0 +1,118 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// ExecStep runs a command in a running container, as `kubectl exec` does
+// (WebSocket, with SPDY as the fallback). A command that cannot start, such
+// as /bin/sh in a distroless image, is a result with error set.
+type ExecStep struct {
+	// Pod is the pod's name.
+	Pod expression.Template `yaml:"pod" json:"pod"`
+	// Namespace of the pod (default: the run's namespace).
+	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Container in the pod (default: the pod's first container).
+	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
+	// Command is the argv to run; no shell unless you name one.
+	Command []expression.Template `yaml:"command" json:"command"`
+	// Stdin is text written to the command's standard input.
+	Stdin expression.Template `yaml:"stdin,omitempty" json:"stdin,omitempty"`
+}
+
+var execKind = Kind{
+	Name:     "exec",
+	Summary:  "run a command in a running container (kubectl exec)",
+	New:      func() Action { return &ExecStep{} },
+	Provides: []string{expression.NameStdout, expression.NameStderr, expression.NameExitCode},
+}
+
+// Check implements Action.
+func (s *ExecStep) Check(*CheckContext) []FieldError {
+	var errs []FieldError
+	if s.Pod.IsZero() {
+		errs = append(errs, fieldErr("pod", "pod is required"))
+	}
+	if len(s.Command) == 0 {
+		errs = append(errs, fieldErr("command", "command is required (a list: [ps, -ef])"))
+	}
+	return errs
+}
+
+func (s *ExecStep) kubectl(ns, pod, container string, argv []string) string {
+	cmd := fmt.Sprintf("kubectl exec %s -n %s", shellQuote(pod), shellQuote(ns))
+	if container != "" {
+		cmd += " -c " + shellQuote(container)
+	}
+	if !s.Stdin.IsZero() {
+		cmd += " -i"
+	}
+	return cmd + " -- " + shellJoin(argv)
+}
+
+// Plan implements Action.
+func (s *ExecStep) Plan(p *Planner) (*Planned, error) {
+	ns := p.Namespace
+	if !s.Namespace.IsZero() {
+		ns = p.Render(s.Namespace)
+	}
+	pod, container, argv := p.Render(s.Pod), p.Render(s.Container), p.RenderAll(s.Command)
+	return &Planned{
+		Target:  "pod " + ns + "/" + pod,
+		Kubectl: s.kubectl(ns, pod, container, argv),
+		Calls: []Call{{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: ns, Name: pod,
+			Body: map[string]any{"container": container, "command": argv, "stdin": !s.Stdin.IsZero()},
+			Note: "streamed over WebSocket (SPDY as the fallback)"}},
+	}, nil
+}
+
+// Run implements Action.
+func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	ns := e.Namespace
+	if !s.Namespace.IsZero() {
+		n, err := e.Render(s.Namespace)
+		if err != nil {
+			return out.fail(err)
+		}
+		ns = n
+	}
+	pod, err := e.Render(s.Pod)
+	if err != nil {
+		return out.fail(err)
+	}
+	container, err := e.Render(s.Container)
+	if err != nil {
+		return out.fail(err)
+	}
+	argv, err := e.RenderAll(s.Command)
+	if err != nil {
+		return out.fail(err)
+	}
+	stdin, err := e.Render(s.Stdin)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Target = "pod " + ns + "/" + pod
+	out.Kubectl = s.kubectl(ns, pod, container, argv)
+	out.call("POST", "pods/exec", ns, pod)
+	var in *strings.Reader
+	if !s.Stdin.IsZero() {
+		in = strings.NewReader(stdin)
+	}
+	var r kube.ExecResult
+	if in != nil {
+		r = kube.Exec(ctx, e.Clients, ns, pod, container, argv, in, e.MaxOutput)
+	} else {
+		r = kube.Exec(ctx, e.Clients, ns, pod, container, argv, nil, e.MaxOutput)
+	}
+	out.Stdout, out.Stderr = r.Stdout, r.Stderr
+	out.ExitCode = intPtr(r.ExitCode)
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: "exec"})
+	return out.fail(r.Err)
+}

@@ -1,0 +1,120 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// LogsStep reads a container's log into stdout, as `kubectl logs` does
+// (without following), capped at the run's output limit.
+type LogsStep struct {
+	// Pod is the pod's name.
+	Pod expression.Template `yaml:"pod" json:"pod"`
+	// Namespace of the pod (default: the run's namespace).
+	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// Container in the pod; required when the pod has more than one.
+	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
+	// Previous reads the log of the container's previous instance, the one
+	// that crashed before the last restart (kubectl logs --previous).
+	Previous bool `yaml:"previous,omitempty" json:"previous,omitempty"`
+	// TailLines keeps only the last lines of the log (kubectl logs --tail).
+	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
+	// Since keeps only lines newer than this, e.g. 10m (kubectl logs --since).
+	Since *Duration `yaml:"since,omitempty" json:"since,omitempty"`
+}
+
+var logsKind = Kind{
+	Name:     "logs",
+	Summary:  "read a container's log into stdout (kubectl logs)",
+	New:      func() Action { return &LogsStep{} },
+	Provides: []string{expression.NameStdout},
+}
+
+// Check implements Action.
+func (s *LogsStep) Check(*CheckContext) []FieldError {
+	var errs []FieldError
+	if s.Pod.IsZero() {
+		errs = append(errs, fieldErr("pod", "pod is required"))
+	}
+	if s.TailLines != nil && *s.TailLines < 0 {
+		errs = append(errs, fieldErr("tailLines", "tailLines must be 0 or more (leave it out for the whole log)"))
+	}
+	if s.Since != nil && s.Since.Duration <= 0 {
+		errs = append(errs, fieldErr("since", "since must be more than 0 (leave it out for the whole log)"))
+	}
+	return errs
+}
+
+func (s *LogsStep) options(ns, pod, container string) (string, map[string]any) {
+	cmd := fmt.Sprintf("kubectl logs %s -n %s", shellQuote(pod), shellQuote(ns))
+	params := map[string]any{}
+	if container != "" {
+		cmd += " -c " + shellQuote(container)
+		params["container"] = container
+	}
+	if s.Previous {
+		cmd += " --previous"
+		params["previous"] = true
+	}
+	if s.TailLines != nil {
+		cmd += fmt.Sprintf(" --tail=%d", *s.TailLines)
+		params["tailLines"] = *s.TailLines
+	}
+	if s.Since != nil {
+		cmd += " --since=" + s.Since.String()
+		params["sinceSeconds"] = int64((s.Since.Duration + time.Second - 1) / time.Second)
+	}
+	return cmd, params
+}
+
+// Plan implements Action.
+func (s *LogsStep) Plan(p *Planner) (*Planned, error) {
+	ns := orDefault(p.Render(s.Namespace), p.Namespace)
+	pod, container := p.Render(s.Pod), p.Render(s.Container)
+	cmd, params := s.options(ns, pod, container)
+	return &Planned{
+		Target:  "pod " + ns + "/" + pod,
+		Kubectl: cmd,
+		Calls:   []Call{{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Body: params, Note: "query parameters; the log is capped at the run's output limit"}},
+	}, nil
+}
+
+// Run implements Action.
+func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	pod, err := e.Render(s.Pod)
+	if err != nil {
+		return out.fail(fmt.Errorf("pod: %w", err))
+	}
+	ns, err := e.Render(s.Namespace)
+	if err != nil {
+		return out.fail(fmt.Errorf("namespace: %w", err))
+	}
+	ns = orDefault(ns, e.Namespace)
+	container, err := e.Render(s.Container)
+	if err != nil {
+		return out.fail(fmt.Errorf("container: %w", err))
+	}
+	out.Target = "pod " + ns + "/" + pod
+	out.Kubectl, _ = s.options(ns, pod, container)
+	if pod == "" {
+		return out.fail(fmt.Errorf("pod %q evaluated to an empty string", s.Pod.Raw))
+	}
+	o := kube.LogOptions{Previous: s.Previous, TailLines: s.TailLines, MaxBytes: e.MaxOutput}
+	if s.Since != nil {
+		d := s.Since.Duration
+		o.Since = &d
+	}
+	out.call("GET", "pods/log", ns, pod)
+	text, truncated, err := kube.Logs(ctx, e.Clients, ns, pod, container, o)
+	out.Stdout, out.StdoutTruncated = text, truncated
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: "read"})
+	return out
+}

@@ -1,0 +1,220 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// NodeStep runs a debug pod on a node with the host's namespaces and its
+// root filesystem at /host, as `kubectl debug node/NAME` does. It is always
+// privileged, so the runbook must set allowPrivileged. The pod is deleted
+// at cleanup.
+type NodeStep struct {
+	// Name of the node.
+	Name expression.Template `yaml:"name,omitempty" json:"name,omitempty"`
+	// Pod names a pod whose node is debugged (instead of name).
+	Pod expression.Template `yaml:"pod,omitempty" json:"pod,omitempty"`
+	// Selector is a label selector; the first matching node by name is
+	// debugged (instead of name).
+	Selector expression.Template `yaml:"selector,omitempty" json:"selector,omitempty"`
+	// WaitFor is Succeeded (default: wait for the command to end and read
+	// its output) or Running (keep the pod for later exec steps).
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	// DebugContainer is the node pod's container.
+	DebugContainer `yaml:",inline" json:",inline"`
+}
+
+var nodeKind = Kind{
+	Name:     "node",
+	Summary:  "run a privileged debug pod on a node with the host's / at /host (kubectl debug node/NAME)",
+	New:      func() Action { return &NodeStep{} },
+	Provides: []string{expression.NameStdout, expression.NamePod, expression.NameNode, expression.NameContainer, expression.NameExitCode},
+}
+
+// Check implements Action.
+func (s *NodeStep) Check(c *CheckContext) []FieldError {
+	var errs []FieldError
+	n := 0
+	for _, t := range []expression.Template{s.Name, s.Pod, s.Selector} {
+		if !t.IsZero() {
+			n++
+		}
+	}
+	if n != 1 {
+		errs = append(errs, fieldErr("", "a node step needs exactly one of name, pod or selector"))
+	}
+	switch s.WaitFor {
+	case "", "Succeeded", "Running":
+	default:
+		errs = append(errs, fieldErr("waitFor", "waitFor must be Succeeded or Running, not %q", s.WaitFor))
+	}
+	if !c.AllowPrivileged {
+		errs = append(errs, fieldErr("", "a node step runs a privileged pod (host namespaces, host / at /host): set spec.allowPrivileged: true (or --allow-privileged) to allow it"))
+	}
+	return append(errs, s.check(&CheckContext{AllowPrivileged: true, Dir: c.Dir}, kube.ModeNode, true)...)
+}
+
+// PrivilegeReasons implements Privileged.
+func (s *NodeStep) PrivilegeReasons() []string {
+	return append([]string{"node debug pod: host namespaces and host / at /host"}, s.privilegeReasons(kube.ModeNode)...)
+}
+
+func (s *NodeStep) options(r renderFunc, ns, seed string) (kube.NodeOptions, []string, error) {
+	var o kube.NodeOptions
+	c, secrets, err := s.build(r)
+	if err != nil {
+		return o, nil, err
+	}
+	o.DebugContainer, o.Namespace, o.Suffix = c, ns, kube.ShortSuffix(seed)
+	return o, secrets, nil
+}
+
+func (s *NodeStep) kubectl(o kube.NodeOptions) string {
+	cmd := fmt.Sprintf("kubectl debug node/%s -n %s -it=false", shellQuote(o.NodeName), shellQuote(o.Namespace))
+	for _, a := range kubectlArgs(o.DebugContainer) {
+		cmd += " " + shellQuote(a)
+	}
+	if argv := append(append([]string{}, o.Command...), o.Args...); len(argv) > 0 {
+		cmd += " -- " + shellJoin(argv)
+	}
+	return cmd
+}
+
+// Plan implements Action.
+func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
+	o, _, err := s.options(plannerRender(p), p.Namespace, p.Seed)
+	if err != nil {
+		return nil, err
+	}
+	pl := &Planned{}
+	switch {
+	case !s.Name.IsZero():
+		o.NodeName = p.Render(s.Name)
+	case !s.Pod.IsZero():
+		pod := p.Render(s.Pod)
+		o.NodeName = "<node of pod " + pod + ">"
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: p.Namespace, Name: pod, Note: "find the pod's node"})
+	default:
+		o.NodeName = "<first node matching " + p.Render(s.Selector) + ">"
+		pl.Calls = append(pl.Calls, Call{Verb: "list", Resource: "nodes", Note: "nodes matching " + p.Render(s.Selector)})
+	}
+	pod, err := kube.NodePod(o)
+	if err != nil {
+		return nil, err
+	}
+	labelObject(&pod.ObjectMeta, p.Seed)
+	pl.Target = "node " + o.NodeName
+	pl.Kubectl = s.kubectl(o)
+	pl.Calls = append(pl.Calls,
+		Call{Verb: "get", Resource: "nodes", Name: o.NodeName, Note: "check the node exists; the node object is `node` in assertions"},
+		Call{Verb: "create", Resource: "pods", Namespace: p.Namespace, Name: pod.Name, Body: bodyOf(pod), Privileged: kube.PodPrivilegedReasons(&pod.Spec)},
+		watchCall(p.Namespace, "until the node pod is "+orDefault(s.WaitFor, "Succeeded")),
+	)
+	if s.WaitFor != "Running" {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: p.Namespace, Name: pod.Name})
+	}
+	pl.Cleanup = append(pl.Cleanup, "delete pod "+p.Namespace+"/"+pod.Name)
+	return pl, nil
+}
+
+// Run implements Action.
+func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	o, secrets, err := s.options(e.Render, e.Namespace, e.Seed+e.StepID)
+	out.Secrets = secrets
+	if err != nil {
+		return out.fail(err)
+	}
+	if o.NodeName, err = s.resolveNode(ctx, e, out); err != nil {
+		return out.fail(err)
+	}
+	out.Target = "node " + o.NodeName
+	out.Kubectl = s.kubectl(o)
+	out.call("GET", "nodes", "", o.NodeName)
+	node, err := e.Clients.Kube.CoreV1().Nodes().Get(ctx, o.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return out.fail(fmt.Errorf("node %q: %w", o.NodeName, err))
+	}
+	out.Node = toMap(node)
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Node", Name: o.NodeName, Action: "read"})
+	pod, err := kube.NodePod(o)
+	if err != nil {
+		return out.fail(err)
+	}
+	created, err := createPod(ctx, e, out, pod)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Pod = toMap(created)
+	cond := kube.PodSucceeded()
+	if s.WaitFor == "Running" {
+		cond = kube.PodRunning()
+	}
+	e.logf("waiting for node pod %s on %s", pod.Name, o.NodeName)
+	done, err := e.Pods(pod.Namespace).Wait(ctx, pod.Name, cond)
+	if done != nil {
+		out.Pod = toMap(done)
+		for i := range done.Status.ContainerStatuses {
+			st := &done.Status.ContainerStatuses[i]
+			if st.Name == o.Name {
+				out.Container = toMap(st)
+				if st.State.Terminated != nil {
+					out.ExitCode = intPtr(int(st.State.Terminated.ExitCode))
+				}
+			}
+		}
+	}
+	if s.WaitFor != "Running" && done != nil && out.ExitCode != nil {
+		// The output is wanted also when the command failed.
+		logs(ctx, e, out, pod.Namespace, pod.Name, o.Name)
+	}
+	return out.fail(err)
+}
+
+func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (string, error) {
+	switch {
+	case !s.Name.IsZero():
+		name, err := e.Render(s.Name)
+		if err == nil && name == "" {
+			err = fmt.Errorf("node name %q evaluated to an empty string", s.Name.Raw)
+		}
+		return name, err
+	case !s.Pod.IsZero():
+		name, err := e.Render(s.Pod)
+		if err != nil {
+			return "", err
+		}
+		pod, err := getPod(ctx, e, out, e.Namespace, name)
+		if err != nil {
+			return "", err
+		}
+		if pod.Spec.NodeName == "" {
+			return "", fmt.Errorf("pod %s/%s is not scheduled on a node yet", e.Namespace, name)
+		}
+		return pod.Spec.NodeName, nil
+	}
+	sel, err := e.Render(s.Selector)
+	if err != nil {
+		return "", err
+	}
+	out.call("GET", "nodes", "", "?labelSelector="+sel)
+	list, err := e.Clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return "", fmt.Errorf("listing nodes %q: %w", sel, err)
+	}
+	if len(list.Items) == 0 {
+		return "", fmt.Errorf("no node matches selector %q", sel)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, n := range list.Items {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return names[0], nil
+}

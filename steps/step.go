@@ -1,0 +1,343 @@
+// Package steps holds the step kinds of a runbook: one file per kind, each
+// registered once in the table of registry.go. The loader, the help text,
+// `runbook plan`, the schema generator and the executor all read that table.
+//
+// A kind is a spec type (decoded strictly from YAML, its fields documented
+// for the schema) implementing Action: Check for what the types cannot say,
+// Plan to describe without a cluster what Run will send, and Run to do it.
+// Plan and Run share the pure builders of package kube, so a plan shows
+// exactly what a run sends.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// Kind describes a step kind.
+type Kind struct {
+	// Name is the key that selects the kind in a step, e.g. "debug".
+	Name string
+	// Summary is one line for help text and the schema.
+	Summary string
+	// New returns a pointer to a zero spec, ready to be decoded.
+	New func() Action
+	// Provides lists the result names (stdout, pod, ...) the kind fills,
+	// which its assertions may use.
+	Provides []string
+}
+
+// Action is the spec of one step's action.
+type Action interface {
+	// Check reports what the types cannot: required fields, conflicts,
+	// privilege. Field names in the errors are YAML keys of the spec.
+	Check(c *CheckContext) []FieldError
+	// Plan describes the API calls Run would make, without a cluster.
+	Plan(p *Planner) (*Planned, error)
+	// Run performs the action. It never panics on cluster answers: every
+	// failure is the Outcome's Err.
+	Run(ctx context.Context, e *Env) *Outcome
+}
+
+// Privileged is implemented by actions that can need allowPrivileged.
+type Privileged interface {
+	// PrivilegeReasons says why the action is privileged; empty if it is not.
+	PrivilegeReasons() []string
+}
+
+// CheckContext is what Check may look at.
+type CheckContext struct {
+	// AllowPrivileged is spec.allowPrivileged (or --allow-privileged).
+	AllowPrivileged bool
+	// Dir is the directory of the runbook file, for file references.
+	Dir string
+}
+
+// FieldError is a problem with one field of a spec; the loader turns Field
+// (a YAML key, or "" for the whole action) into a file position.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func fieldErr(field, format string, args ...any) FieldError {
+	return FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Duration is a duration written as Go writes them: 30s, 5m, 1h30m.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s or 5m", n.Line)}}
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (use 30s, 5m, 1h30m)", n.Line, n.Value)}}
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", d.String())), nil }
+
+// EnvVar is an environment variable of a debug container or local command.
+type EnvVar struct {
+	// Name of the variable.
+	Name string `yaml:"name" json:"name"`
+	// Value, which may hold ${{ }} expressions.
+	Value expression.Template `yaml:"value" json:"value"`
+	// Secret marks the value for redaction in every report.
+	Secret bool `yaml:"secret,omitempty" json:"secret,omitempty"`
+}
+
+// Env is what Run gets: the cluster, the run and the scope for templates.
+type Env struct {
+	Clients   *kube.Clients
+	Namespace string
+	RunID     string
+	Tracker   *kube.Tracker
+	// Pods returns the shared pod watcher of a namespace: one watch per
+	// namespace serves every wait of the run.
+	Pods   func(namespace string) *kube.PodWatcher
+	Scope  *expression.Scope
+	StepID string
+	// Seed makes generated names (node pods) unique per step and run.
+	Seed string
+	// MaxOutput caps each of stdout and stderr, in bytes.
+	MaxOutput int
+	// Logf reports progress (e.g. "waiting for pod x").
+	Logf func(format string, args ...any)
+	// Dir is the runbook file's directory, for local commands and files.
+	Dir string
+}
+
+// Render evaluates a template in the step's scope.
+func (e *Env) Render(t expression.Template) (string, error) { return t.Render(e.Scope) }
+
+// RenderAll evaluates a list of templates.
+func (e *Env) RenderAll(ts []expression.Template) ([]string, error) {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		s, err := t.Render(e.Scope)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (e *Env) logf(format string, args ...any) {
+	if e.Logf != nil {
+		e.Logf(format, args...)
+	}
+}
+
+// ObjectRef names an object a step touched.
+type ObjectRef struct {
+	Kind, Namespace, Name string
+	// Action is created, patched, read or deleted.
+	Action string
+}
+
+// Outcome is what a step's action produced, before assertions.
+type Outcome struct {
+	Stdout, Stderr                   string
+	StdoutTruncated, StderrTruncated bool
+	// ExitCode is set for commands (exec, local, debug and node containers).
+	ExitCode *int
+	// Err is why the action failed, nil if it succeeded.
+	Err error
+	// Pod is the pod after the step (target, copy or node pod), as JSON.
+	Pod       map[string]any
+	Container map[string]any
+	Node      map[string]any
+	Object    map[string]any
+	Objects   []any
+	// Target is a short name of what the step acted on: "pod ns/name".
+	Target string
+	// Kubectl is the equivalent kubectl command line, for humans.
+	Kubectl string
+	// Calls lists the API calls made, e.g. "PATCH pods/ephemeralcontainers default/noshell".
+	Calls []string
+	// Touched lists the objects the step created, patched, read or deleted.
+	Touched []ObjectRef
+	// Leftovers says what cleanup cannot remove.
+	Leftovers []string
+	// Secrets are values to redact from the report (secret env values).
+	Secrets []string
+}
+
+func (o *Outcome) call(verb, resource, ns, name string) {
+	id := name
+	if ns != "" {
+		id = ns + "/" + name
+	}
+	o.Calls = append(o.Calls, strings.TrimSpace(verb+" "+resource+" "+id))
+}
+
+func (o *Outcome) fail(err error) *Outcome {
+	if o.Err == nil {
+		o.Err = err
+	}
+	return o
+}
+
+func intPtr(i int) *int { return &i }
+
+// Planned is what a step would do.
+type Planned struct {
+	// Target is what the step acts on, as far as is known before the run.
+	Target string `json:"target,omitempty" yaml:"target,omitempty"`
+	// Calls are the API requests, in order.
+	Calls []Call `json:"calls" yaml:"calls"`
+	// Kubectl is the equivalent kubectl command line, if there is one.
+	Kubectl string `json:"kubectl,omitempty" yaml:"kubectl,omitempty"`
+	// Cleanup lists what the run will delete afterwards because of this step.
+	Cleanup []string `json:"cleanup,omitempty" yaml:"cleanup,omitempty"`
+	// Leftovers lists what cleanup cannot remove.
+	Leftovers []string `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
+	// Notes are anything else worth knowing.
+	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+}
+
+// Call is one API request of a plan.
+type Call struct {
+	// Verb is the Kubernetes verb: get, list, watch, create, patch, delete.
+	Verb string `json:"verb" yaml:"verb"`
+	// Group is the API group, "" for core.
+	Group string `json:"group,omitempty" yaml:"group,omitempty"`
+	// Resource is the plural resource name, e.g. pods.
+	Resource string `json:"resource" yaml:"resource"`
+	// Subresource, e.g. ephemeralcontainers, exec, log.
+	Subresource string `json:"subresource,omitempty" yaml:"subresource,omitempty"`
+	Namespace   string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Name        string `json:"name,omitempty" yaml:"name,omitempty"`
+	// PatchType for patches, e.g. application/strategic-merge-patch+json.
+	PatchType string `json:"patchType,omitempty" yaml:"patchType,omitempty"`
+	// Body is the object or patch sent.
+	Body any `json:"body,omitempty" yaml:"body,omitempty"`
+	// Privileged lists why the object sent is privileged.
+	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	// Note explains the call.
+	Note string `json:"note,omitempty" yaml:"note,omitempty"`
+}
+
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
+func (c Call) String() string {
+	res := c.Resource
+	if c.Subresource != "" {
+		res += "/" + c.Subresource
+	}
+	if c.Group != "" {
+		res += "." + c.Group
+	}
+	id := c.Name
+	if c.Namespace != "" && c.Name != "" {
+		id = c.Namespace + "/" + c.Name
+	} else if c.Namespace != "" {
+		id = c.Namespace + "/*"
+	}
+	return strings.TrimSpace(strings.ToUpper(c.Verb) + " " + res + " " + id)
+}
+
+// Planner is what Plan gets: the run as far as it is known without a cluster.
+type Planner struct {
+	// Namespace of the run; "<temporary>" when the run makes one.
+	Namespace string
+	// Scope has vars and simulated results of earlier steps.
+	Scope *expression.Scope
+	// Pods are pods the runbook itself creates earlier, by namespace/name,
+	// so copies and debug containers can be built from them.
+	Pods map[string]*corev1.Pod
+	// Seed makes generated names match the run's.
+	Seed string
+	// Dir is the runbook file's directory.
+	Dir string
+}
+
+// Render evaluates what it can of a template; unknown parts show as <expr>.
+func (p *Planner) Render(t expression.Template) string {
+	s, _ := t.RenderPartial(p.Scope)
+	return s
+}
+
+// RenderAll is Render for lists.
+func (p *Planner) RenderAll(ts []expression.Template) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, p.Render(t))
+	}
+	return out
+}
+
+// Pod returns a pod the runbook creates earlier, or nil.
+func (p *Planner) Pod(namespace, name string) *corev1.Pod {
+	return p.Pods[namespace+"/"+name]
+}
+
+// Rule is an RBAC rule a runbook needs.
+type Rule struct {
+	Group    string   `json:"group" yaml:"group"`
+	Resource string   `json:"resource" yaml:"resource"`
+	Verbs    []string `json:"verbs" yaml:"verbs"`
+}
+
+// RulesFor derives the RBAC rules that calls need, merged and sorted.
+func RulesFor(calls []Call) []Rule {
+	verbs := map[[2]string]map[string]bool{}
+	add := func(group, resource, verb string) {
+		k := [2]string{group, resource}
+		if verbs[k] == nil {
+			verbs[k] = map[string]bool{}
+		}
+		verbs[k][verb] = true
+	}
+	for _, c := range calls {
+		res := c.Resource
+		if c.Subresource != "" {
+			res += "/" + c.Subresource
+		}
+		add(c.Group, res, c.Verb)
+	}
+	var out []Rule
+	for k, vs := range verbs {
+		r := Rule{Group: k[0], Resource: k[1]}
+		for v := range vs {
+			r.Verbs = append(r.Verbs, v)
+		}
+		sort.Strings(r.Verbs)
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Resource < out[j].Resource
+	})
+	return out
+}
+
+// resolveFile makes a file reference relative to the runbook's directory.
+func resolveFile(dir, file string) string {
+	if path.IsAbs(file) || dir == "" {
+		return file
+	}
+	return path.Join(dir, file)
+}
