@@ -20,11 +20,11 @@ type Plan struct {
 	Digest    string `json:"digest" yaml:"digest"`
 	Namespace string `json:"namespace" yaml:"namespace"`
 	// TemporaryNamespace is true when the run makes its own namespace.
-	TemporaryNamespace bool     `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
-	AllowPrivileged    bool     `json:"allowPrivileged" yaml:"allowPrivileged"`
-	Context            string   `json:"context,omitempty" yaml:"context,omitempty"`
-	Timeout            string   `json:"timeout" yaml:"timeout"`
-	Setup              []steps.Call `json:"setup,omitempty" yaml:"setup,omitempty"`
+	TemporaryNamespace bool          `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
+	AllowPrivileged    bool          `json:"allowPrivileged" yaml:"allowPrivileged"`
+	Context            string        `json:"context,omitempty" yaml:"context,omitempty"`
+	Timeout            string        `json:"timeout" yaml:"timeout"`
+	Setup              []steps.Call  `json:"setup,omitempty" yaml:"setup,omitempty"`
 	Steps              []PlannedStep `json:"steps" yaml:"steps"`
 	// Privileged lists every privileged item of the run, by step.
 	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`

@@ -67,6 +67,8 @@ type RunOptions struct {
 	MaxOutput int
 	// RunID is the run's id; empty for a random one.
 	RunID string
+	// AllowPrivileged is --allow-privileged.
+	AllowPrivileged bool
 }
 
 // runner holds the state of one run.
@@ -386,6 +388,7 @@ func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, sco
 		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Tracker: r.tracker,
 		Pods: r.pods, Scope: scope, StepID: fmt.Sprintf("%s-%d", s.ID, sr.Index), Seed: r.o.RunID,
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
+		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
@@ -523,7 +526,11 @@ func (r *runner) cleanup(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 		defer cancel()
 		r.progress.Logf("cleaning up %d object(s)", len(r.tracker.Objects()))
-		dels = r.tracker.Cleanup(cctx, true)
+		// Pods are deleted with a grace period of 0, which removes them
+		// from the API at once: no watch is needed to see them gone. A
+		// temporary namespace is left to the namespace controller, which
+		// finishes it within seconds (it is Terminating when the run ends).
+		dels = r.tracker.Cleanup(cctx, false)
 	}
 	deleted := map[string]bool{}
 	for _, d := range dels {

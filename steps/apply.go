@@ -108,16 +108,17 @@ func (s *ApplyStep) PrivilegeReasons() []string {
 	return reasons
 }
 
-// text returns the manifest's text (rendered by render) or the file's.
-func (s *ApplyStep) text(dir string, render func(expression.Template) (string, error)) (string, error) {
-	if s.File == "" {
-		return render(s.Manifest)
+// text returns the inline manifest rendered by render; "" for a file,
+// which parse reads.
+func (s *ApplyStep) text(render func(expression.Template) (string, error)) (string, error) {
+	if s.File != "" {
+		return "", nil
 	}
-	b, err := os.ReadFile(resolveFile(dir, s.File))
+	text, err := render(s.Manifest)
 	if err != nil {
-		return "", fmt.Errorf("manifest file: %w", err)
+		return "", fmt.Errorf("manifest: %w", err)
 	}
-	return string(b), nil
+	return text, nil
 }
 
 // parse reads the file (when given) or text, and returns its objects and
@@ -403,7 +404,7 @@ func objectsTarget(objs []*applyObject) string {
 // planObjects parses the manifest for a plan and prepares its objects as
 // the run would; text is what the plan could render.
 func (s *ApplyStep) planObjects(p *Planner) ([]*applyObject, string, []string, error) {
-	text, err := s.text(p.Dir, func(t expression.Template) (string, error) { return p.Render(t), nil })
+	text, err := s.text(func(t expression.Template) (string, error) { return p.Render(t), nil })
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -485,7 +486,7 @@ func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
 // Run implements Action.
 func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	text, err := s.text(e.Dir, e.Render)
+	text, err := s.text(e.Render)
 	if err != nil {
 		return out.fail(err)
 	}
@@ -496,8 +497,11 @@ func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 	if len(objs) == 0 {
 		return out.fail(errors.New("manifest: no object to create"))
 	}
-	if e.Clients == nil || e.Tracker == nil {
+	if e.Clients == nil || e.Clients.Kube == nil {
 		return out.fail(errors.New("no cluster client"))
+	}
+	if e.Tracker == nil {
+		return out.fail(errors.New("no tracker to record the objects for cleanup"))
 	}
 	for _, o := range objs {
 		if o.gvr, o.namespaced, err = e.Clients.ResourceFor(o.u); err != nil {
@@ -698,7 +702,8 @@ func observed(u *unstructured.Unstructured) bool {
 
 // condition returns the status, reason and message of a status condition.
 func condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	v, _, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "conditions")
+	conds, _ := v.([]any)
 	for _, c := range conds {
 		m, ok := c.(map[string]any)
 		if !ok || m["type"] != typ {

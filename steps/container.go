@@ -2,6 +2,7 @@ package steps
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -30,8 +31,10 @@ type DebugContainer struct {
 	// ImagePullPolicy: Always, IfNotPresent or Never.
 	ImagePullPolicy string `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
 	// Profile is kubectl's debugging profile: general (default), baseline,
-	// restricted, netadmin, sysadmin or legacy.
-	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
+	// restricted, netadmin, sysadmin or legacy. It may be an expression,
+	// e.g. to use restricted where the namespace enforces it; a profile
+	// known only at run time is checked for privilege when the step runs.
+	Profile expression.Template `yaml:"profile,omitempty" json:"profile,omitempty"`
 	// Custom is a partial container spec merged after the profile, as
 	// kubectl debug --custom does (strategic merge patch).
 	Custom map[string]any `yaml:"custom,omitempty" json:"custom,omitempty"`
@@ -87,7 +90,20 @@ func (d *DebugContainer) build(r renderFunc) (kube.DebugContainer, []string, err
 		}
 	}
 	out.ImagePullPolicy = corev1.PullPolicy(d.ImagePullPolicy)
-	out.Profile = kube.Profile(d.Profile)
+	profile, err := r(d.Profile)
+	if err != nil {
+		return out, nil, err
+	}
+	if d.Profile.HasExpressions() && strings.HasPrefix(profile, "<") {
+		// A plan cannot know a profile chosen at run time: it shows the
+		// default one and says so.
+		profile = ""
+	} else if d.Profile.HasExpressions() {
+		if _, err := kube.ParseProfile(profile); err != nil {
+			return out, nil, fmt.Errorf("profile %q: %v", d.Profile.Raw, err)
+		}
+	}
+	out.Profile = kube.Profile(profile)
 	out.Custom = d.Custom
 	return out, secrets, nil
 }
@@ -103,8 +119,8 @@ func (d *DebugContainer) check(c *CheckContext, mode kube.Mode, imageRequired bo
 	default:
 		errs = append(errs, fieldErr("imagePullPolicy", "imagePullPolicy must be Always, IfNotPresent or Never, not %q", d.ImagePullPolicy))
 	}
-	if d.Profile != "" {
-		if _, err := kube.ParseProfile(d.Profile); err != nil {
+	if p := d.Profile; !p.IsZero() && !p.HasExpressions() {
+		if _, err := kube.ParseProfile(p.Raw); err != nil {
 			errs = append(errs, fieldErr("profile", "%v", err))
 		}
 	}
@@ -115,7 +131,7 @@ func (d *DebugContainer) check(c *CheckContext, mode kube.Mode, imageRequired bo
 	}
 	if reasons := d.privilegeReasons(mode); len(reasons) > 0 && !c.AllowPrivileged {
 		field := "profile"
-		if d.Profile == "" || !kube.ProfileNeedsPrivilege(kube.Profile(d.Profile), mode) {
+		if d.Profile.IsZero() || !kube.ProfileNeedsPrivilege(kube.Profile(d.Profile.Raw), mode) {
 			field = "custom"
 		}
 		errs = append(errs, fieldErr(field, "privileged (%s): set spec.allowPrivileged: true (or --allow-privileged) to allow it", strings.Join(reasons, ", ")))
@@ -125,8 +141,8 @@ func (d *DebugContainer) check(c *CheckContext, mode kube.Mode, imageRequired bo
 
 func (d *DebugContainer) privilegeReasons(mode kube.Mode) []string {
 	var reasons []string
-	if d.Profile != "" && kube.ProfileNeedsPrivilege(kube.Profile(d.Profile), mode) {
-		reasons = append(reasons, "profile "+d.Profile)
+	if p := d.Profile; !p.IsZero() && !p.HasExpressions() && kube.ProfileNeedsPrivilege(kube.Profile(p.Raw), mode) {
+		reasons = append(reasons, "profile "+p.Raw)
 	}
 	if d.Custom != nil {
 		if c, err := customContainer(d.Custom); err == nil {
@@ -230,4 +246,13 @@ func bodyOf(v any) any {
 		return string(b)
 	}
 	return toMap(v)
+}
+
+// checkRuntimePrivilege refuses a profile chosen by an expression that
+// turned out privileged in a run that does not allow it.
+func (d *DebugContainer) checkRuntimePrivilege(e *Env, p kube.Profile, mode kube.Mode) error {
+	if d.Profile.HasExpressions() && kube.ProfileNeedsPrivilege(p, mode) && !e.AllowPrivileged {
+		return fmt.Errorf("profile %q (from %s) is privileged: set spec.allowPrivileged: true (or --allow-privileged) to allow it", p, d.Profile.Raw)
+	}
+	return nil
 }

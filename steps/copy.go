@@ -175,6 +175,9 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 		pl.Calls = append(pl.Calls, watchCall(ns, "until the copy is "+orDefault(s.WaitFor, "Ready")))
 	}
 	pl.Cleanup = append(pl.Cleanup, "delete pod "+ns+"/"+o.To)
+	if s.Profile.HasExpressions() {
+		pl.Notes = append(pl.Notes, "the profile is chosen at run time by "+s.Profile.Raw+"; the objects above use the general profile")
+	}
 	return pl, nil
 }
 
@@ -188,6 +191,9 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Target = "pod " + ns + "/" + o.To
 	out.Kubectl = s.kubectl(o, ns, podName)
+	if err := s.checkRuntimePrivilege(e, o.Profile, kube.ModeCopy); err != nil {
+		return out.fail(err)
+	}
 	src, err := getPod(ctx, e, out, ns, podName)
 	if err != nil {
 		return out.fail(err)
@@ -211,7 +217,7 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 		cond = kube.PodReady()
 	}
 	e.logf("waiting for pod %s/%s to be %s", ns, o.To, orDefault(s.WaitFor, "Ready"))
-	pod, err := e.Pods(ns).Wait(ctx, o.To, cond)
+	pod, err := e.Pods(ns).WaitFrom(ctx, created, cond)
 	if pod != nil {
 		out.Pod = toMap(pod)
 	}

@@ -115,6 +115,9 @@ func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Note: "output of container " + ec.Name})
 	}
 	pl.Leftovers = append(pl.Leftovers, fmt.Sprintf("ephemeral container %q stays in pod %s/%s until the pod is deleted", ec.Name, ns, pod))
+	if s.Profile.HasExpressions() {
+		pl.Notes = append(pl.Notes, "the profile is chosen at run time by "+s.Profile.Raw+"; the objects above use the general profile")
+	}
 	return pl, nil
 }
 
@@ -127,6 +130,9 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Target = "pod " + ns + "/" + podName
+	if err := s.checkRuntimePrivilege(e, o.Profile, kube.ModeEphemeral); err != nil {
+		return out.fail(err)
+	}
 	pod, err := getPod(ctx, e, out, ns, podName)
 	if err != nil {
 		return out.fail(err)
@@ -146,7 +152,8 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.call("PATCH", "pods/ephemeralcontainers", ns, podName)
-	if _, err := e.Clients.Kube.CoreV1().Pods(ns).Patch(ctx, podName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+	patched, err := e.Clients.Kube.CoreV1().Pods(ns).Patch(ctx, podName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	if err != nil {
 		return out.fail(fmt.Errorf("adding ephemeral container %q to pod %s/%s: %w", ec.Name, ns, podName, err))
 	}
 	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: podName, Action: "patched"})
@@ -157,7 +164,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		cond = kube.EphemeralContainerRunning(ec.Name)
 	}
 	e.logf("waiting for ephemeral container %s in pod %s/%s", ec.Name, ns, podName)
-	pod, err = e.Pods(ns).Wait(ctx, podName, cond)
+	pod, err = e.Pods(ns).WaitFrom(ctx, patched, cond)
 	if pod != nil {
 		out.Pod = toMap(pod)
 		out.Container = ephemeralStatus(pod, ec.Name)
@@ -177,6 +184,11 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 
 // getPod reads a pod from the run's pod watch when it has it, else from the API.
 func getPod(ctx context.Context, e *Env, out *Outcome, ns, name string) (*corev1.Pod, error) {
+	if e.Pods != nil {
+		if pod, ok := e.Pods(ns).Get(name); ok {
+			return pod, nil
+		}
+	}
 	out.call("GET", "pods", ns, name)
 	pod, err := e.Clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {

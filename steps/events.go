@@ -141,12 +141,12 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.Objects = append(out.Objects, m)
 	}
 	text := eventTable(events)
-	max := e.MaxOutput
-	if max <= 0 {
-		max = kube.DefaultMaxBytes
+	limit := e.MaxOutput
+	if limit <= 0 {
+		limit = kube.DefaultMaxBytes
 	}
-	if len(text) > max {
-		text, out.StdoutTruncated = text[:max], true
+	if len(text) > limit {
+		text, out.StdoutTruncated = text[:limit], true
 	}
 	out.Stdout = text
 	return out

@@ -142,11 +142,11 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 		env = append(env, v.Name+"="+val)
 	}
 
-	max := e.MaxOutput
-	if max <= 0 {
-		max = kube.DefaultMaxBytes
+	limit := e.MaxOutput
+	if limit <= 0 {
+		limit = kube.DefaultMaxBytes
 	}
-	stdout, stderr := &capBuffer{max: max}, &capBuffer{max: max}
+	stdout, stderr := &capBuffer{max: limit}, &capBuffer{max: limit}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, stdout, stderr
 	// Its own process group, so that an interrupt or a timeout kills

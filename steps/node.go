@@ -157,7 +157,7 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		cond = kube.PodRunning()
 	}
 	e.logf("waiting for node pod %s on %s", pod.Name, o.NodeName)
-	done, err := e.Pods(pod.Namespace).Wait(ctx, pod.Name, cond)
+	done, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, cond)
 	if done != nil {
 		out.Pod = toMap(done)
 		for i := range done.Status.ContainerStatuses {

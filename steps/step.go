@@ -125,6 +125,9 @@ type Env struct {
 	Logf func(format string, args ...any)
 	// Dir is the runbook file's directory, for local commands and files.
 	Dir string
+	// AllowPrivileged is the run's allowPrivileged, for what only the run
+	// can check (a profile given by an expression).
+	AllowPrivileged bool
 }
 
 // Render evaluates a template in the step's scope.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 )
 
 // Exit codes, as documented in the README.
@@ -62,6 +63,10 @@ var commands = []command{
 }
 
 func main() {
+	// client-go's reflectors log retries through klog; the run reports
+	// what matters itself, so keep klog off the terminal.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -131,6 +131,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	progress := newProgress(stderr)
 	res := runbook.Run(ctx, rb, runbook.RunOptions{
 		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
+		AllowPrivileged: o.allowPrivileged,
 	})
 	progress.Close()
 
