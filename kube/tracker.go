@@ -355,3 +355,33 @@ func DeleteLeftovers(ctx context.Context, c *Clients, objects []TrackedObject, w
 	}
 	return t.Cleanup(ctx, wait)
 }
+
+// Forget removes an object recorded with Record whose create the API
+// server refused (AlreadyExists, Invalid, Forbidden ...): it was not made
+// by the run, so cleanup must not delete it. A create that may have
+// reached the server (a timeout, a cut connection) is never forgotten.
+func (t *Tracker) Forget(i int, err error) {
+	if !NotCreated(err) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i >= t.cleaned && i < len(t.objects) && !t.objects[i].Created {
+		t.objects[i].Keep = true
+		t.objects[i].Note = "not created: " + err.Error()
+		t.objects = append(t.objects[:i:i], t.objects[i+1:]...)
+	}
+}
+
+// NotCreated reports whether a create error proves the server made nothing.
+func NotCreated(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case apierrors.IsAlreadyExists(err), apierrors.IsInvalid(err), apierrors.IsForbidden(err),
+		apierrors.IsBadRequest(err), apierrors.IsNotFound(err), apierrors.IsConflict(err),
+		apierrors.IsMethodNotSupported(err), apierrors.IsUnauthorized(err):
+		return true
+	}
+	return false
+}

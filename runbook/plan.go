@@ -154,7 +154,10 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 	}
 	for _, c := range cleanup {
 		kind, rest, _ := strings.Cut(strings.TrimPrefix(c, "delete "), " ")
-		ns, _, _ := strings.Cut(rest, "/")
+		ns, _, namespaced := strings.Cut(rest, "/")
+		if !namespaced {
+			ns = ""
+		}
 		calls = append(calls, steps.Call{Verb: "delete", Resource: pluralOf(kind), Namespace: ns})
 	}
 	if len(cleanup) > 0 {

@@ -459,14 +459,13 @@ func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
 	}
 	pl := &Planned{Target: objectsTarget(objs), Kubectl: s.kubectl(objs), Notes: notes}
 	for _, o := range objs {
-		get := Call{Verb: "get", Group: o.gvr.Group, Resource: o.gvr.Resource, Namespace: o.u.GetNamespace(), Name: o.u.GetName(),
-			Note: "check that it does not exist yet: apply never changes an existing object"}
 		create := Call{Verb: "create", Group: o.gvr.Group, Resource: o.gvr.Resource, Namespace: o.u.GetNamespace(), Name: o.u.GetName(),
-			Body: o.u.Object, Privileged: o.privilegeReasons()}
+			Body: o.u.Object, Privileged: o.privilegeReasons(),
+			Note: "create, never update: an object that already exists fails the step and is left alone"}
 		if o.pod != nil {
 			create.Body = bodyOf(o.pod)
 		}
-		pl.Calls = append(pl.Calls, get, create)
+		pl.Calls = append(pl.Calls, create)
 		pl.Cleanup = append(pl.Cleanup, "delete "+o.String())
 	}
 	for _, o := range objs {
@@ -552,12 +551,11 @@ func podMap(pod *corev1.Pod) map[string]any {
 	return m
 }
 
-// createObject makes one object: it makes sure the object does not exist,
+// createObject makes one object:
 // records it in the tracker, then sends the create call.
 func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) error {
 	ns, name := o.u.GetNamespace(), o.u.GetName()
 	var ri interface {
-		Get(context.Context, string, metav1.GetOptions, ...string) (*unstructured.Unstructured, error)
 		Create(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)
 	}
 	if !o.isPod() {
@@ -570,34 +568,22 @@ func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) err
 			ri = r.Namespace(ns)
 		}
 	}
-	// The tracker deletes at cleanup whatever was recorded, even when the
-	// create failed (the server may have made it). Checking first keeps an
-	// object that existed before the run out of the tracker.
-	out.call("GET", resourceName(o.gvr), ns, name)
-	var err error
-	if o.isPod() {
-		_, err = e.Clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-	} else {
-		_, err = ri.Get(ctx, name, metav1.GetOptions{})
-	}
-	switch {
-	case err == nil:
-		return fmt.Errorf("%s already exists: apply creates objects and never changes existing ones, so that cleanup deletes only what the run made; delete it first or choose another name", o)
-	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("%s: checking that it does not exist: %w", o, err)
-	}
-
+	// Recorded before the create, so an interrupt during the request
+	// still cleans it up; forgotten if the server refused it (e.g. it
+	// already existed: apply never takes over an existing object).
 	idx := e.Tracker.Record(kube.TrackedObject{GVR: o.gvr, Kind: o.u.GetKind(), Namespace: ns, Name: name})
 	out.call("POST", resourceName(o.gvr), ns, name)
 	if o.isPod() {
 		created, err := e.Clients.Kube.CoreV1().Pods(ns).Create(ctx, o.pod, metav1.CreateOptions{})
 		if err != nil {
+			e.Tracker.Forget(idx, err)
 			return createErr(o, err)
 		}
 		o.pod = created
 	} else {
 		created, err := ri.Create(ctx, o.u, metav1.CreateOptions{})
 		if err != nil {
+			e.Tracker.Forget(idx, err)
 			return createErr(o, err)
 		}
 		o.u = created
@@ -609,7 +595,7 @@ func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) err
 
 func createErr(o *applyObject, err error) error {
 	if apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating %s: %w (apply never changes an existing object)", o, err)
+		return fmt.Errorf("%s already exists: apply creates objects and never changes existing ones, so that cleanup deletes only what the run made; delete it first or choose another name", o)
 	}
 	return fmt.Errorf("creating %s: %w", o, err)
 }

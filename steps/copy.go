@@ -249,6 +249,7 @@ func createPod(ctx context.Context, e *Env, out *Outcome, pod *corev1.Pod) (*cor
 	out.call("POST", "pods", ns, pod.Name)
 	created, err := e.Clients.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
+		e.Tracker.Forget(idx, err)
 		return nil, fmt.Errorf("creating pod %s/%s: %w", ns, pod.Name, err)
 	}
 	e.Tracker.MarkCreated(idx)

@@ -321,13 +321,12 @@ metadata: {name: scratch, namespace: ignored}
 			Target:  "pod default/noshell",
 			Kubectl: "kubectl create -f - && kubectl wait pod/noshell -n default --for=condition=Ready",
 			Calls: []Call{
-				{Verb: "get", Resource: "pods", Namespace: "default", Name: "noshell", Note: "check that it does not exist yet: apply never changes an existing object"},
 				{Verb: "create", Resource: "pods", Namespace: "default", Name: "noshell", Body: map[string]any{
 					"apiVersion": "v1", "kind": "Pod",
 					"metadata": map[string]any{"name": "noshell", "namespace": "default", "creationTimestamp": nil, "labels": planLabels},
 					"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "registry.k8s.io/pause:3.10.2", "resources": map[string]any{}}}},
 					"status":   map[string]any{},
-				}},
+				}, Note: "create, never update: an object that already exists fails the step and is left alone"},
 				watchCall("default", "until pod noshell is Ready"),
 			},
 			Cleanup: []string{"delete pod default/noshell"},
@@ -336,7 +335,6 @@ metadata: {name: scratch, namespace: ignored}
 			Target:  "deployment default/web, namespace scratch",
 			Kubectl: "kubectl create -f - && kubectl wait deployments.apps/web -n default --for=condition=Available",
 			Calls: []Call{
-				{Verb: "get", Group: "apps", Resource: "deployments", Namespace: "default", Name: "web", Note: "check that it does not exist yet: apply never changes an existing object"},
 				{Verb: "create", Group: "apps", Resource: "deployments", Namespace: "default", Name: "web", Body: map[string]any{
 					"apiVersion": "apps/v1", "kind": "Deployment",
 					"metadata": map[string]any{"name": "web", "namespace": "default", "labels": map[string]any{
@@ -349,10 +347,9 @@ metadata: {name: scratch, namespace: ignored}
 							"spec":     map[string]any{"containers": []any{map[string]any{"name": "web", "image": "nginx"}}},
 						},
 					},
-				}},
-				{Verb: "get", Resource: "namespaces", Name: "scratch", Note: "check that it does not exist yet: apply never changes an existing object"},
+				}, Note: "create, never update: an object that already exists fails the step and is left alone"},
 				{Verb: "create", Resource: "namespaces", Name: "scratch", Body: map[string]any{
-					"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "scratch", "labels": planLabels}}},
+					"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "scratch", "labels": planLabels}}, Note: "create, never update: an object that already exists fails the step and is left alone"},
 				{Verb: "list", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until deployment default/web is ready"},
 				{Verb: "watch", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until deployment default/web is ready"},
 			},
@@ -519,7 +516,7 @@ func TestPlanPrivilegedManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, pl.Calls[1].Privileged); diff != "" {
+	if diff := cmp.Diff(want, pl.Calls[0].Privileged); diff != "" {
 		t.Errorf("create call's Privileged (-want +got):\n%s", diff)
 	}
 }
@@ -552,7 +549,7 @@ func TestApplyRunPod(t *testing.T) {
 	want := &Outcome{
 		Target:  "pod default/web",
 		Kubectl: "kubectl create -f - && kubectl wait pod/web -n default --for=condition=Ready",
-		Calls:   []string{"GET pods default/web", "POST pods default/web"},
+		Calls:   []string{"POST pods default/web"},
 		Touched: []ObjectRef{{Kind: "Pod", Namespace: "default", Name: "web", Action: "created"}},
 	}
 	got := *out
@@ -593,7 +590,7 @@ func TestApplyRunObjects(t *testing.T) {
 	if len(out.Objects) != 2 || out.Object["kind"] != "Namespace" {
 		t.Errorf("objects = %v, object = %v; want 2 objects, the last a Namespace", out.Objects, out.Object)
 	}
-	wantCalls := []string{"GET configmaps default/cfg", "POST configmaps default/cfg", "GET namespaces scratch", "POST namespaces scratch"}
+	wantCalls := []string{"POST configmaps default/cfg", "POST namespaces scratch"}
 	if diff := cmp.Diff(wantCalls, out.Calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -640,9 +637,12 @@ func TestApplyRunCreateRaceIsReported(t *testing.T) {
 		return true, nil, apierrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "noshell")
 	})
 	out := (&ApplyStep{Manifest: tpl(t, podManifest)}).Run(testCtx(t), env.Env)
-	want := `creating pod default/noshell: pods "noshell" already exists (apply never changes an existing object)`
+	want := `pod default/noshell already exists: apply creates objects and never changes existing ones, so that cleanup deletes only what the run made; delete it first or choose another name`
 	if out.Err == nil || out.Err.Error() != want {
 		t.Fatalf("error = %v, want %s", out.Err, want)
+	}
+	if got := env.Tracker.Objects(); len(got) != 0 {
+		t.Errorf("tracked %v after a refused create: cleanup would delete an object the run did not create", got)
 	}
 }
 

@@ -1,0 +1,442 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kube-runbook/runbook/report"
+)
+
+// distroless is the seed's runbook: its six steps in order.
+var distrolessKinds = []string{"apply", "exec", "debug", "copy", "exec", "node"}
+
+// pauseLine is the ephemeral container's view of the target's process in
+// BusyBox's `ps -ef`: PID 1, user 65535, /pause (BusyBox 1.35 prints no
+// TIME column, 1.36 does).
+var pauseLine = regexp.MustCompile(`(?m)^\s*1\s+65535\s+.*?/pause$`)
+
+// TestRunDistroless runs examples/distroless.yaml as written (namespace
+// default, the one test that does not pass -n) and checks the seed's three
+// outputs in the JSON result, the cleanup, and that nothing labelled with
+// the run's id is left in the cluster.
+func TestRunDistroless(t *testing.T) {
+	c := connect(t)
+	nodes := c.nodeNames(t)
+	p := newReportPaths(t)
+	run := runCLI(t, append([]string{"run", repoFile("examples/distroless.yaml")}, p.flags()...)...)
+	if run.code != 0 {
+		t.Errorf("want exit 0, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	t.Logf("examples/distroless.yaml: wall %s (result duration %s), %d API requests %v",
+		run.wall.Round(1e6), res.Duration, res.APIRequests, res.APIRequestsByVerb)
+	defer c.assertNoneLeft(t, res.RunID)
+
+	if res.Verdict != report.VerdictPassed || res.Error != "" {
+		t.Errorf("verdict %q (error %q), want passed:%s", res.Verdict, res.Error, describeSteps(res))
+	}
+	if res.Namespace != "default" || res.TemporaryNamespace {
+		t.Errorf("namespace %q (temporary %v), want default from spec.namespace", res.Namespace, res.TemporaryNamespace)
+	}
+	var kinds []string
+	for _, s := range res.Steps {
+		kinds = append(kinds, s.Kind)
+		if s.Status != report.StatusPassed {
+			t.Errorf("step %d %q: %s, want passed (error %q)", s.Index, s.Name, s.Status, s.Error)
+		}
+	}
+	if diff := cmp.Diff(distrolessKinds, kinds); diff != "" {
+		t.Fatalf("step kinds (-want +got):\n%s", diff)
+	}
+
+	t.Run("exec without a shell fails as expected", func(t *testing.T) {
+		s := res.Steps[1]
+		if !s.ExpectFailure || !strings.Contains(s.Error, "no such file or directory") {
+			t.Errorf("expectFailure %v, error %q: want the runtime's `no such file or directory`", s.ExpectFailure, s.Error)
+		}
+	})
+
+	t.Run("ephemeral container sees 1 65535 /pause", func(t *testing.T) {
+		s := stepByID(t, res, "ephemeral")
+		if !pauseLine.MatchString(s.Stdout) {
+			t.Errorf("no line `1 65535 /pause` in the debugger's output:\n%s", s.Stdout)
+		}
+		passed, total := s.AssertionCounts()
+		if passed != 3 || total != 3 {
+			t.Errorf("assertions %d/%d held, want 3/3: %+v", passed, total, s.Assertions)
+		}
+		// The app container's restartCount is read from the pod after the
+		// debugger ran; the pod is gone after cleanup, so the result's
+		// assertion is the witness.
+		i := slices.IndexFunc(s.Assertions, func(a report.Assertion) bool {
+			return strings.Contains(a.Expr, "restartCount == 0")
+		})
+		if i < 0 || !s.Assertions[i].Passed {
+			t.Errorf("no passing restartCount == 0 assertion: %+v", s.Assertions)
+		}
+	})
+
+	t.Run("copy sees two /pause and its sleep", func(t *testing.T) {
+		s := stepByID(t, res, "shared")
+		lines := parsePS(s.Stdout)
+		if n := len(byCommand(lines, "/pause")); n != 2 {
+			t.Errorf("%d /pause processes seen from the copy, want 2:\n%s", n, s.Stdout)
+		}
+		if n := len(byCommand(lines, "sleep 3600")); n != 1 {
+			t.Errorf("%d `sleep 3600` processes seen from the copy, want 1:\n%s", n, s.Stdout)
+		}
+	})
+
+	t.Run("node step reads the node's hostname", func(t *testing.T) {
+		s := stepByID(t, res, "host")
+		got := strings.TrimSpace(s.Stdout)
+		if !slices.Contains(nodes, got) {
+			t.Errorf("/host/etc/hostname = %q, want a node's name %v", got, nodes)
+		}
+		if want := "node " + got; s.Target != want {
+			t.Errorf("target %q, want %q", s.Target, want)
+		}
+	})
+
+	t.Run("cleanup deleted the three pods, newest first", func(t *testing.T) {
+		var got []string
+		for _, d := range res.Cleanup.Deletions {
+			name := d.Name
+			if strings.HasPrefix(name, "node-debugger-") {
+				name = "node-debugger-*"
+			}
+			got = append(got, fmt.Sprintf("%s %s/%s %s", d.Kind, d.Namespace, name, d.Outcome))
+		}
+		want := []string{
+			"Pod default/node-debugger-* deleted",
+			"Pod default/noshell-dbg deleted",
+			"Pod default/noshell deleted",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("cleanup deletions (-want +got):\n%s", diff)
+		}
+		if res.Cleanup.Policy != report.PolicyAlways {
+			t.Errorf("cleanup policy %q, want always", res.Cleanup.Policy)
+		}
+		// The ephemeral container went with its pod: nothing stays.
+		if len(res.Cleanup.Leftovers) != 0 {
+			t.Errorf("leftovers %q, want none: the pod carrying the ephemeral container was deleted", res.Cleanup.Leftovers)
+		}
+	})
+
+	t.Run("API requests are counted", func(t *testing.T) {
+		var sum int64
+		for _, n := range res.APIRequestsByVerb {
+			sum += n
+		}
+		if res.APIRequests <= 0 || sum != res.APIRequests {
+			t.Errorf("apiRequests %d, by verb %v (sum %d): want a positive count equal to the sum", res.APIRequests, res.APIRequestsByVerb, sum)
+		}
+	})
+}
+
+// TestRunTemporaryNamespace runs a runbook without spec.namespace and
+// without -n: the run must make a namespace of its own, labelled with its
+// run id, work in it, and delete it at cleanup.
+func TestRunTemporaryNamespace(t *testing.T) {
+	c := connect(t)
+	p := newReportPaths(t)
+	run := runCLI(t, "run", "testdata/temp-namespace.yaml", "--report", "json="+p.json, "-o", "none")
+	if run.code != 0 {
+		t.Errorf("want exit 0, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	defer c.assertNoneLeft(t, res.RunID)
+	if res.Verdict != report.VerdictPassed {
+		t.Errorf("verdict %q (error %q), want passed:%s", res.Verdict, res.Error, describeSteps(res))
+	}
+	if !res.TemporaryNamespace || !strings.HasPrefix(res.Namespace, "runbook-") {
+		t.Errorf("namespace %q (temporary %v), want a temporary runbook-* namespace", res.Namespace, res.TemporaryNamespace)
+	}
+	if s := stepByID(t, res, "ps"); !pauseLine.MatchString(s.Stdout) {
+		t.Errorf("no line `1 65535 /pause` in the debugger's output:\n%s", s.Stdout)
+	}
+	var got []string
+	for _, d := range res.Cleanup.Deletions {
+		got = append(got, d.Kind+" "+d.Outcome)
+	}
+	if diff := cmp.Diff([]string{"Pod deleted", "Namespace deleted"}, got); diff != "" {
+		t.Errorf("cleanup deletions (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunFailures runs runbooks whose step cannot succeed, each in a fresh
+// namespace: the right step fails with the reason, fast (well before the
+// runbooks' 5m timeout), later steps are skipped, the JSON result is
+// written, and nothing labelled is left.
+func TestRunFailures(t *testing.T) {
+	c := connect(t)
+	tests := []struct {
+		name    string
+		file    string
+		failing string // id of the step that must fail
+		wantErr *regexp.Regexp
+		// deletePod deletes pod noshell once the failing step waits for
+		// its debugger.
+		deletePod bool
+	}{
+		{
+			name:    "image cannot be pulled",
+			file:    "pull-failure.yaml",
+			failing: "pull",
+			wantErr: regexp.MustCompile(`ErrImagePull|ImagePullBackOff`),
+		},
+		{
+			name:    "target names no container",
+			file:    "unknown-target.yaml",
+			failing: "target",
+			wantErr: regexp.MustCompile(`target container "nope" not found`),
+		},
+		{
+			name:      "target pod deleted during the step",
+			file:      "pod-deleted.yaml",
+			failing:   "wait",
+			wantErr:   regexp.MustCompile(`(?i)pod \S*noshell\b.*(deleted|gone|not found)`),
+			deletePod: true,
+		},
+		{
+			name:    "node does not exist",
+			file:    "missing-node.yaml",
+			failing: "host",
+			wantErr: regexp.MustCompile(`(?i)node.*"no-such-node".*not found`),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := c.newNamespace(t, "runbook-e2e-fail-")
+			p := newReportPaths(t)
+			live := startCLI(t, "run", "testdata/"+tt.file, "-n", ns, "--report", "json="+p.json)
+			if tt.deletePod {
+				live.waitLine(regexp.MustCompile(`waiting for ephemeral container debugger in pod ` + regexp.QuoteMeta(ns+"/noshell")))
+				if err := c.client.CoreV1().Pods(ns).Delete(t.Context(), "noshell", metav1.DeleteOptions{}); err != nil {
+					t.Fatalf("deleting the target pod: %v", err)
+				}
+			}
+			run := live.wait()
+			if run.code != 1 {
+				t.Errorf("want exit 1, got:\n%s", run)
+			}
+			if run.wall >= failFast {
+				t.Errorf("the run took %s: a step that cannot succeed must fail fast, not at the timeout", run.wall)
+			}
+			res := readResult(t, p.json)
+			defer c.assertNoneLeft(t, res.RunID)
+			t.Logf("%s: wall %s, %d API requests", tt.file, run.wall.Round(1e6), res.APIRequests)
+			if res.Verdict != report.VerdictFailed {
+				t.Errorf("verdict %q, want failed", res.Verdict)
+			}
+			failing := stepByID(t, res, tt.failing)
+			if failing.Status != report.StatusFailed || !tt.wantErr.MatchString(failing.Error) {
+				t.Errorf("step %q: %s with error %q, want failed with an error matching %q", tt.failing, failing.Status, failing.Error, tt.wantErr)
+			}
+			for _, s := range res.Steps {
+				var want report.Status
+				switch {
+				case s.Index < failing.Index:
+					want = report.StatusPassed
+				case s.Index > failing.Index:
+					want = report.StatusSkipped
+				default:
+					continue
+				}
+				if s.Status != want {
+					t.Errorf("step %d %q: %s, want %s", s.Index, s.Name, s.Status, want)
+				}
+			}
+			if len(res.Steps) != failing.Index+1 {
+				t.Errorf("%d steps in the result, want %d (one after the failing step):%s", len(res.Steps), failing.Index+1, describeSteps(res))
+			}
+			for _, d := range res.Cleanup.Deletions {
+				if d.Outcome != report.OutcomeDeleted && d.Outcome != report.OutcomeNotFound {
+					t.Errorf("cleanup of %s %s/%s: %s %s", d.Kind, d.Namespace, d.Name, d.Outcome, d.Error)
+				}
+			}
+		})
+	}
+}
+
+// interruptMoment is a moment of a run of examples/distroless.yaml, told
+// by a line of its live progress, and the step that is running then.
+type interruptMoment struct {
+	name string
+	line *regexp.Regexp
+	step int
+}
+
+var interruptMoments = []interruptMoment{
+	{"after step 1 started", progressLine(1), 1},
+	{"while step 1 waits for its pod", regexp.MustCompile(`waiting for pod \S+/noshell to be Ready`), 1},
+	{"during step 3, the ephemeral container", regexp.MustCompile(`waiting for ephemeral container debugger`), 3},
+	{"after step 4 started, the copy", progressLine(4), 4},
+	{"after step 6 started", progressLine(6), 6},
+	{"during step 6, the node pod", regexp.MustCompile(`waiting for node pod`), 6},
+}
+
+// TestInterrupt sends SIGINT to runs of examples/distroless.yaml at several
+// moments: each run stops, cleans up, writes its JSON result with verdict
+// interrupted and exits with 130, leaving nothing labelled behind.
+func TestInterrupt(t *testing.T) {
+	c := connect(t)
+	for _, m := range interruptMoments {
+		t.Run(m.name, func(t *testing.T) {
+			ns := c.newNamespace(t, "runbook-e2e-int-")
+			p := newReportPaths(t)
+			live := startCLI(t, "run", repoFile("examples/distroless.yaml"), "-n", ns, "--report", "json="+p.json)
+			live.waitLine(m.line)
+			live.signal(syscall.SIGINT)
+			run := live.wait()
+			if run.code != 130 {
+				t.Errorf("want exit 130, got:\n%s", run)
+			}
+			if !strings.Contains(run.stderr, "stopping the run") {
+				t.Errorf("stderr does not say the run is stopping:\n%s", run.stderr)
+			}
+			res := readResult(t, p.json)
+			defer c.assertNoneLeft(t, res.RunID)
+			t.Logf("interrupted %s: wall %s", m.name, run.wall.Round(1e6))
+			if res.Verdict != report.VerdictInterrupted {
+				t.Errorf("verdict %q (error %q), want interrupted", res.Verdict, res.Error)
+			}
+			if len(res.Steps) != len(distrolessKinds) {
+				t.Fatalf("%d steps in the result, want %d:%s", len(res.Steps), len(distrolessKinds), describeSteps(res))
+			}
+			for _, s := range res.Steps {
+				want := report.StatusInterrupted
+				switch {
+				case s.Index < m.step:
+					want = report.StatusPassed
+				case s.Index > m.step:
+					want = report.StatusSkipped
+				}
+				if s.Status != want {
+					t.Errorf("step %d %q: %s, want %s (%s%s)", s.Index, s.Name, s.Status, want, s.Error, s.SkipReason)
+				}
+			}
+			for _, d := range res.Cleanup.Deletions {
+				if d.Outcome != report.OutcomeDeleted && d.Outcome != report.OutcomeNotFound {
+					t.Errorf("cleanup of %s %s/%s: %s %s", d.Kind, d.Namespace, d.Name, d.Outcome, d.Error)
+				}
+			}
+		})
+	}
+}
+
+// labelledPods returns the pods of ns made by runbook runs, by name, and
+// the run id they carry (all the same, or the test fails).
+func (c *cluster) labelledPods(t *testing.T, ns string) ([]string, string) {
+	t.Helper()
+	pods, err := c.client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: labelManagedBy + "=runbook"})
+	if err != nil {
+		t.Fatalf("listing pods of %s: %v", ns, err)
+	}
+	var names []string
+	runID := ""
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+		id := p.Labels[labelRunID]
+		if id == "" || (runID != "" && id != runID) {
+			t.Fatalf("pod %s/%s has run id %q, want one run id for all (%q)", ns, p.Name, id, runID)
+		}
+		runID = id
+	}
+	slices.Sort(names)
+	return names, runID
+}
+
+// TestKillThenCleanup kills a run of examples/distroless.yaml with SIGKILL
+// once the copy exists, so nothing is cleaned up; `runbook cleanup` then
+// finds what it left by label and deletes it.
+func TestKillThenCleanup(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "runbook-e2e-kill-")
+	live := startCLI(t, "run", repoFile("examples/distroless.yaml"), "-n", ns)
+	live.waitLine(regexp.MustCompile(`waiting for pod ` + regexp.QuoteMeta(ns+"/noshell-dbg") + ` to be Ready`))
+	live.signal(syscall.SIGKILL)
+	if run := live.wait(); run.signal != syscall.SIGKILL {
+		t.Fatalf("want the run killed by SIGKILL, got:\n%s", run)
+	}
+
+	names, runID := c.labelledPods(t, ns)
+	if diff := cmp.Diff([]string{"noshell", "noshell-dbg"}, names); diff != "" {
+		t.Fatalf("pods the killed run left (-want +got):\n%s", diff)
+	}
+
+	dry := runCLI(t, "cleanup", "-A", "--run-id", runID, "--dry-run")
+	if dry.code != 0 {
+		t.Errorf("cleanup --dry-run: want exit 0, got:\n%s", dry)
+	}
+	for _, n := range names {
+		if want := "would delete Pod " + ns + "/" + n; !strings.Contains(dry.stdout, want) {
+			t.Errorf("cleanup --dry-run does not say %q:\n%s", want, dry.stdout)
+		}
+	}
+	if left, _ := c.labelledPods(t, ns); len(left) != 2 {
+		t.Errorf("cleanup --dry-run deleted something: pods left %v", left)
+	}
+
+	clean := runCLI(t, "cleanup", "-n", ns)
+	if clean.code != 0 {
+		t.Errorf("cleanup: want exit 0, got:\n%s", clean)
+	}
+	for _, n := range names {
+		if want := "Pod " + ns + "/" + n + ": deleted"; !strings.Contains(clean.stdout, want) {
+			t.Errorf("cleanup does not say %q:\n%s", want, clean.stdout)
+		}
+	}
+	c.assertNoneLeft(t, runID)
+
+	again := runCLI(t, "cleanup", "-n", ns)
+	if again.code != 0 || !strings.Contains(again.stdout, "nothing left") {
+		t.Errorf("a second cleanup: want exit 0 and `nothing left`, got:\n%s", again)
+	}
+}
+
+// TestInterruptTwice interrupts a run, then interrupts it again while its
+// finally step runs: the second signal exits at once with 130 without
+// cleaning up, and `runbook cleanup --run-id` removes what was left.
+func TestInterruptTwice(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "runbook-e2e-int2-")
+	p := newReportPaths(t)
+	live := startCLI(t, "run", "testdata/interrupt-twice.yaml", "-n", ns, "--report", "json="+p.json)
+	live.waitLine(progressLine(2))
+	live.signal(syscall.SIGINT)
+	live.waitLine(regexp.MustCompile(`start  3\. .*\(finally\)`))
+	live.signal(syscall.SIGINT)
+	run := live.wait()
+	if run.code != 130 || !strings.Contains(run.stderr, "exiting now") {
+		t.Errorf("want exit 130 and `exiting now` at the second signal, got:\n%s", run)
+	}
+	// The finally step sleeps 300 s (bounded by the tool's 2m cleanup
+	// timeout): an exit before that is the second signal's.
+	if run.wall >= failFast {
+		t.Errorf("the run took %s after two signals: the second must exit at once", run.wall)
+	}
+
+	names, runID := c.labelledPods(t, ns)
+	if diff := cmp.Diff([]string{"sleeper"}, names); diff != "" {
+		t.Errorf("pods left by the forced exit (-want +got):\n%s", diff)
+	}
+	if runID == "" {
+		t.Fatal("no labelled pod to read the run id from")
+	}
+	clean := runCLI(t, "cleanup", "-A", "--run-id", runID)
+	if clean.code != 0 {
+		t.Errorf("cleanup: want exit 0, got:\n%s", clean)
+	}
+	c.assertNoneLeft(t, runID)
+}

@@ -1,0 +1,91 @@
+package schemas_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/kube-runbook/runbook/schemas"
+)
+
+func compile(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemas.Runbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("runbook.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("runbook.schema.json")
+	if err != nil {
+		t.Fatalf("the schema does not compile: %v", err)
+	}
+	return s
+}
+
+// asJSON converts YAML to the JSON value a schema validator reads.
+func asJSON(t *testing.T, data []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestExamplesValidate checks every example against the generated schema,
+// and that each starts with the yaml-language-server schema comment.
+func TestExamplesValidate(t *testing.T) {
+	s := compile(t)
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) < 6 {
+		t.Fatalf("found %d examples", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(data), "# yaml-language-server: $schema=../schemas/runbook.schema.json\n") {
+				t.Error("missing the yaml-language-server schema comment on the first line")
+			}
+			if err := s.Validate(asJSON(t, data)); err != nil {
+				t.Errorf("%v", err)
+			}
+		})
+	}
+}
+
+// TestSchemaRejects checks that the schema can fail: typos and two actions.
+func TestSchemaRejects(t *testing.T) {
+	s := compile(t)
+	for name, doc := range map[string]string{
+		"misspelt step key": "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, targt: app}\n",
+		"two actions":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [ls]}\n",
+		"unknown kind":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - shell: {command: [ls]}\n",
+		"bad timeout":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: soon\n  steps:\n  - local: {command: [ls]}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := s.Validate(asJSON(t, []byte(doc))); err == nil {
+				t.Error("the schema accepted it")
+			}
+		})
+	}
+}
