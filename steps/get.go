@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +110,7 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 		obj := objectMap(u)
 		out.Object, out.Objects = obj, []any{obj}
 		out.Touched = append(out.Touched, t.ref("read"))
+		out.Secrets = append(out.Secrets, secretValues(u)...)
 		return out
 	}
 	query := ""
@@ -137,7 +139,32 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 		}
 		out.Objects = append(out.Objects, objectMap(u))
 		out.Touched = append(out.Touched, ObjectRef{Kind: t.gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName(), Action: "read"})
+		out.Secrets = append(out.Secrets, secretValues(u)...)
 	}
+	return out
+}
+
+// secretValues returns the values of a Secret, decoded, so that the report
+// redacts them wherever they appear (the report also removes their base64
+// form). Other objects have none.
+func secretValues(u *unstructured.Unstructured) []string {
+	if u.GetKind() != "Secret" || u.GroupVersionKind().Group != "" {
+		return nil
+	}
+	var out []string
+	data, _, _ := unstructured.NestedMap(u.Object, "data")
+	for _, v := range data {
+		if s, ok := v.(string); ok {
+			if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) > 0 {
+				out = append(out, string(b))
+			}
+		}
+	}
+	str, _, _ := unstructured.NestedStringMap(u.Object, "stringData")
+	for _, v := range str {
+		out = append(out, v)
+	}
+	sort.Strings(out)
 	return out
 }
 

@@ -1241,3 +1241,17 @@ func TestLocalRunKillsTheProcessGroup(t *testing.T) {
 		t.Fatalf("error = %v, want %s", out.Err, want)
 	}
 }
+
+func TestSecretValues(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"data": map[string]any{"password": "aHVudGVyMg==", "empty": ""},
+	}}
+	if diff := cmp.Diff([]string{"hunter2"}, secretValues(u)); diff != "" {
+		t.Errorf("secret values (-want +got):\n%s", diff)
+	}
+	u.SetKind("ConfigMap")
+	if got := secretValues(u); got != nil {
+		t.Errorf("a ConfigMap has no secret values, got %v", got)
+	}
+}

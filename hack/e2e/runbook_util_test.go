@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/kube-runbook/runbook/report"
 )
@@ -352,11 +353,20 @@ func (c *cluster) labelled(t *testing.T, runID string) []labelledObject {
 	if runID == "" {
 		t.Fatal("no run id to look for")
 	}
-	dyn, err := dynamic.NewForConfig(c.config)
+	// Many lists in a row: lift client-go's default rate limit (5 per
+	// second) and silence deprecation warnings of resources nobody uses.
+	cfg := rest.CopyConfig(c.config)
+	cfg.QPS, cfg.Burst = 100, 200
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatalf("dynamic client: %v", err)
 	}
-	lists, err := c.client.Discovery().ServerPreferredResources()
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatalf("discovery client: %v", err)
+	}
+	lists, err := disco.ServerPreferredResources()
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		t.Fatalf("discovery: %v", err)
 	}

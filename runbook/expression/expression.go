@@ -227,12 +227,19 @@ func checkNames(src string, node *ast.Node, c Context) []Problem {
 	return v.probs
 }
 
-type partCollector struct{ nodes []ast.Node }
+type partCollector struct {
+	nodes   []ast.Node
+	callees map[string]bool
+}
 
 func (p *partCollector) Visit(node *ast.Node) {
-	switch (*node).(type) {
-	case *ast.IdentifierNode, *ast.MemberNode, *ast.CallNode, *ast.BuiltinNode:
-		p.nodes = append(p.nodes, *node)
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		// The function's name is not a value worth showing.
+		p.callees[n.Callee.String()] = true
+		p.nodes = append(p.nodes, n)
+	case *ast.IdentifierNode, *ast.MemberNode, *ast.BuiltinNode:
+		p.nodes = append(p.nodes, n)
 	}
 }
 
@@ -241,14 +248,14 @@ func (p *partCollector) Visit(node *ast.Node) {
 // stand alone (inside a predicate, where '#' or '.x' refer to an element)
 // are left out.
 func compileParts(node *ast.Node) []part {
-	c := &partCollector{}
+	c := &partCollector{callees: map[string]bool{}}
 	ast.Walk(node, c)
 	whole := (*node).String()
 	seen := map[string]bool{}
 	var srcs []string
 	for _, n := range c.nodes {
 		s := n.String()
-		if s == whole || seen[s] || strings.Contains(s, "#") {
+		if s == whole || seen[s] || c.callees[s] || strings.Contains(s, "#") {
 			continue
 		}
 		seen[s] = true

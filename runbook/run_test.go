@@ -1,0 +1,193 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
+)
+
+// runLocal loads src and runs it against fake clients; local steps run for
+// real, so the executor's logic is tested without a cluster.
+func runLocal(t *testing.T, ctx context.Context, src string) *report.Result {
+	t.Helper()
+	rb, err := Parse("rb.yaml", []byte(src), LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	c := kube.NewClientsWith(fake.NewClientset(), nil, nil, "default")
+	return Run(ctx, rb, RunOptions{Clients: c, RunID: "rb-test"})
+}
+
+type stepSummary struct {
+	Name, Phase string
+	Status      report.Status
+	Error       string
+}
+
+func summary(r *report.Result) []stepSummary {
+	var out []stepSummary
+	for _, s := range r.Steps {
+		out = append(out, stepSummary{s.Name, s.Phase, s.Status, s.Error})
+	}
+	return out
+}
+
+const runHead = "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  namespace: default\n"
+
+func TestRunFlow(t *testing.T) {
+	res := runLocal(t, t.Context(), runHead+`  vars: {greeting: hello}
+  steps:
+  - id: hi
+    name: say
+    local: {command: [echo, "${{ vars.greeting }}"]}
+    assert: [trim(stdout) == "hello"]
+    set: {said: trim(stdout)}
+  - name: skipped by when
+    when: vars.said != "hello"
+    local: {command: ["false"]}
+  - name: expected failure
+    local: {command: [sh, -c, "exit 3"]}
+    expectFailure: true
+    assert: [exitCode == 3, error == "command exited with code 3"]
+  - name: tolerated failure
+    local: {command: ["false"]}
+    continueOnError: true
+  - name: failing assertion
+    local: {command: [echo, "${{ trim(steps.hi.stdout) }}"]}
+    assert: [len(lines(stdout)) == 2]
+  - name: never runs
+    local: {command: [echo]}
+  onFailure:
+  - name: evidence
+    local: {command: [echo, evidence]}
+  finally:
+  - name: always
+    local: {command: [echo, "${{ vars.said }}"]}
+    assert: [trim(stdout) == "hello"]
+`)
+	want := []stepSummary{
+		{"say", "steps", report.StatusPassed, ""},
+		{"skipped by when", "steps", report.StatusSkipped, ""},
+		{"expected failure", "steps", report.StatusPassed, "command exited with code 3"},
+		{"tolerated failure", "steps", report.StatusFailed, "command exited with code 1"},
+		{"failing assertion", "steps", report.StatusFailed, ""},
+		{"never runs", "steps", report.StatusSkipped, ""},
+		{"evidence", "onFailure", report.StatusPassed, ""},
+		{"always", "finally", report.StatusPassed, ""},
+	}
+	if diff := cmp.Diff(want, summary(res)); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if res.Verdict != report.VerdictFailed {
+		t.Errorf("verdict %s", res.Verdict)
+	}
+	a := res.Steps[4].Assertions[0]
+	wantValues := []report.Value{{Expr: "lines(stdout)", Value: `["hello"]`}, {Expr: "len(lines(stdout))", Value: "1"}, {Expr: "stdout", Value: `"hello\n"`}}
+	if a.Passed || !cmp.Equal(sortValues(a.Values), sortValues(wantValues)) {
+		t.Errorf("failed assertion: %+v, want values %v", a, wantValues)
+	}
+	if res.Steps[0].Set["said"] != "hello" || res.Vars["said"] != "hello" {
+		t.Errorf("set: %v, vars: %v", res.Steps[0].Set, res.Vars)
+	}
+	if res.Steps[1].SkipReason != `when: vars.said != "hello" is false` || res.Steps[5].SkipReason != "an earlier step failed" {
+		t.Errorf("skip reasons: %q, %q", res.Steps[1].SkipReason, res.Steps[5].SkipReason)
+	}
+}
+
+func sortValues(v []report.Value) map[string]string {
+	m := map[string]string{}
+	for _, x := range v {
+		m[x.Expr] = x.Value
+	}
+	return m
+}
+
+func TestRunPassedSkipsOnFailure(t *testing.T) {
+	res := runLocal(t, t.Context(), runHead+`  steps:
+  - local: {command: ["true"]}
+  onFailure:
+  - name: evidence
+    local: {command: ["true"]}
+`)
+	if res.Verdict != report.VerdictPassed || res.Steps[1].Status != report.StatusSkipped || res.Steps[1].SkipReason != "nothing failed" {
+		t.Errorf("got %s, %+v", res.Verdict, res.Steps)
+	}
+}
+
+func TestRunStepTimeout(t *testing.T) {
+	start := time.Now()
+	res := runLocal(t, t.Context(), runHead+`  steps:
+  - name: slow
+    timeout: 300ms
+    local: {command: [sleep, "30"]}
+  finally:
+  - name: after
+    local: {command: ["true"]}
+`)
+	if time.Since(start) > 20*time.Second {
+		t.Fatalf("the step timeout did not stop the command")
+	}
+	if res.Steps[0].Status != report.StatusFailed || !strings.Contains(res.Steps[0].Error, "the step's timeout of 300ms expired") {
+		t.Errorf("step: %s %q", res.Steps[0].Status, res.Steps[0].Error)
+	}
+	if res.Steps[1].Status != report.StatusPassed {
+		t.Errorf("finally after a timeout: %+v", res.Steps[1])
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cancel(ErrInterrupted)
+	}()
+	res := runLocal(t, ctx, runHead+`  steps:
+  - name: long
+    local: {command: [sleep, "30"]}
+  - name: next
+    local: {command: ["true"]}
+  finally:
+  - name: evidence
+    local: {command: [echo, kept]}
+`)
+	got := summary(res)
+	if res.Verdict != report.VerdictInterrupted || got[0].Status != report.StatusInterrupted ||
+		got[1].Status != report.StatusSkipped || got[2].Status != report.StatusPassed {
+		t.Errorf("verdict %s, steps %+v", res.Verdict, got)
+	}
+	if !errors.Is(context.Cause(ctx), ErrInterrupted) {
+		t.Fatal("test setup")
+	}
+}
+
+func TestRunContextGuard(t *testing.T) {
+	rb, err := Parse("rb.yaml", []byte(runHead+"  context: prod-*\n  steps:\n  - local: {command: [\"true\"]}\n"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kube.NewClientsWith(fake.NewClientset(), nil, nil, "default")
+	c.ContextName = "staging"
+	res := Run(t.Context(), rb, RunOptions{Clients: c})
+	if res.Verdict != report.VerdictError || !strings.Contains(res.Error, `does not match spec.context "prod-*"`) || len(res.Steps) != 0 {
+		t.Errorf("verdict %s error %q steps %d", res.Verdict, res.Error, len(res.Steps))
+	}
+}
+
+func TestRunRedactsSecrets(t *testing.T) {
+	res := runLocal(t, t.Context(), runHead+`  steps:
+  - local:
+      command: [sh, -c, 'echo "token is $TOKEN"']
+      env: [{name: TOKEN, value: s3cr3t-value, secret: true}]
+`)
+	if strings.Contains(res.Steps[0].Stdout, "s3cr3t-value") || !strings.Contains(res.Steps[0].Stdout, "token is") {
+		t.Errorf("stdout not redacted: %q", res.Steps[0].Stdout)
+	}
+}
