@@ -9,7 +9,7 @@ export RUNBOOK_CLUSTER_DIR ?= /var/lib/runbook-cluster
 CLUSTER_KUBECONFIG := $(RUNBOOK_CLUSTER_DIR)/kubeconfig
 OUT       ?= out
 
-.PHONY: all build schema schema-check lint unit fuzz e2e test demo bench clean
+.PHONY: all build schema schema-check lint unit fuzz e2e test cluster-lifecycle demo bench clean
 
 all: build
 
@@ -48,7 +48,14 @@ e2e: build cluster-up
 	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \
 	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(OUT)/e2e.log
 
-test: lint unit fuzz e2e
+## test: everything CI runs: lint, schema check, unit tests, a short fuzz run,
+## the end-to-end tests on the local cluster, then cluster-down must leave
+## nothing behind and a second cluster-up must start clean (smoke test again)
+test: lint unit fuzz e2e cluster-lifecycle
+
+cluster-lifecycle:
+	hack/cluster-down-check.sh
+	$(MAKE) --no-print-directory e2e-smoke
 
 ## demo: the local cluster, the seed's runbook against it, the report
 demo: build cluster-up
