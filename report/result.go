@@ -79,6 +79,8 @@ const (
 	ActionPatched = "patched"
 	ActionRead    = "read"
 	ActionDeleted = "deleted"
+	// ActionExec is a command run in a pod.
+	ActionExec = "exec"
 )
 
 // Seconds is a duration that is written to JSON as a number of seconds
@@ -208,7 +210,7 @@ type ObjectRef struct {
 	Kind      string `json:"kind" doc:"Kind of the object, e.g. Pod."`
 	Namespace string `json:"namespace,omitempty" doc:"Namespace; empty for cluster-scoped objects."`
 	Name      string `json:"name" doc:"Name of the object."`
-	Action    string `json:"action" enum:"created,patched,read,deleted" doc:"What the step did with it."`
+	Action    string `json:"action" enum:"created,patched,read,deleted,exec" doc:"What the step did with it (exec: ran a command in the pod)."`
 }
 
 // CleanupResult records how the run left the scene.

@@ -155,7 +155,7 @@ func (e *Env) logf(format string, args ...any) {
 // ObjectRef names an object a step touched.
 type ObjectRef struct {
 	Kind, Namespace, Name string
-	// Action is created, patched, read or deleted.
+	// Action is created, patched, read, deleted or exec.
 	Action string
 }
 

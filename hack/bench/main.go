@@ -6,6 +6,9 @@
 //	bench result RESULT.json      duration, API requests, verdict, passed and total
 //	                              checks (steps, one per target when fanned out)
 //	bench requests LOG            API requests in a kubectl -v=6 log
+//	bench steps RESULT.json       each step's duration, kind and name, one a line
+//	bench phases LOG              each phase's duration and name from the
+//	                              "# step NAME EPOCH" marks of kubectl-seed.sh
 //	bench floor RESULT.json PODS.json
 //	                              the kubelet floor of a run kept with --keep
 //
@@ -37,7 +40,7 @@ func main() {
 	}
 }
 
-const usage = "usage: bench stats V... | result RESULT.json | requests LOG | floor RESULT.json PODS.json"
+const usage = "usage: bench stats V... | result RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json"
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
@@ -76,6 +79,33 @@ func run(args []string, w io.Writer) error {
 		}
 		_, err = fmt.Fprintln(w, n)
 		return err
+	case cmd == "steps" && len(rest) == 1:
+		res, err := readResult(rest[0])
+		if err != nil {
+			return err
+		}
+		for _, st := range res.Steps {
+			if _, err := fmt.Fprintf(w, "%.3f\t%s\t%s\n", st.Duration.Duration().Seconds(), st.Kind, st.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	case cmd == "phases" && len(rest) == 1:
+		f, err := os.Open(rest[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		phases, err := Phases(f)
+		if err != nil {
+			return err
+		}
+		for _, p := range phases {
+			if _, err := fmt.Fprintf(w, "%.3f\t%s\n", p.Duration.Seconds(), p.Name); err != nil {
+				return err
+			}
+		}
+		return nil
 	case cmd == "floor" && len(rest) == 2:
 		res, err := readResult(rest[0])
 		if err != nil {
@@ -151,6 +181,35 @@ func CountRequests(r io.Reader) (int, error) {
 		}
 	}
 	return n, sc.Err()
+}
+
+// Phase is one timed command of kubectl-seed.sh.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Phases reads the "# step NAME EPOCH" marks that kubectl-seed.sh writes
+// after each command (the first one, "start", before the first) and returns
+// the time between consecutive marks, named by the later one.
+func Phases(r io.Reader) ([]Phase, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	var out []Phase
+	var last float64
+	seen := false
+	for sc.Scan() {
+		var name string
+		var at float64
+		if n, _ := fmt.Sscanf(sc.Text(), "# step %s %f", &name, &at); n != 2 {
+			continue
+		}
+		if seen {
+			out = append(out, Phase{Name: name, Duration: time.Duration((at - last) * float64(time.Second)).Round(time.Microsecond)})
+		}
+		last, seen = at, true
+	}
+	return out, sc.Err()
 }
 
 // Segment is the part of one step that the kubelet needed: from the step's

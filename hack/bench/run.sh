@@ -27,8 +27,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-: "${KUBECONFIG:?KUBECONFIG must name the cluster's kubeconfig (make bench sets it)}"
-: "${RUNBOOK_BIN:?RUNBOOK_BIN must name the runbook binary (make bench sets it)}"
+: "${KUBECONFIG:?KUBECONFIG must name the kubeconfig of the cluster, as make bench sets it}"
+: "${RUNBOOK_BIN:?RUNBOOK_BIN must name the runbook binary, as make bench sets it}"
 export KUBECONFIG
 
 RUNS=${BENCH_RUNS:-5}
@@ -93,6 +93,8 @@ add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 median() { "$work/bench" stats "$@" | cut -d' ' -f1; }
 section() { printf '\n=== %s ===\n' "$*"; }
 summary=()
+# note FORMAT ARGS...: a line of the summary.
+# shellcheck disable=SC2059
 note() { summary+=("$(printf "$@")"); }
 
 # new_ns SUFFIX: create bench-ID-SUFFIX and wait (bounded) for its default
@@ -134,6 +136,7 @@ seed() {
 	section "seed: $SEED, runbook (A) vs kubectl script (B), $RUNS runs each, alternating"
 	local i ns t0 t1 wall cpu req res verdict order side b_del
 	local -a a_wall=() a_cpu=() a_req=() b_wall=() b_cpu=() b_req=() b_nodel=()
+	: >"$work/groups.txt"
 	printf '%-4s %-4s %8s %8s %6s %8s  %s\n' run side wall cpu reqs verdict note
 	for ((i = 1; i <= RUNS; i++)); do
 		order="A B"
@@ -155,6 +158,9 @@ seed() {
 				printf '%-4s %-4s %7.2fs %7.2fs %6s %8s\n' "$i" A "$wall" "$cpu" "$req" "$verdict"
 				if [[ $verdict == passed ]]; then
 					a_wall+=("$wall") a_cpu+=("$cpu") a_req+=("$req")
+					"$work/bench" steps "$work/a$i.json" | awk -F'\t' -v r="$i" -v w="$wall" '
+						{ g = $2 == "apply" ? "ready" : $2 == "debug" ? "ephemeral" : $2; t[g] += $1; sum += $1 }
+						END { for (g in t) print "A", r, g, t[g]; print "A", r, "rest", w - sum }' >>"$work/groups.txt"
 				else
 					echo "  runbook run $i did not pass; its log:"
 					sed 's/^/    /' "$work/a$i.log" | tail -20
@@ -174,6 +180,11 @@ seed() {
 				printf '%-4s %-4s %7.2fs %7.2fs %6s %8s  delete phase %.2fs\n' "$i" B "$wall" "$cpu" "$req" "$verdict" "$b_del"
 				if [[ $verdict == passed ]]; then
 					b_wall+=("$wall") b_cpu+=("$cpu") b_req+=("$req") b_nodel+=("$(sub "$wall" "$b_del")")
+					"$work/bench" phases "$work/b$i.log" | awk -F'\t' -v r="$i" -v w="$wall" '
+						{ g = $2 ~ /^(apply|wait-ready)$/ ? "ready" : $2 ~ /ephemeral$|^debug$/ ? "ephemeral" : \
+							$2 ~ /^(copy|wait-copy)$/ ? "copy" : $2 ~ /node$/ ? "node" : $2 == "exec" ? "exec" : "rest"
+						  t[g] += $1; sum += $1 }
+						END { t["rest"] += w - sum; for (g in t) print "B", r, g, t[g] }' >>"$work/groups.txt"
 				else
 					echo "  kubectl run $i failed; the end of its log:"
 					grep -v -E 'round_trippers|reflector|envvar|loader' "$work/b$i.log" | tail -20 | sed 's/^/    /'
@@ -200,6 +211,24 @@ seed() {
 	printf 'runs: runbook %d/%d passed, kubectl %d/%d passed; runbook wall %s s, kubectl wall %s s\n' \
 		"${#a_wall[@]}" "$RUNS" "${#b_wall[@]}" "$RUNS" "$("$work/bench" stats "${a_wall[@]}" | awk '{ print "min " $2 " max " $3 }')" \
 		"$("$work/bench" stats "${b_wall[@]}" | awk '{ print "min " $2 " max " $3 }')"
+	echo
+	echo "where the time goes (median per run; the same work grouped on both sides):"
+	printf '  %-58s %9s %9s\n' group runbook kubectl
+	local g what va vb
+	for g in ready ephemeral copy exec node rest; do
+		case $g in
+		ready) what="create noshell, until Ready" ;;
+		ephemeral) what="ephemeral container --target, until done, its output" ;;
+		copy) what="copy with shared processes, until Ready" ;;
+		exec) what="exec ps in the copy (runbook: + the failing exec)" ;;
+		node) what="node debug pod, until Succeeded, its output" ;;
+		rest) what="the rest: start-up, cleanup (kubectl: delete --now waits)" ;;
+		esac
+		va=$(awk -v g="$g" '$1 == "A" && $3 == g { print $4 }' "$work/groups.txt")
+		vb=$(awk -v g="$g" '$1 == "B" && $3 == g { print $4 }' "$work/groups.txt")
+		# shellcheck disable=SC2086 # one value a word
+		printf '  %-58s %8.2fs %8.2fs\n' "$what" "$(median ${va:-0})" "$(median ${vb:-0})"
+	done
 	note '%-46s %9s %9s %7s' "seed runbook vs kubectl script (median of $RUNS)" runbook kubectl ratio
 	note '%-46s %8.2fs %8.2fs %7s   (goal <= 0.50)' "  wall time" "$aw" "$bw" "$(div "$aw" "$bw")"
 	note '%-46s %8.2fs %8.2fs %7s' "  wall time, kubectl without its delete wait" "$aw" "$bn" "$(div "$aw" "$bn")"
@@ -210,12 +239,14 @@ seed() {
 # --- b. the kubelet floor ---------------------------------------------------
 floor() {
 	section "kubelet floor: $SEED with --keep, $FLOOR_RUNS runs"
-	echo "Status timestamps are truncated to the second: every segment is a range, its upper end"
-	echo "capped by when the step saw the result. 'kubelet ran': until Ready or the container"
-	echo "finished; 'reported': until the kubelet wrote that status (managedFields), which is"
-	echo "the earliest any client can see it."
-	local i ns t0 t1 line
-	local -a walls=() ran=() rep=() over=()
+	echo "Pod status timestamps are truncated to the second, so each figure is a range: low end"
+	echo "from the timestamps, high end capped by when the step saw the result. 'kubelet ran':"
+	echo "until Ready or the container finished; 'reported': until the kubelet wrote that status"
+	echo "(its managedFields time), the earliest any client can see it. Tool overhead ="
+	echo "wall - reported; its low end is the time spent outside the steps that wait for the"
+	echo "kubelet (start-up, exec steps, cleanup), measured exactly."
+	local i ns t0 t1 line w rl rh pl ph
+	local -a walls=() ran_lo=() ran_hi=() rep_lo=() rep_hi=() over_lo=() over_hi=()
 	for ((i = 1; i <= FLOOR_RUNS; i++)); do
 		ns=$(new_ns "f$i")
 		t0=$(now)
@@ -228,9 +259,9 @@ floor() {
 			grep -v '^FLOOR ' "$work/f$i.floor"
 			line=$(grep '^FLOOR ' "$work/f$i.floor")
 			read -r _ w rl rh pl ph <<<"$line"
-			walls+=("$w") ran+=("$(add "$rl" "$rh")") rep+=("$(add "$pl" "$ph")")
-			printf '  tool overhead = wall - reported floor: %.2f-%.2fs\n' "$(sub "$w" "$ph")" "$(sub "$w" "$pl")"
-			over+=("$(sub "$w" "$(awk -v a="$pl" -v b="$ph" 'BEGIN { print (a + b) / 2 }')")")
+			walls+=("$w") ran_lo+=("$rl") ran_hi+=("$rh") rep_lo+=("$pl") rep_hi+=("$ph")
+			over_lo+=("$(sub "$w" "$ph")") over_hi+=("$(sub "$w" "$pl")")
+			printf '  tool overhead = wall - reported: %.2f-%.2fs\n' "$(sub "$w" "$ph")" "$(sub "$w" "$pl")"
 		else
 			sed 's/^/  /' "$work/f$i.floor"
 			tail -5 "$work/f$i.log" | sed 's/^/  /'
@@ -242,18 +273,18 @@ floor() {
 		note 'kubelet floor: no run could be measured'
 		return
 	fi
-	local mw mran mrep mover
+	local mw r1 r2 p1 p2 o1 o2
 	mw=$(median "${walls[@]}")
-	mran=$(awk -v v="$(median "${ran[@]}")" 'BEGIN { printf "%.2f", v / 2 }')
-	mrep=$(awk -v v="$(median "${rep[@]}")" 'BEGIN { printf "%.2f", v / 2 }')
-	mover=$(median "${over[@]}")
+	r1=$(median "${ran_lo[@]}") r2=$(median "${ran_hi[@]}")
+	p1=$(median "${rep_lo[@]}") p2=$(median "${rep_hi[@]}")
+	o1=$(median "${over_lo[@]}") o2=$(median "${over_hi[@]}")
 	echo
-	printf 'median over %d runs (middle of each range): wall %.2fs, kubelet ran %.2fs, reported %.2fs, tool overhead %.2fs (%s of wall)\n' \
-		"${#walls[@]}" "$mw" "$mran" "$mrep" "$mover" "$(div "$mover" "$mw")"
+	printf 'median over %d runs: wall %.2fs, kubelet ran %.2f-%.2fs, reported %.2f-%.2fs, tool overhead %.2f-%.2fs\n' \
+		"${#walls[@]}" "$mw" "$r1" "$r2" "$p1" "$p2" "$o1" "$o2"
 	note '%-46s %8.2fs' "kubelet floor (median of $FLOOR_RUNS kept runs): wall" "$mw"
-	note '%-46s %8.2fs   (middle of the 1 s ranges)' "  kubelet ran the work" "$mran"
-	note '%-46s %8.2fs   (earliest any client can see it)' "  kubelet reported it" "$mrep"
-	note '%-46s %8.2fs   (%s of wall)' "  tool overhead = wall - reported" "$mover" "$(div "$mover" "$mw")"
+	note '%-46s %5.2f-%.2fs' "  kubelet ran the work" "$r1" "$r2"
+	note '%-46s %5.2f-%.2fs   (earliest any client can see it)' "  kubelet reported it" "$p1" "$p2"
+	note '%-46s %5.2f-%.2fs   (%s-%s of wall)' "  tool overhead = wall - reported" "$o1" "$o2" "$(div "$o1" "$mw")" "$(div "$o2" "$mw")"
 }
 
 # --- c. fan-out -------------------------------------------------------------
@@ -277,7 +308,7 @@ fanout() {
 		return
 	fi
 	local n c ns file t0 t1 wall rss res req verdict passed total
-	declare -A walls=() rsses=()
+	declare -A fo_wall=() fo_rss=()
 	printf '%5s %5s %9s %9s %9s %7s %s\n' pods conc ready wall "peak RSS" reqs checks
 	for n in $FANOUT; do
 		for c in $CONCURRENCY; do
@@ -294,7 +325,11 @@ fanout() {
 			ns=$(new_ns "n$n-c$c")
 			t0=$(now)
 			pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
-			k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null
+			if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
+				echo "$n pods not Ready within 600s: skipped"
+				drop_ns "$ns"
+				continue
+			fi
 			local ready
 			ready=$(sub "$(now)" "$t0")
 			t0=$(now)
@@ -312,7 +347,7 @@ fanout() {
 			if [[ $verdict != passed ]]; then
 				tail -20 "$work/fo-$n-$c.log" | sed 's/^/    /'
 			fi
-			walls[$n/$c]=$wall rsses[$n/$c]=$rss
+			fo_wall[$n/$c]=$wall fo_rss[$n/$c]=$rss
 			drop_ns "$ns"
 		done
 	done
@@ -324,17 +359,17 @@ fanout() {
 	note '%-46s' "fan-out: $FANOUT_EXAMPLE (wall, peak RSS, ratio vs $first pod)"
 	for c in $CONCURRENCY; do
 		for n in $FANOUT; do
-			[[ -n ${walls[$n/$c]:-} ]] || continue
-			printf '%5s %5s %8.2fs %7s %7s MiB %7s\n' "$n" "$c" "${walls[$n/$c]}" "$(div "${walls[$n/$c]}" "${walls[$first/$c]}")" \
-				"${rsses[$n/$c]}" "$(div "${rsses[$n/$c]}" "${rsses[$first/$c]}")"
-			note '  %3s pods, concurrency %2s %18.2fs x%-5s %6s MiB x%s' "$n" "$c" "${walls[$n/$c]}" \
-				"$(div "${walls[$n/$c]}" "${walls[$first/$c]}")" "${rsses[$n/$c]}" "$(div "${rsses[$n/$c]}" "${rsses[$first/$c]}")"
+			[[ -n ${fo_wall[$n/$c]:-} ]] || continue
+			printf '%5s %5s %8.2fs %7s %7s MiB %7s\n' "$n" "$c" "${fo_wall[$n/$c]}" "$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]}")" \
+				"${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]}")"
+			note '  %3s pods, concurrency %2s %18.2fs x%-5s %6s MiB x%s' "$n" "$c" "${fo_wall[$n/$c]}" \
+				"$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]}")" "${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]}")"
 		done
 	done
 	local last
 	last=$(awk '{ print $NF }' <<<"$FANOUT")
-	if [[ -n ${walls[$last/10]:-} && -n ${walls[$first/10]:-} ]]; then
-		note '  %3s pods at concurrency 10 vs %s pod: x%s   (goal <= 4)' "$last" "$first" "$(div "${walls[$last/10]}" "${walls[$first/10]}")"
+	if [[ -n ${fo_wall[$last/10]:-} && -n ${fo_wall[$first/10]:-} ]]; then
+		note '  %3s pods at concurrency 10 vs %s pod: x%s   (goal <= 4)' "$last" "$first" "$(div "${fo_wall[$last/10]}" "${fo_wall[$first/10]}")"
 	fi
 }
 

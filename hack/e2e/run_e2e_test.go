@@ -270,20 +270,25 @@ func TestRunFailures(t *testing.T) {
 }
 
 // interruptMoment is a moment of a run of examples/distroless.yaml, told
-// by a line of its live progress, and the step that is running then.
+// by a line of its live progress, the step that is running then, and the
+// pods that exist for sure by then (cleanup must report them deleted).
 type interruptMoment struct {
-	name string
-	line *regexp.Regexp
-	step int
+	name    string
+	line    *regexp.Regexp
+	step    int
+	created []string
 }
 
 var interruptMoments = []interruptMoment{
-	{"after step 1 started", progressLine(1), 1},
-	{"while step 1 waits for its pod", regexp.MustCompile(`waiting for pod \S+/noshell to be Ready`), 1},
-	{"during step 3, the ephemeral container", regexp.MustCompile(`waiting for ephemeral container debugger`), 3},
-	{"after step 4 started, the copy", progressLine(4), 4},
-	{"after step 6 started", progressLine(6), 6},
-	{"during step 6, the node pod", regexp.MustCompile(`waiting for node pod`), 6},
+	{"after step 1 started", progressLine(1), 1, nil},
+	{"while step 1 waits for its pod", regexp.MustCompile(`waiting for pod \S+/noshell to be Ready`), 1,
+		[]string{"noshell"}},
+	{"during step 3, the ephemeral container", regexp.MustCompile(`waiting for ephemeral container debugger`), 3,
+		[]string{"noshell"}},
+	{"after step 4 started, the copy", progressLine(4), 4, []string{"noshell"}},
+	{"after step 6 started", progressLine(6), 6, []string{"noshell", "noshell-dbg"}},
+	{"during step 6, the node pod", regexp.MustCompile(`waiting for node pod`), 6,
+		[]string{"node-debugger-*", "noshell", "noshell-dbg"}},
 }
 
 // TestInterrupt sends SIGINT to runs of examples/distroless.yaml at several
@@ -326,9 +331,25 @@ func TestInterrupt(t *testing.T) {
 					t.Errorf("step %d %q: %s, want %s (%s%s)", s.Index, s.Name, s.Status, want, s.Error, s.SkipReason)
 				}
 			}
+			var deleted []string
 			for _, d := range res.Cleanup.Deletions {
-				if d.Outcome != report.OutcomeDeleted && d.Outcome != report.OutcomeNotFound {
+				switch d.Outcome {
+				case report.OutcomeDeleted:
+					name := d.Name
+					if strings.HasPrefix(name, "node-debugger-") {
+						name = "node-debugger-*"
+					}
+					deleted = append(deleted, name)
+				case report.OutcomeNotFound:
+				default:
 					t.Errorf("cleanup of %s %s/%s: %s %s", d.Kind, d.Namespace, d.Name, d.Outcome, d.Error)
+				}
+			}
+			// Pods whose create call may have raced the signal may be
+			// "not found" or "deleted"; those that surely exist, deleted.
+			for _, want := range m.created {
+				if !slices.Contains(deleted, want) {
+					t.Errorf("cleanup did not delete pod %s (deleted: %v)", want, deleted)
 				}
 			}
 		})
