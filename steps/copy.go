@@ -17,10 +17,8 @@ import (
 // or a changed command, as `kubectl debug POD --copy-to=NAME` does. The
 // original pod is untouched; the copy is deleted at cleanup.
 type CopyStep struct {
-	// Pod is the name of the pod to copy.
-	Pod expression.Template `yaml:"pod" json:"pod"`
-	// Namespace of the pod (default: the run's namespace).
-	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// PodTarget is the pod to copy.
+	PodTarget `yaml:",inline" json:",inline"`
 	// To is the name of the copy (default: POD-debug).
 	To expression.Template `yaml:"to,omitempty" json:"to,omitempty"`
 	// ShareProcesses turns on shareProcessNamespace in the copy, so the
@@ -82,14 +80,9 @@ func (s *CopyStep) PrivilegeReasons() []string { return s.privilegeReasons(kube.
 
 func (s *CopyStep) options(r renderFunc, ns string) (kube.CopyOptions, string, string, []string, error) {
 	var o kube.CopyOptions
-	pod, err := r(s.Pod)
+	ns, pod, err := s.render(r, ns)
 	if err != nil {
 		return o, "", "", nil, err
-	}
-	if n, err := r(s.Namespace); err != nil {
-		return o, "", "", nil, err
-	} else if n != "" {
-		ns = n
 	}
 	if o.To, err = r(s.To); err != nil {
 		return o, "", "", nil, err

@@ -18,10 +18,8 @@ import (
 // pods/ephemeralcontainers subresource. The pod is not restarted; the
 // container stays in the pod's spec until the pod is deleted.
 type EphemeralStep struct {
-	// Pod is the name of the running pod to debug.
-	Pod expression.Template `yaml:"pod" json:"pod"`
-	// Namespace of the pod (default: the run's namespace).
-	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// PodTarget is the pod to debug.
+	PodTarget `yaml:",inline" json:",inline"`
 	// Target is the container whose process namespace the debugger joins
 	// (kubectl --target), so `ps` shows its processes.
 	Target expression.Template `yaml:"target,omitempty" json:"target,omitempty"`
@@ -58,14 +56,9 @@ func (s *EphemeralStep) PrivilegeReasons() []string { return s.privilegeReasons(
 
 func (s *EphemeralStep) options(r renderFunc, ns string) (kube.EphemeralOptions, string, string, []string, error) {
 	var o kube.EphemeralOptions
-	pod, err := r(s.Pod)
+	ns, pod, err := s.render(r, ns)
 	if err != nil {
 		return o, "", "", nil, err
-	}
-	if n, err := r(s.Namespace); err != nil {
-		return o, "", "", nil, err
-	} else if n != "" {
-		ns = n
 	}
 	if o.Target, err = r(s.Target); err != nil {
 		return o, "", "", nil, err

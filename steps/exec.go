@@ -13,10 +13,8 @@ import (
 // (WebSocket, with SPDY as the fallback). A command that cannot start, such
 // as /bin/sh in a distroless image, is a result with error set.
 type ExecStep struct {
-	// Pod is the pod's name.
-	Pod expression.Template `yaml:"pod" json:"pod"`
-	// Namespace of the pod (default: the run's namespace).
-	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// PodTarget is the pod to run the command in.
+	PodTarget `yaml:",inline" json:",inline"`
 	// Container in the pod (default: the pod's first container).
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Command is the argv to run; no shell unless you name one.
@@ -57,11 +55,8 @@ func (s *ExecStep) kubectl(ns, pod, container string, argv []string) string {
 
 // Plan implements Action.
 func (s *ExecStep) Plan(p *Planner) (*Planned, error) {
-	ns := p.Namespace
-	if !s.Namespace.IsZero() {
-		ns = p.Render(s.Namespace)
-	}
-	pod, container, argv := p.Render(s.Pod), p.Render(s.Container), p.RenderAll(s.Command)
+	ns, pod, _ := s.render(plannerRender(p), p.Namespace)
+	container, argv := p.Render(s.Container), p.RenderAll(s.Command)
 	return &Planned{
 		Target:  "pod " + ns + "/" + pod,
 		Kubectl: s.kubectl(ns, pod, container, argv),
@@ -74,15 +69,7 @@ func (s *ExecStep) Plan(p *Planner) (*Planned, error) {
 // Run implements Action.
 func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	ns := e.Namespace
-	if !s.Namespace.IsZero() {
-		n, err := e.Render(s.Namespace)
-		if err != nil {
-			return out.fail(err)
-		}
-		ns = n
-	}
-	pod, err := e.Render(s.Pod)
+	ns, pod, err := s.render(envRender(e), e.Namespace)
 	if err != nil {
 		return out.fail(err)
 	}
