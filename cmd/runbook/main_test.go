@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		args    []string
+		code    int
+		errPart string
+	}{
+		{[]string{"frobnicate"}, exitInvalid, `unknown command "frobnicate"`},
+		{[]string{"plan"}, exitInvalid, "expected one runbook file, got 0 arguments"},
+		{[]string{"plan", "--output", "xml", "../../examples/distroless.yaml"}, exitInvalid, `--output "xml": use text, yaml or json`},
+		{[]string{"run", "--report", "pdf=x.pdf", "../../examples/distroless.yaml"}, exitInvalid, `--report "pdf=x.pdf"`},
+		{[]string{"run", "--report", "md", "../../examples/distroless.yaml"}, exitInvalid, "expected FORMAT=PATH"},
+		{[]string{"run", "--var", "nope", "../../examples/distroless.yaml"}, exitInvalid, `--var "nope": expected NAME=VALUE`},
+		{[]string{"run", "--kubeconfig", "/nonexistent/kubeconfig", "../../examples/distroless.yaml"}, exitCluster, "cannot use the cluster"},
+		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
+		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},
+		{[]string{"version"}, exitPassed, ""},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.errPart) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.errPart)
+			}
+		})
+	}
+}
+
+// TestValidateGolden checks the one-line-per-problem output and exit 2.
+func TestValidateGolden(t *testing.T) {
+	code, stdout, stderr := run(t, "validate", "../../runbook/testdata/bad.yaml", "../../examples/distroless.yaml")
+	if code != exitInvalid {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if stdout != "../../examples/distroless.yaml: ok\n" {
+		t.Errorf("stdout %q", stdout)
+	}
+	golden := "testdata/validate-bad.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(stderr), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlanWithoutCluster runs plan with no usable kubeconfig and checks the
+// three modes' objects, the privileged flags and the RBAC rules.
+func TestPlanWithoutCluster(t *testing.T) {
+	t.Setenv("KUBECONFIG", "/nonexistent")
+	code, out, stderr := run(t, "plan", "../../examples/distroless.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"PATCH pods/ephemeralcontainers default/noshell (application/strategic-merge-patch+json)",
+		"targetContainerName: app",
+		"shareProcessNamespace: true",
+		"name: debugger",
+		"kubectl debug noshell -n default -it=false --copy-to=noshell-dbg --image=busybox:1.36 -c debugger --share-processes -- sleep 3600",
+		"!! privileged: hostPID",
+		"mountPath: /host",
+		"path: /",
+		"- operator: Exists",
+		"restartPolicy: Never",
+		"pods/ephemeralcontainers     group \"\"     verbs patch",
+		"pods/exec                    group \"\"     verbs create",
+		"pods/log                     group \"\"     verbs get",
+		"nodes                        group \"\"     verbs get",
+		"pods                         group \"\"     verbs create,delete,get,list,watch",
+		"delete pod default/noshell-dbg",
+		"cannot be removed: ephemeral container \"debugger\" stays in pod default/noshell",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	code, out, _ = run(t, "plan", "-o", "json", "../../examples/distroless.yaml")
+	var p struct {
+		Steps []struct {
+			Kind string
+			Plan struct{ Calls []struct{ Verb, Resource string } }
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || len(p.Steps) != 6 || p.Steps[2].Plan.Calls[1].Verb != "patch" {
+		t.Errorf("plan -o json: exit %d, %+v", code, p)
+	}
+}
+
+func TestRBAC(t *testing.T) {
+	code, out, stderr := run(t, "rbac", "../../examples/distroless.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"kind: Role", "namespace: default", "- pods/ephemeralcontainers", "kind: ClusterRole", "- nodes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rbac lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSchemaCommand(t *testing.T) {
+	for _, args := range [][]string{{"schema"}, {"schema", "--result"}} {
+		code, out, _ := run(t, args...)
+		var v map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["$schema"] == nil {
+			t.Errorf("%v: exit %d, not a JSON Schema", args, code)
+		}
+	}
+}
