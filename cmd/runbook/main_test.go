@@ -106,7 +106,9 @@ func TestPlanWithoutCluster(t *testing.T) {
 	var p struct {
 		Steps []struct {
 			Kind string
-			Plan struct{ Calls []struct{ Verb, Resource string } }
+			Plan struct {
+				Calls []struct{ Verb, Resource string }
+			}
 		}
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || len(p.Steps) != 6 || p.Steps[2].Plan.Calls[1].Verb != "patch" {
