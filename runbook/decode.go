@@ -109,6 +109,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 	}
 	if v.Kind() == reflect.Pointer {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			if v.Type().Elem() == stepType {
+				d.nodeErrorf(n, "%s: empty step: a step needs one action (%s)", what, strings.Join(steps.Names(), ", "))
+			}
 			return
 		}
 		if v.IsNil() {

@@ -80,6 +80,8 @@ func TestLoadErrors(t *testing.T) {
 			"rb.yaml:5:3: unknown field \"stpes\" in spec (did you mean \"steps\"?)"},
 		{"two actions", head + "  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [echo]}\n", LoadOptions{},
 			`rb.yaml:7:5: a step has one action: "exec" and "local" are both here (split them into two steps)`},
+		{"empty step", head + "  steps:\n  -\n", LoadOptions{},
+			"rb.yaml:6:4: spec.steps[0]: empty step: a step needs one action"},
 		{"no action", head + "  steps:\n  - name: nothing\n", LoadOptions{},
 			"rb.yaml:6:5: step has no action: add one of apply, copy, debug, delete, events, exec, get, local, logs, node, wait"},
 		{"duplicate id", head + "  steps:\n  - {id: a, local: {command: [echo]}}\n  - {id: a, local: {command: [echo]}}\n", LoadOptions{},
