@@ -40,7 +40,7 @@ unit:
 
 ## fuzz: a short, bounded fuzz run of the loader (longer: make fuzz FUZZTIME=10m)
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./runbook
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook
 
 ## e2e: bring the local cluster up, then run the end-to-end tests against it
 e2e: build cluster-up
