@@ -27,6 +27,9 @@ import (
 // Client-side rate limits. client-go defaults to 5 QPS / burst 10, which makes a busy run
 // sleep in the client; a runbook sends a few dozen requests at most, so the limiter must
 // never be what a user waits for.
+// UserAgent identifies runbook to the API server.
+var UserAgent = "runbook/v0.1.0"
+
 const (
 	clientQPS   = 50
 	clientBurst = 100
@@ -104,6 +107,9 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 	config = rest.CopyConfig(config)
 	config.QPS = clientQPS
 	config.Burst = clientBurst
+	// The user agent names the tool in audit logs and, as the field
+	// manager, in managedFields of what the run creates.
+	config.UserAgent = UserAgent
 	counter := &RequestCounter{}
 	config.Wrap(counter.wrap)
 

@@ -106,7 +106,7 @@ func (s *CopyStep) options(r renderFunc, ns string) (kube.CopyOptions, string, s
 }
 
 func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
-	cmd := fmt.Sprintf("kubectl debug %s -n %s -it=false --copy-to=%s", shellQuote(pod), shellQuote(ns), shellQuote(o.To))
+	cmd := fmt.Sprintf("kubectl debug %s -n %s --copy-to=%s", shellQuote(pod), shellQuote(ns), shellQuote(o.To))
 	for _, a := range kubectlArgs(o.DebugContainer) {
 		cmd += " " + shellQuote(a)
 	}

@@ -69,7 +69,7 @@ func (s *EphemeralStep) options(r renderFunc, ns string) (kube.EphemeralOptions,
 }
 
 func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string {
-	cmd := fmt.Sprintf("kubectl debug %s -n %s -it=false", shellQuote(pod), shellQuote(ns))
+	cmd := fmt.Sprintf("kubectl debug %s -n %s", shellQuote(pod), shellQuote(ns))
 	for _, a := range kubectlArgs(o.DebugContainer) {
 		cmd += " " + shellQuote(a)
 	}

@@ -76,7 +76,7 @@ func (s *NodeStep) options(r renderFunc, ns, seed string) (kube.NodeOptions, []s
 }
 
 func (s *NodeStep) kubectl(o kube.NodeOptions) string {
-	cmd := fmt.Sprintf("kubectl debug node/%s -n %s -it=false", shellQuote(o.NodeName), shellQuote(o.Namespace))
+	cmd := fmt.Sprintf("kubectl debug node/%s -n %s", shellQuote(o.NodeName), shellQuote(o.Namespace))
 	for _, a := range kubectlArgs(o.DebugContainer) {
 		cmd += " " + shellQuote(a)
 	}

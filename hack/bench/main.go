@@ -6,6 +6,9 @@
 //	bench result RESULT.json      duration, API requests, verdict, passed and total
 //	                              checks (steps, one per target when fanned out)
 //	bench requests LOG            API requests in a kubectl -v=6 log
+//	bench verbs RESULT.json       the run's API requests by verb, "GET pods=2 ..."
+//	bench targets RESULT.json     median, min and max duration of the targets
+//	                              of fanned-out steps, and how many
 //	bench steps RESULT.json       each step's duration, kind and name, one a line
 //	bench phases LOG              each phase's duration and name from the
 //	                              "# step NAME EPOCH" marks of kubectl-seed.sh
@@ -22,10 +25,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -40,7 +45,7 @@ func main() {
 	}
 }
 
-const usage = "usage: bench stats V... | result RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json"
+const usage = "usage: bench stats V... | result RESULT.json | verbs RESULT.json | targets RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json"
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
@@ -78,6 +83,27 @@ func run(args []string, w io.Writer) error {
 			return err
 		}
 		_, err = fmt.Fprintln(w, n)
+		return err
+	case cmd == "verbs" && len(rest) == 1:
+		res, err := readResult(rest[0])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, Verbs(res.APIRequestsByVerb))
+		return err
+	case cmd == "targets" && len(rest) == 1:
+		res, err := readResult(rest[0])
+		if err != nil {
+			return err
+		}
+		var durs []float64
+		for _, st := range res.Steps {
+			for _, t := range st.Targets {
+				durs = append(durs, t.Duration.Duration().Seconds())
+			}
+		}
+		s := Summarize(durs)
+		_, err = fmt.Fprintf(w, "%.3f %.3f %.3f %d\n", s.Median, s.Min, s.Max, s.N)
 		return err
 	case cmd == "steps" && len(rest) == 1:
 		res, err := readResult(rest[0])
@@ -139,6 +165,19 @@ func readResult(file string) (*report.Result, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return res, nil
+}
+
+// Verbs renders requests by verb sorted by name: "GET pods=2 POST pods=3".
+func Verbs(byVerb map[string]int64) string {
+	keys := slices.Sorted(maps.Keys(byVerb))
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", k, byVerb[k])
+	}
+	return b.String()
 }
 
 // Summary is the median, minimum and maximum of a set of measurements.

@@ -37,6 +37,24 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+func TestVerbs(t *testing.T) {
+	tests := []struct {
+		name string
+		in   map[string]int64
+		want string
+	}{
+		{"none", nil, ""},
+		{"sorted by verb and resource", map[string]int64{"POST pods": 3, "GET /version": 1, "GET pods": 2}, "GET /version=1 GET pods=2 POST pods=3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Verbs(tt.in); got != tt.want {
+				t.Errorf("Verbs = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCountRequests(t *testing.T) {
 	tests := []struct {
 		name, log string

@@ -16,7 +16,12 @@
 # Environment: KUBECONFIG and RUNBOOK_BIN (required; make bench sets both),
 # BENCH_RUNS (A/B pairs, default 5), BENCH_FLOOR_RUNS (default 3),
 # BENCH_FANOUT (pod counts, default "1 10 30 60"), BENCH_CONCURRENCY
-# (default "1 10"), BENCH_SECTIONS, KUBECTL (the peer; default: the kubectl
+# (default "1 10"), BENCH_FANOUT_BASE_RUNS (repeats of the smallest N, whose
+# median is the baseline of the ratios; default 3), BENCH_FANOUT_SETTLE
+# (seconds between the pods being Ready and the timed run; default 5: the
+# kubelet takes about a second longer to run an ephemeral container in a pod
+# that became Ready a moment ago, which would favour large N, whose first
+# pods settle while the last ones start), BENCH_SECTIONS, KUBECTL (the peer; default: the kubectl
 # v1.32 binary itself, see pick_kubectl), OUT (default out; the summary goes
 # to $OUT/bench.txt, the whole output to $OUT/bench.log), GO (default go).
 #
@@ -35,6 +40,8 @@ RUNS=${BENCH_RUNS:-5}
 FLOOR_RUNS=${BENCH_FLOOR_RUNS:-3}
 FANOUT=${BENCH_FANOUT:-1 10 30 60}
 CONCURRENCY=${BENCH_CONCURRENCY:-1 10}
+BASE_RUNS=${BENCH_FANOUT_BASE_RUNS:-3}
+SETTLE=${BENCH_FANOUT_SETTLE:-5}
 SECTIONS=${BENCH_SECTIONS:-seed floor fanout go}
 OUT=${OUT:-out}
 GO=${GO:-go}
@@ -134,7 +141,7 @@ k api-resources >/dev/null # warm kubectl's discovery cache for every B run
 # --- a. the seed runbook against the kubectl script ------------------------
 seed() {
 	section "seed: $SEED, runbook (A) vs kubectl script (B), $RUNS runs each, alternating"
-	local i ns t0 t1 wall cpu req res verdict order side b_del
+	local i ns t0 t1 wall cpu req res verdict order side b_del last_a
 	local -a a_wall=() a_cpu=() a_req=() b_wall=() b_cpu=() b_req=() b_nodel=()
 	: >"$work/groups.txt"
 	printf '%-4s %-4s %8s %8s %6s %8s  %s\n' run side wall cpu reqs verdict note
@@ -157,7 +164,7 @@ seed() {
 				fi
 				printf '%-4s %-4s %7.2fs %7.2fs %6s %8s\n' "$i" A "$wall" "$cpu" "$req" "$verdict"
 				if [[ $verdict == passed ]]; then
-					a_wall+=("$wall") a_cpu+=("$cpu") a_req+=("$req")
+					a_wall+=("$wall") a_cpu+=("$cpu") a_req+=("$req") last_a=$work/a$i.json
 					"$work/bench" steps "$work/a$i.json" | awk -F'\t' -v r="$i" -v w="$wall" '
 						{ g = $2 == "apply" ? "ready" : $2 == "debug" ? "ephemeral" : $2; t[g] += $1; sum += $1 }
 						END { for (g in t) print "A", r, g, t[g]; print "A", r, "rest", w - sum }' >>"$work/groups.txt"
@@ -211,6 +218,7 @@ seed() {
 	printf 'runs: runbook %d/%d passed, kubectl %d/%d passed; runbook wall %s s, kubectl wall %s s\n' \
 		"${#a_wall[@]}" "$RUNS" "${#b_wall[@]}" "$RUNS" "$("$work/bench" stats "${a_wall[@]}" | awk '{ print "min " $2 " max " $3 }')" \
 		"$("$work/bench" stats "${b_wall[@]}" | awk '{ print "min " $2 " max " $3 }')"
+	echo "runbook's requests by verb (its last passing run): $("$work/bench" verbs "$last_a")"
 	echo
 	echo "where the time goes (median per run; the same work grouped on both sides):"
 	printf '  %-58s %9s %9s\n' group runbook kubectl
@@ -300,6 +308,45 @@ pods_manifest() {
 	done
 }
 
+# fanout_once N C REP: one measurement over N fresh pods at concurrency C;
+# prints a row and sets fo_w and fo_m (wall, peak RSS in MiB), empty when
+# it could not measure.
+fanout_once() {
+	local n=$1 c=$2 rep=$3 file=$work/fanout-c$2.yaml tag=fo-$1-$2-$3
+	local ns t0 t1 ready wall rss res req verdict passed total tmed tmin tmax
+	fo_w='' fo_m=''
+	ns=$(new_ns "n$n-c$c-$rep")
+	t0=$(now)
+	pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
+	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
+		echo "$n pods not Ready within 600s: skipped"
+		drop_ns "$ns"
+		return
+	fi
+	ready=$(sub "$(now)" "$t0")
+	sleep "$SETTLE"
+	t0=$(now)
+	"$TIME" -v -o "$work/$tag.time" "$RUNBOOK_BIN" run "$file" -n "$ns" -o none \
+		--report json="$work/$tag.json" >"$work/$tag.log" 2>&1 || true
+	t1=$(now)
+	wall=$(sub "$t1" "$t0")
+	rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/$tag.time")
+	if res=$("$work/bench" result "$work/$tag.json" 2>/dev/null); then
+		read -r _ req verdict passed total <<<"$res"
+		read -r tmed tmin tmax _ < <("$work/bench" targets "$work/$tag.json")
+	else
+		req=0 verdict=error passed=0 total=0 tmed=0 tmin=0 tmax=0
+	fi
+	printf '%5s %5s %8.2fs %8.2fs %6s MiB %7s %5.2fs (%.2f-%.2fs)   %s/%s %s\n' "$n" "$c" "$ready" "$wall" "$rss" "$req" \
+		"$tmed" "$tmin" "$tmax" "$passed" "$total" "$verdict"
+	if [[ $verdict == passed ]]; then
+		fo_w=$wall fo_m=$rss
+	else
+		tail -20 "$work/$tag.log" | sed 's/^/    /'
+	fi
+	drop_ns "$ns"
+}
+
 fanout() {
 	section "fan-out: $FANOUT_EXAMPLE over N fresh pause pods (N = $FANOUT; concurrency $CONCURRENCY)"
 	if [[ ! -f $FANOUT_EXAMPLE ]]; then
@@ -307,67 +354,55 @@ fanout() {
 		note 'fan-out: skipped, %s does not exist' "$FANOUT_EXAMPLE"
 		return
 	fi
-	local n c ns file t0 t1 wall rss res req verdict passed total
+	local n c r reps first last file
+	local -a ws ms
 	declare -A fo_wall=() fo_rss=()
-	printf '%5s %5s %9s %9s %9s %7s %s\n' pods conc ready wall "peak RSS" reqs checks
+	first=$(awk '{ print $1 }' <<<"$FANOUT")
+	last=$(awk '{ print $NF }' <<<"$FANOUT")
+	for c in $CONCURRENCY; do
+		file=$work/fanout-c$c.yaml
+		# Concurrency is a literal in the example: set it in a copy, and
+		# select only this bench run's pods.
+		sed -e "s/selector: debug-check=enabled/selector: $label/" \
+			-e "s/concurrency: [0-9][0-9]*/concurrency: $c/" "$FANOUT_EXAMPLE" >"$file"
+		if ! grep -q "selector: $label" "$file" || ! grep -q "concurrency: $c\$" "$file"; then
+			echo "cannot set the selector or the concurrency in a copy of $FANOUT_EXAMPLE: skipped"
+			note 'fan-out: skipped, %s has no "selector: debug-check=enabled" or "concurrency: N" to set' "$FANOUT_EXAMPLE"
+			return
+		fi
+	done
+	echo "one run per cell; the baseline ($first pod) is run $BASE_RUNS times and its median used,"
+	echo "since the kubelet's 1 s status cadence makes a single small run jump by whole seconds."
+	echo "Every run starts ${SETTLE}s after its pods are Ready (an ephemeral container in a pod that"
+	echo "has just become Ready takes about 1 s longer, which would flatter the ratios)."
+	printf '%5s %5s %9s %9s %9s %7s %-22s %s\n' pods conc ready wall "peak RSS" reqs "per target: median" checks
 	for n in $FANOUT; do
 		for c in $CONCURRENCY; do
-			file=$work/fanout-c$c.yaml
-			# Concurrency is a literal in the example: set it in a copy, and
-			# select only this bench run's pods.
-			sed -e "s/selector: debug-check=enabled/selector: $label/" \
-				-e "s/concurrency: [0-9][0-9]*/concurrency: $c/" "$FANOUT_EXAMPLE" >"$file"
-			if ! grep -q "selector: $label" "$file" || ! grep -q "concurrency: $c\$" "$file"; then
-				echo "cannot set the selector or the concurrency in a copy of $FANOUT_EXAMPLE: skipped"
-				note 'fan-out: skipped, %s has no "selector: debug-check=enabled" or "concurrency: N" to set' "$FANOUT_EXAMPLE"
-				return
+			reps=1
+			[[ $n == "$first" ]] && reps=$BASE_RUNS
+			ws=() ms=()
+			for ((r = 1; r <= reps; r++)); do
+				fanout_once "$n" "$c" "$r"
+				[[ -n $fo_w ]] && ws+=("$fo_w") ms+=("$fo_m")
+			done
+			if ((${#ws[@]} > 0)); then
+				fo_wall[$n/$c]=$(median "${ws[@]}") fo_rss[$n/$c]=$(median "${ms[@]}")
 			fi
-			ns=$(new_ns "n$n-c$c")
-			t0=$(now)
-			pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
-			if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
-				echo "$n pods not Ready within 600s: skipped"
-				drop_ns "$ns"
-				continue
-			fi
-			local ready
-			ready=$(sub "$(now)" "$t0")
-			t0=$(now)
-			"$TIME" -v -o "$work/fo-$n-$c.time" "$RUNBOOK_BIN" run "$file" -n "$ns" -o none \
-				--report json="$work/fo-$n-$c.json" >"$work/fo-$n-$c.log" 2>&1 || true
-			t1=$(now)
-			wall=$(sub "$t1" "$t0")
-			rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/fo-$n-$c.time")
-			if res=$("$work/bench" result "$work/fo-$n-$c.json" 2>/dev/null); then
-				read -r _ req verdict passed total <<<"$res"
-			else
-				req=0 verdict=error passed=0 total=0
-			fi
-			printf '%5s %5s %8.2fs %8.2fs %6s MiB %7s %s/%s %s\n' "$n" "$c" "$ready" "$wall" "$rss" "$req" "$passed" "$total" "$verdict"
-			if [[ $verdict != passed ]]; then
-				tail -20 "$work/fo-$n-$c.log" | sed 's/^/    /'
-			fi
-			fo_wall[$n/$c]=$wall fo_rss[$n/$c]=$rss
-			drop_ns "$ns"
 		done
 	done
-	local first
-	first=$(awk '{ print $1 }' <<<"$FANOUT")
 	echo
-	printf 'wall time and peak RSS against %s pod(s) at the same concurrency\n' "$first"
+	printf 'wall time and peak RSS against %s pod(s) at the same concurrency (medians where repeated)\n' "$first"
 	printf '%5s %5s %9s %7s %11s %7s\n' pods conc wall ratio "peak RSS" ratio
 	note '%-46s' "fan-out: $FANOUT_EXAMPLE (wall, peak RSS, ratio vs $first pod)"
 	for c in $CONCURRENCY; do
 		for n in $FANOUT; do
 			[[ -n ${fo_wall[$n/$c]:-} ]] || continue
-			printf '%5s %5s %8.2fs %7s %7s MiB %7s\n' "$n" "$c" "${fo_wall[$n/$c]}" "$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]}")" \
-				"${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]}")"
-			note '  %3s pods, concurrency %2s %18.2fs x%-5s %6s MiB x%s' "$n" "$c" "${fo_wall[$n/$c]}" \
-				"$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]}")" "${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]}")"
+			printf '%5s %5s %8.2fs %7s %7.1f MiB %7s\n' "$n" "$c" "${fo_wall[$n/$c]}" "$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]:-0}")" \
+				"${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]:-0}")"
+			note '  %3s pods, concurrency %2s %18.2fs x%-5s %6.1f MiB x%s' "$n" "$c" "${fo_wall[$n/$c]}" \
+				"$(div "${fo_wall[$n/$c]}" "${fo_wall[$first/$c]:-0}")" "${fo_rss[$n/$c]}" "$(div "${fo_rss[$n/$c]}" "${fo_rss[$first/$c]:-0}")"
 		done
 	done
-	local last
-	last=$(awk '{ print $NF }' <<<"$FANOUT")
 	if [[ -n ${fo_wall[$last/10]:-} && -n ${fo_wall[$first/10]:-} ]]; then
 		note '  %3s pods at concurrency 10 vs %s pod: x%s   (goal <= 4)' "$last" "$first" "$(div "${fo_wall[$last/10]}" "${fo_wall[$first/10]}")"
 	fi
