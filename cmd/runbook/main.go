@@ -32,6 +32,7 @@ type exitError struct {
 	msg  string
 }
 
+// Error formats the error.
 func (e *exitError) Error() string { return e.msg }
 
 func exitf(code int, format string, args ...any) error {
@@ -141,8 +142,10 @@ func execute(args []string, stdout, stderr io.Writer) int {
 
 type versionOptions struct{}
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *versionOptions) AddFlags(*pflag.FlagSet) {}
 
+// Run runs the command with its positional arguments.
 func (o *versionOptions) Run(_ []string, stdout, _ io.Writer) error {
 	fmt.Fprintln(stdout, "runbook", version())
 	return nil

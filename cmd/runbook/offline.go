@@ -57,11 +57,13 @@ type validateOptions struct {
 	vars     []string
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *validateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.snippets, "snippets", "s", false, "show the source line and a caret under each problem")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 }
 
+// Run runs the command with its positional arguments.
 func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return exitf(exitInvalid, "%s validate: expected one or more runbook files", programName())
@@ -91,12 +93,14 @@ type planOptions struct {
 	vars      []string
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace the run would use (overrides spec.namespace)")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 }
 
+// Run runs the command with its positional arguments.
 func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	file, err := oneFile("plan", args)
 	if err != nil {
@@ -137,10 +141,12 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 
 type schemaOptions struct{ result bool }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *schemaOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.result, "result", false, "print the JSON Schema of run results instead")
 }
 
+// Run runs the command with its positional arguments.
 func (o *schemaOptions) Run(_ []string, stdout, _ io.Writer) error {
 	if o.result {
 		b, err := report.ResultSchema()
@@ -159,11 +165,13 @@ type reportOptions struct {
 	out    string
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "md", "format: "+strings.Join(report.Formats(), ", "))
 	fs.StringVar(&o.out, "to", "", "write to this file instead of standard output")
 }
 
+// Run runs the command with its positional arguments.
 func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
 		return exitf(exitInvalid, "%s report: expected one RESULT.json", programName())
@@ -199,11 +207,13 @@ type rbacOptions struct {
 	name      string
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace of the Role (default: the runbook's)")
 	fs.StringVar(&o.name, "name", "", "name of the Role (default: runbook-NAME)")
 }
 
+// Run runs the command with its positional arguments.
 func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	file, err := oneFile("rbac", args)
 	if err != nil {

@@ -48,6 +48,7 @@ type runOptions struct {
 	output          string
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
@@ -79,6 +80,7 @@ func parseReports(flags []string) ([]reportTarget, error) {
 	return out, nil
 }
 
+// Run runs the command with its positional arguments.
 func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	file, err := oneFile("run", args)
 	if err != nil {
@@ -192,6 +194,7 @@ type cleanupOptions struct {
 	dryRun        bool
 }
 
+// AddFlags registers the command's flags on its own FlagSet.
 func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
@@ -199,6 +202,7 @@ func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
 }
 
+// Run runs the command with its positional arguments.
 func (o *cleanupOptions) Run(args []string, stdout, _ io.Writer) error {
 	if len(args) > 0 {
 		return exitf(exitInvalid, "%s cleanup takes no arguments (use -n, -A, --run-id)", programName())

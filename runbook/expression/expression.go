@@ -88,6 +88,7 @@ type Problem struct {
 	Message      string
 }
 
+// Error formats the error.
 func (p Problem) Error() string { return fmt.Sprintf("%d:%d: %s", p.Line, p.Column, p.Message) }
 
 // Program is a compiled expression with the sub-expressions whose values
@@ -167,6 +168,7 @@ func (v *nameChecker) add(n ast.Node, format string, args ...any) {
 	v.probs = append(v.probs, Problem{Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
 }
 
+// Visit implements ast.Visitor.
 func (v *nameChecker) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
@@ -232,6 +234,7 @@ type partCollector struct {
 	callees map[string]bool
 }
 
+// Visit implements ast.Visitor.
 func (p *partCollector) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.CallNode:
