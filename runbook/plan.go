@@ -36,6 +36,8 @@ type Plan struct {
 	CleanupPolicy string `json:"cleanupPolicy" yaml:"cleanupPolicy"`
 	// Leftovers is what cleanup cannot remove.
 	Leftovers []string `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
+	// Preflight holds what the cluster said, with --preflight.
+	Preflight []Check `json:"preflight,omitempty" yaml:"preflight,omitempty"`
 }
 
 // PlannedStep is one step of a plan.

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -91,13 +93,16 @@ type planOptions struct {
 	output    string
 	namespace string
 	vars      []string
+	preflight bool
+	kube      kubeFlags
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
-	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace the run would use (overrides spec.namespace)")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+	fs.BoolVar(&o.preflight, "preflight", false, "also ask the cluster: permissions (SelfSubjectAccessReview), targets, Pod Security, server-side dry run of every object; changes nothing")
+	o.kube.add(fs)
 }
 
 // Run runs the command with its positional arguments.
@@ -119,10 +124,35 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := runbook.MakePlan(rb, o.namespace)
+	p, err := runbook.MakePlan(rb, o.kube.namespace)
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
+	failed := 0
+	if o.preflight {
+		c, err := o.kube.clients()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		p.Preflight = runbook.Preflight(ctx, c, p)
+		for _, ch := range p.Preflight {
+			if !ch.OK {
+				failed++
+			}
+		}
+	}
+	if err := o.write(stdout, p); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return exitf(exitFailed, "preflight: %d check(s) failed", failed)
+	}
+	return nil
+}
+
+func (o *planOptions) write(stdout io.Writer, p *runbook.Plan) error {
 	switch o.output {
 	case "json":
 		enc := json.NewEncoder(stdout)

@@ -85,6 +85,16 @@ func writePlanText(w io.Writer, p *runbook.Plan) error {
 	for _, l := range p.Leftovers {
 		fmt.Fprintf(b, "  cannot be removed: %s\n", l)
 	}
+	if len(p.Preflight) > 0 {
+		fmt.Fprintf(b, "\nPreflight (asked the cluster; nothing was changed)\n")
+		for _, c := range p.Preflight {
+			mark := "ok  "
+			if !c.OK {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(b, "  %s %s: %s\n", mark, c.What, c.Detail)
+		}
+	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
