@@ -60,10 +60,10 @@ cluster-lifecycle:
 ## demo: the local cluster, the seed's runbook against it, the report
 demo: build cluster-up
 	@mkdir -p $(OUT)
-	$(BIN)/runbook run --kubeconfig $(CLUSTER_KUBECONFIG) examples/distroless.yaml \
-	  --report md=$(OUT)/distroless.md --report json=$(OUT)/distroless.json \
+	$(BIN)/runbook run --kubeconfig $(CLUSTER_KUBECONFIG) examples/distroless.yaml -o md \
+	  --report table=$(OUT)/distroless.txt --report md=$(OUT)/distroless.md --report json=$(OUT)/distroless.json \
 	  --report junit=$(OUT)/distroless.xml; \
-	  code=$$?; echo; echo "Markdown report: $(OUT)/distroless.md  JSON: $(OUT)/distroless.json  JUnit: $(OUT)/distroless.xml"; exit $$code
+	  code=$$?; echo; echo "Reports: $(OUT)/distroless.md (above), $(OUT)/distroless.txt (table)  JSON: $(OUT)/distroless.json  JUnit: $(OUT)/distroless.xml"; exit $$code
 
 bench: build cluster-up
 	KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook hack/bench/run.sh
