@@ -103,6 +103,10 @@ type Tracker struct {
 	objects   []TrackedObject
 	cleaned   int // objects[:cleaned] were handled by an earlier Cleanup
 	deletions []Deletion
+	// refused are the indexes of objects whose create the server refused
+	// (see Forget). They keep their place, so the indexes Record returned
+	// to other creators stay valid.
+	refused map[int]bool
 }
 
 // NewTracker returns an empty tracker for the run. c may be nil in tests that never clean up.
@@ -140,7 +144,19 @@ func (t *Tracker) MarkCreated(i int) {
 func (t *Tracker) Objects() []TrackedObject {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]TrackedObject(nil), t.objects...)
+	return t.liveLocked(0)
+}
+
+// liveLocked copies the objects from index from on, without the refused
+// ones. t.mu must be held.
+func (t *Tracker) liveLocked(from int) []TrackedObject {
+	out := make([]TrackedObject, 0, len(t.objects)-from)
+	for i := from; i < len(t.objects); i++ {
+		if !t.refused[i] {
+			out = append(out, t.objects[i])
+		}
+	}
+	return out
 }
 
 // Deletions returns a copy of all deletions made by Cleanup so far, in the order done.
@@ -157,12 +173,13 @@ func (t *Tracker) Kept(note string) []Deletion {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Deletion
-	for i := len(t.objects) - 1; i >= t.cleaned; i-- {
+	live := t.liveLocked(t.cleaned)
+	for i := len(live) - 1; i >= 0; i-- {
 		reason := note
-		if o := t.objects[i]; o.Keep && o.Note != "" {
+		if o := live[i]; o.Keep && o.Note != "" {
 			reason = o.Note
 		}
-		out = append(out, Deletion{Object: t.objects[i], Outcome: OutcomeKept, Reason: reason})
+		out = append(out, Deletion{Object: live[i], Outcome: OutcomeKept, Reason: reason})
 	}
 	return out
 }
@@ -174,7 +191,7 @@ func (t *Tracker) Kept(note string) []Deletion {
 // context when that one was cancelled by an interrupt: give cleanup a fresh deadline.
 func (t *Tracker) Cleanup(ctx context.Context, wait bool) []Deletion {
 	t.mu.Lock()
-	todo := append([]TrackedObject(nil), t.objects[t.cleaned:]...)
+	todo := t.liveLocked(t.cleaned)
 	t.cleaned = len(t.objects)
 	t.mu.Unlock()
 
@@ -356,10 +373,11 @@ func DeleteLeftovers(ctx context.Context, c *Clients, objects []TrackedObject, w
 	return t.Cleanup(ctx, wait)
 }
 
-// Forget removes an object recorded with Record whose create the API
-// server refused (AlreadyExists, Invalid, Forbidden ...): it was not made
-// by the run, so cleanup must not delete it. A create that may have
-// reached the server (a timeout, a cut connection) is never forgotten.
+// Forget drops an object recorded with Record whose create the API server
+// refused (AlreadyExists, Invalid, Forbidden ...): it was not made by the
+// run, so cleanup must not delete it, and Objects no longer lists it. A
+// create that may have reached the server (a timeout, a cut connection) is
+// never forgotten. The other indexes Record returned stay valid.
 func (t *Tracker) Forget(i int, err error) {
 	if !NotCreated(err) {
 		return
@@ -367,9 +385,10 @@ func (t *Tracker) Forget(i int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if i >= t.cleaned && i < len(t.objects) && !t.objects[i].Created {
-		t.objects[i].Keep = true
-		t.objects[i].Note = "not created: " + err.Error()
-		t.objects = append(t.objects[:i:i], t.objects[i+1:]...)
+		if t.refused == nil {
+			t.refused = map[int]bool{}
+		}
+		t.refused[i] = true
 	}
 }
 

@@ -397,3 +397,32 @@ func TestFindLeftoversPartialFailure(t *testing.T) {
 		t.Error("FindLeftovers without a client succeeded")
 	}
 }
+
+// TestTrackerForgetKeepsIndexes: a refused create is forgotten, and the
+// indexes that Record gave to other (concurrent) creators still name
+// their own objects.
+func TestTrackerForgetKeepsIndexes(t *testing.T) {
+	tr := NewTracker(nil, "r-1")
+	fixed := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr.now = func() time.Time { return fixed }
+	a := tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "a"})
+	b := tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "b"})
+	c := tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "c"})
+	tr.Forget(a, apierrors.NewAlreadyExists(schema.GroupResource{Resource: "pods"}, "a"))
+	tr.MarkCreated(b)
+	tr.Forget(c, errors.New("connection reset")) // may have reached the server: kept
+	want := []TrackedObject{
+		{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "b", CreatedAt: fixed, Created: true},
+		{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "c", CreatedAt: fixed},
+	}
+	if diff := cmp.Diff(want, tr.Objects()); diff != "" {
+		t.Errorf("Objects (-want +got):\n%s", diff)
+	}
+	var kept []string
+	for _, d := range tr.Kept("kept") {
+		kept = append(kept, d.Object.Name)
+	}
+	if diff := cmp.Diff([]string{"c", "b"}, kept); diff != "" {
+		t.Errorf("Kept (-want +got):\n%s", diff)
+	}
+}
