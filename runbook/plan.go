@@ -182,6 +182,14 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 	return p, nil
 }
 
+// clusterScoped are the resources a run may touch that no namespace holds.
+var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "persistentvolumes": true, "clusterroles": true, "clusterrolebindings": true}
+
+// ClusterScoped reports whether a resource (plural, without subresource)
+// is cluster-scoped, so a Role cannot grant it and access is asked for
+// without a namespace.
+func ClusterScoped(resource string) bool { return clusterScoped[resource] }
+
 func pluralOf(kind string) string {
 	k := strings.ToLower(kind)
 	switch {

@@ -44,26 +44,28 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 			out = append(out, accessCheck(ctx, c, r, verb, ns))
 		}
 	}
-	if !p.TemporaryNamespace {
-		out = append(out, podSecurityCheck(ctx, c, ns, p))
+	if p.TemporaryNamespace {
+		// The namespace and everything in it exist only during the run.
+		return out
 	}
+	out = append(out, podSecurityCheck(ctx, c, ns, p))
 	created := map[string]bool{}
 	for _, s := range p.Steps {
 		for _, call := range s.Planned.Calls {
+			if !concrete(call.Name) {
+				continue
+			}
+			key := call.Namespace + "/" + call.Name
 			switch {
 			case call.Verb == "create" && call.Resource == "pods" && call.Subresource == "":
-				created[call.Namespace+"/"+call.Name] = true
-				if !p.TemporaryNamespace && concrete(call.Name) {
-					out = append(out, dryRunCreate(ctx, c, s, call))
-				}
+				created[key] = true
+				out = append(out, dryRunCreate(ctx, c, s, call))
+			case created[key]:
+				// Made by an earlier step: it cannot be read or patched yet.
 			case call.Verb == "patch" && call.Subresource == "ephemeralcontainers":
-				if concrete(call.Name) && !created[call.Namespace+"/"+call.Name] && !p.TemporaryNamespace {
-					out = append(out, dryRunPatch(ctx, c, s, call))
-				}
+				out = append(out, dryRunPatch(ctx, c, s, call))
 			case call.Verb == "get" && call.Resource == "pods" && call.Subresource == "":
-				if concrete(call.Name) && !created[call.Namespace+"/"+call.Name] && !p.TemporaryNamespace {
-					out = append(out, existsCheck(ctx, c, s, call))
-				}
+				out = append(out, existsCheck(ctx, c, s, call))
 			}
 		}
 	}
@@ -77,7 +79,7 @@ func accessCheck(ctx context.Context, c *kube.Clients, r steps.Rule, verb, ns st
 	resource, sub, _ := strings.Cut(r.Resource, "/")
 	attrs := &authv1.ResourceAttributes{Group: r.Group, Resource: resource, Subresource: sub, Verb: verb}
 	where := "cluster-wide"
-	if resource != "nodes" && resource != "namespaces" {
+	if !ClusterScoped(resource) {
 		attrs.Namespace = ns
 		where = "in " + ns
 	}

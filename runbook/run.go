@@ -372,9 +372,6 @@ func (r *runner) record(s *Step, sr report.StepResult, view map[string]any) {
 		view["status"] = string(sr.Status)
 		r.scope.Steps[s.ID] = view
 	}
-	for k := range sr.Set {
-		_ = k // vars were stored by execute
-	}
 	r.res.Steps = append(r.res.Steps, sr)
 	r.mu.Unlock()
 	r.progress.StepDone(&sr)

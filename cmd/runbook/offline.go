@@ -264,13 +264,10 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	return writeRBAC(stdout, name, p)
 }
 
-// clusterScoped are the resources a namespaced Role cannot grant.
-var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "persistentvolumes": true, "clusterroles": true, "clusterrolebindings": true}
-
 func writeRBAC(w io.Writer, name string, p *runbook.Plan) error {
 	var ns, cl []steps.Rule
 	for _, r := range p.RBAC {
-		if clusterScoped[strings.SplitN(r.Resource, "/", 2)[0]] || p.TemporaryNamespace {
+		if runbook.ClusterScoped(strings.SplitN(r.Resource, "/", 2)[0]) || p.TemporaryNamespace {
 			cl = append(cl, r)
 		} else {
 			ns = append(ns, r)
