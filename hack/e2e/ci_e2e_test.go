@@ -3,12 +3,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/kube-runbook/runbook/report"
@@ -38,36 +38,29 @@ func restrictedPod(name string) *corev1.Pod {
 	}
 }
 
-// ciNamespace creates a namespace with labels, deleted when the test ends.
-func ciNamespace(t *testing.T, c *cluster, prefix string, labels map[string]string) string {
+// newLabelledNamespace is newNamespace (which waits for the default
+// service account) with labels, e.g. a Pod Security level to enforce.
+func (c *cluster) newLabelledNamespace(t *testing.T, prefix string, labels map[string]string) string {
 	t.Helper()
-	ns, err := c.client.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: prefix, Labels: labels}}, metav1.CreateOptions{})
+	ns := c.newNamespace(t, prefix)
+	b, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = c.client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-	})
-	return ns.Name
+	if _, err := c.client.CoreV1().Namespaces().Patch(t.Context(), ns, types.MergePatchType, b, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("labelling namespace %s: %v", ns, err)
+	}
+	return ns
 }
 
-// createReadyPods creates the pods in ns (retrying until the namespace's
-// default service account exists) and waits until each is Ready.
+// createReadyPods creates the pods in ns and waits until each is Ready.
 func createReadyPods(t *testing.T, c *cluster, ns string, pods ...*corev1.Pod) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	for _, p := range pods {
-		for {
-			_, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
-			if err == nil {
-				break
-			}
-			if !strings.Contains(err.Error(), "serviceaccount") || ctx.Err() != nil {
-				t.Fatalf("creating pod %s/%s: %v", ns, p.Name, err)
-			}
-			time.Sleep(200 * time.Millisecond) // the service account controller is about to create it
+		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating pod %s/%s: %v", ns, p.Name, err)
 		}
 	}
 	for _, p := range pods {
@@ -83,12 +76,8 @@ func createReadyPods(t *testing.T, c *cluster, ns string, pods ...*corev1.Pod) {
 // profile each debugger got.
 func TestCIDebuggability(t *testing.T) {
 	c := connect(t)
-	bin := os.Getenv("RUNBOOK_BIN")
-	if bin == "" {
-		t.Fatal("RUNBOOK_BIN is not set: run through `make e2e`")
-	}
-	open := ciNamespace(t, c, "ci-open-", nil)
-	restricted := ciNamespace(t, c, "ci-restricted-", map[string]string{
+	open := c.newNamespace(t, "ci-open-")
+	restricted := c.newLabelledNamespace(t, "ci-restricted-", map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"})
 	var openPods []*corev1.Pod
 	for i := range 3 {
@@ -104,27 +93,13 @@ func TestCIDebuggability(t *testing.T) {
 
 	dir := t.TempDir()
 	jsonPath, junitPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run", "../../examples/ci-debuggability.yaml",
+	r := runCLI(t, "run", repoFile("examples/ci-debuggability.yaml"),
 		"--report", "json="+jsonPath, "--report", "junit="+junitPath, "-o", "table")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	t.Logf("run took %s\n%s\n%s", time.Since(start), stdout.String(), stderr.String())
-	if err != nil {
-		t.Fatalf("runbook run: %v", err)
+	t.Logf("%s", r)
+	if r.code != 0 {
+		t.Fatalf("runbook run: exit %d", r.code)
 	}
-	f, err := os.Open(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	res, err := report.ReadJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := readResult(t, jsonPath)
 	var fan *report.StepResult
 	for i := range res.Steps {
 		if res.Steps[i].ID == "debuggable" {
