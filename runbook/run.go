@@ -16,12 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -256,7 +251,7 @@ func (r *runner) setupNamespace(ctx context.Context) error {
 	r.tracker.MarkCreated(idx)
 	// Pods cannot be created before the namespace's default service
 	// account exists; wait for it by watch.
-	if err := waitServiceAccount(ctx, c, r.ns); err != nil {
+	if err := kube.WaitDefaultServiceAccount(ctx, c, r.ns); err != nil {
 		return fmt.Errorf("waiting for the default service account of namespace %s: %w", r.ns, err)
 	}
 	return nil
@@ -571,24 +566,4 @@ func leftoverPod(note string) string {
 	}
 	pod, _, _ := strings.Cut(after, " ")
 	return pod
-}
-
-// waitServiceAccount waits, with a list and a watch, until the default
-// service account of a new namespace exists.
-func waitServiceAccount(ctx context.Context, c *kube.Clients, ns string) error {
-	sel := fields.OneTermEqualSelector("metadata.name", "default").String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (k8sruntime.Object, error) {
-			o.FieldSelector = sel
-			return c.Kube.CoreV1().ServiceAccounts(ns).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return c.Kube.CoreV1().ServiceAccounts(ns).Watch(ctx, o)
-		},
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.ServiceAccount{}, nil, func(e watch.Event) (bool, error) {
-		return e.Type == watch.Added || e.Type == watch.Modified, nil
-	})
-	return err
 }
