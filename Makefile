@@ -34,6 +34,7 @@ lint: schema-check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/kubebin/')); if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./hack/e2e/
+	hack/check-imports.sh
 
 unit:
 	$(GO) test -count=1 $(PKGS)

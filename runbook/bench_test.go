@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/steps"
+
 	"github.com/kube-runbook/runbook/runbook"
 )
 
@@ -112,14 +115,14 @@ func TestGeneratedRunbook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rb, err := runbook.Parse("generated.yaml", generatedRunbook(tt.steps), runbook.LoadOptions{})
+			rb, err := runbook.Parse("generated.yaml", generatedRunbook(tt.steps), runbook.LoadOptions{Kinds: steps.Registry})
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
 			if got := len(rb.Spec.Steps); got != tt.steps {
 				t.Errorf("loaded %d steps, want %d", got, tt.steps)
 			}
-			plan, err := runbook.MakePlan(rb, "")
+			plan, err := engine.MakePlan(rb, "")
 			if err != nil {
 				t.Fatalf("MakePlan: %v", err)
 			}
@@ -141,11 +144,11 @@ func BenchmarkLoadCompilePlan1000(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		rb, err := runbook.Parse("generated.yaml", data, runbook.LoadOptions{})
+		rb, err := runbook.Parse("generated.yaml", data, runbook.LoadOptions{Kinds: steps.Registry})
 		if err != nil {
 			b.Fatalf("Parse: %v", err)
 		}
-		if _, err := runbook.MakePlan(rb, ""); err != nil {
+		if _, err := engine.MakePlan(rb, ""); err != nil {
 			b.Fatalf("MakePlan: %v", err)
 		}
 	}
@@ -158,7 +161,7 @@ func BenchmarkParse1000(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := runbook.Parse("generated.yaml", data, runbook.LoadOptions{}); err != nil {
+		if _, err := runbook.Parse("generated.yaml", data, runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
 			b.Fatalf("Parse: %v", err)
 		}
 	}

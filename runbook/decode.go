@@ -10,7 +10,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kube-runbook/runbook/runbook/expression"
-	"github.com/kube-runbook/runbook/steps"
 )
 
 // Error is one problem of a runbook file, at a position.
@@ -60,6 +59,7 @@ func (l ErrorList) Format(snippets bool) string {
 // duplicate keys and wrong types are errors, and decoding goes on after an
 // error so that every problem of a file is reported at once.
 type decoder struct {
+	kinds Kinds
 	file  string
 	lines []string
 	errs  ErrorList
@@ -110,7 +110,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 	if v.Kind() == reflect.Pointer {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			if v.Type().Elem() == stepType {
-				d.nodeErrorf(n, "%s: empty step: a step needs one action (%s)", what, strings.Join(steps.Names(), ", "))
+				d.nodeErrorf(n, "%s: empty step: a step needs one action (%s)", what, strings.Join(d.kinds.Names(), ", "))
 			}
 			return
 		}
@@ -296,7 +296,7 @@ var commonStepKeys = fieldsOf(stepType)
 func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 	s.Line, s.Column = n.Line, n.Column
 	if n.Kind != yaml.MappingNode {
-		d.nodeErrorf(n, "a step must be a mapping with one action (%s), found %s", strings.Join(steps.Names(), ", "), kindOf(n))
+		d.nodeErrorf(n, "a step must be a mapping with one action (%s), found %s", strings.Join(d.kinds.Names(), ", "), kindOf(n))
 		return
 	}
 	v := reflect.ValueOf(s).Elem()
@@ -313,9 +313,9 @@ func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 			d.decode(val, v.FieldByIndex(f.index), k.Value)
 			continue
 		}
-		kind, ok := steps.Lookup(k.Value)
+		kind, ok := d.kinds.Lookup(k.Value)
 		if !ok {
-			all := append(keysOf(commonStepKeys), steps.Names()...)
+			all := append(keysOf(commonStepKeys), d.kinds.Names()...)
 			d.nodeErrorf(k, "unknown field %q in step%s", k.Value, expression.Suggest(k.Value, all))
 			continue
 		}
@@ -330,7 +330,7 @@ func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 		d.decode(val, reflect.ValueOf(s.Action), kind.Name)
 	}
 	if actionKey == nil {
-		d.nodeErrorf(n, "step has no action: add one of %s", strings.Join(steps.Names(), ", "))
+		d.nodeErrorf(n, "step has no action: add one of %s", strings.Join(d.kinds.Names(), ", "))
 	}
 }
 

@@ -1,9 +1,13 @@
-package runbook
+package runbook_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // FuzzLoad feeds arbitrary bytes to the loader: it must return a runbook
@@ -20,7 +24,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rb, err := Parse("fuzz.yaml", data, LoadOptions{})
+		rb, err := runbook.Parse("fuzz.yaml", data, runbook.LoadOptions{Kinds: steps.Registry})
 		if err == nil && rb == nil {
 			t.Fatal("no runbook and no error")
 		}
@@ -28,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("both a runbook and an error")
 		}
 		if err == nil {
-			if _, perr := MakePlan(rb, ""); perr != nil {
+			if _, perr := engine.MakePlan(rb, ""); perr != nil {
 				t.Logf("plan: %v", perr)
 			}
 		}

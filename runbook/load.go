@@ -16,7 +16,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kube-runbook/runbook/runbook/expression"
-	"github.com/kube-runbook/runbook/steps"
 )
 
 // LoadOptions change how a runbook is loaded.
@@ -27,6 +26,8 @@ type LoadOptions struct {
 	// AllowPrivileged allows node steps and privileged profiles even if
 	// the file does not (--allow-privileged).
 	AllowPrivileged bool
+	// Kinds is the table of step kinds (steps.Registry); required.
+	Kinds Kinds
 }
 
 // Load reads, decodes, checks and compiles a runbook file. The error, if
@@ -46,7 +47,10 @@ var (
 
 // Parse is Load for bytes already read; file names the source in errors.
 func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
-	d := &decoder{file: file, lines: strings.Split(string(data), "\n")}
+	if opts.Kinds == nil {
+		return nil, ErrorList{{File: file, Message: "no step kinds: LoadOptions.Kinds is nil"}}
+	}
+	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), kinds: opts.Kinds}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -182,7 +186,7 @@ func mapKeys(m map[string]any) []string {
 // checkSteps checks ids, each action, privilege, and compiles every
 // expression with the names known where it stands.
 func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
-	cc := &steps.CheckContext{AllowPrivileged: rb.Spec.AllowPrivileged || opts.AllowPrivileged, Dir: dir}
+	cc := &CheckContext{AllowPrivileged: rb.Spec.AllowPrivileged || opts.AllowPrivileged, Dir: dir}
 	all := map[string]bool{}
 	ids := map[string]*Step{}
 	phases := [][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally}
@@ -254,8 +258,8 @@ func (d *decoder) problems(probs []expression.Problem, what string) {
 	}
 }
 
-func (d *decoder) checkStep(s *Step, cc *steps.CheckContext, ctx expression.Context) {
-	kind, _ := steps.Lookup(s.Kind)
+func (d *decoder) checkStep(s *Step, cc *CheckContext, ctx expression.Context) {
+	kind, _ := d.kinds.Lookup(s.Kind)
 	ctx.Kind = s.Kind
 	for _, fe := range s.Action.Check(cc) {
 		n := fieldNode(s.actionNode, fe.Field)
@@ -295,7 +299,7 @@ func (d *decoder) checkStep(s *Step, cc *steps.CheckContext, ctx expression.Cont
 	d.compileAction(reflect.ValueOf(s.Action), ctx, s.Kind)
 	res := ctx
 	res.Result = true
-	res.Provides = kind.Provides
+	res.Provides = kind.ResultNames()
 	for i := range s.Assert {
 		c := res
 		c.Bool = true

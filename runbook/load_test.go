@@ -1,4 +1,4 @@
-package runbook
+package runbook_test
 
 import (
 	"errors"
@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/steps"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -21,7 +24,7 @@ func TestExamplesLoad(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			if _, err := Load(f, LoadOptions{}); err != nil {
+			if _, err := runbook.Load(f, runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
 				t.Fatalf("%v", err)
 			}
 		})
@@ -31,8 +34,8 @@ func TestExamplesLoad(t *testing.T) {
 // TestBadFileGolden checks that every problem of a bad file is reported at
 // once, one file:line:col line each, against a checked-in golden file.
 func TestBadFileGolden(t *testing.T) {
-	_, err := Load("testdata/bad.yaml", LoadOptions{})
-	var list ErrorList
+	_, err := runbook.Load("testdata/bad.yaml", runbook.LoadOptions{Kinds: steps.Registry})
+	var list runbook.ErrorList
 	if !errors.As(err, &list) {
 		t.Fatalf("want an ErrorList, got %v", err)
 	}
@@ -55,9 +58,9 @@ func TestBadFileGolden(t *testing.T) {
 	}
 }
 
-func parse(t *testing.T, src string, o LoadOptions) (*Runbook, string) {
+func parse(t *testing.T, src string, o runbook.LoadOptions) (*runbook.Runbook, string) {
 	t.Helper()
-	rb, err := Parse("rb.yaml", []byte(src), o)
+	rb, err := runbook.Parse("rb.yaml", []byte(src), o)
 	if err != nil {
 		return nil, err.Error()
 	}
@@ -69,38 +72,38 @@ const head = "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: t}\n
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name, src string
-		opts      LoadOptions
+		opts      runbook.LoadOptions
 		want      string
 	}{
-		{"empty file", "", LoadOptions{}, "rb.yaml:1:1: the file is empty"},
-		{"bad yaml", "a: [1,\n", LoadOptions{}, "rb.yaml:1:1: did not find expected node content"},
-		{"wrong apiVersion", "apiVersion: v1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+		{"empty file", "", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: the file is empty"},
+		{"bad yaml", "a: [1,\n", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: did not find expected node content"},
+		{"wrong apiVersion", "apiVersion: v1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:1:13: apiVersion must be runbook/v1alpha1, found "v1"`},
-		{"unknown spec key", head + "  stpes: []\n", LoadOptions{},
+		{"unknown spec key", head + "  stpes: []\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:5:3: unknown field \"stpes\" in spec (did you mean \"steps\"?)"},
-		{"two actions", head + "  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [echo]}\n", LoadOptions{},
+		{"two actions", head + "  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:7:5: a step has one action: "exec" and "local" are both here (split them into two steps)`},
-		{"empty step", head + "  steps:\n  -\n", LoadOptions{},
+		{"empty step", head + "  steps:\n  -\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:6:4: spec.steps[0]: empty step: a step needs one action"},
-		{"no action", head + "  steps:\n  - name: nothing\n", LoadOptions{},
+		{"no action", head + "  steps:\n  - name: nothing\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:6:5: step has no action: add one of apply, copy, debug, delete, events, exec, get, local, logs, node, wait"},
-		{"duplicate id", head + "  steps:\n  - {id: a, local: {command: [echo]}}\n  - {id: a, local: {command: [echo]}}\n", LoadOptions{},
+		{"duplicate id", head + "  steps:\n  - {id: a, local: {command: [echo]}}\n  - {id: a, local: {command: [echo]}}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:7:5: step id "a" is already used by the step at line 6`},
-		{"bad duration", head + "  timeout: soon\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+		{"bad duration", head + "  timeout: soon\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:5:12: spec.timeout: "soon" is not a duration (use 30s, 5m, 1h30m)`},
-		{"wrong type", head + "  allowPrivileged: maybe\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{},
+		{"wrong type", head + "  allowPrivileged: maybe\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:5:20: spec.allowPrivileged: expected true or false, found "maybe"`},
-		{"stdout in apply", head + "  steps:\n  - apply: {manifest: \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: c}\\n\"}\n    assert: [stdout == \"\"]\n", LoadOptions{},
+		{"stdout in apply", head + "  steps:\n  - apply: {manifest: \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: c}\\n\"}\n    assert: [stdout == \"\"]\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:7:14: assert: apply steps do not set stdout (they set: object, objects, error, duration)"},
-		{"unknown var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [\"${{ vars.imgae }}\"]}\n", LoadOptions{},
+		{"unknown var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [\"${{ vars.imgae }}\"]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:7:28: local: vars.imgae is not declared in spec.vars nor set by an earlier step (did you mean "image"?)`},
-		{"unknown --var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [echo]}\n", LoadOptions{Vars: map[string]string{"imag": "x"}},
+		{"unknown --var", head + "  vars: {image: busybox}\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry, Vars: map[string]string{"imag": "x"}},
 			`rb.yaml: --var imag: the runbook declares no such variable in spec.vars (did you mean "image"?)`},
-		{"privileged profile", head + "  steps:\n  - debug: {pod: p, image: busybox, profile: sysadmin}\n", LoadOptions{},
+		{"privileged profile", head + "  steps:\n  - debug: {pod: p, image: busybox, profile: sysadmin}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:6:37: debug: privileged (profile sysadmin"},
-		{"result in when", head + "  steps:\n  - local: {command: [echo]}\n    when: stdout == \"\"\n", LoadOptions{},
+		{"result in when", head + "  steps:\n  - local: {command: [echo]}\n    when: stdout == \"\"\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:7:11: when: stdout is a result of the step: it can be used in assert and set, not here"},
-		{"set var used later is fine, before is not", head + "  steps:\n  - local: {command: [\"${{ vars.x }}\"]}\n  - local: {command: [echo]}\n    set: {x: stdout}\n", LoadOptions{},
+		{"set var used later is fine, before is not", head + "  steps:\n  - local: {command: [\"${{ vars.x }}\"]}\n  - local: {command: [echo]}\n    set: {x: stdout}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:6:28: local: vars.x is not declared"},
 	}
 	for _, tc := range tests {
@@ -123,7 +126,7 @@ func TestLoadOK(t *testing.T) {
     - {that: exitCode == 0, message: it must work}
     set: {out: trim(stdout)}
   - local: {command: [echo, "${{ vars.out }}", "${{ steps.first.stdout }}"]}
-`, LoadOptions{Vars: map[string]string{"n": "41"}})
+`, runbook.LoadOptions{Kinds: steps.Registry, Vars: map[string]string{"n": "41"}})
 	if err != "" {
 		t.Fatal(err)
 	}

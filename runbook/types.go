@@ -8,7 +8,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kube-runbook/runbook/runbook/expression"
-	"github.com/kube-runbook/runbook/steps"
 )
 
 // APIVersion and Kind identify the format in a file's envelope.
@@ -64,7 +63,7 @@ type Spec struct {
 	// refuses to start (no accidental production runs).
 	Context string `yaml:"context,omitempty" json:"context,omitempty"`
 	// Timeout is the deadline for the whole run (default 10m).
-	Timeout steps.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// AllowPrivileged must be true for node steps and privileged profiles.
 	AllowPrivileged bool `yaml:"allowPrivileged,omitempty" json:"allowPrivileged,omitempty"`
 	// Cleanup is always (default), onSuccess or never.
@@ -93,7 +92,7 @@ type Step struct {
 	// When is an expression; false skips the step.
 	When expression.Expr `yaml:"when,omitempty" json:"when,omitempty"`
 	// Timeout of the step (default: what is left of the run's).
-	Timeout steps.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// ExpectFailure makes a failed action pass (and a successful one fail).
 	ExpectFailure bool `yaml:"expectFailure,omitempty" json:"expectFailure,omitempty"`
 	// ContinueOnError lets the run go on after this step fails.
@@ -108,7 +107,7 @@ type Step struct {
 	// Kind is the action key.
 	Kind string `yaml:"-" json:"kind"`
 	// Action is the decoded action spec.
-	Action steps.Action `yaml:"-" json:"-"`
+	Action Action `yaml:"-" json:"-"`
 	// Line and Column locate the step in the file.
 	Line, Column int `yaml:"-" json:"-"`
 

@@ -20,6 +20,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -52,15 +53,15 @@ type ApplyStep struct {
 }
 
 var applyKind = Kind{
-	Name:     "apply",
-	Summary:  "create the objects of a manifest (inline or file), tracked for cleanup, and wait for them",
-	New:      func() Action { return &ApplyStep{} },
-	Provides: []string{expression.NameObject, expression.NameObjects},
+	Name:    "apply",
+	Summary: "create the objects of a manifest (inline or file), tracked for cleanup, and wait for them",
+	New:     func() Action { return &ApplyStep{} },
+	Results: []Result{resultObject, resultObjects},
 }
 
 // Check implements Action.
-func (s *ApplyStep) Check(c *CheckContext) []FieldError {
-	var errs []FieldError
+func (s *ApplyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	switch s.WaitFor {
 	case "", "Exists", "Ready", "Running", "Succeeded":
 	default:

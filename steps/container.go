@@ -10,6 +10,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -109,8 +110,8 @@ func (d *DebugContainer) build(r renderFunc) (kube.DebugContainer, []string, err
 }
 
 // check validates the container fields shared by the debug kinds.
-func (d *DebugContainer) check(c *CheckContext, mode kube.Mode, imageRequired bool) []FieldError {
-	var errs []FieldError
+func (d *DebugContainer) check(c *runbook.CheckContext, mode kube.Mode, imageRequired bool) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if imageRequired && d.Image.IsZero() {
 		errs = append(errs, fieldErr("image", "image is required"))
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -49,15 +50,15 @@ type CopyStep struct {
 }
 
 var copyKind = Kind{
-	Name:     "copy",
-	Summary:  "create a copy of a pod with a debug container or a changed command (kubectl debug POD --copy-to)",
-	New:      func() Action { return &CopyStep{} },
-	Provides: []string{expression.NamePod},
+	Name:    "copy",
+	Summary: "create a copy of a pod with a debug container or a changed command (kubectl debug POD --copy-to)",
+	New:     func() Action { return &CopyStep{} },
+	Results: []Result{resultPod},
 }
 
 // Check implements Action.
-func (s *CopyStep) Check(c *CheckContext) []FieldError {
-	var errs []FieldError
+func (s *CopyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if s.Pod.IsZero() {
 		errs = append(errs, fieldErr("pod", "pod is required"))
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -31,15 +32,15 @@ type EphemeralStep struct {
 }
 
 var debugKind = Kind{
-	Name:     "debug",
-	Summary:  "attach an ephemeral debug container to a running pod (kubectl debug POD --target)",
-	New:      func() Action { return &EphemeralStep{} },
-	Provides: []string{expression.NameStdout, expression.NamePod, expression.NameContainer, expression.NameExitCode},
+	Name:    "debug",
+	Summary: "attach an ephemeral debug container to a running pod (kubectl debug POD --target)",
+	New:     func() Action { return &EphemeralStep{} },
+	Results: []Result{resultStdout, resultPod, resultContainer, resultExitCode},
 }
 
 // Check implements Action.
-func (s *EphemeralStep) Check(c *CheckContext) []FieldError {
-	var errs []FieldError
+func (s *EphemeralStep) Check(c *runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if s.Pod.IsZero() {
 		errs = append(errs, fieldErr("pod", "pod is required"))
 	}

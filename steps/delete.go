@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -38,14 +39,14 @@ type DeleteStep struct {
 }
 
 var deleteKind = Kind{
-	Name:     "delete",
-	Summary:  "delete an object and wait until it is gone (kubectl delete)",
-	New:      func() Action { return &DeleteStep{} },
-	Provides: []string{expression.NameObject},
+	Name:    "delete",
+	Summary: "delete an object and wait until it is gone (kubectl delete)",
+	New:     func() Action { return &DeleteStep{} },
+	Results: []Result{resultObject},
 }
 
 // Check implements Action.
-func (s *DeleteStep) Check(*CheckContext) []FieldError {
+func (s *DeleteStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	errs := checkKind(s.APIVersion, s.Kind)
 	if s.Name.IsZero() {
 		errs = append(errs, fieldErr("name", "name is required"))

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -35,15 +36,15 @@ type EventsFor struct {
 }
 
 var eventsKind = Kind{
-	Name:     "events",
-	Summary:  "list the events of a namespace or of one object, oldest first (kubectl events)",
-	New:      func() Action { return &EventsStep{} },
-	Provides: []string{expression.NameStdout, expression.NameObjects},
+	Name:    "events",
+	Summary: "list the events of a namespace or of one object, oldest first (kubectl events)",
+	New:     func() Action { return &EventsStep{} },
+	Results: []Result{resultStdout, resultObjects},
 }
 
 // Check implements Action.
-func (s *EventsStep) Check(*CheckContext) []FieldError {
-	var errs []FieldError
+func (s *EventsStep) Check(*runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if f := s.For; f != nil {
 		if f.Kind == "" {
 			errs = append(errs, fieldErr("for", "for.kind is required (e.g. Pod)"))

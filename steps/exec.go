@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -24,15 +25,15 @@ type ExecStep struct {
 }
 
 var execKind = Kind{
-	Name:     "exec",
-	Summary:  "run a command in a running container (kubectl exec)",
-	New:      func() Action { return &ExecStep{} },
-	Provides: []string{expression.NameStdout, expression.NameStderr, expression.NameExitCode},
+	Name:    "exec",
+	Summary: "run a command in a running container (kubectl exec)",
+	New:     func() Action { return &ExecStep{} },
+	Results: []Result{resultStdout, resultStderr, resultExitCode},
 }
 
 // Check implements Action.
-func (s *ExecStep) Check(*CheckContext) []FieldError {
-	var errs []FieldError
+func (s *ExecStep) Check(*runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if s.Pod.IsZero() {
 		errs = append(errs, fieldErr("pod", "pod is required"))
 	}

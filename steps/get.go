@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -39,14 +40,14 @@ type GetStep struct {
 }
 
 var getKind = Kind{
-	Name:     "get",
-	Summary:  "read an object by name, or the objects matching a label selector (kubectl get -o json)",
-	New:      func() Action { return &GetStep{} },
-	Provides: []string{expression.NameObject, expression.NameObjects},
+	Name:    "get",
+	Summary: "read an object by name, or the objects matching a label selector (kubectl get -o json)",
+	New:     func() Action { return &GetStep{} },
+	Results: []Result{resultObject, resultObjects},
 }
 
 // Check implements Action.
-func (s *GetStep) Check(*CheckContext) []FieldError {
+func (s *GetStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	errs := checkKind(s.APIVersion, s.Kind)
 	if !s.Name.IsZero() && !s.Selector.IsZero() {
 		errs = append(errs, fieldErr("selector", "give name or selector, not both"))
@@ -270,8 +271,8 @@ func (t target) isPod() bool {
 }
 
 // checkKind validates apiVersion and kind fields.
-func checkKind(apiVersion, kind string) []FieldError {
-	var errs []FieldError
+func checkKind(apiVersion, kind string) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if kind == "" {
 		errs = append(errs, fieldErr("kind", "kind is required (e.g. Pod, Deployment)"))
 	}

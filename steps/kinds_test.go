@@ -28,6 +28,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -154,7 +155,7 @@ func TestKindsAreRegistered(t *testing.T) {
 			if !ok {
 				t.Fatalf("kind %s is not registered", name)
 			}
-			if k.New == nil || k.New() == nil || k.Summary == "" || len(k.Provides) == 0 {
+			if k.New == nil || k.New() == nil || k.Summary == "" || len(k.Results) == 0 {
 				t.Errorf("kind %s is incomplete: %+v", name, k)
 			}
 		})
@@ -171,91 +172,91 @@ func TestCheck(t *testing.T) {
 	write("pod.yaml", podManifest+"---\n")
 	write("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n---\nkind: ConfigMap\n")
 	write("expr.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${{ vars.name }}}\n")
-	allowed := &CheckContext{Dir: dir, AllowPrivileged: true}
-	normal := &CheckContext{Dir: dir}
+	allowed := &runbook.CheckContext{Dir: dir, AllowPrivileged: true}
+	normal := &runbook.CheckContext{Dir: dir}
 
 	tests := []struct {
 		name string
 		spec Action
-		ctx  *CheckContext
-		want []FieldError
+		ctx  *runbook.CheckContext
+		want []runbook.FieldError
 	}{
 		{"apply ok", &ApplyStep{Manifest: expression.NewTemplate(podManifest), WaitFor: "Ready"}, normal, nil},
 		{"apply needs a manifest", &ApplyStep{}, normal,
-			[]FieldError{{"", "an apply step needs exactly one of manifest (inline YAML) or file"}}},
+			[]runbook.FieldError{{Field: "", Message: "an apply step needs exactly one of manifest (inline YAML) or file"}}},
 		{"apply manifest and file", &ApplyStep{Manifest: expression.NewTemplate(podManifest), File: "pod.yaml"}, normal,
-			[]FieldError{{"", "an apply step needs exactly one of manifest (inline YAML) or file"}}},
+			[]runbook.FieldError{{Field: "", Message: "an apply step needs exactly one of manifest (inline YAML) or file"}}},
 		{"apply bad waitFor", &ApplyStep{Manifest: expression.NewTemplate(podManifest), WaitFor: "Available"}, normal,
-			[]FieldError{{"waitFor", `waitFor must be Exists, Ready, Running or Succeeded, not "Available"`}}},
+			[]runbook.FieldError{{Field: "waitFor", Message: `waitFor must be Exists, Ready, Running or Succeeded, not "Available"`}}},
 		{"apply invalid YAML", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: Pod\n  metadata: x\n")}, normal,
-			[]FieldError{{"manifest", "not valid YAML: manifest line 3: mapping values are not allowed in this context"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "not valid YAML: manifest line 3: mapping values are not allowed in this context"}}},
 		{"apply object without kind and name", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nmetadata: {}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")}, normal,
-			[]FieldError{{"manifest", "manifest line 1: object has no kind, no metadata.name"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "manifest line 1: object has no kind, no metadata.name"}}},
 		{"apply labels that are not strings", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: [1]}}\n")}, normal,
-			[]FieldError{{"manifest", "manifest line 1: metadata.labels must map names to strings"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "manifest line 1: metadata.labels must map names to strings"}}},
 		{"apply generateName", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: Pod\nmetadata: {generateName: x-}\n")}, normal,
-			[]FieldError{{"manifest", "manifest line 1: object has no metadata.name (generateName is not supported: the run records the name before creating, for cleanup)"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "manifest line 1: object has no metadata.name (generateName is not supported: the run records the name before creating, for cleanup)"}}},
 		{"apply a list is not an object", &ApplyStep{Manifest: expression.NewTemplate("- a\n- b\n")}, normal,
-			[]FieldError{{"manifest", "manifest line 1: a manifest document must be an object (apiVersion, kind, metadata, ...)"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "manifest line 1: a manifest document must be an object (apiVersion, kind, metadata, ...)"}}},
 		{"apply only comments", &ApplyStep{Manifest: expression.NewTemplate("# nothing\n---\n")}, normal,
-			[]FieldError{{"manifest", "the manifest holds no object"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "the manifest holds no object"}}},
 		{"apply unknown pod field", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {contianers: []}\n")}, normal,
-			[]FieldError{{"manifest", `manifest line 1: pod p: strict decoding error: unknown field "spec.contianers"`}}},
+			[]runbook.FieldError{{Field: "manifest", Message: `manifest line 1: pod p: strict decoding error: unknown field "spec.contianers"`}}},
 		{"apply privileged pod", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostPID: true, containers: [{name: c, image: i}]}\n")}, normal,
-			[]FieldError{{"manifest", "privileged (Pod p: " + strings.Join(kube.PodPrivilegedReasons(&corev1.PodSpec{HostPID: true}), ", Pod p: ") + "): set spec.allowPrivileged: true (or --allow-privileged) to allow it"}}},
+			[]runbook.FieldError{{Field: "manifest", Message: "privileged (Pod p: " + strings.Join(kube.PodPrivilegedReasons(&corev1.PodSpec{HostPID: true}), ", Pod p: ") + "): set spec.allowPrivileged: true (or --allow-privileged) to allow it"}}},
 		{"apply privileged pod allowed", &ApplyStep{Manifest: expression.NewTemplate("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostPID: true, containers: [{name: c, image: i}]}\n")}, allowed, nil},
 		{"apply templated manifest is checked at run time", &ApplyStep{Manifest: expression.NewTemplate("kind: ${{ vars.kind }}\n")}, normal, nil},
 		{"apply file ok", &ApplyStep{File: "pod.yaml"}, normal, nil},
 		{"apply missing file", &ApplyStep{File: "nope.yaml"}, normal,
-			[]FieldError{{"file", "cannot read the manifest file: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"}}},
+			[]runbook.FieldError{{Field: "file", Message: "cannot read the manifest file: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"}}},
 		{"apply bad file", &ApplyStep{File: "bad.yaml"}, normal,
-			[]FieldError{{"file", "bad.yaml:5: object has no apiVersion, no metadata.name"}}},
+			[]runbook.FieldError{{Field: "file", Message: "bad.yaml:5: object has no apiVersion, no metadata.name"}}},
 		{"apply file with an expression", &ApplyStep{File: "expr.yaml"}, normal,
-			[]FieldError{{"file", "expr.yaml holds ${{ }}, which is only evaluated in an inline manifest: move the objects into manifest, or remove the expression"}}},
+			[]runbook.FieldError{{Field: "file", Message: "expr.yaml holds ${{ }}, which is only evaluated in an inline manifest: move the objects into manifest, or remove the expression"}}},
 
 		{"get ok", &GetStep{Kind: "Pod", Name: expression.NewTemplate("x")}, normal, nil},
-		{"get needs kind", &GetStep{}, normal, []FieldError{{"kind", "kind is required (e.g. Pod, Deployment)"}}},
+		{"get needs kind", &GetStep{}, normal, []runbook.FieldError{{Field: "kind", Message: "kind is required (e.g. Pod, Deployment)"}}},
 		{"get name and selector", &GetStep{Kind: "Pod", Name: expression.NewTemplate("x"), Selector: expression.NewTemplate("a=b")}, normal,
-			[]FieldError{{"selector", "give name or selector, not both"}}},
+			[]runbook.FieldError{{Field: "selector", Message: "give name or selector, not both"}}},
 		{"get bad apiVersion", &GetStep{APIVersion: "a/b/c", Kind: "X"}, normal,
-			[]FieldError{{"apiVersion", `apiVersion "a/b/c" is not GROUP/VERSION or VERSION: unexpected GroupVersion string: a/b/c`}}},
+			[]runbook.FieldError{{Field: "apiVersion", Message: `apiVersion "a/b/c" is not GROUP/VERSION or VERSION: unexpected GroupVersion string: a/b/c`}}},
 
 		{"wait ok", &WaitStep{Kind: "Pod", Name: expression.NewTemplate("x"), For: expression.NewExpr("true")}, normal, nil},
-		{"wait needs kind, name, for", &WaitStep{}, normal, []FieldError{
-			{"kind", "kind is required (e.g. Pod, Deployment)"},
-			{"name", "name is required"},
-			{"for", `for is required: an expression over object, e.g. object.status.phase == "Running"`}}},
+		{"wait needs kind, name, for", &WaitStep{}, normal, []runbook.FieldError{
+			{Field: "kind", Message: "kind is required (e.g. Pod, Deployment)"},
+			{Field: "name", Message: "name is required"},
+			{Field: "for", Message: `for is required: an expression over object, e.g. object.status.phase == "Running"`}}},
 
 		{"logs ok", &LogsStep{Pod: expression.NewTemplate("x"), TailLines: i64(0)}, normal, nil},
-		{"logs needs pod", &LogsStep{TailLines: i64(-1), Since: &Duration{}}, normal, []FieldError{
-			{"pod", "pod is required"},
-			{"tailLines", "tailLines must be 0 or more (leave it out for the whole log)"},
-			{"since", "since must be more than 0 (leave it out for the whole log)"}}},
+		{"logs needs pod", &LogsStep{TailLines: i64(-1), Since: &runbook.Duration{}}, normal, []runbook.FieldError{
+			{Field: "pod", Message: "pod is required"},
+			{Field: "tailLines", Message: "tailLines must be 0 or more (leave it out for the whole log)"},
+			{Field: "since", Message: "since must be more than 0 (leave it out for the whole log)"}}},
 
 		{"events ok", &EventsStep{For: &EventsFor{Kind: "Pod", Name: expression.NewTemplate("x")}}, normal, nil},
 		{"events whole namespace", &EventsStep{}, normal, nil},
-		{"events for needs kind and name", &EventsStep{For: &EventsFor{}}, normal, []FieldError{
-			{"for", "for.kind is required (e.g. Pod)"},
-			{"for", "for.name is required"}}},
+		{"events for needs kind and name", &EventsStep{For: &EventsFor{}}, normal, []runbook.FieldError{
+			{Field: "for", Message: "for.kind is required (e.g. Pod)"},
+			{Field: "for", Message: "for.name is required"}}},
 		{"events lowercase kind", &EventsStep{For: &EventsFor{Kind: "pod", Name: expression.NewTemplate("x")}}, normal,
-			[]FieldError{{"for", `for.kind "pod" must be written as in manifests, e.g. Pod`}}},
+			[]runbook.FieldError{{Field: "for", Message: `for.kind "pod" must be written as in manifests, e.g. Pod`}}},
 
 		{"delete ok", &DeleteStep{Kind: "Pod", Name: expression.NewTemplate("x"), GracePeriodSeconds: i64(0)}, normal, nil},
-		{"delete needs name", &DeleteStep{Kind: "Pod", GracePeriodSeconds: i64(-1)}, normal, []FieldError{
-			{"name", "name is required"},
-			{"gracePeriodSeconds", "gracePeriodSeconds must be 0 or more"}}},
+		{"delete needs name", &DeleteStep{Kind: "Pod", GracePeriodSeconds: i64(-1)}, normal, []runbook.FieldError{
+			{Field: "name", Message: "name is required"},
+			{Field: "gracePeriodSeconds", Message: "gracePeriodSeconds must be 0 or more"}}},
 
 		{"local command", &LocalStep{Command: []expression.Template{expression.NewTemplate("echo")}}, normal, nil},
 		{"local shell", &LocalStep{Shell: expression.NewTemplate("echo | cat")}, normal, nil},
 		{"local needs a command", &LocalStep{}, normal,
-			[]FieldError{{"", "a local step needs command (an argv, no shell) or shell (a script for /bin/sh -c)"}}},
+			[]runbook.FieldError{{Field: "", Message: "a local step needs command (an argv, no shell) or shell (a script for /bin/sh -c)"}}},
 		{"local command and shell", &LocalStep{Command: []expression.Template{expression.NewTemplate("echo")}, Shell: expression.NewTemplate("echo")}, normal,
-			[]FieldError{{"shell", "give command (an argv, no shell) or shell (a script for /bin/sh -c), not both"}}},
+			[]runbook.FieldError{{Field: "shell", Message: "give command (an argv, no shell) or shell (a script for /bin/sh -c), not both"}}},
 		{"local empty program", &LocalStep{Command: []expression.Template{{}, expression.NewTemplate("x")}}, normal,
-			[]FieldError{{"command", "the first element of command, the program, is empty"}}},
-		{"local bad env", &LocalStep{Shell: expression.NewTemplate("env"), Env: []EnvVar{{Name: "A=B"}, {Name: "X"}, {Name: "X"}}}, normal, []FieldError{
-			{"env", `env name "A=B" is not a valid variable name`},
-			{"env", "env X is set twice"}}},
+			[]runbook.FieldError{{Field: "command", Message: "the first element of command, the program, is empty"}}},
+		{"local bad env", &LocalStep{Shell: expression.NewTemplate("env"), Env: []EnvVar{{Name: "A=B"}, {Name: "X"}, {Name: "X"}}}, normal, []runbook.FieldError{
+			{Field: "env", Message: `env name "A=B" is not a valid variable name`},
+			{Field: "env", Message: "env X is set twice"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,8 +280,8 @@ func TestApplyCheckLinesOfTheRunbook(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Manifest = doc.Manifest
-	want := []FieldError{{"manifest", "line 3: object has no metadata.name"}}
-	if diff := cmp.Diff(want, s.Check(&CheckContext{})); diff != "" {
+	want := []runbook.FieldError{{Field: "manifest", Message: "line 3: object has no metadata.name"}}
+	if diff := cmp.Diff(want, s.Check(&runbook.CheckContext{})); diff != "" {
 		t.Errorf("Check (-want +got):\n%s", diff)
 	}
 }
@@ -397,7 +398,7 @@ metadata: {name: scratch, namespace: ignored}
 				{Verb: "watch", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until object.status.readyReplicas >= 2"},
 			},
 		}},
-		{"logs", &LogsStep{Pod: tpl(t, "web"), Container: tpl(t, "app"), Previous: true, TailLines: i64(20), Since: &Duration{90 * time.Second}}, &Planned{
+		{"logs", &LogsStep{Pod: tpl(t, "web"), Container: tpl(t, "app"), Previous: true, TailLines: i64(20), Since: &runbook.Duration{Duration: 90 * time.Second}}, &Planned{
 			Target:  "pod default/web",
 			Kubectl: "kubectl logs web -n default -c app --previous --tail=20 --since=1m30s",
 			Calls: []Call{{Verb: "get", Resource: "pods", Subresource: "log", Namespace: "default", Name: "web",

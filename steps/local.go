@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -36,10 +37,10 @@ type LocalStep struct {
 }
 
 var localKind = Kind{
-	Name:     "local",
-	Summary:  "run a command on the operator's machine (argv, or a shell script when asked for)",
-	New:      func() Action { return &LocalStep{} },
-	Provides: []string{expression.NameStdout, expression.NameStderr, expression.NameExitCode},
+	Name:    "local",
+	Summary: "run a command on the operator's machine (argv, or a shell script when asked for)",
+	New:     func() Action { return &LocalStep{} },
+	Results: []Result{resultStdout, resultStderr, resultExitCode},
 }
 
 // localWaitDelay bounds how long a finished (or killed) command's output
@@ -47,8 +48,8 @@ var localKind = Kind{
 const localWaitDelay = 5 * time.Second
 
 // Check implements Action.
-func (s *LocalStep) Check(*CheckContext) []FieldError {
-	var errs []FieldError
+func (s *LocalStep) Check(*runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	switch {
 	case len(s.Command) > 0 && !s.Shell.IsZero():
 		errs = append(errs, fieldErr("shell", "give command (an argv, no shell) or shell (a script for /bin/sh -c), not both"))

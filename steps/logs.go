@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -24,19 +25,19 @@ type LogsStep struct {
 	// TailLines keeps only the last lines of the log (kubectl logs --tail).
 	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
 	// Since keeps only lines newer than this, e.g. 10m (kubectl logs --since).
-	Since *Duration `yaml:"since,omitempty" json:"since,omitempty"`
+	Since *runbook.Duration `yaml:"since,omitempty" json:"since,omitempty"`
 }
 
 var logsKind = Kind{
-	Name:     "logs",
-	Summary:  "read a container's log into stdout (kubectl logs)",
-	New:      func() Action { return &LogsStep{} },
-	Provides: []string{expression.NameStdout},
+	Name:    "logs",
+	Summary: "read a container's log into stdout (kubectl logs)",
+	New:     func() Action { return &LogsStep{} },
+	Results: []Result{resultStdout},
 }
 
 // Check implements Action.
-func (s *LogsStep) Check(*CheckContext) []FieldError {
-	var errs []FieldError
+func (s *LogsStep) Check(*runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	if s.Pod.IsZero() {
 		errs = append(errs, fieldErr("pod", "pod is required"))
 	}

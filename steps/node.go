@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -31,15 +32,15 @@ type NodeStep struct {
 }
 
 var nodeKind = Kind{
-	Name:     "node",
-	Summary:  "run a privileged debug pod on a node with the host's / at /host (kubectl debug node/NAME)",
-	New:      func() Action { return &NodeStep{} },
-	Provides: []string{expression.NameStdout, expression.NamePod, expression.NameNode, expression.NameContainer, expression.NameExitCode},
+	Name:    "node",
+	Summary: "run a privileged debug pod on a node with the host's / at /host (kubectl debug node/NAME)",
+	New:     func() Action { return &NodeStep{} },
+	Results: []Result{resultStdout, resultPod, resultNode, resultContainer, resultExitCode},
 }
 
 // Check implements Action.
-func (s *NodeStep) Check(c *CheckContext) []FieldError {
-	var errs []FieldError
+func (s *NodeStep) Check(c *runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
 	n := 0
 	for _, t := range []expression.Template{s.Name, s.Pod, s.Selector} {
 		if !t.IsZero() {
@@ -57,7 +58,7 @@ func (s *NodeStep) Check(c *CheckContext) []FieldError {
 	if !c.AllowPrivileged {
 		errs = append(errs, fieldErr("", "a node step runs a privileged pod (host namespaces, host / at /host): set spec.allowPrivileged: true (or --allow-privileged) to allow it"))
 	}
-	return append(errs, s.check(&CheckContext{AllowPrivileged: true, Dir: c.Dir}, kube.ModeNode, true)...)
+	return append(errs, s.check(&runbook.CheckContext{AllowPrivileged: true, Dir: c.Dir}, kube.ModeNode, true)...)
 }
 
 // PrivilegeReasons implements Privileged.

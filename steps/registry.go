@@ -1,6 +1,10 @@
 package steps
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/kube-runbook/runbook/runbook"
+)
 
 // registry is the one table of step kinds. Adding a kind is one file, one
 // line here, tests and an example.
@@ -43,3 +47,19 @@ func Names() []string {
 	}
 	return out
 }
+
+// Registry is the table of kinds as the loader takes it
+// (runbook.LoadOptions.Kinds).
+var Registry runbook.Kinds = formatKinds{}
+
+type formatKinds struct{}
+
+func (formatKinds) Lookup(key string) (runbook.StepKind, bool) {
+	k, ok := Lookup(key)
+	if !ok {
+		return runbook.StepKind{}, false
+	}
+	return k.Format(), true
+}
+
+func (formatKinds) Names() []string { return Names() }

@@ -11,20 +11,19 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"path"
 	"sort"
 	"strings"
-	"time"
 
-	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
-// Kind describes a step kind.
+// Kind describes a step kind: the format's view of it (key, spec, results)
+// and how to read its results from an Outcome.
 type Kind struct {
 	// Name is the key that selects the kind in a step, e.g. "debug".
 	Name string
@@ -32,16 +31,24 @@ type Kind struct {
 	Summary string
 	// New returns a pointer to a zero spec, ready to be decoded.
 	New func() Action
-	// Provides lists the result names (stdout, pod, ...) the kind fills,
-	// which its assertions may use.
-	Provides []string
+	// Results are the names (stdout, pod, ...) the kind's runs provide to
+	// assertions, set and later steps.
+	Results []Result
 }
 
-// Action is the spec of one step's action.
+// Format returns the kind as the format package sees it.
+func (k Kind) Format() runbook.StepKind {
+	out := runbook.StepKind{Name: k.Name, Summary: k.Summary, New: func() runbook.Action { return k.New() }}
+	for _, r := range k.Results {
+		out.Results = append(out.Results, r.Result)
+	}
+	return out
+}
+
+// Action is the spec of one step's action: the format's Action (decoded
+// and checked at load time) with a plan and a run.
 type Action interface {
-	// Check reports what the types cannot: required fields, conflicts,
-	// privilege. Field names in the errors are YAML keys of the spec.
-	Check(c *CheckContext) []FieldError
+	runbook.Action
 	// Plan describes the API calls Run would make, without a cluster.
 	Plan(p *Planner) (*Planned, error)
 	// Run performs the action. It never panics on cluster answers: every
@@ -55,46 +62,9 @@ type Privileged interface {
 	PrivilegeReasons() []string
 }
 
-// CheckContext is what Check may look at.
-type CheckContext struct {
-	// AllowPrivileged is spec.allowPrivileged (or --allow-privileged).
-	AllowPrivileged bool
-	// Dir is the directory of the runbook file, for file references.
-	Dir string
+func fieldErr(field, format string, args ...any) runbook.FieldError {
+	return runbook.FieldErrorf(field, format, args...)
 }
-
-// FieldError is a problem with one field of a spec; the loader turns Field
-// (a YAML key, or "" for the whole action) into a file position.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func fieldErr(field, format string, args ...any) FieldError {
-	return FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// Duration is a duration written as Go writes them: 30s, 5m, 1h30m.
-type Duration struct{ time.Duration }
-
-// UnmarshalYAML parses a duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s or 5m", n.Line)}}
-	}
-	v, err := time.ParseDuration(n.Value)
-	if err != nil || v < 0 {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (use 30s, 5m, 1h30m)", n.Line, n.Value)}}
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalYAML writes the duration as text.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-
-// MarshalJSON writes the duration as text.
-func (d Duration) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q", d.String())), nil }
 
 // EnvVar is an environment variable of a debug container or local command.
 type EnvVar struct {
@@ -185,6 +155,9 @@ type Outcome struct {
 	Leftovers []string
 	// Secrets are values to redact from the report (secret env values).
 	Secrets []string
+	// Values holds the results a kind declares beyond the common ones
+	// above, by name (see Result).
+	Values map[string]any
 }
 
 func (o *Outcome) call(verb, resource, ns, name string) {

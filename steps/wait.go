@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -35,14 +36,14 @@ type WaitStep struct {
 }
 
 var waitKind = Kind{
-	Name:     "wait",
-	Summary:  "wait until an expression over an object holds, driven by a watch (kubectl wait --for=jsonpath)",
-	New:      func() Action { return &WaitStep{} },
-	Provides: []string{expression.NameObject},
+	Name:    "wait",
+	Summary: "wait until an expression over an object holds, driven by a watch (kubectl wait --for=jsonpath)",
+	New:     func() Action { return &WaitStep{} },
+	Results: []Result{resultObject},
 }
 
 // Check implements Action.
-func (s *WaitStep) Check(*CheckContext) []FieldError {
+func (s *WaitStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	errs := checkKind(s.APIVersion, s.Kind)
 	if s.Name.IsZero() {
 		errs = append(errs, fieldErr("name", "name is required"))

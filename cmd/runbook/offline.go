@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kube-runbook/runbook/runbook/engine"
+
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
@@ -19,7 +21,7 @@ import (
 	"github.com/kube-runbook/runbook/steps"
 )
 
-func version() string { return runbook.Version }
+func version() string { return engine.Version }
 
 // load loads a runbook, turning its problems into exit code 2.
 func load(file string, o runbook.LoadOptions, snippets bool) (*runbook.Runbook, error) {
@@ -76,7 +78,7 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}
 	bad := 0
 	for _, f := range args {
-		if _, err := load(f, runbook.LoadOptions{Vars: vars}, o.snippets); err != nil {
+		if _, err := load(f, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, o.snippets); err != nil {
 			fmt.Fprintln(stderr, err)
 			bad++
 			continue
@@ -120,11 +122,11 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Vars: vars}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, false)
 	if err != nil {
 		return err
 	}
-	p, err := runbook.MakePlan(rb, o.kube.namespace)
+	p, err := engine.MakePlan(rb, o.kube.namespace)
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -136,7 +138,7 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		p.Preflight = runbook.Preflight(ctx, c, p)
+		p.Preflight = engine.Preflight(ctx, c, p)
 		for _, ch := range p.Preflight {
 			if !ch.OK {
 				failed++
@@ -152,7 +154,7 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	return nil
 }
 
-func (o *planOptions) write(stdout io.Writer, p *runbook.Plan) error {
+func (o *planOptions) write(stdout io.Writer, p *engine.Plan) error {
 	switch o.output {
 	case "json":
 		enc := json.NewEncoder(stdout)
@@ -249,11 +251,11 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry}, false)
 	if err != nil {
 		return err
 	}
-	p, err := runbook.MakePlan(rb, o.namespace)
+	p, err := engine.MakePlan(rb, o.namespace)
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -264,10 +266,10 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	return writeRBAC(stdout, name, p)
 }
 
-func writeRBAC(w io.Writer, name string, p *runbook.Plan) error {
+func writeRBAC(w io.Writer, name string, p *engine.Plan) error {
 	var ns, cl []steps.Rule
 	for _, r := range p.RBAC {
-		if runbook.ClusterScoped(strings.SplitN(r.Resource, "/", 2)[0]) || p.TemporaryNamespace {
+		if engine.ClusterScoped(strings.SplitN(r.Resource, "/", 2)[0]) || p.TemporaryNamespace {
 			cl = append(cl, r)
 		} else {
 			ns = append(ns, r)

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/steps"
+
 	"github.com/spf13/pflag"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -100,7 +103,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return exitf(exitInvalid, "--output: %v", err)
 		}
 	}
-	rb, err := load(file, runbook.LoadOptions{Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
 	if err != nil {
 		return err
 	}
@@ -123,7 +126,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return
 		}
 		fmt.Fprintf(stderr, "\n%s: stopping the run, then cleaning up (send it again to exit now)\n", sig)
-		cancel(runbook.ErrInterrupted)
+		cancel(engine.ErrInterrupted)
 		if _, ok := <-sigs; ok {
 			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
 			os.Exit(exitInterrupted)
@@ -131,7 +134,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	progress := newProgress(stderr)
-	res := runbook.Run(ctx, rb, runbook.RunOptions{
+	res := engine.Run(ctx, rb, engine.RunOptions{
 		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
 		AllowPrivileged: o.allowPrivileged,
 	})

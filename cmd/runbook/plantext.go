@@ -6,15 +6,16 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kube-runbook/runbook/runbook/engine"
+
 	"gopkg.in/yaml.v3"
 
-	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/steps"
 )
 
 // writePlanText writes a plan for people: each step's calls with the
 // objects sent, privileged items flagged, then RBAC and cleanup.
-func writePlanText(w io.Writer, p *runbook.Plan) error {
+func writePlanText(w io.Writer, p *engine.Plan) error {
 	b := &bytes.Buffer{}
 	fmt.Fprintf(b, "Plan of runbook %s (%s, %s)\n", p.Runbook, p.File, p.Digest)
 	fmt.Fprintf(b, "Namespace: %s   Timeout: %s   Cleanup: %s   allowPrivileged: %v\n", p.Namespace, p.Timeout, p.CleanupPolicy, p.AllowPrivileged)

@@ -70,7 +70,7 @@ func (p *progress) paint(code, s string) string {
 	return "\033[" + code + "m" + s + "\033[0m"
 }
 
-// StepStarted implements runbook.Progress.
+// StepStarted implements engine.Progress.
 func (p *progress) StepStarted(phase string, index int, title, kind string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -84,7 +84,7 @@ func (p *progress) StepStarted(phase string, index int, title, kind string) {
 	}
 }
 
-// StepDone implements runbook.Progress.
+// StepDone implements engine.Progress.
 func (p *progress) StepDone(r *report.StepResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -106,7 +106,7 @@ func (p *progress) StepDone(r *report.StepResult) {
 	p.current = ""
 }
 
-// Logf implements runbook.Progress.
+// Logf implements engine.Progress.
 func (p *progress) Logf(format string, args ...any) {
 	if p.tty {
 		return // the spinner line says enough on a terminal

@@ -124,7 +124,7 @@ type gen struct {
 var (
 	templateType = reflect.TypeOf(expression.Template{})
 	exprType     = reflect.TypeOf(expression.Expr{})
-	durationType = reflect.TypeOf(steps.Duration{})
+	durationType = reflect.TypeOf(runbook.Duration{})
 	stepType     = reflect.TypeOf(runbook.Step{})
 	assertType   = reflect.TypeOf(runbook.Assertion{})
 	settersType  = reflect.TypeOf([]runbook.Setter{})

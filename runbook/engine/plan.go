@@ -1,4 +1,4 @@
-package runbook
+package engine
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 	"github.com/kube-runbook/runbook/steps"
 )
@@ -62,7 +63,10 @@ type podLister interface {
 
 // MakePlan computes the plan of a loaded runbook. namespace overrides
 // spec.namespace, as -n does for a run.
-func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
+func MakePlan(rb *runbook.Runbook, namespace string) (*Plan, error) {
+	if err := check(rb); err != nil {
+		return nil, err
+	}
 	ns := rb.Spec.Namespace
 	if namespace != "" {
 		ns = namespace
@@ -70,7 +74,7 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns,
 		AllowPrivileged: rb.Spec.AllowPrivileged, Context: rb.Spec.Context, CleanupPolicy: rb.Spec.Cleanup}
 	if p.CleanupPolicy == "" {
-		p.CleanupPolicy = CleanupAlways
+		p.CleanupPolicy = runbook.CleanupAlways
 	}
 	p.Timeout = DefaultTimeout.String()
 	if rb.Spec.Timeout.Duration > 0 {
@@ -96,7 +100,7 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 	var cleanup []string
 	for _, list := range []struct {
 		phase string
-		steps []*Step
+		steps []*runbook.Step
 	}{{"steps", rb.Spec.Steps}, {"onFailure", rb.Spec.OnFailure}, {"finally", rb.Spec.Finally}} {
 		for _, s := range list.steps {
 			index++
@@ -110,7 +114,8 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 					calls = append(calls, forEachCall(fe, ns))
 				}
 			}
-			pl, err := s.Action.Plan(planner)
+			_, action := kindOf(s)
+			pl, err := action.Plan(planner)
 			if err != nil {
 				return nil, fmt.Errorf("step %d (%s): %w", index, s.Title(), err)
 			}
@@ -151,7 +156,7 @@ func MakePlan(rb *Runbook, namespace string) (*Plan, error) {
 	if p.TemporaryNamespace {
 		p.Cleanup = append(p.Cleanup, "delete namespace runbook-<run id> (and everything left in it)")
 	}
-	if p.CleanupPolicy != CleanupAlways {
+	if p.CleanupPolicy != runbook.CleanupAlways {
 		p.Cleanup = append(p.Cleanup, "(spec.cleanup is "+p.CleanupPolicy+": the deletions above happen only then)")
 	}
 	for _, c := range cleanup {
@@ -201,7 +206,7 @@ func pluralOf(kind string) string {
 	return k + "s"
 }
 
-func describeForEach(fe *ForEach, ns string) string {
+func describeForEach(fe *runbook.ForEach, ns string) string {
 	conc := max(fe.Concurrency, 1)
 	switch {
 	case fe.Pods != nil:
@@ -216,7 +221,7 @@ func describeForEach(fe *ForEach, ns string) string {
 	return fmt.Sprintf("each item of %s, %d at a time", fe.Items.Source, conc)
 }
 
-func forEachCall(fe *ForEach, ns string) steps.Call {
+func forEachCall(fe *runbook.ForEach, ns string) steps.Call {
 	switch {
 	case fe.Pods != nil:
 		c := steps.Call{Verb: "list", Resource: "pods", Namespace: orDefault(fe.Pods.Namespace, ns), Note: "forEach selection " + fe.Pods.Selector}

@@ -1,4 +1,4 @@
-package runbook
+package engine
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // runLocal loads src and runs it against fake clients; local steps run for
 // real, so the executor's logic is tested without a cluster.
 func runLocal(t *testing.T, ctx context.Context, src string) *report.Result {
 	t.Helper()
-	rb, err := Parse("rb.yaml", []byte(src), LoadOptions{})
+	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -169,7 +171,7 @@ func TestRunInterrupted(t *testing.T) {
 }
 
 func TestRunContextGuard(t *testing.T) {
-	rb, err := Parse("rb.yaml", []byte(runHead+"  context: prod-*\n  steps:\n  - local: {command: [\"true\"]}\n"), LoadOptions{})
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+"  context: prod-*\n  steps:\n  - local: {command: [\"true\"]}\n"), runbook.LoadOptions{Kinds: steps.Registry})
 	if err != nil {
 		t.Fatal(err)
 	}

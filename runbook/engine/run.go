@@ -1,4 +1,4 @@
-package runbook
+package engine
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 	"github.com/kube-runbook/runbook/steps"
 )
@@ -73,7 +75,7 @@ type RunOptions struct {
 
 // runner holds the state of one run.
 type runner struct {
-	rb       *Runbook
+	rb       *runbook.Runbook
 	o        RunOptions
 	res      *report.Result
 	progress Progress
@@ -100,7 +102,7 @@ func NewRunID() string {
 // complete even when the run failed, timed out or was interrupted. ctx is
 // cancelled with ErrInterrupted as its cause on a signal: the run stops,
 // then finally steps and cleanup still run, on a fresh bounded context.
-func Run(ctx context.Context, rb *Runbook, o RunOptions) *report.Result {
+func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result {
 	if o.RunID == "" {
 		o.RunID = NewRunID()
 	}
@@ -114,6 +116,11 @@ func Run(ctx context.Context, rb *Runbook, o RunOptions) *report.Result {
 	r.res = r.newResult()
 	defer r.finish()
 
+	if err := check(rb); err != nil {
+		r.res.Verdict = report.VerdictError
+		r.res.Error = err.Error()
+		return r.res
+	}
 	c := o.Clients
 	if g := rb.Spec.Context; g != "" {
 		if ok, _ := path.Match(g, c.ContextName); !ok {
@@ -269,7 +276,7 @@ func (r *runner) pods(ns string) *kube.PodWatcher {
 	return w
 }
 
-func (r *runner) runList(ctx context.Context, list []*Step, phase string) {
+func (r *runner) runList(ctx context.Context, list []*runbook.Step, phase string) {
 	stopped := false
 	for _, s := range list {
 		if stopped {
@@ -294,7 +301,7 @@ func (r *runner) runList(ctx context.Context, list []*Step, phase string) {
 	}
 }
 
-func (r *runner) skipList(list []*Step, phase, reason string) {
+func (r *runner) skipList(list []*runbook.Step, phase, reason string) {
 	for _, s := range list {
 		r.skip(s, phase, reason)
 	}
@@ -307,7 +314,7 @@ func (r *runner) nextIndex() int {
 	return r.index
 }
 
-func (r *runner) skip(s *Step, phase, reason string) {
+func (r *runner) skip(s *runbook.Step, phase, reason string) {
 	sr := report.StepResult{Index: r.nextIndex(), ID: s.ID, Name: s.Title(), Description: s.Description,
 		Kind: s.Kind, Phase: phase, Status: report.StatusSkipped, SkipReason: reason}
 	r.res.Steps = append(r.res.Steps, sr)
@@ -328,7 +335,7 @@ func (r *runner) snapshot() *expression.Scope {
 	return &s
 }
 
-func (r *runner) runStep(ctx context.Context, s *Step, phase string) report.StepResult {
+func (r *runner) runStep(ctx context.Context, s *runbook.Step, phase string) report.StepResult {
 	index := r.nextIndex()
 	base := report.StepResult{Index: index, ID: s.ID, Name: s.Title(), Description: s.Description, Kind: s.Kind,
 		Phase: phase, ExpectFailure: s.ExpectFailure, ContinueOnError: s.ContinueOnError}
@@ -358,7 +365,7 @@ func (r *runner) runStep(ctx context.Context, s *Step, phase string) report.Step
 }
 
 // record appends a step's result and makes it visible to later steps.
-func (r *runner) record(s *Step, sr report.StepResult, view map[string]any) {
+func (r *runner) record(s *runbook.Step, sr report.StepResult, view map[string]any) {
 	r.mu.Lock()
 	if s.ID != "" {
 		if view == nil {
@@ -373,7 +380,7 @@ func (r *runner) record(s *Step, sr report.StepResult, view map[string]any) {
 }
 
 // execute runs one step's action (or one target of a fan-out) and checks it.
-func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, scope *expression.Scope) (report.StepResult, map[string]any) {
+func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepResult, scope *expression.Scope) (report.StepResult, map[string]any) {
 	stepCtx := ctx
 	if s.Timeout.Duration > 0 {
 		var cancel context.CancelFunc
@@ -388,7 +395,8 @@ func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, sco
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
-	out := s.Action.Run(stepCtx, env)
+	_, action := kindOf(s)
+	out := action.Run(stepCtx, env)
 	if out == nil {
 		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}
 	}
@@ -495,15 +503,14 @@ func dirOf(file string) string {
 	if file == "" {
 		return "."
 	}
-	d := path.Dir(file)
-	return d
+	return filepath.Dir(file)
 }
 
 // cleanup deletes what the run created, in reverse order, per the policy.
 func (r *runner) cleanup(ctx context.Context) {
 	policy := r.rb.Spec.Cleanup
 	if policy == "" {
-		policy = CleanupAlways
+		policy = runbook.CleanupAlways
 	}
 	if r.o.Keep {
 		policy = report.PolicyKeep
@@ -514,9 +521,9 @@ func (r *runner) cleanup(ctx context.Context) {
 	}
 	var dels []kube.Deletion
 	switch {
-	case policy == report.PolicyKeep || policy == CleanupNever:
+	case policy == report.PolicyKeep || policy == runbook.CleanupNever:
 		dels = r.tracker.Kept("kept by " + policy)
-	case policy == CleanupOnSuccess && r.res.Verdict != report.VerdictPassed:
+	case policy == runbook.CleanupOnSuccess && r.res.Verdict != report.VerdictPassed:
 		dels = r.tracker.Kept("kept: the run did not pass and spec.cleanup is onSuccess")
 	default:
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)

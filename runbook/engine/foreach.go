@@ -1,4 +1,4 @@
-package runbook
+package engine
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -21,7 +22,7 @@ type forEachItem struct {
 }
 
 // items lists the targets of a forEach, sorted for stable reports.
-func (r *runner) items(ctx context.Context, fe *ForEach, scope *expression.Scope) ([]forEachItem, error) {
+func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expression.Scope) ([]forEachItem, error) {
 	c := r.o.Clients
 	switch {
 	case fe.Pods != nil:
@@ -75,7 +76,7 @@ func (r *runner) items(ctx context.Context, fe *ForEach, scope *expression.Scope
 
 // runForEach runs a step once per target with bounded concurrency. One
 // target's failure does not stop the others unless failFast is set.
-func (r *runner) runForEach(ctx context.Context, s *Step, base report.StepResult, scope *expression.Scope) report.StepResult {
+func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.StepResult, scope *expression.Scope) report.StepResult {
 	sr := base
 	start := time.Now()
 	sr.StartedAt = start.UTC()
