@@ -64,12 +64,3 @@ type Kinds interface {
 	// Names returns the kinds' keys, sorted.
 	Names() []string
 }
-
-// ResultNames lists the names of the kind's results.
-func (k StepKind) ResultNames() []string {
-	out := make([]string, len(k.Results))
-	for i, r := range k.Results {
-		out[i] = r.Name
-	}
-	return out
-}

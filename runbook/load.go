@@ -206,6 +206,7 @@ func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 			all[s.ID] = true
 		}
 	}
+	results := d.knownResults()
 	vars := map[string]bool{}
 	for k := range rb.Spec.Vars {
 		vars[k] = true
@@ -230,7 +231,7 @@ func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 					later[id] = true
 				}
 			}
-			d.checkStep(s, cc, expression.Context{Earlier: earlier, Later: later, Vars: known, ForEach: s.ForEach != nil})
+			d.checkStep(s, cc, expression.Context{Earlier: earlier, Later: later, Vars: known, Known: results, ForEach: s.ForEach != nil})
 			if s.ID != "" {
 				earlier[s.ID] = true
 			}
@@ -299,7 +300,10 @@ func (d *decoder) checkStep(s *Step, cc *CheckContext, ctx expression.Context) {
 	d.compileAction(reflect.ValueOf(s.Action), ctx, s.Kind)
 	res := ctx
 	res.Result = true
-	res.Provides = kind.ResultNames()
+	res.Results = map[string]any{}
+	for _, r := range kind.Results {
+		res.Results[r.Name] = r.Type
+	}
 	for i := range s.Assert {
 		c := res
 		c.Bool = true
@@ -343,8 +347,11 @@ func (d *decoder) compileAction(v reflect.Value, ctx expression.Context, what st
 				}
 				c := ctx
 				c.Result, c.Bool = true, true
+				c.Results = map[string]any{}
 				if scope := f.Tag.Get("scope"); scope != "" {
-					c.Provides = strings.Split(scope, ",")
+					for _, name := range strings.Split(scope, ",") {
+						c.Results[name] = ctx.Known[name]
+					}
 				}
 				name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 				d.problems(x.Compile(c), what+"."+name)
@@ -366,4 +373,19 @@ func (d *decoder) compileAction(v reflect.Value, ctx expression.Context, what st
 			}
 		}
 	}
+}
+
+// knownResults are the result names of every kind, each with a value of
+// its type (the first kind's, by name, when two declare one).
+func (d *decoder) knownResults() map[string]any {
+	out := map[string]any{}
+	for _, name := range d.kinds.Names() {
+		k, _ := d.kinds.Lookup(name)
+		for _, r := range k.Results {
+			if _, ok := out[r.Name]; !ok {
+				out[r.Name] = r.Type
+			}
+		}
+	}
+	return out
 }

@@ -46,7 +46,7 @@ func tpl(t *testing.T, s string) expression.Template {
 func cond(t *testing.T, src string) expression.Expr {
 	t.Helper()
 	x := expression.NewExpr(src)
-	if probs := x.Compile(expression.Context{Result: true, Bool: true, Provides: []string{"object"}}); len(probs) > 0 {
+	if probs := x.Compile(expression.Context{Result: true, Bool: true, Results: map[string]any{"object": map[string]any{}}}); len(probs) > 0 {
 		t.Fatalf("expression %q: %v", src, probs)
 	}
 	return x

@@ -101,7 +101,7 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 	// there is one) is false for now; the last failure explains a timeout.
 	var evalErr error
 	holds := func(obj map[string]any) bool {
-		scope.Object = obj
+		scope.Results = map[string]any{resultObject.Name: obj}
 		ok, err := s.For.Program.EvalBool(&scope)
 		evalErr = err
 		return err == nil && ok

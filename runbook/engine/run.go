@@ -371,7 +371,7 @@ func (r *runner) record(s *runbook.Step, sr report.StepResult, view map[string]a
 		if view == nil {
 			view = map[string]any{}
 		}
-		view["status"] = string(sr.Status)
+		view[viewStatus] = string(sr.Status)
 		r.scope.Steps[s.ID] = view
 	}
 	r.res.Steps = append(r.res.Steps, sr)
@@ -395,7 +395,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
-	_, action := kindOf(s)
+	kind, action := kindOf(s)
 	out := action.Run(stepCtx, env)
 	if out == nil {
 		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}
@@ -423,13 +423,8 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	} else if out.ExitCode != nil && *out.ExitCode != 0 {
 		actionErr = fmt.Sprintf("command exited with code %d", *out.ExitCode)
 	}
-	// The scope of the assertions: the step's results.
-	scope.Stdout, scope.Stderr, scope.Error = out.Stdout, out.Stderr, actionErr
-	if out.ExitCode != nil {
-		scope.ExitCode = *out.ExitCode
-	}
-	scope.Duration = end.Sub(start).Seconds()
-	scope.Pod, scope.Container, scope.Node, scope.Object, scope.Objects = out.Pod, out.Container, out.Node, out.Object, out.Objects
+	results := bindResults(kind, out, actionErr, end.Sub(start))
+	scope.Results = results
 
 	interrupted := stepCtx.Err() != nil && errors.Is(context.Cause(ctx), ErrInterrupted)
 	passed := true
@@ -488,14 +483,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	default:
 		sr.Status = report.StatusFailed
 	}
-	view := map[string]any{
-		"stdout": out.Stdout, "stderr": out.Stderr, "error": actionErr, "duration": scope.Duration,
-		"pod": out.Pod, "container": out.Container, "node": out.Node, "object": out.Object, "objects": out.Objects,
-		"target": out.Target,
-	}
-	if out.ExitCode != nil {
-		view["exitCode"] = *out.ExitCode
-	}
+	view := stepView(results, sr.Status, out.Target)
 	return sr, view
 }
 

@@ -15,10 +15,10 @@ const seedAssertion = `any(ps(stdout), .pid == 1 && .command == "/pause")`
 // assertContext is where seedAssertion stands: the assertions of a debug
 // step.
 var assertContext = expression.Context{
-	Result:   true,
-	Provides: []string{expression.NameStdout, expression.NameStderr, expression.NameExitCode, expression.NamePod, expression.NameContainer},
-	Kind:     "debug",
-	Bool:     true,
+	Result:  true,
+	Results: map[string]any{"stdout": "", "stderr": "", "exitCode": 0, "pod": map[string]any{}, "container": map[string]any{}},
+	Kind:    "debug",
+	Bool:    true,
 }
 
 // psOutput returns busybox `ps -ef` output as an ephemeral container with
@@ -59,7 +59,7 @@ func TestSeedAssertion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := prog.EvalBool(&expression.Scope{Stdout: tt.stdout})
+			got, err := prog.EvalBool(&expression.Scope{Results: map[string]any{"stdout": tt.stdout}})
 			if err != nil {
 				t.Fatalf("EvalBool: %v", err)
 			}
@@ -78,7 +78,7 @@ func BenchmarkEvalAssertion(b *testing.B) {
 	if len(probs) > 0 {
 		b.Fatalf("Compile: %v", probs)
 	}
-	scope := &expression.Scope{Stdout: psOutput(20, true), ExitCode: 0}
+	scope := &expression.Scope{Results: map[string]any{"stdout": psOutput(20, true), "exitCode": 0}}
 	b.ReportAllocs()
 	for b.Loop() {
 		ok, err := prog.EvalBool(scope)

@@ -16,48 +16,49 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
 
-// Scope is what an expression sees. Field tags are the names used in
-// runbooks. Objects read from the cluster (pod, node, object) are plain JSON
-// maps so expressions use the same field names as kubectl's JSON.
+// Scope is what an expression sees: vars, steps, run and item, and after
+// a step's action its results by name. Objects read from the cluster (pod,
+// node, object) are plain JSON maps, so expressions use the same field
+// names as kubectl's JSON.
 type Scope struct {
-	Stdout    string                    `expr:"stdout"`
-	Stderr    string                    `expr:"stderr"`
-	ExitCode  int                       `expr:"exitCode"`
-	Error     string                    `expr:"error"`
-	Duration  float64                   `expr:"duration"`
-	Pod       map[string]any            `expr:"pod"`
-	Container map[string]any            `expr:"container"`
-	Node      map[string]any            `expr:"node"`
-	Object    map[string]any            `expr:"object"`
-	Objects   []any                     `expr:"objects"`
-	Vars      map[string]any            `expr:"vars"`
-	Steps     map[string]map[string]any `expr:"steps"`
-	Run       map[string]any            `expr:"run"`
-	Item      any                       `expr:"item"`
+	Vars  map[string]any
+	Steps map[string]map[string]any
+	Run   map[string]any
+	Item  any
+	// Results are the step's results (assert and set only): the names its
+	// kind declares, with error and duration.
+	Results map[string]any
 }
 
-// Result names: the parts of Scope that a step's action fills. A step kind
-// declares which of these it provides; assertions of a kind that does not
-// provide a name are rejected at load time.
+// Names that every scope has, whatever the step.
 const (
-	NameStdout    = "stdout"
-	NameStderr    = "stderr"
-	NameExitCode  = "exitCode"
-	NamePod       = "pod"
-	NameContainer = "container"
-	NameNode      = "node"
-	NameObject    = "object"
-	NameObjects   = "objects"
+	NameVars  = "vars"
+	NameSteps = "steps"
+	NameRun   = "run"
+	NameItem  = "item"
+	// NameError and NameDuration are results of every step.
+	NameError    = "error"
+	NameDuration = "duration"
 )
 
-// resultNames are the Scope names that only exist after a step ran.
-var resultNames = map[string]bool{
-	NameStdout: true, NameStderr: true, NameExitCode: true, NamePod: true,
-	NameContainer: true, NameNode: true, NameObject: true, NameObjects: true,
-	"error": true, "duration": true,
+// env is the scope as expr-lang's environment.
+func (s *Scope) env() map[string]any {
+	m := make(map[string]any, len(s.Results)+4)
+	for k, v := range s.Results {
+		m[k] = v
+	}
+	m[NameVars], m[NameSteps], m[NameRun], m[NameItem] = s.Vars, s.Steps, s.Run, s.Item
+	return m
+}
+
+// CommonResults are the results every step has: the action's error ("" if
+// it succeeded) and its duration in seconds.
+func CommonResults() map[string]any {
+	return map[string]any{NameError: "", NameDuration: 0.0}
 }
 
 // Context says which names an expression may use where it stands.
@@ -65,8 +66,12 @@ type Context struct {
 	// Result is true for expressions evaluated after the action (assert,
 	// set); false for when and templates, evaluated before it.
 	Result bool
-	// Provides lists the result names the step kind fills.
-	Provides []string
+	// Results are the result names the step kind provides where the
+	// expression stands, each with a value of its type.
+	Results map[string]any
+	// Known are the result names of every kind, with a value of their
+	// type, so a name another kind provides gets a precise message.
+	Known map[string]any
 	// Kind names the step kind, for messages.
 	Kind string
 	// Earlier are the ids of steps that run before this one.
@@ -104,9 +109,36 @@ type part struct {
 	program *vm.Program
 }
 
-// options are the compile options shared by every expression.
-func options() []expr.Option {
-	return append([]expr.Option{expr.Env(Scope{})}, functions()...)
+// compileEnv is the environment an expression is type-checked against:
+// the names every scope has, every known result name, and the results of
+// the kind (whose types win). item is of any type.
+func compileEnv(c Context) types.Map {
+	env := types.Map{
+		NameVars: types.TypeOf(map[string]any{}), NameSteps: types.TypeOf(map[string]map[string]any{}),
+		NameRun: types.TypeOf(map[string]any{}), NameItem: types.Any,
+	}
+	add := func(m map[string]any) {
+		for k, v := range m {
+			env[k] = typeOf(v)
+		}
+	}
+	add(c.Known)
+	add(CommonResults())
+	add(c.Results)
+	return env
+}
+
+// typeOf is the expr-lang type of a result's sample value; nil is any.
+func typeOf(v any) types.Type {
+	if v == nil {
+		return types.Any
+	}
+	return types.TypeOf(v)
+}
+
+// options are the compile options of an expression in context c.
+func options(c Context) []expr.Option {
+	return append([]expr.Option{expr.Env(compileEnv(c))}, functions()...)
 }
 
 // Compile compiles src for the place described by c. It returns every
@@ -115,7 +147,7 @@ func Compile(src string, c Context) (*Program, []Problem) {
 	if strings.TrimSpace(src) == "" {
 		return nil, []Problem{{Line: 1, Column: 0, Message: "empty expression"}}
 	}
-	opts := options()
+	opts := options(c)
 	if c.Bool {
 		opts = append(opts, expr.AsBool())
 	}
@@ -128,7 +160,7 @@ func Compile(src string, c Context) (*Program, []Problem) {
 		return nil, probs
 	}
 	p := &Program{Source: src, program: prog}
-	p.parts = compileParts(&node)
+	p.parts = compileParts(&node, c)
 	return p, nil
 }
 
@@ -173,20 +205,23 @@ func (v *nameChecker) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
 		name := n.Value
-		if resultNames[name] {
+		_, common := CommonResults()[name]
+		_, known := v.c.Known[name]
+		_, provided := v.c.Results[name]
+		if common || known || provided {
 			if !v.c.Result {
 				v.add(n, "%s is a result of the step: it can be used in assert and set, not here", name)
 				return
 			}
-			if name == "error" || name == "duration" {
+			if common || provided {
 				return
 			}
-			for _, p := range v.c.Provides {
-				if p == name {
-					return
-				}
+			names := make([]string, 0, len(v.c.Results)+2)
+			for k := range v.c.Results {
+				names = append(names, k)
 			}
-			v.add(n, "%s steps do not set %s (they set: %s)", v.c.Kind, name, strings.Join(append(append([]string{}, v.c.Provides...), "error", "duration"), ", "))
+			sort.Strings(names)
+			v.add(n, "%s steps do not set %s (they set: %s)", v.c.Kind, name, strings.Join(append(names, NameError, NameDuration), ", "))
 		}
 		if name == "item" && !v.c.ForEach {
 			v.add(n, "item only exists in a step with forEach")
@@ -250,7 +285,7 @@ func (p *partCollector) Visit(node *ast.Node) {
 // showing when it fails: names, member chains and calls. Parts that cannot
 // stand alone (inside a predicate, where '#' or '.x' refer to an element)
 // are left out.
-func compileParts(node *ast.Node) []part {
+func compileParts(node *ast.Node, ctx Context) []part {
 	c := &partCollector{callees: map[string]bool{}}
 	ast.Walk(node, c)
 	whole := (*node).String()
@@ -278,7 +313,7 @@ func compileParts(node *ast.Node) []part {
 		if shadowed {
 			continue
 		}
-		prog, err := expr.Compile(s, options()...)
+		prog, err := expr.Compile(s, options(ctx)...)
 		if err != nil {
 			continue
 		}
@@ -292,12 +327,12 @@ func compileParts(node *ast.Node) []part {
 
 // Eval runs the program against s.
 func (p *Program) Eval(s *Scope) (any, error) {
-	return expr.Run(p.program, s)
+	return expr.Run(p.program, s.env())
 }
 
 // EvalBool runs a boolean program (assert, when).
 func (p *Program) EvalBool(s *Scope) (bool, error) {
-	v, err := expr.Run(p.program, s)
+	v, err := expr.Run(p.program, s.env())
 	if err != nil {
 		return false, err
 	}
@@ -317,8 +352,9 @@ type Value struct {
 // Values evaluates the parts of the expression against s, in source order.
 func (p *Program) Values(s *Scope) []Value {
 	var out []Value
+	env := s.env()
 	for _, pt := range p.parts {
-		v, err := expr.Run(pt.program, s)
+		v, err := expr.Run(pt.program, env)
 		text := Format(v)
 		if err != nil {
 			text = "error: " + err.Error()

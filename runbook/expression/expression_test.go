@@ -36,20 +36,20 @@ func TestPS(t *testing.T) {
 }
 
 func TestCompileAndEval(t *testing.T) {
-	res := Context{Result: true, Provides: []string{NameStdout, NamePod}, Kind: "debug", Bool: true}
+	res := Context{Result: true, Results: map[string]any{"stdout": "", "pod": map[string]any{}}, Kind: "debug", Bool: true}
 	tests := []struct {
 		src  string
 		s    Scope
 		want bool
 	}{
-		{`any(ps(stdout), .pid == 1 && .command == "/pause")`, Scope{Stdout: busyboxPS}, true},
-		{`count(ps(stdout), .command == "/pause") == 2`, Scope{Stdout: busyboxPS}, true},
-		{`len(lines(stdout)) == 5`, Scope{Stdout: busyboxPS}, true},
-		{`error contains "no such file"`, Scope{Error: "exec: /bin/sh: no such file or directory"}, true},
+		{`any(ps(stdout), .pid == 1 && .command == "/pause")`, Scope{Results: map[string]any{"stdout": busyboxPS}}, true},
+		{`count(ps(stdout), .command == "/pause") == 2`, Scope{Results: map[string]any{"stdout": busyboxPS}}, true},
+		{`len(lines(stdout)) == 5`, Scope{Results: map[string]any{"stdout": busyboxPS}}, true},
+		{`error contains "no such file"`, Scope{Results: map[string]any{"error": "exec: /bin/sh: no such file or directory"}}, true},
 		{`pod.spec.ephemeralContainers[0].targetContainerName == "app"`,
-			Scope{Pod: map[string]any{"spec": map[string]any{"ephemeralContainers": []any{map[string]any{"targetContainerName": "app"}}}}}, true},
-		{`len(grep(stdout, "^ +1 ")) == 1`, Scope{Stdout: busyboxPS}, true},
-		{`field(lines(stdout)[1], 3) == "/pause"`, Scope{Stdout: busyboxPS}, true},
+			Scope{Results: map[string]any{"pod": map[string]any{"spec": map[string]any{"ephemeralContainers": []any{map[string]any{"targetContainerName": "app"}}}}}}, true},
+		{`len(grep(stdout, "^ +1 ")) == 1`, Scope{Results: map[string]any{"stdout": busyboxPS}}, true},
+		{`field(lines(stdout)[1], 3) == "/pause"`, Scope{Results: map[string]any{"stdout": busyboxPS}}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.src, func(t *testing.T) {
@@ -71,9 +71,9 @@ func TestCompileProblems(t *testing.T) {
 		c    Context
 		want string
 	}{
-		{"stdout ==", Context{Result: true, Provides: []string{NameStdout}}, "1:8: unexpected token EOF"},
-		{"stdout == 1", Context{Result: true, Provides: []string{NameStdout}, Bool: true}, "1:7: invalid operation: == (mismatched types string and int)"},
-		{"pod.x", Context{Result: true, Kind: "exec", Provides: []string{NameStdout}}, "1:0: exec steps do not set pod (they set: stdout, error, duration)"},
+		{"stdout ==", Context{Result: true, Results: map[string]any{"stdout": ""}}, "1:8: unexpected token EOF"},
+		{"stdout == 1", Context{Result: true, Results: map[string]any{"stdout": ""}, Bool: true}, "1:7: invalid operation: == (mismatched types string and int)"},
+		{"pod.x", Context{Result: true, Kind: "exec", Results: map[string]any{"stdout": ""}, Known: map[string]any{"pod": map[string]any{}}}, "1:0: exec steps do not set pod (they set: stdout, error, duration)"},
 		{"steps.b.stdout", Context{Earlier: map[string]bool{"a": true}, Later: map[string]bool{"b": true}}, "1:0: steps.b refers to a step that has not run yet at this point"},
 		{"steps.c.stdout", Context{Earlier: map[string]bool{"app": true}}, `1:0: steps.c: no step has id "c"`},
 		{"item", Context{}, "1:0: item only exists in a step with forEach"},
@@ -93,11 +93,11 @@ func TestCompileProblems(t *testing.T) {
 }
 
 func TestValuesOfParts(t *testing.T) {
-	p, probs := Compile(`len(pod.spec.containers) == 3 && trim(stdout) == "x"`, Context{Result: true, Provides: []string{NameStdout, NamePod}, Bool: true})
+	p, probs := Compile(`len(pod.spec.containers) == 3 && trim(stdout) == "x"`, Context{Result: true, Results: map[string]any{"stdout": "", "pod": map[string]any{}}, Bool: true})
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	s := &Scope{Stdout: " y\n", Pod: map[string]any{"spec": map[string]any{"containers": []any{1, 2}}}}
+	s := &Scope{Results: map[string]any{"stdout": " y\n", "pod": map[string]any{"spec": map[string]any{"containers": []any{1, 2}}}}}
 	got := map[string]string{}
 	for _, v := range p.Values(s) {
 		got[v.Expr] = v.Value
