@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -340,7 +338,7 @@ func (m *staticFirstMapper) ResourceSingularizer(resource string) (string, error
 }
 
 // RequestCounter counts the HTTP requests sent to the API server, in total and by
-// "METHOD resource" (see RequestKey). It is safe for concurrent use.
+// Call.Key ("GET pods", "WATCH pods"). It is safe for concurrent use.
 type RequestCounter struct {
 	total atomic.Int64
 	mu    sync.Mutex
@@ -382,14 +380,14 @@ func (r *RequestCounter) Keys() []string {
 }
 
 // add counts one request.
-func (r *RequestCounter) add(key string) {
+func (r *RequestCounter) add(c Call) {
 	r.total.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byKey == nil {
 		r.byKey = map[string]int64{}
 	}
-	r.byKey[key]++
+	r.byKey[c.Key()]++
 }
 
 // wrap is a rest.Config WrapTransport function.
@@ -405,7 +403,9 @@ type countingTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.counter.add(RequestKey(req.Method, req.URL))
+	c := CallOf(req)
+	t.counter.add(c)
+	record(req.Context(), c)
 	return t.next.RoundTrip(req)
 }
 
@@ -413,47 +413,4 @@ func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // transport underneath.
 func (t countingTransport) WrappedRoundTripper() http.RoundTripper {
 	return t.next
-}
-
-// RequestKey names a request as "METHOD resource[/subresource]": "GET pods", "POST pods",
-// "PATCH pods/ephemeralcontainers", "GET pods/log", "POST pods/exec"; a GET with watch=true
-// is "WATCH pods". Resources outside the core group carry it, as kubectl writes them:
-// "GET deployments.apps". Paths that name no resource (discovery, /version) are kept as
-// they are: "GET /api", "GET /apis/apps/v1".
-func RequestKey(method string, u *url.URL) string {
-	if u == nil {
-		return method
-	}
-	if method == http.MethodGet && u.Query().Get("watch") == "true" {
-		method = "WATCH"
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	var group string
-	var rest []string
-	switch {
-	case len(parts) >= 3 && parts[0] == "api":
-		rest = parts[2:]
-	case len(parts) >= 4 && parts[0] == "apis":
-		group, rest = parts[1], parts[3:]
-	default:
-		return method + " " + u.Path
-	}
-	// A watch path of the old form: /api/v1/watch/namespaces/ns/pods.
-	if len(rest) > 0 && rest[0] == "watch" {
-		method, rest = "WATCH", rest[1:]
-	}
-	if len(rest) >= 3 && rest[0] == "namespaces" && rest[2] != "status" && rest[2] != "finalize" {
-		rest = rest[2:] // namespaces/NS/RESOURCE/...
-	}
-	if len(rest) == 0 {
-		return method + " " + u.Path
-	}
-	resource := rest[0]
-	if group != "" {
-		resource += "." + group
-	}
-	if len(rest) >= 3 {
-		resource += "/" + rest[2]
-	}
-	return method + " " + resource
 }

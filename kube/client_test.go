@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -187,48 +187,48 @@ func TestRequestCounterCountsEveryRequest(t *testing.T) {
 	if got := c.Requests.Count(); got != 4 {
 		t.Errorf("Count = %d, want 4", got)
 	}
-	want := map[string]int64{"GET /version": 1, "GET pods": 2, "GET deployments.apps": 1}
+	want := map[string]int64{"GET /version": 1, "GET pods": 1, "LIST pods": 1, "GET deployments.apps": 1}
 	if diff := cmp.Diff(want, c.Requests.ByVerb()); diff != "" {
 		t.Errorf("ByVerb (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"GET /version", "GET deployments.apps", "GET pods"}, c.Requests.Keys()); diff != "" {
+	if diff := cmp.Diff([]string{"GET /version", "GET deployments.apps", "GET pods", "LIST pods"}, c.Requests.Keys()); diff != "" {
 		t.Errorf("Keys (-want +got):\n%s", diff)
 	}
 }
 
-func TestRequestKey(t *testing.T) {
+func TestCallOf(t *testing.T) {
 	tests := []struct {
 		method, url, want string
 	}{
-		{"GET", "/api/v1/namespaces/ns/pods/web", "GET pods"},
-		{"GET", "/api/v1/namespaces/ns/pods?labelSelector=a%3Db", "GET pods"},
-		{"GET", "/api/v1/namespaces/ns/pods?fieldSelector=metadata.name%3Dweb&watch=true", "WATCH pods"},
-		{"GET", "/api/v1/watch/namespaces/ns/pods", "WATCH pods"},
-		{"POST", "/api/v1/namespaces/ns/pods", "POST pods"},
-		{"PATCH", "/api/v1/namespaces/ns/pods/web/ephemeralcontainers", "PATCH pods/ephemeralcontainers"},
-		{"GET", "/api/v1/namespaces/ns/pods/web/log?container=app", "GET pods/log"},
-		{"POST", "/api/v1/namespaces/ns/pods/web/exec?command=ps", "POST pods/exec"},
-		{"DELETE", "/api/v1/namespaces/run-x", "DELETE namespaces"},
-		{"POST", "/api/v1/namespaces", "POST namespaces"},
-		{"PUT", "/api/v1/namespaces/run-x/finalize", "PUT namespaces/finalize"},
-		{"GET", "/api/v1/namespaces/run-x/status", "GET namespaces/status"},
-		{"GET", "/api/v1/nodes/vm", "GET nodes"},
-		{"GET", "/apis/apps/v1/namespaces/ns/deployments/web/scale", "GET deployments.apps/scale"},
-		{"GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "GET clusterroles.rbac.authorization.k8s.io"},
+		{"GET", "/api/v1/namespaces/ns/pods/web", "GET pods ns/web"},
+		{"GET", "/api/v1/namespaces/ns/pods?labelSelector=a%3Db", "LIST pods ns/*"},
+		{"GET", "/api/v1/namespaces/ns/pods?fieldSelector=metadata.name%3Dweb&watch=true", "WATCH pods ns/web"},
+		{"GET", "/api/v1/watch/namespaces/ns/pods", "WATCH pods ns/*"},
+		{"GET", "/api/v1/pods?watch=true", "WATCH pods"},
+		{"POST", "/api/v1/namespaces/ns/pods", "CREATE pods ns/*"},
+		{"PATCH", "/api/v1/namespaces/ns/pods/web/ephemeralcontainers", "PATCH pods/ephemeralcontainers ns/web"},
+		{"GET", "/api/v1/namespaces/ns/pods/web/log?container=app", "GET pods/log ns/web"},
+		{"POST", "/api/v1/namespaces/ns/pods/web/exec?command=ps", "CREATE pods/exec ns/web"},
+		{"GET", "/api/v1/namespaces/ns/pods/web/exec?command=ps", "GET pods/exec ns/web"},
+		{"DELETE", "/api/v1/namespaces/run-x", "DELETE namespaces run-x"},
+		{"POST", "/api/v1/namespaces", "CREATE namespaces"},
+		{"PUT", "/api/v1/namespaces/run-x/finalize", "UPDATE namespaces/finalize run-x"},
+		{"GET", "/api/v1/nodes/vm", "GET nodes vm"},
+		{"GET", "/apis/apps/v1/namespaces/ns/deployments/web/scale", "GET deployments.apps/scale ns/web"},
+		{"DELETE", "/apis/apps/v1/namespaces/ns/deployments/web", "DELETE deployments.apps ns/web"},
+		{"GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles", "LIST clusterroles.rbac.authorization.k8s.io"},
 		{"GET", "/api", "GET /api"},
-		{"GET", "/apis", "GET /apis"},
-		{"GET", "/api/v1", "GET /api/v1"},
 		{"GET", "/apis/apps/v1", "GET /apis/apps/v1"},
 		{"GET", "/version", "GET /version"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.url, func(t *testing.T) {
-			u, err := url.Parse(tt.url)
+			req, err := http.NewRequest(tt.method, tt.url, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := RequestKey(tt.method, u); got != tt.want {
-				t.Errorf("RequestKey = %q, want %q", got, tt.want)
+			if got := CallOf(req).String(); got != tt.want {
+				t.Errorf("CallOf = %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -314,4 +314,58 @@ func TestResourceForBuiltinsNeedsNoDiscovery(t *testing.T) {
 			t.Errorf("error = %v", err)
 		}
 	})
+}
+
+// TestCallLogRecordsTheContextsCalls checks that the transport records each
+// request in the log of the context it was made with, and only there.
+func TestCallLogRecordsTheContextsCalls(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/namespaces/ns/pods/web", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"ns"}}`)
+	})
+	mux.HandleFunc("/api/v1/namespaces/ns/pods", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"apiVersion":"v1","kind":"PodList","metadata":{"resourceVersion":"1"},"items":[]}`)
+	})
+	c := serverClients(t, mux)
+	var a, b CallLog
+	if _, err := c.Kube.CoreV1().Pods("ns").Get(WithCallLog(context.Background(), &a), "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Kube.CoreV1().Pods("ns").List(WithCallLog(context.Background(), &b), metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Kube.CoreV1().Pods("ns").Get(context.Background(), "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gotA, _ := a.Calls()
+	gotB, _ := b.Calls()
+	if diff := cmp.Diff([]Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "ns", Name: "web"}}, gotA); diff != "" {
+		t.Errorf("log a (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]Call{{Verb: "list", Version: "v1", Resource: "pods", Namespace: "ns"}}, gotB); diff != "" {
+		t.Errorf("log b (-want +got):\n%s", diff)
+	}
+	if got := c.Requests.Count(); got != 3 {
+		t.Errorf("Count = %d, want 3", got)
+	}
+}
+
+func TestRulesFor(t *testing.T) {
+	calls := []Call{
+		{Verb: "create", Group: "apps", Version: "v1", Resource: "deployments", Namespace: "d", Name: "web"},
+		{Verb: "delete", Group: "apps", Version: "v1", Resource: "deployments", Namespace: "d", Name: "web"},
+		{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "d", Name: "web"},
+		{Verb: "watch", Version: "v1", Resource: "pods", Namespace: "d"},
+		{Verb: "get", Path: "/version"},
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"watch"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"create", "delete"}},
+	}
+	if diff := cmp.Diff(want, RulesFor(calls)); diff != "" {
+		t.Errorf("RulesFor (-want +got):\n%s", diff)
+	}
 }

@@ -103,7 +103,7 @@ func TestExecUpgradeRefused(t *testing.T) {
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "POST pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
+	if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "CREATE pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
 		t.Errorf("counted (-want +got):\n%s", diff)
 	}
 }
@@ -245,7 +245,7 @@ func TestExecOverSPDY(t *testing.T) {
 			if diff := cmp.Diff(tt.command, gotCommand); diff != "" {
 				t.Errorf("command (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "POST pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
+			if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "CREATE pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
 		})

@@ -82,7 +82,7 @@ func passedResult() *Result {
 			Target:  "pod default/noshell",
 			Status:  StatusPassed,
 			Command: "kubectl apply -n default -f - && kubectl wait -n default --for=condition=Ready pod/noshell",
-			Calls:   []string{"POST pods default", "WATCH pods default/noshell"},
+			Calls:   []Call{{Verb: "create", Version: "v1", Resource: "pods", Namespace: "default"}, {Verb: "watch", Version: "v1", Resource: "pods", Namespace: "default", Name: "noshell"}},
 			Objects: []ObjectRef{{Kind: "Pod", Namespace: "default", Name: "noshell", Action: ActionCreated}},
 			Set:     map[string]string{"node": "runbook-control-plane"},
 		}, 120, 3320),
@@ -92,7 +92,7 @@ func passedResult() *Result {
 			Status:        StatusPassed,
 			ExpectFailure: true,
 			Command:       "kubectl exec noshell -n default -c app -- /bin/sh -c 'echo hi'",
-			Calls:         []string{"POST pods/exec default/noshell"},
+			Calls:         []Call{{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "default", Name: "noshell"}},
 			Error:         `Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "1c2d": OCI runtime exec failed: exec failed: unable to start container process: exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown`,
 			Assertions: []Assertion{{
 				Expr: `error contains "no such file or directory"`, Passed: true,
@@ -104,7 +104,7 @@ func passedResult() *Result {
 			Target:   "pod default/noshell",
 			Status:   StatusPassed,
 			Command:  "kubectl debug noshell -n default --image=busybox:1.36 --target=app -c debugger -- ps -ef",
-			Calls:    []string{"GET pods default/noshell", "PATCH pods/ephemeralcontainers default/noshell", "WATCH pods default/noshell", "GET pods/log default/noshell"},
+			Calls:    []Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "default", Name: "noshell"}, {Verb: "patch", Version: "v1", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: "default", Name: "noshell"}, {Verb: "watch", Version: "v1", Resource: "pods", Namespace: "default", Name: "noshell"}, {Verb: "get", Version: "v1", Resource: "pods", Subresource: "log", Namespace: "default", Name: "noshell"}},
 			Stdout:   "PID   USER     TIME  COMMAND\n    1 65535     0:00 /pause\n   14 root      0:00 ps -ef\n",
 			Stderr:   "Targeting container \"app\". If you don't see processes from this container it may be because the container runtime doesn't support this feature.\n",
 			ExitCode: intp(0),
@@ -120,7 +120,7 @@ func passedResult() *Result {
 			Target:     "pod default/noshell-dbg",
 			Status:     StatusPassed,
 			Command:    "kubectl debug noshell -n default --copy-to=noshell-dbg --image=busybox:1.36 -c debugger --share-processes -- sleep 3600",
-			Calls:      []string{"GET pods default/noshell", "POST pods default", "WATCH pods default/noshell-dbg"},
+			Calls:      []Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "default", Name: "noshell"}, {Verb: "create", Version: "v1", Resource: "pods", Namespace: "default"}, {Verb: "watch", Version: "v1", Resource: "pods", Namespace: "default", Name: "noshell-dbg"}},
 			Assertions: []Assertion{{Expr: "len(pod.spec.containers) == 2", Passed: true, Values: []Value{{Expr: "len(pod.spec.containers)", Value: "2"}}}},
 			Objects:    []ObjectRef{{Kind: "Pod", Namespace: "default", Name: "noshell-dbg", Action: ActionCreated}},
 		}, 9850, 17900),
@@ -129,7 +129,7 @@ func passedResult() *Result {
 			Target:     "pod default/noshell-dbg",
 			Status:     StatusPassed,
 			Command:    "kubectl exec noshell-dbg -n default -c debugger -- ps -ef",
-			Calls:      []string{"POST pods/exec default/noshell-dbg"},
+			Calls:      []Call{{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "default", Name: "noshell-dbg"}},
 			Stdout:     "PID   USER     TIME  COMMAND\n    1 65535     0:00 /pause\n    7 65535     0:00 /pause\n   13 root      0:00 sleep 3600\n   19 root      0:00 ps -ef\n",
 			ExitCode:   intp(0),
 			Assertions: []Assertion{{Expr: `count(ps(stdout), .command == "/pause") == 2`, Passed: true, Values: []Value{{Expr: `count(ps(stdout), .command == "/pause")`, Value: "2"}}}},
@@ -139,7 +139,7 @@ func passedResult() *Result {
 			Target:   "node runbook-control-plane",
 			Status:   StatusPassed,
 			Command:  "kubectl debug node/runbook-control-plane -n default --image=busybox:1.36 -c debugger -- cat /host/etc/hostname",
-			Calls:    []string{"POST pods default", "WATCH pods default/node-debugger-runbook-control-plane-x7k2p", "GET pods/log default/node-debugger-runbook-control-plane-x7k2p", "GET nodes runbook-control-plane"},
+			Calls:    []Call{{Verb: "create", Version: "v1", Resource: "pods", Namespace: "default"}, {Verb: "watch", Version: "v1", Resource: "pods", Namespace: "default", Name: "node-debugger-runbook-control-plane-x7k2p"}, {Verb: "get", Version: "v1", Resource: "pods", Subresource: "log", Namespace: "default", Name: "node-debugger-runbook-control-plane-x7k2p"}, {Verb: "get", Version: "v1", Resource: "nodes", Name: "runbook-control-plane"}},
 			Stdout:   "runbook-control-plane\n",
 			ExitCode: intp(0),
 			Assertions: []Assertion{{
@@ -183,7 +183,7 @@ func failedResult() *Result {
 			Status:          StatusFailed,
 			ContinueOnError: true,
 			Command:         "kubectl get pod checkout-5c7d8f9b6-x2x9q -n shop -o yaml",
-			Calls:           []string{"GET pods shop/checkout-5c7d8f9b6-x2x9q"},
+			Calls:           []Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "shop", Name: "checkout-5c7d8f9b6-x2x9q"}},
 			Assertions: []Assertion{
 				{Expr: `pod.status.phase == "Running"`, Passed: true, Values: []Value{{Expr: "pod.status.phase", Value: `"Running"`}}},
 				{Expr: "pod.status.containerStatuses[0].restartCount < 3", Message: "the app should not be crash-looping", Passed: false,
@@ -196,7 +196,7 @@ func failedResult() *Result {
 			Target:  pod,
 			Status:  StatusFailed,
 			Command: "kubectl debug checkout-5c7d8f9b6-x2x9q -n shop --image=busybox:1.99 --target=app -c debugger -- ps -ef",
-			Calls:   []string{"GET pods shop/checkout-5c7d8f9b6-x2x9q", "PATCH pods/ephemeralcontainers shop/checkout-5c7d8f9b6-x2x9q", "WATCH pods shop/checkout-5c7d8f9b6-x2x9q"},
+			Calls:   []Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "shop", Name: "checkout-5c7d8f9b6-x2x9q"}, {Verb: "patch", Version: "v1", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: "shop", Name: "checkout-5c7d8f9b6-x2x9q"}, {Verb: "watch", Version: "v1", Resource: "pods", Namespace: "shop", Name: "checkout-5c7d8f9b6-x2x9q"}},
 			Stderr:  waiting.String(),
 			Error:   `ephemeral container "debugger" did not start: ImagePullBackOff: Back-off pulling image "busybox:1.99": rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/busybox:1.99": not found`,
 			Assertions: []Assertion{{
@@ -214,7 +214,7 @@ func failedResult() *Result {
 			Target:  pod,
 			Status:  StatusPassed,
 			Command: "kubectl events -n shop --for pod/checkout-5c7d8f9b6-x2x9q",
-			Calls:   []string{"LIST events shop"},
+			Calls:   []Call{{Verb: "list", Version: "v1", Resource: "events", Namespace: "shop"}},
 			Stdout: "LAST SEEN   TYPE      REASON      OBJECT                         MESSAGE\n" +
 				"88s         Normal    Pulling     pod/checkout-5c7d8f9b6-x2x9q   Pulling image \"busybox:1.99\"\n" +
 				"87s         Warning   Failed      pod/checkout-5c7d8f9b6-x2x9q   Failed to pull image \"busybox:1.99\": not found\n" +
@@ -227,7 +227,7 @@ func failedResult() *Result {
 			Target:  pod,
 			Status:  StatusPassed,
 			Command: "kubectl logs checkout-5c7d8f9b6-x2x9q -n shop -c app --previous --tail=3",
-			Calls:   []string{"GET pods/log shop/checkout-5c7d8f9b6-x2x9q"},
+			Calls:   []Call{{Verb: "get", Version: "v1", Resource: "pods", Subresource: "log", Namespace: "shop", Name: "checkout-5c7d8f9b6-x2x9q"}},
 			Stdout:  "2025-11-24T22:30:01Z INFO starting checkout on :8080\n2025-11-24T22:30:09Z INFO cache warmed: 1843201 entries\nKilled\n",
 		}, 90410, 90600),
 	}
@@ -416,10 +416,11 @@ func fanoutResult() *Result {
 		}
 		pod := "node-debugger-" + node + "-abcde"
 		return timed(StepResult{
-			Target:   "node " + node,
-			Status:   status,
-			Command:  "kubectl debug node/" + node + " -n default --image=busybox:1.36 -c debugger -- cat /host/etc/hostname",
-			Calls:    []string{"POST pods default", "WATCH pods default/" + pod, "GET pods/log default/" + pod},
+			Target:  "node " + node,
+			Status:  status,
+			Command: "kubectl debug node/" + node + " -n default --image=busybox:1.36 -c debugger -- cat /host/etc/hostname",
+			Calls: []Call{{Verb: "create", Version: "v1", Resource: "pods", Namespace: "default"},
+				{Verb: "get", Version: "v1", Resource: "pods", Subresource: "log", Namespace: "default", Name: pod}},
 			Stdout:   hostname + "\n",
 			ExitCode: intp(0),
 			Assertions: []Assertion{{
@@ -435,7 +436,7 @@ func fanoutResult() *Result {
 			Description: "Fans out over the nodes labelled node-role.kubernetes.io/worker.",
 			Target:      "nodes node-role.kubernetes.io/worker",
 			Status:      StatusFailed,
-			Calls:       []string{"LIST nodes node-role.kubernetes.io/worker"},
+			Calls:       []Call{{Verb: "list", Version: "v1", Resource: "nodes", Name: "node-role.kubernetes.io/worker"}},
 			Targets: []StepResult{
 				target("worker-0", 200, 9100, "worker-0", true),
 				target("worker-1", 200, 11500, "worker-0.old", false),

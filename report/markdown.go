@@ -187,7 +187,10 @@ func (m *mdWriter) stepBody(s *StepResult, showTarget bool) {
 	if len(s.Calls) > 0 {
 		m.printf("API calls:\n\n")
 		for _, c := range s.Calls {
-			m.printf("- %s\n", mdCode(c))
+			m.printf("- %s\n", mdCode(c.String()))
+		}
+		if s.CallsDropped > 0 {
+			m.printf("- and %d more\n", s.CallsDropped)
 		}
 		m.printf("\n")
 	}

@@ -53,7 +53,7 @@ func TestRedactReachesEveryString(t *testing.T) {
 	const s = "topsecret"
 	step := StepResult{
 		ID: s, Name: s, Description: s, Kind: s, Phase: s, Target: s, SkipReason: s,
-		Command: s, Calls: []string{s}, Stdout: s, Stderr: s, Error: s,
+		Command: s, Calls: []Call{{Verb: s, Resource: s, Name: s}}, Stdout: s, Stderr: s, Error: s,
 		Assertions: []Assertion{{Expr: s, Message: s, Error: s, Values: []Value{{Expr: s, Value: s}}}},
 		Objects:    []ObjectRef{{Kind: s, Namespace: s, Name: s, Action: s}},
 		Set:        map[string]string{"key": s},

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -174,7 +175,8 @@ type StepResult struct {
 	FinishedAt      time.Time         `json:"finishedAt,omitzero" doc:"When the step finished (UTC); absent for a skipped step."`
 	Duration        Seconds           `json:"duration" doc:"Length of the step in seconds."`
 	Command         string            `json:"command,omitempty" doc:"The equivalent kubectl command line, for a human to repeat the step."`
-	Calls           []string          `json:"calls,omitempty" doc:"API calls the step made, e.g. PATCH pods/ephemeralcontainers default/noshell."`
+	Calls           []Call            `json:"calls,omitempty" doc:"API calls the step made, in order, as the API server's authorizer saw them (the step's own requests; the run's shared pod watch is counted in apiRequests only)."`
+	CallsDropped    int               `json:"callsDropped,omitempty" doc:"Calls the step made beyond the ones listed (the list is capped)."`
 	Stdout          string            `json:"stdout,omitempty" doc:"Standard output of the step's command."`
 	Stderr          string            `json:"stderr,omitempty" doc:"Standard error of the step's command."`
 	StdoutTruncated bool              `json:"stdoutTruncated,omitempty" doc:"True when stdout was cut at the executor's limit (MaxJSONOutputBytes)."`
@@ -203,6 +205,41 @@ type Assertion struct {
 type Value struct {
 	Expr  string `json:"expr" doc:"The sub-expression, e.g. len(pod.spec.containers)."`
 	Value string `json:"value" doc:"Its value, rendered JSON-like."`
+}
+
+// Call is one API request as the API server's authorizer sees it.
+type Call struct {
+	Verb        string `json:"verb" doc:"The RBAC verb: get, list, watch, create, update, patch, delete."`
+	Group       string `json:"group,omitempty" doc:"API group; absent for the core group."`
+	Version     string `json:"version,omitempty" doc:"API version."`
+	Resource    string `json:"resource,omitempty" doc:"Plural resource, e.g. pods; absent for a request that names no resource."`
+	Subresource string `json:"subresource,omitempty" doc:"Subresource, e.g. exec, log, ephemeralcontainers."`
+	Namespace   string `json:"namespace,omitempty" doc:"Namespace; absent for cluster-scoped objects and requests across namespaces."`
+	Name        string `json:"name,omitempty" doc:"Name of the object (also of a list or watch restricted to one object)."`
+	Path        string `json:"path,omitempty" doc:"URL path of a request that names no resource, e.g. /version."`
+}
+
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
+func (c Call) String() string {
+	verb := strings.ToUpper(c.Verb)
+	if c.Resource == "" {
+		return strings.TrimSpace(verb + " " + c.Path)
+	}
+	res := c.Resource
+	if c.Group != "" {
+		res += "." + c.Group
+	}
+	if c.Subresource != "" {
+		res += "/" + c.Subresource
+	}
+	id := c.Name
+	switch {
+	case c.Namespace != "" && c.Name != "":
+		id = c.Namespace + "/" + c.Name
+	case c.Namespace != "":
+		id = c.Namespace + "/*"
+	}
+	return strings.TrimSpace(verb + " " + res + " " + id)
 }
 
 // ObjectRef names an object a step touched and what it did with it.

@@ -122,7 +122,7 @@ func TestGeneratedRunbook(t *testing.T) {
 			if got := len(rb.Spec.Steps); got != tt.steps {
 				t.Errorf("loaded %d steps, want %d", got, tt.steps)
 			}
-			plan, err := engine.MakePlan(rb, "")
+			plan, err := engine.MakePlan(rb, engine.PlanOptions{})
 			if err != nil {
 				t.Fatalf("MakePlan: %v", err)
 			}
@@ -148,7 +148,7 @@ func BenchmarkLoadCompilePlan1000(b *testing.B) {
 		if err != nil {
 			b.Fatalf("Parse: %v", err)
 		}
-		if _, err := engine.MakePlan(rb, ""); err != nil {
+		if _, err := engine.MakePlan(rb, engine.PlanOptions{}); err != nil {
 			b.Fatalf("MakePlan: %v", err)
 		}
 	}

@@ -32,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("both a runbook and an error")
 		}
 		if err == nil {
-			if _, perr := engine.MakePlan(rb, ""); perr != nil {
+			if _, perr := engine.MakePlan(rb, engine.PlanOptions{}); perr != nil {
 				t.Logf("plan: %v", perr)
 			}
 		}

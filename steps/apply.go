@@ -420,7 +420,7 @@ func (s *ApplyStep) planObjects(p *Planner) ([]*applyObject, string, []string, e
 		if note != "" {
 			notes = append(notes, note)
 		}
-		o.prepare(p.Namespace, p.Seed)
+		o.prepare(p.Namespace, p.RunID)
 	}
 	return objs, text, notes, nil
 }
@@ -467,7 +467,7 @@ func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
 			create.Body = bodyOf(o.pod)
 		}
 		pl.Calls = append(pl.Calls, create)
-		pl.Cleanup = append(pl.Cleanup, "delete "+o.String())
+		pl.Cleanup = append(pl.Cleanup, kube.RefOf(o.gvr, o.u.GetKind(), o.u.GetNamespace(), o.u.GetName()))
 	}
 	for _, o := range objs {
 		switch w := s.waitMode(o); {
@@ -573,7 +573,6 @@ func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) err
 	// still cleans it up; forgotten if the server refused it (e.g. it
 	// already existed: apply never takes over an existing object).
 	idx := e.Tracker.Record(kube.TrackedObject{GVR: o.gvr, Kind: o.u.GetKind(), Namespace: ns, Name: name})
-	out.call("POST", resourceName(o.gvr), ns, name)
 	if o.isPod() {
 		created, err := e.Clients.Kube.CoreV1().Pods(ns).Create(ctx, o.pod, metav1.CreateOptions{})
 		if err != nil {
@@ -635,8 +634,6 @@ func (s *ApplyStep) wait(ctx context.Context, e *Env, out *Outcome, o *applyObje
 	if o.namespaced {
 		waitNS = ns
 	}
-	listCall(out, "LIST", resourceName(o.gvr), waitNS, "?fieldSelector=metadata.name="+name)
-	listCall(out, "WATCH", resourceName(o.gvr), waitNS, "?fieldSelector=metadata.name="+name)
 	u, err := kube.WaitFor(ctx, e.Clients, o.gvr, waitNS, name, func(u *unstructured.Unstructured) (bool, error) {
 		return cond(o, u)
 	})

@@ -160,7 +160,7 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	labelObject(&cp.ObjectMeta, p.Seed)
+	labelObject(&cp.ObjectMeta, p.RunID)
 	pl.Calls = append(pl.Calls,
 		Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the original (from the run's pod watch when it has it)"},
 		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: kube.PodPrivilegedReasons(&cp.Spec)},
@@ -168,7 +168,7 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 	if s.WaitFor != "None" {
 		pl.Calls = append(pl.Calls, watchCall(ns, "until the copy is "+orDefault(s.WaitFor, "Ready")))
 	}
-	pl.Cleanup = append(pl.Cleanup, "delete pod "+ns+"/"+o.To)
+	pl.Cleanup = append(pl.Cleanup, kube.PodRef(ns, cp.Name))
 	if s.Profile.HasExpressions() {
 		pl.Notes = append(pl.Notes, "the profile is chosen at run time by "+s.Profile.Raw+"; the objects above use the general profile")
 	}
@@ -240,7 +240,6 @@ func createPod(ctx context.Context, e *Env, out *Outcome, pod *corev1.Pod) (*cor
 		pod.Namespace = ns
 	}
 	idx := e.Tracker.Record(kube.TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: ns, Name: pod.Name})
-	out.call("POST", "pods", ns, pod.Name)
 	created, err := e.Clients.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		e.Tracker.Forget(idx, err)

@@ -108,7 +108,7 @@ func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Note: "output of container " + ec.Name})
 	}
-	pl.Leftovers = append(pl.Leftovers, fmt.Sprintf("ephemeral container %q stays in pod %s/%s until the pod is deleted", ec.Name, ns, pod))
+	pl.Leftovers = append(pl.Leftovers, ephemeralLeftover(ec.Name, ns, pod))
 	if s.Profile.HasExpressions() {
 		pl.Notes = append(pl.Notes, "the profile is chosen at run time by "+s.Profile.Raw+"; the objects above use the general profile")
 	}
@@ -134,7 +134,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	// An ephemeral container cannot be removed: when a rerun meets its own
 	// earlier debugger, give the new one a fresh name instead of failing.
 	if containerNameTaken(pod, o.Name) {
-		o.Name = o.Name + "-" + kube.ShortSuffix(e.Seed+e.StepID)
+		o.Name = o.Name + "-" + kube.ShortSuffix(e.nameSeed())
 	}
 	ec, err := kube.EphemeralContainer(pod, o)
 	if err != nil {
@@ -145,13 +145,12 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.call("PATCH", "pods/ephemeralcontainers", ns, podName)
 	patched, err := e.Clients.Kube.CoreV1().Pods(ns).Patch(ctx, podName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
 	if err != nil {
 		return out.fail(fmt.Errorf("adding ephemeral container %q to pod %s/%s: %w", ec.Name, ns, podName, err))
 	}
 	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: podName, Action: "patched"})
-	out.Leftovers = append(out.Leftovers, fmt.Sprintf("ephemeral container %q stays in pod %s/%s until the pod is deleted", ec.Name, ns, podName))
+	out.Leftovers = append(out.Leftovers, ephemeralLeftover(ec.Name, ns, podName))
 
 	cond := kube.EphemeralContainerTerminated(ec.Name)
 	if s.WaitFor == "Running" {
@@ -183,7 +182,6 @@ func getPod(ctx context.Context, e *Env, out *Outcome, ns, name string) (*corev1
 			return pod, nil
 		}
 	}
-	out.call("GET", "pods", ns, name)
 	pod, err := e.Clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading pod %s/%s: %w", ns, name, err)
@@ -193,7 +191,6 @@ func getPod(ctx context.Context, e *Env, out *Outcome, ns, name string) (*corev1
 
 // logs reads a container's output into the outcome.
 func logs(ctx context.Context, e *Env, out *Outcome, ns, pod, container string) {
-	out.call("GET", "pods/log", ns, pod)
 	text, truncated, err := kube.Logs(ctx, e.Clients, ns, pod, container, kube.LogOptions{MaxBytes: e.MaxOutput})
 	if err != nil {
 		out.fail(fmt.Errorf("reading the output of container %q in pod %s/%s: %w", container, ns, pod, err))
@@ -241,4 +238,10 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// ephemeralLeftover is what a debug step leaves: its ephemeral container
+// stays in the pod until the pod is deleted.
+func ephemeralLeftover(container, namespace, pod string) kube.Leftover {
+	return kube.Leftover{What: fmt.Sprintf("ephemeral container %q", container), In: kube.PodRef(namespace, pod)}
 }

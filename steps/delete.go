@@ -129,7 +129,6 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.call("GET", t.resource(), t.namespace(), t.name)
 	before, err := ri.Get(ctx, t.name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && s.IgnoreNotFound {
 		return out
@@ -139,7 +138,6 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Object = objectMap(before)
 	uid := before.GetUID()
-	out.call("DELETE", t.resource(), t.namespace(), t.name)
 	err = ri.Delete(ctx, t.name, s.options(uid))
 	if apierrors.IsNotFound(err) && s.IgnoreNotFound {
 		return out
@@ -164,8 +162,6 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 		}
 	} else {
 		ns := t.namespace()
-		listCall(out, "LIST", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
-		listCall(out, "WATCH", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
 		err = kube.WaitForDelete(ctx, e.Clients, t.gvr, ns, t.name)
 	}
 	if err != nil {

@@ -115,11 +115,6 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(fmt.Errorf("no cluster client"))
 	}
 	sel := eventSelector(kind, name)
-	query := ""
-	if sel != "" {
-		query = "?fieldSelector=" + sel
-	}
-	listCall(out, "LIST", "events", ns, query)
 	list, err := e.Clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
 		return out.fail(fmt.Errorf("listing events in %s: %w", ns, err))

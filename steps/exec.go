@@ -88,7 +88,6 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Target = "pod " + ns + "/" + pod
 	out.Kubectl = s.kubectl(ns, pod, container, argv)
-	out.call("GET", "pods/exec", ns, pod) // a WebSocket upgrade (POST with the SPDY fallback)
 	var in *strings.Reader
 	if !s.Stdin.IsZero() {
 		in = strings.NewReader(stdin)

@@ -103,7 +103,6 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	if t.name != "" {
-		out.call("GET", t.resource(), t.namespace(), t.name)
 		u, err := ri.Get(ctx, t.name, metav1.GetOptions{})
 		if err != nil {
 			return out.fail(fmt.Errorf("reading %s: %w", t, err))
@@ -114,11 +113,6 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.Secrets = append(out.Secrets, secretValues(u)...)
 		return out
 	}
-	query := ""
-	if selector != "" {
-		query = "?labelSelector=" + selector
-	}
-	listCall(out, "LIST", t.resource(), t.namespace(), query)
 	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return out.fail(fmt.Errorf("listing %s: %w", t, err))
@@ -167,18 +161,6 @@ func secretValues(u *unstructured.Unstructured) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// listCall records a list or watch request: "LIST pods default/* ?labelSelector=app=web".
-func listCall(out *Outcome, verb, resource, ns, query string) {
-	c := verb + " " + resource
-	if ns != "" {
-		c += " " + ns + "/*"
-	}
-	if query != "" {
-		c += " " + query
-	}
-	out.Calls = append(out.Calls, c)
 }
 
 // target is an object (or, without name, a kind) that get, wait and delete

@@ -110,7 +110,6 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 		d := s.Since.Duration
 		o.Since = &d
 	}
-	out.call("GET", "pods/log", ns, pod)
 	text, truncated, err := kube.Logs(ctx, e.Clients, ns, pod, container, o)
 	out.Stdout, out.StdoutTruncated = text, truncated
 	if err != nil {

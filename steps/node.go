@@ -89,7 +89,7 @@ func (s *NodeStep) kubectl(o kube.NodeOptions) string {
 
 // Plan implements Action.
 func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
-	o, _, err := s.options(plannerRender(p), p.Namespace, p.Seed)
+	o, _, err := s.options(plannerRender(p), p.Namespace, p.nameSeed())
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	labelObject(&pod.ObjectMeta, p.Seed)
+	labelObject(&pod.ObjectMeta, p.RunID)
 	pl.Target = "node " + o.NodeName
 	pl.Kubectl = s.kubectl(o)
 	pl.Calls = append(pl.Calls,
@@ -120,14 +120,14 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: p.Namespace, Name: pod.Name})
 	}
-	pl.Cleanup = append(pl.Cleanup, "delete pod "+p.Namespace+"/"+pod.Name)
+	pl.Cleanup = append(pl.Cleanup, kube.PodRef(p.Namespace, pod.Name))
 	return pl, nil
 }
 
 // Run implements Action.
 func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	o, secrets, err := s.options(e.Render, e.Namespace, e.Seed+e.StepID)
+	o, secrets, err := s.options(e.Render, e.Namespace, e.nameSeed())
 	out.Secrets = secrets
 	if err != nil {
 		return out.fail(err)
@@ -137,7 +137,6 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Target = "node " + o.NodeName
 	out.Kubectl = s.kubectl(o)
-	out.call("GET", "nodes", "", o.NodeName)
 	node, err := e.Clients.Kube.CoreV1().Nodes().Get(ctx, o.NodeName, metav1.GetOptions{})
 	if err != nil {
 		return out.fail(fmt.Errorf("node %q: %w", o.NodeName, err))
@@ -204,7 +203,6 @@ func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (strin
 	if err != nil {
 		return "", err
 	}
-	out.call("GET", "nodes", "", "?labelSelector="+sel)
 	list, err := e.Clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return "", fmt.Errorf("listing nodes %q: %w", sel, err)

@@ -11,9 +11,8 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"path"
-	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -87,8 +86,6 @@ type Env struct {
 	Pods   func(namespace string) *kube.PodWatcher
 	Scope  *expression.Scope
 	StepID string
-	// Seed makes generated names (node pods) unique per step and run.
-	Seed string
 	// MaxOutput caps each of stdout and stderr, in bytes.
 	MaxOutput int
 	// Logf reports progress (e.g. "waiting for pod x").
@@ -147,25 +144,15 @@ type Outcome struct {
 	Target string
 	// Kubectl is the equivalent kubectl command line, for humans.
 	Kubectl string
-	// Calls lists the API calls made, e.g. "PATCH pods/ephemeralcontainers default/noshell".
-	Calls []string
 	// Touched lists the objects the step created, patched, read or deleted.
 	Touched []ObjectRef
 	// Leftovers says what cleanup cannot remove.
-	Leftovers []string
+	Leftovers []kube.Leftover
 	// Secrets are values to redact from the report (secret env values).
 	Secrets []string
 	// Values holds the results a kind declares beyond the common ones
 	// above, by name (see Result).
 	Values map[string]any
-}
-
-func (o *Outcome) call(verb, resource, ns, name string) {
-	id := name
-	if ns != "" {
-		id = ns + "/" + name
-	}
-	o.Calls = append(o.Calls, strings.TrimSpace(verb+" "+resource+" "+id))
 }
 
 func (o *Outcome) fail(err error) *Outcome {
@@ -186,9 +173,9 @@ type Planned struct {
 	// Kubectl is the equivalent kubectl command line, if there is one.
 	Kubectl string `json:"kubectl,omitempty" yaml:"kubectl,omitempty"`
 	// Cleanup lists what the run will delete afterwards because of this step.
-	Cleanup []string `json:"cleanup,omitempty" yaml:"cleanup,omitempty"`
+	Cleanup []kube.ObjectRef `json:"cleanup,omitempty" yaml:"cleanup,omitempty"`
 	// Leftovers lists what cleanup cannot remove.
-	Leftovers []string `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
+	Leftovers []kube.Leftover `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
 	// Notes are anything else worth knowing.
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
@@ -199,6 +186,8 @@ type Call struct {
 	Verb string `json:"verb" yaml:"verb"`
 	// Group is the API group, "" for core.
 	Group string `json:"group,omitempty" yaml:"group,omitempty"`
+	// Version is the API version; "" is v1 for the core group.
+	Version string `json:"version,omitempty" yaml:"version,omitempty"`
 	// Resource is the plural resource name, e.g. pods.
 	Resource string `json:"resource" yaml:"resource"`
 	// Subresource, e.g. ephemeralcontainers, exec, log.
@@ -215,23 +204,17 @@ type Call struct {
 	Note string `json:"note,omitempty" yaml:"note,omitempty"`
 }
 
-// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
-func (c Call) String() string {
-	res := c.Resource
-	if c.Subresource != "" {
-		res += "/" + c.Subresource
+// API is the call as the API server's authorizer sees it.
+func (c Call) API() kube.Call {
+	v := c.Version
+	if v == "" && c.Group == "" {
+		v = "v1"
 	}
-	if c.Group != "" {
-		res += "." + c.Group
-	}
-	id := c.Name
-	if c.Namespace != "" && c.Name != "" {
-		id = c.Namespace + "/" + c.Name
-	} else if c.Namespace != "" {
-		id = c.Namespace + "/*"
-	}
-	return strings.TrimSpace(strings.ToUpper(c.Verb) + " " + res + " " + id)
+	return kube.Call{Verb: c.Verb, Group: c.Group, Version: v, Resource: c.Resource, Subresource: c.Subresource, Namespace: c.Namespace, Name: c.Name}
 }
+
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
+func (c Call) String() string { return c.API().String() }
 
 // Planner is what Plan gets: the run as far as it is known without a cluster.
 type Planner struct {
@@ -242,11 +225,32 @@ type Planner struct {
 	// Pods are pods the runbook itself creates earlier, by namespace/name,
 	// so copies and debug containers can be built from them.
 	Pods map[string]*corev1.Pod
-	// Seed makes generated names match the run's.
-	Seed string
+	// RunID is the run's id when the plan is made for a known run
+	// (plan --run-id), else UnknownRunID.
+	RunID string
+	// StepID identifies the step in the run, as Env.StepID does: plan and
+	// run derive generated names from RunID and StepID alike.
+	StepID string
 	// Dir is the runbook file's directory.
 	Dir string
 }
+
+// UnknownRunID stands for the run id in a plan made without one.
+const UnknownRunID = "<run id>"
+
+// StepID identifies a step in a run: its id and its position, so two
+// steps never share generated names. Plan and run both use it.
+func StepID(id string, index int) string { return fmt.Sprintf("%s-%d", id, index) }
+
+// NameSeed is what generated names (node pods, renamed debug containers)
+// are derived from, the same way in a plan and in its run.
+func NameSeed(runID, stepID string) string { return runID + "/" + stepID }
+
+// nameSeed is the seed of the step's generated names.
+func (p *Planner) nameSeed() string { return NameSeed(p.RunID, p.StepID) }
+
+// nameSeed is the seed of the step's generated names.
+func (e *Env) nameSeed() string { return NameSeed(e.RunID, e.StepID) }
 
 // Render evaluates what it can of a template; unknown parts show as <expr>.
 func (p *Planner) Render(t expression.Template) string {
@@ -266,48 +270,6 @@ func (p *Planner) RenderAll(ts []expression.Template) []string {
 // Pod returns a pod the runbook creates earlier, or nil.
 func (p *Planner) Pod(namespace, name string) *corev1.Pod {
 	return p.Pods[namespace+"/"+name]
-}
-
-// Rule is an RBAC rule a runbook needs.
-type Rule struct {
-	Group    string   `json:"group" yaml:"group"`
-	Resource string   `json:"resource" yaml:"resource"`
-	Verbs    []string `json:"verbs" yaml:"verbs"`
-}
-
-// RulesFor derives the RBAC rules that calls need, merged and sorted.
-func RulesFor(calls []Call) []Rule {
-	verbs := map[[2]string]map[string]bool{}
-	add := func(group, resource, verb string) {
-		k := [2]string{group, resource}
-		if verbs[k] == nil {
-			verbs[k] = map[string]bool{}
-		}
-		verbs[k][verb] = true
-	}
-	for _, c := range calls {
-		res := c.Resource
-		if c.Subresource != "" {
-			res += "/" + c.Subresource
-		}
-		add(c.Group, res, c.Verb)
-	}
-	var out []Rule
-	for k, vs := range verbs {
-		r := Rule{Group: k[0], Resource: k[1]}
-		for v := range vs {
-			r.Verbs = append(r.Verbs, v)
-		}
-		sort.Strings(r.Verbs)
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Group != out[j].Group {
-			return out[i].Group < out[j].Group
-		}
-		return out[i].Resource < out[j].Resource
-	})
-	return out
 }
 
 // resolveFile makes a file reference relative to the runbook's directory.

@@ -114,8 +114,6 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		if e.Pods != nil {
 			pod, err = e.Pods(t.ns).Wait(ctx, t.name, cond)
 		} else {
-			listCall(out, "LIST", "pods", t.ns, "?fieldSelector=metadata.name="+t.name)
-			listCall(out, "WATCH", "pods", t.ns, "?fieldSelector=metadata.name="+t.name)
 			pod, err = kube.WaitForPod(ctx, e.Clients, t.ns, t.name, cond)
 		}
 		if pod != nil {
@@ -123,8 +121,6 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		}
 	} else {
 		ns := t.namespace()
-		listCall(out, "LIST", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
-		listCall(out, "WATCH", t.resource(), ns, "?fieldSelector=metadata.name="+t.name)
 		var u *unstructured.Unstructured
 		u, err = kube.WaitFor(ctx, e.Clients, t.gvr, ns, t.name, func(u *unstructured.Unstructured) (bool, error) {
 			return holds(objectMap(u)), nil

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	"github.com/kube-runbook/runbook/runbook/engine"
 
 	"github.com/spf13/pflag"
@@ -93,9 +97,9 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 
 type planOptions struct {
 	output    string
-	namespace string
 	vars      []string
 	preflight bool
+	runID     string
 	kube      kubeFlags
 }
 
@@ -104,6 +108,7 @@ func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 	fs.BoolVar(&o.preflight, "preflight", false, "also ask the cluster: permissions (SelfSubjectAccessReview), targets, Pod Security, server-side dry run of every object; changes nothing")
+	fs.StringVar(&o.runID, "run-id", "", "plan for the run with this id (run --run-id): generated names are then exactly the run's")
 	o.kube.add(fs)
 }
 
@@ -126,7 +131,10 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, o.kube.namespace)
+	if err := checkRunID(o.runID); err != nil {
+		return err
+	}
+	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -255,7 +263,7 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, o.namespace)
+	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.namespace})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -267,18 +275,18 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 }
 
 func writeRBAC(w io.Writer, name string, p *engine.Plan) error {
-	var ns, cl []steps.Rule
+	var ns, cl []rbacv1.PolicyRule
 	for _, r := range p.RBAC {
-		if engine.ClusterScoped(strings.SplitN(r.Resource, "/", 2)[0]) || p.TemporaryNamespace {
+		if engine.ClusterScoped(strings.SplitN(r.Resources[0], "/", 2)[0]) || p.TemporaryNamespace {
 			cl = append(cl, r)
 		} else {
 			ns = append(ns, r)
 		}
 	}
-	rules := func(rs []steps.Rule) []map[string]any {
+	rules := func(rs []rbacv1.PolicyRule) []map[string]any {
 		var out []map[string]any
 		for _, r := range rs {
-			out = append(out, map[string]any{"apiGroups": []string{r.Group}, "resources": []string{r.Resource}, "verbs": r.Verbs})
+			out = append(out, map[string]any{"apiGroups": r.APIGroups, "resources": r.Resources, "verbs": r.Verbs})
 		}
 		return out
 	}
@@ -297,4 +305,15 @@ func writeRBAC(w io.Writer, name string, p *engine.Plan) error {
 		}
 	}
 	return enc.Close()
+}
+
+// checkRunID checks a --run-id: it becomes a label value and part of names.
+func checkRunID(id string) error {
+	if id == "" {
+		return nil
+	}
+	if errs := validation.IsDNS1123Label(id); len(errs) > 0 || len(id) > 40 {
+		return exitf(exitInvalid, "--run-id %q: must be at most 40 lowercase letters, digits and '-', starting and ending with a letter or digit", id)
+	}
+	return nil
 }

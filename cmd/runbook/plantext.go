@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
 
 	"gopkg.in/yaml.v3"
@@ -70,18 +71,28 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 	}
 	fmt.Fprintf(b, "\nRBAC the run needs\n")
 	for _, r := range p.RBAC {
-		group := r.Group
+		group := r.APIGroups[0]
 		if group == "" {
 			group = `""`
 		}
-		fmt.Fprintf(b, "  %-28s group %-6s verbs %s\n", r.Resource, group, strings.Join(r.Verbs, ","))
+		fmt.Fprintf(b, "  %-28s group %-6s verbs %s\n", r.Resources[0], group, strings.Join(r.Verbs, ","))
 	}
 	fmt.Fprintf(b, "\nCleanup (reverse order of creation; also on failure, timeout and Ctrl-C)\n")
-	if len(p.Cleanup) == 0 {
+	if p.RunID == "" && generatedNames(p) {
+		fmt.Fprintf(b, "  (the 5-character suffix of node pod names is derived from the run id, unknown here: plan --run-id ID shows the names run --run-id ID uses)\n")
+	}
+	if len(p.Cleanup) == 0 && p.CleanupPolicy == runbook.CleanupAlways {
 		fmt.Fprintf(b, "  nothing to delete\n")
 	}
-	for _, c := range p.Cleanup {
-		fmt.Fprintf(b, "  %s\n", c)
+	for i, o := range p.Cleanup {
+		if o.Resource == "namespaces" && p.TemporaryNamespace && i == len(p.Cleanup)-1 {
+			fmt.Fprintf(b, "  delete %s (and everything left in it)\n", o)
+			continue
+		}
+		fmt.Fprintf(b, "  delete %s\n", o)
+	}
+	if p.CleanupPolicy != runbook.CleanupAlways {
+		fmt.Fprintf(b, "  (spec.cleanup is %s: the deletions above happen only then)\n", p.CleanupPolicy)
 	}
 	for _, l := range p.Leftovers {
 		fmt.Fprintf(b, "  cannot be removed: %s\n", l)
@@ -121,4 +132,15 @@ func writeCall(b *bytes.Buffer, c steps.Call) {
 			fmt.Fprintf(b, "       %s\n", line)
 		}
 	}
+}
+
+// generatedNames reports whether the plan has objects whose names end in a
+// suffix derived from the run id (node debug pods).
+func generatedNames(p *engine.Plan) bool {
+	for _, s := range p.Steps {
+		if s.Kind == "node" {
+			return true
+		}
+	}
+	return false
 }

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"fmt"
-	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 	"github.com/kube-runbook/runbook/steps"
@@ -25,18 +27,23 @@ type Plan struct {
 	AllowPrivileged    bool          `json:"allowPrivileged" yaml:"allowPrivileged"`
 	Context            string        `json:"context,omitempty" yaml:"context,omitempty"`
 	Timeout            string        `json:"timeout" yaml:"timeout"`
+	// RunID is the run id the plan was made for; empty when unknown (then
+	// the suffixes of generated names differ from the run's).
+	RunID string `json:"runID,omitempty" yaml:"runID,omitempty"`
 	Setup              []steps.Call  `json:"setup,omitempty" yaml:"setup,omitempty"`
 	Steps              []PlannedStep `json:"steps" yaml:"steps"`
 	// Privileged lists every privileged item of the run, by step.
 	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
-	// RBAC are the rules the run needs.
-	RBAC []steps.Rule `json:"rbac" yaml:"rbac"`
-	// Cleanup is what the run deletes at the end, in order.
-	Cleanup []string `json:"cleanup" yaml:"cleanup"`
+	// RBAC are the rules the run needs, derived from every call of the
+	// plan, cleanup's deletions included.
+	RBAC []rbacv1.PolicyRule `json:"rbac" yaml:"rbac"`
+	// Cleanup is what the run deletes at the end, in order (reverse order
+	// of creation; a temporary namespace last).
+	Cleanup []kube.ObjectRef `json:"cleanup" yaml:"cleanup"`
 	// CleanupPolicy is spec.cleanup.
 	CleanupPolicy string `json:"cleanupPolicy" yaml:"cleanupPolicy"`
 	// Leftovers is what cleanup cannot remove.
-	Leftovers []string `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
+	Leftovers []kube.Leftover `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
 	// Preflight holds what the cluster said, with --preflight.
 	Preflight []Check `json:"preflight,omitempty" yaml:"preflight,omitempty"`
 }
@@ -61,17 +68,30 @@ type podLister interface {
 	PlannedPods(p *steps.Planner) []*corev1.Pod
 }
 
-// MakePlan computes the plan of a loaded runbook. namespace overrides
-// spec.namespace, as -n does for a run.
-func MakePlan(rb *runbook.Runbook, namespace string) (*Plan, error) {
+// PlanOptions are what a plan may know of the run it describes.
+type PlanOptions struct {
+	// Namespace overrides spec.namespace, as -n does for a run.
+	Namespace string
+	// RunID is the id the run will have (run --run-id): generated names in
+	// the plan are then the run's. Empty: they are derived from a
+	// placeholder, and the plan says so.
+	RunID string
+}
+
+// MakePlan computes the plan of a loaded runbook.
+func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	if err := check(rb); err != nil {
 		return nil, err
 	}
 	ns := rb.Spec.Namespace
-	if namespace != "" {
-		ns = namespace
+	if o.Namespace != "" {
+		ns = o.Namespace
 	}
-	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns,
+	runID := o.RunID
+	if runID == "" {
+		runID = steps.UnknownRunID
+	}
+	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns, RunID: o.RunID,
 		AllowPrivileged: rb.Spec.AllowPrivileged, Context: rb.Spec.Context, CleanupPolicy: rb.Spec.Cleanup}
 	if p.CleanupPolicy == "" {
 		p.CleanupPolicy = runbook.CleanupAlways
@@ -84,10 +104,13 @@ func MakePlan(rb *runbook.Runbook, namespace string) (*Plan, error) {
 	p.Setup = append(p.Setup, steps.Call{Verb: "get", Resource: "version", Note: "server version for the report (GET /version, no RBAC needed)"})
 	if ns == "" {
 		ns = TemporaryNamespace
+		if o.RunID != "" {
+			ns = temporaryNamespace(o.RunID)
+		}
 		p.Namespace, p.TemporaryNamespace = ns, true
 		p.Setup = append(p.Setup,
 			steps.Call{Verb: "create", Resource: "namespaces", Body: map[string]any{"apiVersion": "v1", "kind": "Namespace",
-				"metadata": map[string]any{"name": "runbook-<run id>", "labels": map[string]any{"app.kubernetes.io/managed-by": "runbook", "runbook/run-id": "<run id>"}}}},
+				"metadata": map[string]any{"name": temporaryNamespace(runID), "labels": map[string]any{kube.LabelManagedBy: kube.ManagedByValue, kube.LabelRunID: runID}}}},
 			steps.Call{Verb: "watch", Resource: "serviceaccounts", Namespace: ns, Name: "default", Note: "pods can be created once the default service account exists"})
 	}
 	calls = append(calls, p.Setup[1:]...)
@@ -95,15 +118,16 @@ func MakePlan(rb *runbook.Runbook, namespace string) (*Plan, error) {
 	for k, v := range rb.Vars {
 		scope.Vars[k] = v
 	}
-	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, Seed: "<run id>", Dir: dirOf(rb.File)}
+	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File)}
 	index := 0
-	var cleanup []string
+	var cleanup []kube.ObjectRef
 	for _, list := range []struct {
 		phase string
 		steps []*runbook.Step
 	}{{"steps", rb.Spec.Steps}, {"onFailure", rb.Spec.OnFailure}, {"finally", rb.Spec.Finally}} {
 		for _, s := range list.steps {
 			index++
+			planner.StepID = steps.StepID(s.ID, index)
 			ps := PlannedStep{Index: index, Phase: list.phase, ID: s.ID, Name: s.Title(), Kind: s.Kind, When: s.When.Source}
 			for _, a := range s.Assert {
 				ps.Assertions = append(ps.Assertions, a.That.Source)
@@ -149,41 +173,28 @@ func MakePlan(rb *runbook.Runbook, namespace string) (*Plan, error) {
 			p.Steps = append(p.Steps, ps)
 		}
 	}
-	// Cleanup runs in reverse order of creation.
+	// Cleanup runs in reverse order of creation; a temporary namespace,
+	// and whatever is left in it, goes last.
 	for i := len(cleanup) - 1; i >= 0; i-- {
 		p.Cleanup = append(p.Cleanup, cleanup[i])
 	}
 	if p.TemporaryNamespace {
-		p.Cleanup = append(p.Cleanup, "delete namespace runbook-<run id> (and everything left in it)")
+		p.Cleanup = append(p.Cleanup, kube.RefOf(namespacesGVR, "Namespace", "", temporaryNamespace(runID)))
 	}
-	if p.CleanupPolicy != runbook.CleanupAlways {
-		p.Cleanup = append(p.Cleanup, "(spec.cleanup is "+p.CleanupPolicy+": the deletions above happen only then)")
-	}
-	for _, c := range cleanup {
-		kind, rest, _ := strings.Cut(strings.TrimPrefix(c, "delete "), " ")
-		ns, _, namespaced := strings.Cut(rest, "/")
-		if !namespaced {
-			ns = ""
-		}
-		calls = append(calls, steps.Call{Verb: "delete", Resource: pluralOf(kind), Namespace: ns})
-	}
-	if len(cleanup) > 0 {
-		calls = append(calls, steps.Call{Verb: "watch", Resource: "pods", Namespace: ns, Note: "cleanup waits until deleted objects are gone"})
-	}
-	if p.TemporaryNamespace {
-		calls = append(calls, steps.Call{Verb: "delete", Resource: "namespaces"})
-	}
-	var rbacCalls []steps.Call
+	api := make([]kube.Call, 0, len(calls)+len(p.Cleanup))
 	for _, c := range calls {
-		if c.Resource == "version" {
-			continue
-		}
-		rbacCalls = append(rbacCalls, c)
+		api = append(api, c.API())
 		if c.Verb == "watch" {
-			rbacCalls = append(rbacCalls, steps.Call{Verb: "list", Group: c.Group, Resource: c.Resource})
+			// A watch starts with a list (UntilWithSync, the pod watch).
+			l := c.API()
+			l.Verb = "list"
+			api = append(api, l)
 		}
 	}
-	p.RBAC = steps.RulesFor(rbacCalls)
+	for _, o := range p.Cleanup {
+		api = append(api, o.Delete())
+	}
+	p.RBAC = kube.RulesFor(api)
 	return p, nil
 }
 
@@ -194,17 +205,6 @@ var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "persiste
 // is cluster-scoped, so a Role cannot grant it and access is asked for
 // without a namespace.
 func ClusterScoped(resource string) bool { return clusterScoped[resource] }
-
-func pluralOf(kind string) string {
-	k := strings.ToLower(kind)
-	switch {
-	case strings.HasSuffix(k, "s"):
-		return k + "es"
-	case strings.HasSuffix(k, "y"):
-		return strings.TrimSuffix(k, "y") + "ies"
-	}
-	return k + "s"
-}
 
 func describeForEach(fe *runbook.ForEach, ns string) string {
 	conc := max(fe.Concurrency, 1)

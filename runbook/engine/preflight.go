@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,15 +77,15 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 // concrete reports whether a planned name is known (no <expression>).
 func concrete(name string) bool { return name != "" && !strings.Contains(name, "<") }
 
-func accessCheck(ctx context.Context, c *kube.Clients, r steps.Rule, verb, ns string) Check {
-	resource, sub, _ := strings.Cut(r.Resource, "/")
-	attrs := &authv1.ResourceAttributes{Group: r.Group, Resource: resource, Subresource: sub, Verb: verb}
+func accessCheck(ctx context.Context, c *kube.Clients, r rbacv1.PolicyRule, verb, ns string) Check {
+	resource, sub, _ := strings.Cut(r.Resources[0], "/")
+	attrs := &authv1.ResourceAttributes{Group: r.APIGroups[0], Resource: resource, Subresource: sub, Verb: verb}
 	where := "cluster-wide"
 	if !ClusterScoped(resource) {
 		attrs.Namespace = ns
 		where = "in " + ns
 	}
-	what := fmt.Sprintf("RBAC: %s %s %s", verb, r.Resource, where)
+	what := fmt.Sprintf("RBAC: %s %s %s", verb, r.Resources[0], where)
 	review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs}}
 	res, err := c.Kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 	if err != nil {

@@ -86,7 +86,7 @@ type runner struct {
 	mu       sync.Mutex
 	scope    expression.Scope
 	secrets  []string
-	leftover []string
+	leftover []kube.Leftover
 	watchers map[string]*kube.PodWatcher
 	index    int
 }
@@ -246,7 +246,7 @@ func (r *runner) setupNamespace(ctx context.Context) error {
 		r.scope.Run["namespace"] = r.ns
 		return nil
 	}
-	r.ns = "runbook-" + strings.TrimPrefix(r.o.RunID, "rb-")
+	r.ns = temporaryNamespace(r.o.RunID)
 	r.res.Namespace, r.res.TemporaryNamespace = r.ns, true
 	r.scope.Run["namespace"] = r.ns
 	c := r.o.Clients
@@ -389,14 +389,15 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	}
 	env := &steps.Env{
 		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Tracker: r.tracker,
-		Pods: r.pods, Scope: scope, StepID: fmt.Sprintf("%s-%d", s.ID, sr.Index), Seed: r.o.RunID,
+		Pods: r.pods, Scope: scope, StepID: steps.StepID(s.ID, sr.Index),
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
 		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
 	kind, action := kindOf(s)
-	out := action.Run(stepCtx, env)
+	calls := &kube.CallLog{}
+	out := action.Run(kube.WithCallLog(stepCtx, calls), env)
 	if out == nil {
 		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}
 	}
@@ -406,7 +407,8 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	}
 	end := time.Now()
 	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
-	sr.Target, sr.Command, sr.Calls = out.Target, out.Kubectl, out.Calls
+	sr.Target, sr.Command = out.Target, out.Kubectl
+	sr.Calls, sr.CallsDropped = reportCalls(calls)
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = out.Stdout, out.Stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
 	for _, t := range out.Touched {
@@ -523,42 +525,44 @@ func (r *runner) cleanup(ctx context.Context) {
 		// finishes it within seconds (it is Terminating when the run ends).
 		dels = r.tracker.Cleanup(cctx, false)
 	}
-	deleted := map[string]bool{}
+	// What is gone: by group, resource, namespace and name.
+	deleted := map[objectKey]bool{}
 	for _, d := range dels {
 		r.res.Cleanup.Deletions = append(r.res.Cleanup.Deletions, report.Deletion{
 			Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name,
 			Outcome: d.Outcome, Error: d.Error, Duration: report.Seconds(d.Duration)})
 		if d.Outcome == report.OutcomeDeleted || d.Outcome == report.OutcomeNotFound {
-			deleted[d.Object.Namespace+"/"+d.Object.Name] = true
-			if d.Object.Kind == "Namespace" {
-				deleted["ns:"+d.Object.Name] = true
-			}
+			deleted[objectKey{d.Object.GVR.Group, d.Object.GVR.Resource, d.Object.Namespace, d.Object.Name}] = true
 		}
 	}
 	// An ephemeral container goes with its pod: say what stays.
-	seen := map[string]bool{}
+	seen := map[kube.Leftover]bool{}
 	for _, l := range r.leftover {
-		if seen[l] {
+		in := objectKey{l.In.Group, l.In.Resource, l.In.Namespace, l.In.Name}
+		if seen[l] || deleted[in] || deleted[objectKey{"", "namespaces", "", l.In.Namespace}] {
 			continue
 		}
 		seen[l] = true
-		if pod := leftoverPod(l); pod != "" {
-			ns, _, _ := strings.Cut(pod, "/")
-			if deleted[pod] || deleted["ns:"+ns] {
-				continue
-			}
-		}
-		r.res.Cleanup.Leftovers = append(r.res.Cleanup.Leftovers, l)
+		r.res.Cleanup.Leftovers = append(r.res.Cleanup.Leftovers, l.String())
 	}
 	sort.Strings(r.res.Cleanup.Leftovers)
 }
 
-// leftoverPod extracts "ns/name" from an ephemeral container leftover note.
-func leftoverPod(note string) string {
-	_, after, ok := strings.Cut(note, " in pod ")
-	if !ok {
-		return ""
+// objectKey identifies an object whatever the version it was named with.
+type objectKey struct{ group, resource, namespace, name string }
+
+// reportCalls are the calls of a step's log, for its result.
+func reportCalls(l *kube.CallLog) ([]report.Call, int) {
+	calls, dropped := l.Calls()
+	out := make([]report.Call, len(calls))
+	for i, c := range calls {
+		out[i] = report.Call{Verb: c.Verb, Group: c.Group, Version: c.Version, Resource: c.Resource,
+			Subresource: c.Subresource, Namespace: c.Namespace, Name: c.Name, Path: c.Path}
 	}
-	pod, _, _ := strings.Cut(after, " ")
-	return pod
+	return out, dropped
+}
+
+// temporaryNamespace is the name of the namespace a run makes for itself.
+func temporaryNamespace(runID string) string {
+	return "runbook-" + strings.TrimPrefix(runID, "rb-")
 }

@@ -1,0 +1,258 @@
+package kube
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/endpoints/request"
+)
+
+// Call is one request to the API server as the server's authorizer sees it:
+// the RBAC verb (get, list, watch, create, patch, delete, ...), the resource
+// and subresource, the namespace and the object's name. Plans, runs, RBAC
+// rules, reports and request counts are all made of Calls.
+type Call struct {
+	// Verb is the RBAC verb: a GET of a collection is list, with watch=true
+	// it is watch.
+	Verb string `json:"verb" yaml:"verb"`
+	// Group is the API group, "" for core.
+	Group string `json:"group,omitempty" yaml:"group,omitempty"`
+	// Version is the API version, e.g. v1.
+	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+	// Resource is the plural resource name, e.g. pods.
+	Resource string `json:"resource,omitempty" yaml:"resource,omitempty"`
+	// Subresource, e.g. ephemeralcontainers, exec, log.
+	Subresource string `json:"subresource,omitempty" yaml:"subresource,omitempty"`
+	// Namespace of the object or collection; "" for cluster-scoped ones
+	// and for requests across all namespaces.
+	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// Name of the object; a list or watch restricted to one object by a
+	// metadata.name field selector has it too.
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+	// Path is the URL path of a request that names no resource (/version,
+	// discovery).
+	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+}
+
+// requestInfo parses request URLs as the API server does before it asks
+// its authorizer.
+var requestInfo = &request.RequestInfoFactory{
+	APIPrefixes:          sets.NewString("api", "apis"),
+	GrouplessAPIPrefixes: sets.NewString("api"),
+}
+
+// CallOf describes an HTTP request to the API server.
+func CallOf(req *http.Request) Call {
+	info, err := requestInfo.NewRequestInfo(req)
+	if err != nil || !info.IsResourceRequest {
+		verb := strings.ToLower(req.Method)
+		if info != nil && info.Verb != "" {
+			verb = info.Verb
+		}
+		return Call{Verb: verb, Path: req.URL.Path}
+	}
+	c := Call{Verb: info.Verb, Group: info.APIGroup, Version: info.APIVersion, Resource: info.Resource,
+		Subresource: info.Subresource, Namespace: info.Namespace, Name: info.Name}
+	if c.Group == "" && c.Resource == "namespaces" {
+		// The server files a namespace under itself; it is cluster-scoped.
+		c.Namespace = ""
+	}
+	return c
+}
+
+// GVR is the call's group, version and resource.
+func (c Call) GVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: c.Group, Version: c.Version, Resource: c.Resource}
+}
+
+// Key names what was called without the object: "GET pods", "WATCH pods",
+// "PATCH pods/ephemeralcontainers", "LIST deployments.apps"; "GET /version"
+// for a request that names no resource. Request counts are kept by Key.
+func (c Call) Key() string {
+	verb := strings.ToUpper(c.Verb)
+	if c.Resource == "" {
+		return strings.TrimSpace(verb + " " + c.Path)
+	}
+	res := c.Resource
+	if c.Group != "" {
+		res += "." + c.Group
+	}
+	if c.Subresource != "" {
+		res += "/" + c.Subresource
+	}
+	return verb + " " + res
+}
+
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell",
+// "LIST pods default/*", "GET nodes worker-0".
+func (c Call) String() string {
+	id := c.Name
+	switch {
+	case c.Namespace != "" && c.Name != "":
+		id = c.Namespace + "/" + c.Name
+	case c.Namespace != "":
+		id = c.Namespace + "/*"
+	}
+	return strings.TrimSpace(c.Key() + " " + id)
+}
+
+// CallLog records the calls made under one context (a step), in order. It
+// is safe for concurrent use; past MaxLoggedCalls it only counts.
+type CallLog struct {
+	mu      sync.Mutex
+	calls   []Call
+	dropped int
+}
+
+// MaxLoggedCalls bounds a CallLog: a step that makes more calls keeps the
+// first ones and the count of the rest.
+const MaxLoggedCalls = 1000
+
+type callLogKey struct{}
+
+// WithCallLog returns a context whose API requests are recorded in l.
+func WithCallLog(ctx context.Context, l *CallLog) context.Context {
+	return context.WithValue(ctx, callLogKey{}, l)
+}
+
+func (l *CallLog) add(c Call) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.calls) >= MaxLoggedCalls {
+		l.dropped++
+		return
+	}
+	l.calls = append(l.calls, c)
+}
+
+// Calls returns the calls recorded so far and how many were not kept.
+func (l *CallLog) Calls() ([]Call, int) {
+	if l == nil {
+		return nil, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Call(nil), l.calls...), l.dropped
+}
+
+// record adds a call to the context's log, if it has one.
+func record(ctx context.Context, c Call) {
+	if l, ok := ctx.Value(callLogKey{}).(*CallLog); ok && l != nil {
+		l.add(c)
+	}
+}
+
+// RulesFor derives the RBAC rules that calls need: one rule per API group
+// and resource (with its subresource), verbs merged and sorted, rules
+// sorted by group and resource. Calls that name no resource (/version,
+// discovery) need no rule. An exec, attach or port-forward call needs both
+// get (its WebSocket upgrade is a GET) and create (the SPDY fallback is a
+// POST).
+func RulesFor(calls []Call) []rbacv1.PolicyRule {
+	type key struct{ group, resource string }
+	verbs := map[key]sets.Set[string]{}
+	for _, c := range calls {
+		if c.Resource == "" {
+			continue
+		}
+		k := key{c.Group, c.Resource}
+		if c.Subresource != "" {
+			k.resource += "/" + c.Subresource
+		}
+		if verbs[k] == nil {
+			verbs[k] = sets.New[string]()
+		}
+		verbs[k].Insert(c.Verb)
+		if c.Group == "" && c.Resource == "pods" && streamingSubresources.Has(c.Subresource) {
+			verbs[k].Insert("get", "create")
+		}
+	}
+	keys := make([]key, 0, len(verbs))
+	for k := range verbs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].group != keys[j].group {
+			return keys[i].group < keys[j].group
+		}
+		return keys[i].resource < keys[j].resource
+	})
+	out := make([]rbacv1.PolicyRule, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, rbacv1.PolicyRule{APIGroups: []string{k.group}, Resources: []string{k.resource}, Verbs: sets.List(verbs[k])})
+	}
+	return out
+}
+
+// streamingSubresources are the pod subresources reached by a WebSocket
+// upgrade (GET) or SPDY (POST).
+var streamingSubresources = sets.New("exec", "attach", "portforward")
+
+// ObjectRef names an object of the cluster by resource: what a run creates
+// and cleanup deletes.
+type ObjectRef struct {
+	// Group, Version and Resource are the object's resource.
+	Group    string `json:"group,omitempty" yaml:"group,omitempty"`
+	Version  string `json:"version" yaml:"version"`
+	Resource string `json:"resource" yaml:"resource"`
+	// Kind is the object's kind, for people.
+	Kind string `json:"kind" yaml:"kind"`
+	// Namespace is "" for cluster-scoped objects.
+	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// Name is the object's name.
+	Name string `json:"name" yaml:"name"`
+}
+
+// String reads "pod default/web", "deployment.apps default/web" or
+// "clusterrole.rbac.authorization.k8s.io reader".
+func (o ObjectRef) String() string {
+	kind := strings.ToLower(o.Kind)
+	if o.Group != "" {
+		kind += "." + o.Group
+	}
+	if o.Namespace == "" {
+		return kind + " " + o.Name
+	}
+	return kind + " " + o.Namespace + "/" + o.Name
+}
+
+// Delete is the call that deletes the object.
+func (o ObjectRef) Delete() Call {
+	return Call{Verb: "delete", Group: o.Group, Version: o.Version, Resource: o.Resource, Namespace: o.Namespace, Name: o.Name}
+}
+
+// GVR is the object's group, version and resource.
+func (o ObjectRef) GVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: o.Group, Version: o.Version, Resource: o.Resource}
+}
+
+// RefOf names an object of resource gvr.
+func RefOf(gvr schema.GroupVersionResource, kind, namespace, name string) ObjectRef {
+	return ObjectRef{Group: gvr.Group, Version: gvr.Version, Resource: gvr.Resource, Kind: kind, Namespace: namespace, Name: name}
+}
+
+// Leftover is something a run makes that cleanup cannot remove by itself:
+// it goes when the object it lives in is deleted (an ephemeral container
+// stays in its pod until the pod is deleted).
+type Leftover struct {
+	// What is left, e.g. `ephemeral container "debugger-x2k4p"`.
+	What string `json:"what" yaml:"what"`
+	// In is the object it lives in.
+	In ObjectRef `json:"in" yaml:"in"`
+}
+
+// String reads `ephemeral container "debugger-x2k4p" stays in pod default/web until the pod is deleted`.
+func (l Leftover) String() string {
+	return l.What + " stays in " + l.In.String() + " until the " + strings.ToLower(l.In.Kind) + " is deleted"
+}
+
+// PodRef is the ObjectRef of a pod.
+func PodRef(namespace, name string) ObjectRef {
+	return ObjectRef{Version: "v1", Resource: "pods", Kind: "Pod", Namespace: namespace, Name: name}
+}
