@@ -23,15 +23,15 @@ type Plan struct {
 	Digest    string `json:"digest" yaml:"digest"`
 	Namespace string `json:"namespace" yaml:"namespace"`
 	// TemporaryNamespace is true when the run makes its own namespace.
-	TemporaryNamespace bool          `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
-	AllowPrivileged    bool          `json:"allowPrivileged" yaml:"allowPrivileged"`
-	Context            string        `json:"context,omitempty" yaml:"context,omitempty"`
-	Timeout            string        `json:"timeout" yaml:"timeout"`
+	TemporaryNamespace bool   `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
+	AllowPrivileged    bool   `json:"allowPrivileged" yaml:"allowPrivileged"`
+	Context            string `json:"context,omitempty" yaml:"context,omitempty"`
+	Timeout            string `json:"timeout" yaml:"timeout"`
 	// RunID is the run id the plan was made for; empty when unknown (then
 	// the suffixes of generated names differ from the run's).
-	RunID string `json:"runID,omitempty" yaml:"runID,omitempty"`
-	Setup              []steps.Call  `json:"setup,omitempty" yaml:"setup,omitempty"`
-	Steps              []PlannedStep `json:"steps" yaml:"steps"`
+	RunID string        `json:"runID,omitempty" yaml:"runID,omitempty"`
+	Setup []steps.Call  `json:"setup,omitempty" yaml:"setup,omitempty"`
+	Steps []PlannedStep `json:"steps" yaml:"steps"`
 	// Privileged lists every privileged item of the run, by step.
 	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
 	// RBAC are the rules the run needs, derived from every call of the
