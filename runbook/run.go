@@ -69,6 +69,9 @@ type RunOptions struct {
 	RunID string
 	// AllowPrivileged is --allow-privileged.
 	AllowPrivileged bool
+	// ArtifactDir is where steps write files (--artifacts); it is created
+	// only when a step writes one. Empty: steps that write files fail.
+	ArtifactDir string
 }
 
 // runner holds the state of one run.
@@ -187,6 +190,7 @@ func (r *runner) newResult() *report.Result {
 		RunID:         r.o.RunID,
 		Tool:          "runbook " + Version,
 		StartedAt:     time.Now().UTC(),
+		ArtifactDir:   r.o.ArtifactDir,
 		Steps:         []report.StepResult{},
 	}
 	if c != nil {
@@ -385,6 +389,7 @@ func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, sco
 		Pods: r.pods, Scope: scope, StepID: fmt.Sprintf("%s-%d", s.ID, sr.Index), Seed: r.o.RunID,
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
 		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
+		ArtifactDir:     r.o.ArtifactDir,
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
@@ -401,6 +406,7 @@ func (r *runner) execute(ctx context.Context, s *Step, sr report.StepResult, sco
 	sr.Target, sr.Command, sr.Calls = out.Target, out.Kubectl, out.Calls
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = out.Stdout, out.Stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
+	sr.Artifacts = out.Artifacts
 	for _, t := range out.Touched {
 		sr.Objects = append(sr.Objects, report.ObjectRef{Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Action: t.Action})
 	}

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
@@ -128,6 +129,10 @@ type Env struct {
 	// AllowPrivileged is the run's allowPrivileged, for what only the run
 	// can check (a profile given by an expression).
 	AllowPrivileged bool
+	// ArtifactDir is the run's artifact directory: a step that produces
+	// files writes them under it (creating it when it is the first) and
+	// lists them in Outcome.Artifacts. Empty when the run keeps no files.
+	ArtifactDir string
 }
 
 // Render evaluates a template in the step's scope.
@@ -185,6 +190,9 @@ type Outcome struct {
 	Leftovers []string
 	// Secrets are values to redact from the report (secret env values).
 	Secrets []string
+	// Artifacts are the files the step wrote under Env.ArtifactDir, with
+	// paths relative to it (see report.NewArtifact).
+	Artifacts []report.Artifact
 }
 
 func (o *Outcome) call(verb, resource, ns, name string) {
