@@ -102,6 +102,13 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 		}
 	}
 
+	return NewClientsForConfig(config, namespace, contextName)
+}
+
+// NewClientsForConfig builds Clients for a REST config: its QPS and user
+// agent set, every request counted in Requests and recorded in the CallLog
+// of its context.
+func NewClientsForConfig(config *rest.Config, namespace, contextName string) (*Clients, error) {
 	config = rest.CopyConfig(config)
 	config.QPS = clientQPS
 	config.Burst = clientBurst

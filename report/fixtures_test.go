@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +45,7 @@ var fixtures = []fixtureCase{
 	{"redacted", redactedResult},
 	{"fanout", fanoutResult},
 	{"error", errorResult},
+	{"artifacts", artifactsResult},
 }
 
 // runInfo fills the run-level facts shared by the fixtures.
@@ -461,6 +465,62 @@ func errorResult() *Result {
 	r.Cluster = ClusterInfo{Context: "prod-eu-1"}
 	r.Verdict = VerdictError
 	r.Error = `context "prod-eu-1" does not match spec.context "kind-*": refusing to run`
+	r.Cleanup = CleanupResult{Policy: PolicyAlways}
+	return &r
+}
+
+// artifactOf describes content as a step that wrote it to path would.
+func artifactOf(path, source string, content []byte, truncated bool) Artifact {
+	sum := sha256.Sum256(content)
+	return NewArtifact(path, source, int64(len(content)), truncated, hex.EncodeToString(sum[:]), content)
+}
+
+// artifactsAppYAML is a small text file that holds backticks and HTML, to
+// be shown whole in the Markdown report.
+const artifactsAppYAML = "# app config\nbanner: |\n  ````\n  </details><script>alert(1)</script>\n  ````\nport: 8080\n"
+
+// artifactsResult is a passed run whose steps copied files out of
+// containers: a small text file (shown whole), a binary cut at the byte
+// cap (linked), and a directory whose name needs escaping in a link.
+func artifactsResult() *Result {
+	r := runInfo("copy-evidence", "runbooks/evidence.yaml", at(0), at(9000))
+	r.Verdict = VerdictPassed
+	r.APIRequests = 9
+	r.ArtifactDir = "/home/alice/incidents/runbook-artifacts/r-4f2a9c"
+	node := "node-debugger-runbook-control-plane-x7k2p"
+	binary := bytes.Repeat([]byte{0x7f, 'E', 'L', 'F', 0, 1, 2, 3}, 128<<10)
+	r.Steps = []StepResult{
+		timed(StepResult{
+			Index: 1, ID: "hostname", Name: "Copy the node's hostname", Kind: "cp", Phase: PhaseSteps,
+			Target:    "pod default/" + node,
+			Status:    StatusPassed,
+			Command:   "kubectl cp default/" + node + ":/host/etc/hostname /home/alice/incidents/runbook-artifacts/r-4f2a9c/hostname -c debugger",
+			Calls:     []Call{{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "default", Name: node}},
+			Artifacts: []Artifact{artifactOf("hostname", "pod default/"+node+" container debugger:/host/etc/hostname", []byte("runbook-control-plane\n"), false)},
+		}, 100, 900),
+		timed(StepResult{
+			Index: 2, Name: "Copy the app's binary through /proc/1/root", Kind: "cp", Phase: PhaseSteps,
+			Target:    "pod default/noshell",
+			Status:    StatusPassed,
+			Command:   "kubectl cp default/noshell:/proc/1/root/pause /home/alice/incidents/runbook-artifacts/r-4f2a9c/pause -c debugger",
+			Calls:     []Call{{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "default", Name: "noshell"}},
+			Artifacts: []Artifact{artifactOf("pause", "pod default/noshell container debugger:/proc/1/root/pause", binary, true)},
+		}, 1000, 4000),
+		timed(StepResult{
+			Index: 3, Name: "Copy the app's configuration", Kind: "cp", Phase: PhaseSteps,
+			Target:  "pod default/web",
+			Status:  StatusPassed,
+			Command: "kubectl cp default/web:/etc/app '/home/alice/incidents/runbook-artifacts/r-4f2a9c/config (v2)' -c app",
+			Calls: []Call{{Verb: "get", Version: "v1", Resource: "pods", Namespace: "default", Name: "web"},
+				{Verb: "create", Version: "v1", Resource: "pods", Subresource: "exec", Namespace: "default", Name: "web"}},
+			Stderr: "cp: skipped symlink app/current -> /etc/app/v2 (symlinks are not copied)\n",
+			Artifacts: []Artifact{
+				artifactOf("config (v2)/app.yaml", "pod default/web container app:/etc/app/app.yaml", []byte(artifactsAppYAML), false),
+				artifactOf("config (v2)/empty", "pod default/web container app:/etc/app/empty", nil, false),
+				artifactOf("config (v2)/logo.png", "pod default/web container app:/etc/app/logo.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), false),
+			},
+		}, 4100, 8800),
+	}
 	r.Cleanup = CleanupResult{Policy: PolicyAlways}
 	return &r
 }

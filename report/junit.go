@@ -74,10 +74,11 @@ const (
 // target of a fanned-out step: "NN name [target]"). A failed step carries a
 // <failure> with its error and its failed assertions and their values; an
 // interrupted step an <error>; a skipped step <skipped/>. Output goes to
-// <system-out> and <system-err>. When the run did not pass but no step
-// says why (the cluster could not be used, a timeout between steps), a
-// testcase named "run" carries the run's error, so that CI never shows
-// such a run as green.
+// <system-out> and <system-err>; system-out ends with a line
+// [[ATTACHMENT|PATH]] per file the step wrote. When the run did not pass
+// but no step says why (the cluster could not be used, a timeout between
+// steps), a testcase named "run" carries the run's error, so that CI never
+// shows such a run as green.
 func RenderJUnit(w io.Writer, r *Result) error {
 	if r == nil {
 		return errors.New("no result to render")
@@ -107,7 +108,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 			Classname: r.Runbook.Name,
 			Name:      fmt.Sprintf("%02d %s", l.index(), l.title()),
 			Time:      junitSeconds(l.step.Duration),
-			SystemOut: l.step.Stdout,
+			SystemOut: junitAttachments(l.step.Stdout, r.ArtifactDir, l.step),
 			SystemErr: l.step.Stderr,
 		}
 		switch l.step.Status {

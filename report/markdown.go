@@ -31,7 +31,8 @@ const mdValueRunes = 300
 // title and verdict, a table of facts (runbook, digest, cluster, namespace,
 // run id, who ran it where and when), a summary table, a section per step
 // (what it did, the equivalent kubectl command, its output, its assertions
-// with their values, the objects it touched and how cleanup handled them),
+// with their values, the objects it touched and how cleanup handled them,
+// the files it wrote: linked, and small text files shown whole),
 // the cleanup, what could not be removed, and a timeline.
 //
 // Whatever a step printed stays inside its fenced block: each fence is
@@ -94,6 +95,9 @@ func (m *mdWriter) header() {
 		{"Finished", when(r.FinishedAt)},
 		{"Duration", r.Duration.String()},
 		{"API requests", apiRequests(r)},
+	}
+	if n := len(artifacts(r)); n > 0 {
+		facts = append(facts, [2]string{"Artifacts", mdCode(r.ArtifactDir) + " (" + plural(n, "file") + ")"})
 	}
 	for _, k := range sortedKeys(r.Vars) {
 		facts = append(facts, [2]string{"Var " + mdCode(k), mdCode(r.Vars[k])})
@@ -198,6 +202,7 @@ func (m *mdWriter) stepBody(s *StepResult, showTarget bool) {
 	m.output("stderr", s.Stderr, s.StderrTruncated)
 	m.assertions(s)
 	m.objects(s)
+	m.artifacts(s)
 	if len(s.Set) > 0 {
 		m.printf("Captured variables:\n\n")
 		for _, k := range sortedKeys(s.Set) {

@@ -134,6 +134,7 @@ type Result struct {
 	Duration           Seconds           `json:"duration" doc:"Length of the run in seconds."`
 	Verdict            Verdict           `json:"verdict" enum:"passed,failed,interrupted,error" doc:"Outcome of the run; error means it could not run (cluster unusable, context guard, invalid runbook)."`
 	Error              string            `json:"error,omitempty" doc:"Run-level reason when the run did not pass on its own terms: timeout, interrupted by SIGINT, context guard, ..."`
+	ArtifactDir        string            `json:"artifactDir,omitempty" doc:"Directory the run's steps write files into (runbook run --artifacts); the path of each artifact is relative to it. It exists only if a step wrote a file."`
 	Steps              []StepResult      `json:"steps" doc:"Every step in the order it ran or was skipped, finally and onFailure steps included."`
 	Cleanup            CleanupResult     `json:"cleanup" doc:"What cleanup did with the objects the run created."`
 	APIRequests        int64             `json:"apiRequests" doc:"Number of requests sent to the API server."`
@@ -187,6 +188,7 @@ type StepResult struct {
 	ContinueOnError bool              `json:"continueOnError,omitempty" doc:"A failure of this step does not stop the run."`
 	Assertions      []Assertion       `json:"assertions,omitempty" doc:"The step's assertions, in order."`
 	Objects         []ObjectRef       `json:"objects,omitempty" doc:"Objects the step created, patched, read or deleted."`
+	Artifacts       []Artifact        `json:"artifacts,omitempty" doc:"Files the step wrote into the run's artifact directory, e.g. copied out of a container."`
 	Set             map[string]string `json:"set,omitempty" doc:"Variables the step captured with set."`
 	Targets         []StepResult      `json:"targets,omitempty" doc:"One result per target when the step fanned out over several."`
 }
@@ -248,6 +250,20 @@ type ObjectRef struct {
 	Namespace string `json:"namespace,omitempty" doc:"Namespace; empty for cluster-scoped objects."`
 	Name      string `json:"name" doc:"Name of the object."`
 	Action    string `json:"action" enum:"created,patched,read,deleted,exec" doc:"What the step did with it (exec: ran a command in the pod)."`
+}
+
+// Artifact is a file a step wrote into the run's artifact directory. The
+// file on disk is the raw copy; Content, like every string of a Result, is
+// redacted before any report is written, so it can differ from the file
+// (and from SHA256).
+type Artifact struct {
+	Path      string `json:"path" doc:"Path of the file relative to the run's artifact directory (artifactDir), with / as the separator."`
+	Source    string `json:"source,omitempty" doc:"Where the file came from, e.g. pod default/web container app:/etc/hostname."`
+	Size      int64  `json:"size" doc:"Size of the file written, in bytes."`
+	Truncated bool   `json:"truncated,omitempty" doc:"True when the copy stopped at the step's byte cap: the file holds only the first size bytes of the original."`
+	SHA256    string `json:"sha256" doc:"SHA-256 of the file written, in hex."`
+	Text      bool   `json:"text,omitempty" doc:"True when the file looks like text: valid UTF-8 without NUL bytes (judged on its first 8 KiB)."`
+	Content   string `json:"content,omitempty" doc:"The whole file when it is a small text file (at most 4 KiB, not truncated), for reports to show; redacted like output."`
 }
 
 // CleanupResult records how the run left the scene.

@@ -44,7 +44,7 @@ func TestResultSchemaShape(t *testing.T) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	wantDefs := []string{"Assertion", "Call", "CleanupResult", "ClusterInfo", "Deletion", "ObjectRef", "RunbookInfo", "StepResult", "Value"}
+	wantDefs := []string{"Artifact", "Assertion", "Call", "CleanupResult", "ClusterInfo", "Deletion", "ObjectRef", "RunbookInfo", "StepResult", "Value"}
 	if diff := cmp.Diff(wantDefs, names); diff != "" {
 		t.Errorf("$defs (-want +got):\n%s", diff)
 	}

@@ -25,7 +25,8 @@ const (
 // row per step (per target of a fanned-out step) giving the step, its kind,
 // target, result, duration and assertions passed/total; under it, each
 // failure with its error, its failed assertions and their values and the
-// tail of its output; then cleanup problems and leftovers; and a final line
+// tail of its output; then a line per file the steps wrote, with its size;
+// then cleanup problems and leftovers; and a final line
 // with the verdict, the counts, the duration and the API requests. It writes
 // no colour: colour belongs to live progress on a TTY.
 func RenderTable(w io.Writer, r *Result) error {
@@ -37,6 +38,7 @@ func RenderTable(w io.Writer, r *Result) error {
 		return err
 	}
 	writeFailures(bw, r)
+	writeArtifactLines(bw, r)
 	writeCleanupLines(bw, r)
 	if r.Error != "" {
 		fmt.Fprintf(bw, "Run: %s\n", oneLine(r.Error))

@@ -86,7 +86,7 @@ func TestLoadErrors(t *testing.T) {
 		{"empty step", head + "  steps:\n  -\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:6:4: spec.steps[0]: empty step: a step needs one action"},
 		{"no action", head + "  steps:\n  - name: nothing\n", runbook.LoadOptions{Kinds: steps.Registry},
-			"rb.yaml:6:5: step has no action: add one of apply, copy, debug, delete, events, exec, get, local, logs, node, wait"},
+			"rb.yaml:6:5: step has no action: add one of " + strings.Join(steps.Names(), ", ")},
 		{"duplicate id", head + "  steps:\n  - {id: a, local: {command: [echo]}}\n  - {id: a, local: {command: [echo]}}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:7:5: step id "a" is already used by the step at line 6`},
 		{"bad duration", head + "  timeout: soon\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},

@@ -20,6 +20,7 @@ var registry = []Kind{
 	eventsKind,
 	deleteKind,
 	localKind,
+	cpKind,
 }
 
 // Kinds returns every step kind, sorted by name.

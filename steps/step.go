@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -95,6 +96,10 @@ type Env struct {
 	// AllowPrivileged is the run's allowPrivileged, for what only the run
 	// can check (a profile given by an expression).
 	AllowPrivileged bool
+	// ArtifactDir is the run's artifact directory: a step that produces
+	// files writes them under it (creating it when it is the first) and
+	// lists them in Outcome.Artifacts. Empty when the run keeps no files.
+	ArtifactDir string
 }
 
 // Render evaluates a template in the step's scope.
@@ -153,6 +158,9 @@ type Outcome struct {
 	// Values holds the results a kind declares beyond the common ones
 	// above, by name (see Result).
 	Values map[string]any
+	// Artifacts are the files the step wrote under Env.ArtifactDir, with
+	// paths relative to it (see report.NewArtifact).
+	Artifacts []report.Artifact
 }
 
 func (o *Outcome) fail(err error) *Outcome {

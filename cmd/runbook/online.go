@@ -49,6 +49,7 @@ type runOptions struct {
 	keep            bool
 	allowPrivileged bool
 	output          string
+	artifacts       string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -60,6 +61,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
+	fs.StringVar(&o.artifacts, "artifacts", "", "directory for the files steps copy (default: "+defaultArtifactsRoot+"/RUN-ID; created only when a step writes one)")
 }
 
 type reportTarget struct {
@@ -111,6 +113,11 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	runID := engine.NewRunID()
+	artifacts, err := artifactDir(o.artifacts, runID)
+	if err != nil {
+		return exitf(exitInvalid, "--artifacts: %v", err)
+	}
 
 	// The first SIGINT or SIGTERM stops the run, which then runs its
 	// finally steps, cleans up and writes its reports; a second one exits
@@ -137,6 +144,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	res := engine.Run(ctx, rb, engine.RunOptions{
 		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
 		AllowPrivileged: o.allowPrivileged,
+		RunID:           runID, ArtifactDir: artifacts,
 	})
 	progress.Close()
 
@@ -178,6 +186,9 @@ func writeReport(t reportTarget, res *report.Result) error {
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
+	}
+	if t.format == "md" || t.format == "markdown" {
+		res = relativeArtifacts(res, t.path)
 	}
 	if err := t.render(f, res); err != nil {
 		f.Close()

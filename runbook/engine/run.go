@@ -71,6 +71,9 @@ type RunOptions struct {
 	RunID string
 	// AllowPrivileged is --allow-privileged.
 	AllowPrivileged bool
+	// ArtifactDir is where steps write files (--artifacts); it is created
+	// only when a step writes one. Empty: steps that write files fail.
+	ArtifactDir string
 }
 
 // runner holds the state of one run.
@@ -194,6 +197,7 @@ func (r *runner) newResult() *report.Result {
 		RunID:         r.o.RunID,
 		Tool:          "runbook " + Version,
 		StartedAt:     time.Now().UTC(),
+		ArtifactDir:   r.o.ArtifactDir,
 		Steps:         []report.StepResult{},
 	}
 	if c != nil {
@@ -392,6 +396,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		Pods: r.pods, Scope: scope, StepID: steps.StepID(s.ID, sr.Index),
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
 		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
+		ArtifactDir:     r.o.ArtifactDir,
 	}
 	start := time.Now()
 	sr.StartedAt = start.UTC()
@@ -411,6 +416,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	sr.Calls, sr.CallsDropped = reportCalls(calls)
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = out.Stdout, out.Stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
+	sr.Artifacts = out.Artifacts
 	for _, t := range out.Touched {
 		sr.Objects = append(sr.Objects, report.ObjectRef{Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Action: t.Action})
 	}

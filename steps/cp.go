@@ -1,0 +1,284 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// Limits of a cp step.
+const (
+	// MaxCpBytes is the largest maxBytes a cp step may ask for (1 GiB).
+	MaxCpBytes int64 = 1 << 30
+	// maxCpContentBytes caps the small text files a cp step keeps whole in its result,
+	// all together, so a directory of many small files does not swell the reports; the
+	// files beyond are linked only.
+	maxCpContentBytes = 64 << 10
+	// defaultContainerAnnotation names a pod's default container, as kubectl reads it.
+	defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+)
+
+// CpStep copies a file or a directory out of a running container into the
+// run's artifact directory, as `kubectl cp POD:PATH DEST` does: it runs
+// `tar cf - -C DIR -- BASE` in the container over exec and extracts the
+// stream as it comes, up to a byte cap. Symlinks, hard links, devices and
+// FIFOs are not copied (stderr says which); a copy never overwrites. The
+// container needs tar: to copy out of a distroless container, copy from an
+// ephemeral debugger that shares its process namespace, at /proc/1/root/PATH.
+type CpStep struct {
+	// PodTarget is the pod to copy from.
+	PodTarget `yaml:",inline" json:",inline"`
+	// Container to copy from (default: the pod's default container, as
+	// kubectl picks it). It may be an ephemeral container, such as the
+	// debugger of an earlier debug step: ${{ steps.ID.container.name }}.
+	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
+	// Path is the absolute path of a file or a directory in the container,
+	// e.g. /host/etc/hostname in a node pod, or /proc/1/root/etc/app in an
+	// ephemeral debugger that targets the app's container.
+	Path expression.Template `yaml:"path" json:"path"`
+	// To is where the copy goes, relative to the run's artifact directory
+	// (default: the base name of path). It must not exist yet.
+	To expression.Template `yaml:"to,omitempty" json:"to,omitempty"`
+	// MaxBytes caps the bytes copied, all files together (default 10 MiB,
+	// at most 1 GiB). The copy stops at the cap; the result says it was cut.
+	MaxBytes int64 `yaml:"maxBytes,omitempty" json:"maxBytes,omitempty"`
+}
+
+var cpKind = Kind{
+	Name:    "cp",
+	Summary: "copy a file or directory out of a container into the run's artifacts (kubectl cp POD:PATH)",
+	New:     func() Action { return &CpStep{} },
+	Results: []Result{resultPod, resultStderr, resultFiles},
+}
+
+// resultFiles is what a cp step copied: one entry per file, with its path
+// in the artifact directory, size, sha256, whether it was cut at the cap,
+// and for small text files their content.
+var resultFiles = Result{runbook.Result{Name: "files", Type: []any{},
+	Doc: "the files copied: path, size, sha256, truncated, text, and content for small text files"},
+	valueOf("files")}
+
+// filesOf is the files result of a cp step's artifacts.
+func filesOf(arts []report.Artifact) []any {
+	out := make([]any, 0, len(arts))
+	for _, a := range arts {
+		out = append(out, map[string]any{"path": a.Path, "size": a.Size, "sha256": a.SHA256,
+			"truncated": a.Truncated, "text": a.Text, "content": a.Content})
+	}
+	return out
+}
+
+// Check implements Action.
+func (s *CpStep) Check(*runbook.CheckContext) []runbook.FieldError {
+	var errs []runbook.FieldError
+	if s.Pod.IsZero() {
+		errs = append(errs, fieldErr("pod", "pod is required"))
+	}
+	switch {
+	case s.Path.IsZero():
+		errs = append(errs, fieldErr("path", "path is required (an absolute path in the container, e.g. /etc/hostname)"))
+	case !s.Path.HasExpressions():
+		if _, err := kube.TarCommand(s.Path.Raw); err != nil {
+			errs = append(errs, fieldErr("path", "%v", err))
+		}
+	}
+	if !s.To.IsZero() && !s.To.HasExpressions() {
+		if _, err := kube.CleanArtifactPath(s.To.Raw); err != nil {
+			errs = append(errs, fieldErr("to", "%v", err))
+		}
+	}
+	if s.MaxBytes < 0 || s.MaxBytes > MaxCpBytes {
+		errs = append(errs, fieldErr("maxBytes", "maxBytes must be between 1 and %d (1 GiB), not %d", MaxCpBytes, s.MaxBytes))
+	}
+	return errs
+}
+
+// cpArgs are a cp step's fields, rendered.
+type cpArgs struct {
+	ns, pod, container, src, to string
+}
+
+func (s *CpStep) args(r renderFunc, ns string) (cpArgs, error) {
+	var a cpArgs
+	var err error
+	if a.ns, a.pod, err = s.render(r, ns); err != nil {
+		return a, err
+	}
+	if a.container, err = r(s.Container); err != nil {
+		return a, err
+	}
+	if a.src, err = r(s.Path); err != nil {
+		return a, err
+	}
+	if a.to, err = r(s.To); err != nil {
+		return a, err
+	}
+	if a.to == "" {
+		a.to = path.Base(path.Clean(a.src))
+	}
+	return a, nil
+}
+
+func (s *CpStep) maxBytes() int64 {
+	if s.MaxBytes > 0 {
+		return s.MaxBytes
+	}
+	return kube.DefaultCopyMaxBytes
+}
+
+func (a cpArgs) kubectl(dest string) string {
+	cmd := fmt.Sprintf("kubectl cp %s %s", shellQuote(a.ns+"/"+a.pod+":"+a.src), shellQuote(dest))
+	if a.container != "" {
+		cmd += " -c " + shellQuote(a.container)
+	}
+	return cmd
+}
+
+// Plan implements Action.
+func (s *CpStep) Plan(p *Planner) (*Planned, error) {
+	a, _ := s.args(plannerRender(p), p.Namespace)
+	command, err := kube.TarCommand(a.src)
+	if err != nil && !s.Path.HasExpressions() {
+		return nil, err
+	}
+	if err != nil {
+		command = []string{"tar", "cf", "-", "-C", "<dir of " + a.src + ">", "--", "<base of " + a.src + ">"}
+	}
+	container := a.container
+	if container == "" {
+		container = "<default container>"
+	}
+	dest := "<artifacts>/" + a.to
+	return &Planned{
+		Target:  "pod " + a.ns + "/" + a.pod,
+		Kubectl: a.kubectl(dest),
+		Calls: []Call{
+			{Verb: "get", Resource: "pods", Namespace: a.ns, Name: a.pod,
+				Note: "read the pod to choose and check the container (from the run's pod watch when it has it)"},
+			{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: a.ns, Name: a.pod,
+				Body: map[string]any{"container": container, "command": command, "stdout": true, "stderr": true},
+				Note: fmt.Sprintf("tar streamed over WebSocket (SPDY as the fallback) into %s; at most %d bytes", dest, s.maxBytes())},
+		},
+		Notes: []string{"writes " + dest + " in the run's artifact directory (--artifacts); symlinks, hard links, devices and FIFOs are not copied"},
+	}, nil
+}
+
+// Run implements Action.
+func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
+	out := &Outcome{}
+	a, err := s.args(envRender(e), e.Namespace)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Target = "pod " + a.ns + "/" + a.pod
+	if _, err := kube.TarCommand(a.src); err != nil {
+		return out.fail(fmt.Errorf("path: %w", err))
+	}
+	if a.to, err = kube.CleanArtifactPath(a.to); err != nil {
+		return out.fail(fmt.Errorf("to: %w", err))
+	}
+	if e.ArtifactDir == "" {
+		return out.fail(errors.New("the run has no artifact directory to copy into (runbook run --artifacts DIR)"))
+	}
+	pod, err := getPod(ctx, e, out, a.ns, a.pod)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Pod = toMap(pod)
+	if a.container, err = cpContainer(pod, a.container); err != nil {
+		return out.fail(err)
+	}
+	out.Kubectl = a.kubectl(filepath.Join(e.ArtifactDir, filepath.FromSlash(a.to)))
+	e.logf("copying %s from container %s of pod %s/%s", a.src, a.container, a.ns, a.pod)
+	res := kube.CopyFrom(ctx, e.Clients, a.ns, a.pod, a.container, a.src, e.ArtifactDir, a.to,
+		kube.CopyFromOptions{MaxBytes: s.maxBytes()})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: a.ns, Name: a.pod, Action: "exec"})
+	budget := maxCpContentBytes
+	for _, f := range res.Files {
+		art := report.NewArtifact(f.Path, fmt.Sprintf("pod %s/%s container %s:%s", a.ns, a.pod, a.container, f.Source),
+			f.Size, f.Truncated, f.SHA256, f.Head)
+		if len(art.Content) > budget {
+			art.Content = ""
+		}
+		budget -= len(art.Content)
+		out.Artifacts = append(out.Artifacts, art)
+	}
+	out.Values = map[string]any{resultFiles.Name: filesOf(out.Artifacts)}
+	out.Stderr = res.Stderr
+	for _, n := range res.Notes {
+		out.Stderr += "cp: " + n + "\n"
+	}
+	return out.fail(cpError(res.Err, a))
+}
+
+// cpContainer picks the container to copy from, as kubectl does when none is named (the
+// default-container annotation, then the first container), and checks that it exists and
+// runs: tar cannot run in a container that has stopped.
+func cpContainer(pod *corev1.Pod, name string) (string, error) {
+	id := pod.Namespace + "/" + pod.Name
+	if name == "" {
+		name = pod.Annotations[defaultContainerAnnotation]
+	}
+	if name == "" && len(pod.Spec.Containers) > 0 {
+		name = pod.Spec.Containers[0].Name
+	}
+	var names []string
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		names = append(names, c.Name+" (init)")
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		names = append(names, c.Name+" (ephemeral)")
+	}
+	if !containerNameTaken(pod, name) {
+		return "", fmt.Errorf("pod %s has no container %q (it has: %s)", id, name, strings.Join(names, ", "))
+	}
+	statuses := append(append(append([]corev1.ContainerStatus{}, pod.Status.ContainerStatuses...),
+		pod.Status.InitContainerStatuses...), pod.Status.EphemeralContainerStatuses...)
+	for _, st := range statuses {
+		if st.Name != name || st.State.Running != nil {
+			continue
+		}
+		state := "not started"
+		switch {
+		case st.State.Waiting != nil:
+			state = "waiting: " + st.State.Waiting.Reason
+		case st.State.Terminated != nil:
+			state = fmt.Sprintf("terminated with exit code %d", st.State.Terminated.ExitCode)
+		}
+		return "", fmt.Errorf("container %q of pod %s is not running (%s): cp runs tar in it, so it must run. "+
+			"A debug or node step whose container a cp reads needs waitFor: Running and a command that keeps running, e.g. [sleep, \"3600\"]",
+			name, id, state)
+	}
+	return name, nil
+}
+
+// cpError says what to do about the failures people meet.
+func cpError(err error, a cpArgs) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kube.ErrNoTar):
+		said := strings.TrimPrefix(err.Error(), kube.ErrNoTar.Error()+": ")
+		return fmt.Errorf("container %q of pod %s/%s has no tar, which cp runs in it (as kubectl cp does). "+
+			"To copy out of a distroless container, attach an ephemeral debugger that shares its process namespace "+
+			"(a debug step with target: %s, waitFor: Running and a command such as [sleep, \"3600\"]), then copy from the debugger "+
+			"with container: ${{ steps.ID.container.name }} and path: /proc/1/root%s. The runtime said: %s",
+			a.container, a.ns, a.pod, a.container, a.src, said)
+	case errors.Is(err, kube.ErrNoSuchPath):
+		return fmt.Errorf("%s does not exist in container %q of pod %s/%s: %v", a.src, a.container, a.ns, a.pod, err)
+	}
+	return fmt.Errorf("copying %s from container %q of pod %s/%s: %w", a.src, a.container, a.ns, a.pod, err)
+}
