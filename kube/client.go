@@ -165,11 +165,12 @@ func (c *Clients) Dynamic() dynamic.Interface {
 // request), falling back to discovery, cached in memory for the life of the Clients.
 func (c *Clients) Mapper() meta.RESTMapper {
 	c.mapperOnce.Do(func() {
-		var fallback meta.RESTMapper
+		// The first mapper that answers wins: the static table, then discovery.
+		mappers := meta.MultiRESTMapper{builtinMapper()}
 		if c.Kube != nil {
-			fallback = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Kube.Discovery()))
+			mappers = append(mappers, restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Kube.Discovery())))
 		}
-		c.mapper = &staticFirstMapper{static: builtinMapper(), fallback: fallback}
+		c.mapper = meta.FirstHitRESTMapper{MultiRESTMapper: mappers}
 	})
 	return c.mapper
 }
@@ -265,83 +266,6 @@ func builtinMapper() *meta.DefaultRESTMapper {
 		m.AddSpecific(k.gvk, gv.WithResource(k.plural), gv.WithResource(k.singular), scope)
 	}
 	return m
-}
-
-// staticFirstMapper answers from a static mapper and asks the (discovery) fallback only
-// when the static one has no match, so common kinds cost no discovery requests.
-type staticFirstMapper struct {
-	static   meta.RESTMapper
-	fallback meta.RESTMapper // nil: static only
-}
-
-var _ meta.RESTMapper = (*staticFirstMapper)(nil)
-
-// useFallback reports whether an answer of the static mapper should be retried with discovery.
-func (m *staticFirstMapper) useFallback(err error) bool {
-	return err != nil && m.fallback != nil && meta.IsNoMatchError(err)
-}
-
-// KindFor implements meta.RESTMapper.
-func (m *staticFirstMapper) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
-	gvk, err := m.static.KindFor(r)
-	if m.useFallback(err) {
-		return m.fallback.KindFor(r)
-	}
-	return gvk, err
-}
-
-// KindsFor implements meta.RESTMapper.
-func (m *staticFirstMapper) KindsFor(r schema.GroupVersionResource) ([]schema.GroupVersionKind, error) {
-	gvks, err := m.static.KindsFor(r)
-	if m.useFallback(err) {
-		return m.fallback.KindsFor(r)
-	}
-	return gvks, err
-}
-
-// ResourceFor implements meta.RESTMapper.
-func (m *staticFirstMapper) ResourceFor(r schema.GroupVersionResource) (schema.GroupVersionResource, error) {
-	gvr, err := m.static.ResourceFor(r)
-	if m.useFallback(err) {
-		return m.fallback.ResourceFor(r)
-	}
-	return gvr, err
-}
-
-// ResourcesFor implements meta.RESTMapper.
-func (m *staticFirstMapper) ResourcesFor(r schema.GroupVersionResource) ([]schema.GroupVersionResource, error) {
-	gvrs, err := m.static.ResourcesFor(r)
-	if m.useFallback(err) {
-		return m.fallback.ResourcesFor(r)
-	}
-	return gvrs, err
-}
-
-// RESTMapping implements meta.RESTMapper.
-func (m *staticFirstMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
-	mapping, err := m.static.RESTMapping(gk, versions...)
-	if m.useFallback(err) {
-		return m.fallback.RESTMapping(gk, versions...)
-	}
-	return mapping, err
-}
-
-// RESTMappings implements meta.RESTMapper.
-func (m *staticFirstMapper) RESTMappings(gk schema.GroupKind, versions ...string) ([]*meta.RESTMapping, error) {
-	mappings, err := m.static.RESTMappings(gk, versions...)
-	if m.useFallback(err) || (err == nil && len(mappings) == 0 && m.fallback != nil) {
-		return m.fallback.RESTMappings(gk, versions...)
-	}
-	return mappings, err
-}
-
-// ResourceSingularizer implements meta.RESTMapper.
-func (m *staticFirstMapper) ResourceSingularizer(resource string) (string, error) {
-	s, err := m.static.ResourceSingularizer(resource)
-	if err != nil && m.fallback != nil {
-		return m.fallback.ResourceSingularizer(resource)
-	}
-	return s, err
 }
 
 // RequestCounter counts the HTTP requests sent to the API server, in total and by

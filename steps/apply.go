@@ -342,7 +342,7 @@ func (s *ApplyStep) waitMode(o *applyObject) string {
 	if o.isPod() {
 		return s.WaitFor
 	}
-	if readiness(o.u.GroupVersionKind().GroupKind()) != nil {
+	if kube.Readiness(o.u.GroupVersionKind().GroupKind()) != nil {
 		return "Ready"
 	}
 	return ""
@@ -628,112 +628,15 @@ func (s *ApplyStep) wait(ctx context.Context, e *Env, out *Outcome, o *applyObje
 		}
 		return err
 	}
-	cond := readiness(o.u.GroupVersionKind().GroupKind())
+	cond := kube.Readiness(o.u.GroupVersionKind().GroupKind())
 	e.logf("waiting for %s to be ready", o)
 	waitNS := ""
 	if o.namespaced {
 		waitNS = ns
 	}
-	u, err := kube.WaitFor(ctx, e.Clients, o.gvr, waitNS, name, func(u *unstructured.Unstructured) (bool, error) {
-		return cond(o, u)
-	})
+	u, err := kube.WaitFor(ctx, e.Clients, o.gvr, waitNS, name, cond)
 	if u != nil {
 		o.u = u
 	}
 	return err
-}
-
-// readyFunc decides whether an object is ready, or can never be.
-type readyFunc func(o *applyObject, u *unstructured.Unstructured) (bool, error)
-
-// readiness returns how a kind says it is ready, or nil when it has no
-// such notion (it is ready once it exists).
-func readiness(gk schema.GroupKind) readyFunc {
-	switch gk {
-	case schema.GroupKind{Group: "apps", Kind: "Deployment"}:
-		return deploymentReady
-	case schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
-		return statefulSetReady
-	case schema.GroupKind{Group: "apps", Kind: "DaemonSet"}:
-		return daemonSetReady
-	case schema.GroupKind{Group: "batch", Kind: "Job"}:
-		return jobComplete
-	}
-	return nil
-}
-
-// number reads an integer field; missing is def.
-func number(u *unstructured.Unstructured, def int64, path ...string) int64 {
-	v, ok, _ := unstructured.NestedFieldNoCopy(u.Object, path...)
-	if !ok {
-		return def
-	}
-	switch n := v.(type) {
-	case int64:
-		return n
-	case int:
-		return int64(n)
-	case float64:
-		return int64(n)
-	}
-	return def
-}
-
-// observed reports whether the controller has seen the latest spec.
-func observed(u *unstructured.Unstructured) bool {
-	return number(u, 0, "status", "observedGeneration") >= u.GetGeneration()
-}
-
-// condition returns the status, reason and message of a status condition.
-func condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
-	v, _, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "conditions")
-	conds, _ := v.([]any)
-	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if !ok || m["type"] != typ {
-			continue
-		}
-		status, _ = m["status"].(string)
-		reason, _ = m["reason"].(string)
-		message, _ = m["message"].(string)
-		return status, reason, message
-	}
-	return "", "", ""
-}
-
-// deploymentReady is kubectl rollout status's rule: every replica updated
-// and available, no old replica left.
-func deploymentReady(o *applyObject, u *unstructured.Unstructured) (bool, error) {
-	if _, reason, msg := condition(u, "Progressing"); reason == "ProgressDeadlineExceeded" {
-		return false, fmt.Errorf("%s: rollout stopped: %s", o, msg)
-	}
-	if !observed(u) {
-		return false, nil
-	}
-	want := number(u, 1, "spec", "replicas")
-	updated := number(u, 0, "status", "updatedReplicas")
-	return updated >= want && number(u, 0, "status", "replicas") == updated &&
-		number(u, 0, "status", "availableReplicas") >= updated, nil
-}
-
-func statefulSetReady(_ *applyObject, u *unstructured.Unstructured) (bool, error) {
-	want := number(u, 1, "spec", "replicas")
-	return observed(u) && number(u, 0, "status", "readyReplicas") >= want &&
-		number(u, 0, "status", "updatedReplicas") >= want, nil
-}
-
-func daemonSetReady(_ *applyObject, u *unstructured.Unstructured) (bool, error) {
-	want := number(u, -1, "status", "desiredNumberScheduled")
-	return observed(u) && want >= 0 && number(u, 0, "status", "numberReady") >= want &&
-		number(u, 0, "status", "updatedNumberScheduled") >= want, nil
-}
-
-func jobComplete(o *applyObject, u *unstructured.Unstructured) (bool, error) {
-	if st, _, _ := condition(u, "Complete"); st == "True" {
-		return true, nil
-	}
-	if st, reason, msg := condition(u, "Failed"); st == "True" {
-		return false, fmt.Errorf("%s failed: %s", o, strings.TrimSuffix(reason+": "+msg, ": "))
-	}
-	return false, nil
 }

@@ -700,54 +700,6 @@ func TestApplyRunWaits(t *testing.T) {
 	}
 }
 
-func TestReadiness(t *testing.T) {
-	obj := func(kind string, generation int64, status map[string]any, spec map[string]any) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{Object: map[string]any{"status": status}}
-		if spec != nil {
-			u.Object["spec"] = spec
-		}
-		u.SetKind(kind)
-		u.SetGeneration(generation)
-		return u
-	}
-	o := &applyObject{u: obj("Deployment", 0, nil, nil)}
-	o.u.SetName("web")
-	o.u.SetNamespace("default")
-	tests := []struct {
-		name    string
-		ready   readyFunc
-		u       *unstructured.Unstructured
-		want    bool
-		wantErr string
-	}{
-		{"deployment not observed", deploymentReady, obj("Deployment", 2, map[string]any{"observedGeneration": int64(1), "replicas": int64(1), "updatedReplicas": int64(1), "availableReplicas": int64(1)}, nil), false, ""},
-		{"deployment ready, default replicas", deploymentReady, obj("Deployment", 1, map[string]any{"observedGeneration": int64(1), "replicas": int64(1), "updatedReplicas": int64(1), "availableReplicas": int64(1)}, nil), true, ""},
-		{"deployment old replica left", deploymentReady, obj("Deployment", 1, map[string]any{"observedGeneration": int64(1), "replicas": int64(3), "updatedReplicas": int64(2), "availableReplicas": int64(2)}, map[string]any{"replicas": int64(2)}), false, ""},
-		{"deployment not available", deploymentReady, obj("Deployment", 1, map[string]any{"observedGeneration": int64(1), "replicas": int64(2), "updatedReplicas": int64(2), "availableReplicas": int64(1)}, map[string]any{"replicas": int64(2)}), false, ""},
-		{"deployment scaled to zero", deploymentReady, obj("Deployment", 1, map[string]any{"observedGeneration": int64(1)}, map[string]any{"replicas": int64(0)}), true, ""},
-		{"deployment stuck", deploymentReady, obj("Deployment", 1, map[string]any{"conditions": []any{map[string]any{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": `ReplicaSet "web-1" has timed out progressing.`}}}, nil), false,
-			`deployment default/web: rollout stopped: ReplicaSet "web-1" has timed out progressing.`},
-		{"statefulset ready", statefulSetReady, obj("StatefulSet", 1, map[string]any{"observedGeneration": int64(1), "readyReplicas": int64(2), "updatedReplicas": int64(2)}, map[string]any{"replicas": int64(2)}), true, ""},
-		{"statefulset not ready", statefulSetReady, obj("StatefulSet", 1, map[string]any{"observedGeneration": int64(1), "readyReplicas": int64(1), "updatedReplicas": int64(2)}, map[string]any{"replicas": int64(2)}), false, ""},
-		{"daemonset not scheduled yet", daemonSetReady, obj("DaemonSet", 1, map[string]any{}, nil), false, ""},
-		{"daemonset ready", daemonSetReady, obj("DaemonSet", 1, map[string]any{"observedGeneration": int64(1), "desiredNumberScheduled": int64(1), "numberReady": int64(1), "updatedNumberScheduled": int64(1)}, nil), true, ""},
-		{"job running", jobComplete, obj("Job", 1, map[string]any{"active": int64(1)}, nil), false, ""},
-		{"job with odd conditions", jobComplete, obj("Job", 1, map[string]any{"conditions": []any{"x", 3, nil}}, nil), false, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.ready(o, tt.u)
-			gotErr := ""
-			if err != nil {
-				gotErr = err.Error()
-			}
-			if got != tt.want || gotErr != tt.wantErr {
-				t.Errorf("ready = %v, %q; want %v, %q", got, gotErr, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
 // FuzzParseManifest checks that no manifest makes the parser panic.
 func FuzzParseManifest(f *testing.F) {
 	for _, seed := range []string{podManifest, "", "---\n---\n", "a: [\n", "- 1\n", "apiVersion: 5\nkind: [a]\nmetadata: 3\n",

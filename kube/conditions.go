@@ -1,0 +1,304 @@
+package kube
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// PodStuckError says that a pod or one of its containers cannot make progress, so waiting
+// longer is pointless: an image that cannot be pulled, a container that cannot be created,
+// a pod that failed or completed when it was expected to run.
+type PodStuckError struct {
+	// Pod is "namespace/name".
+	Pod string
+	// Container is the container at fault; "" when the pod as a whole is.
+	Container string
+	// Reason is the kubelet's reason (ImagePullBackOff, CreateContainerError, ...) or the
+	// pod phase (Failed, Succeeded).
+	Reason string
+	// Message is the kubelet's message, or a description of the exit.
+	Message string
+}
+
+// Error reads like `pod ns/name: container "c": ImagePullBackOff: Back-off pulling image "x"`.
+func (e *PodStuckError) Error() string {
+	var b strings.Builder
+	b.WriteString("pod ")
+	b.WriteString(e.Pod)
+	if e.Container != "" {
+		fmt.Fprintf(&b, ": container %q", e.Container)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Reason)
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// PodGoneError says that the pod being waited for is being deleted, was deleted (or
+// replaced by another pod of the same name), or never existed.
+type PodGoneError struct {
+	// Pod is "namespace/name".
+	Pod string
+	// Deleting is true when the pod still exists but has a deletion timestamp: it will not
+	// reach the state waited for, and its containers may take their grace period to stop.
+	Deleting bool
+}
+
+// Error implements error.
+func (e *PodGoneError) Error() string {
+	if e.Deleting {
+		return "pod " + e.Pod + " is being deleted"
+	}
+	return "pod " + e.Pod + " was deleted or does not exist"
+}
+
+// ObjectGoneError says that the object being waited for by WaitFor was deleted or never
+// existed.
+type ObjectGoneError struct {
+	// Resource is the resource, e.g. "deployments.apps".
+	Resource string
+	// Object is "namespace/name", or "name" for cluster-scoped objects.
+	Object string
+}
+
+// Error implements error.
+func (e *ObjectGoneError) Error() string {
+	return e.Resource + " " + e.Object + " was deleted or does not exist"
+}
+
+// terminalReasons are the waiting reasons of a container that will not go away by waiting.
+var terminalReasons = map[string]bool{
+	"ErrImagePull":               true,
+	"ImagePullBackOff":           true,
+	"InvalidImageName":           true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+	"RunContainerError":          true,
+	"ErrImageNeverPull":          true,
+}
+
+// IsTerminalReason reports whether a container waiting for this reason cannot start
+// without someone changing something (image, config), so a wait must fail at once.
+func IsTerminalReason(reason string) bool {
+	return terminalReasons[reason]
+}
+
+// PodCondition decides from a pod's state whether a wait is over (done) or can never be
+// (err, typically a *PodStuckError).
+type PodCondition func(*corev1.Pod) (done bool, err error)
+
+// podKey returns "namespace/name".
+func podKey(pod *corev1.Pod) string {
+	return pod.Namespace + "/" + pod.Name
+}
+
+// stuckContainer returns a PodStuckError for the first status waiting for a terminal reason.
+func stuckContainer(pod *corev1.Pod, statuses []corev1.ContainerStatus) error {
+	for _, s := range statuses {
+		if w := s.State.Waiting; w != nil && IsTerminalReason(w.Reason) {
+			return &PodStuckError{Pod: podKey(pod), Container: s.Name, Reason: w.Reason, Message: w.Message}
+		}
+	}
+	return nil
+}
+
+// stuckPod checks the pod's init and app containers for terminal waiting reasons.
+func stuckPod(pod *corev1.Pod) error {
+	if err := stuckContainer(pod, pod.Status.InitContainerStatuses); err != nil {
+		return err
+	}
+	return stuckContainer(pod, pod.Status.ContainerStatuses)
+}
+
+// podFailed describes a Failed pod: the first container that exited non-zero, else the
+// pod's own reason (e.g. Evicted).
+func podFailed(pod *corev1.Pod) error {
+	all := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, s := range all {
+		t := s.State.Terminated
+		if t == nil {
+			t = s.LastTerminationState.Terminated
+		}
+		if t != nil && t.ExitCode != 0 {
+			return &PodStuckError{Pod: podKey(pod), Container: s.Name, Reason: string(corev1.PodFailed), Message: exitMessage(t)}
+		}
+	}
+	msg := pod.Status.Message
+	if pod.Status.Reason != "" {
+		msg = strings.TrimSuffix(pod.Status.Reason+": "+msg, ": ")
+	}
+	if msg == "" {
+		msg = "pod failed"
+	}
+	return &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodFailed), Message: msg}
+}
+
+// exitMessage reads like "exit code 1 (Error): message".
+func exitMessage(t *corev1.ContainerStateTerminated) string {
+	msg := fmt.Sprintf("exit code %d", t.ExitCode)
+	if t.Reason != "" {
+		msg += " (" + t.Reason + ")"
+	}
+	if m := strings.TrimSpace(t.Message); m != "" {
+		msg += ": " + m
+	}
+	return msg
+}
+
+// PodReady is done when the pod's Ready condition is true. It fails on a container stuck
+// for a terminal reason, on phase Failed, and on phase Succeeded (a completed pod never
+// becomes ready).
+func PodReady() PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		switch pod.Status.Phase {
+		case corev1.PodFailed:
+			return false, podFailed(pod)
+		case corev1.PodSucceeded:
+			return false, &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodSucceeded), Message: "pod completed before it became ready"}
+		}
+		for _, c := range pod.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, stuckPod(pod)
+	}
+}
+
+// PodRunning is done when the pod has started: phase Running, or already Succeeded (a short
+// command may finish before the watch sees it run). It fails on a container stuck for a
+// terminal reason and on phase Failed.
+func PodRunning() PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		switch pod.Status.Phase {
+		case corev1.PodRunning, corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, podFailed(pod)
+		}
+		return false, stuckPod(pod)
+	}
+}
+
+// PodSucceeded is done when the pod's phase is Succeeded. Phase Failed is an error carrying
+// the exit code and reason of the container that failed; a container stuck for a terminal
+// reason is an error too.
+func PodSucceeded() PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		switch pod.Status.Phase {
+		case corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, podFailed(pod)
+		}
+		return false, stuckPod(pod)
+	}
+}
+
+// PodCompleted is done when the pod's phase is Succeeded or Failed; the caller reads the
+// exit codes from the returned pod. It fails only on a container stuck for a terminal reason.
+func PodCompleted() PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		switch pod.Status.Phase {
+		case corev1.PodSucceeded, corev1.PodFailed:
+			return true, nil
+		}
+		return false, stuckPod(pod)
+	}
+}
+
+// ephemeralStatus returns the status of the named ephemeral container, or nil.
+func ephemeralStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range pod.Status.EphemeralContainerStatuses {
+		if pod.Status.EphemeralContainerStatuses[i].Name == name {
+			return &pod.Status.EphemeralContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// ephemeralWait is the shared part of the ephemeral container conditions: a terminal
+// waiting reason, or a pod that stopped before the container started, is an error.
+func ephemeralWait(pod *corev1.Pod, name string, s *corev1.ContainerStatus) error {
+	if s != nil {
+		if w := s.State.Waiting; w != nil && IsTerminalReason(w.Reason) {
+			return &PodStuckError{Pod: podKey(pod), Container: name, Reason: w.Reason, Message: w.Message}
+		}
+	}
+	if pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded {
+		return &PodStuckError{Pod: podKey(pod), Container: name, Reason: string(pod.Status.Phase),
+			Message: "pod stopped before the ephemeral container could run"}
+	}
+	return nil
+}
+
+// EphemeralContainerRunning is done when the named ephemeral container has started: it is
+// running, or already terminated (a short command may finish before the watch sees it run).
+// It fails on a terminal waiting reason and when the pod stops first.
+func EphemeralContainerRunning(name string) PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		s := ephemeralStatus(pod, name)
+		if s != nil && (s.State.Running != nil || s.State.Terminated != nil) {
+			return true, nil
+		}
+		return false, ephemeralWait(pod, name, s)
+	}
+}
+
+// EphemeralContainerTerminated is done when the named ephemeral container has terminated,
+// whatever its exit code (the caller reads it from the returned pod). It fails on a terminal
+// waiting reason and when the pod stops first.
+func EphemeralContainerTerminated(name string) PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		s := ephemeralStatus(pod, name)
+		if s != nil && s.State.Terminated != nil {
+			return true, nil
+		}
+		return false, ephemeralWait(pod, name, s)
+	}
+}
+
+// DescribePod summarises a pod's state in one line, for timeout messages: "phase Pending;
+// container app waiting: ContainerCreating".
+func DescribePod(pod *corev1.Pod) string {
+	if pod == nil {
+		return "not seen"
+	}
+	parts := []string{"phase " + string(pod.Status.Phase)}
+	if pod.Status.Phase == "" {
+		parts[0] = "phase unknown"
+	}
+	describe := func(kind string, statuses []corev1.ContainerStatus) {
+		for _, s := range statuses {
+			switch {
+			case s.State.Waiting != nil:
+				parts = append(parts, fmt.Sprintf("%s %s waiting: %s", kind, s.Name, strings.TrimSuffix(s.State.Waiting.Reason+": "+s.State.Waiting.Message, ": ")))
+			case s.State.Terminated != nil:
+				parts = append(parts, fmt.Sprintf("%s %s terminated: %s", kind, s.Name, exitMessage(s.State.Terminated)))
+			case s.State.Running != nil:
+				parts = append(parts, fmt.Sprintf("%s %s running", kind, s.Name))
+			}
+		}
+	}
+	describe("init container", pod.Status.InitContainerStatuses)
+	describe("container", pod.Status.ContainerStatuses)
+	describe("ephemeral container", pod.Status.EphemeralContainerStatuses)
+	return strings.Join(parts, "; ")
+}
+
+// unlessDeleting wraps cond for a wait: a pod with a deletion timestamp that does not meet
+// cond yet never will, so the wait ends with a *PodGoneError (Deleting).
+func unlessDeleting(cond PodCondition) PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		done, err := cond(pod)
+		if !done && err == nil && pod.DeletionTimestamp != nil {
+			return false, &PodGoneError{Pod: podKey(pod), Deleting: true}
+		}
+		return done, err
+	}
+}

@@ -1,0 +1,192 @@
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// statusPod returns pod ns/web (uid-1, resourceVersion rv) with the given status.
+func statusPod(rv string, status corev1.PodStatus) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", UID: "uid-1", ResourceVersion: rv},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+		Status:     status,
+	}
+}
+
+// deleting sets a deletion timestamp on pod.
+func deleting(pod *corev1.Pod) *corev1.Pod {
+	now := metav1.Now()
+	pod.DeletionTimestamp = &now
+	return pod
+}
+
+func waitingStatus(name, reason, message string) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{
+		Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}}}
+}
+
+func runningStatus(name string) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{
+		Running: &corev1.ContainerStateRunning{}}}
+}
+
+func terminatedStatus(name string, code int32, reason string) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}}
+}
+
+var (
+	pendingStatus = corev1.PodStatus{Phase: corev1.PodPending,
+		ContainerStatuses: []corev1.ContainerStatus{waitingStatus("app", "ContainerCreating", "")}}
+	readyStatus = corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		ContainerStatuses: []corev1.ContainerStatus{runningStatus("app")}}
+	runningNotReadyStatus = corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+		ContainerStatuses: []corev1.ContainerStatus{runningStatus("app")}}
+	succeededStatus = corev1.PodStatus{Phase: corev1.PodSucceeded,
+		ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 0, "Completed")}}
+	failedStatus = corev1.PodStatus{Phase: corev1.PodFailed,
+		ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 2, "Error")}}
+)
+
+func stuckStatus(reason, message string) corev1.PodStatus {
+	return corev1.PodStatus{Phase: corev1.PodPending,
+		ContainerStatuses: []corev1.ContainerStatus{waitingStatus("app", reason, message)}}
+}
+
+// withEphemeral adds ephemeral container statuses to a status.
+func withEphemeral(s corev1.PodStatus, statuses ...corev1.ContainerStatus) corev1.PodStatus {
+	s.EphemeralContainerStatuses = statuses
+	return s
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestPodConditions(t *testing.T) {
+	stuckReasons := []struct{ reason, message string }{
+		{"ErrImagePull", `failed to pull and unpack image "docker.io/library/nope:1": not found`},
+		{"ImagePullBackOff", `Back-off pulling image "x"`},
+		{"InvalidImageName", `Failed to apply default image tag "BAD": invalid reference format`},
+		{"CreateContainerConfigError", `secret "s" not found`},
+		{"CreateContainerError", "context deadline exceeded"},
+		{"RunContainerError", "failed to start container"},
+		{"ErrImageNeverPull", `Container image "x" is not present with pull policy of Never`},
+	}
+	type tc struct {
+		name     string
+		cond     PodCondition
+		status   corev1.PodStatus
+		wantDone bool
+		wantErr  string
+	}
+	tests := []tc{
+		{"ready: pending", PodReady(), pendingStatus, false, ""},
+		{"ready: running, not ready", PodReady(), runningNotReadyStatus, false, ""},
+		{"ready: ready", PodReady(), readyStatus, true, ""},
+		{"ready: failed", PodReady(), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
+		{"ready: succeeded", PodReady(), succeededStatus, false, "pod ns/web: Succeeded: pod completed before it became ready"},
+		{"ready: evicted", PodReady(), corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low on memory"}, false,
+			"pod ns/web: Failed: Evicted: low on memory"},
+		{"ready: CrashLoopBackOff is not terminal", PodReady(), stuckStatus("CrashLoopBackOff", "back-off"), false, ""},
+		{"ready: stuck init container", PodReady(), corev1.PodStatus{Phase: corev1.PodPending,
+			InitContainerStatuses: []corev1.ContainerStatus{waitingStatus("init", "ImagePullBackOff", `Back-off pulling image "i"`)}}, false,
+			`pod ns/web: container "init": ImagePullBackOff: Back-off pulling image "i"`},
+		{"ready: stuck ephemeral container does not matter", PodReady(),
+			withEphemeral(runningNotReadyStatus, waitingStatus("dbg", "ImagePullBackOff", "x")), false, ""},
+		{"running: pending", PodRunning(), pendingStatus, false, ""},
+		{"running: running", PodRunning(), runningNotReadyStatus, true, ""},
+		{"running: succeeded counts as started", PodRunning(), succeededStatus, true, ""},
+		{"running: failed", PodRunning(), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
+		{"succeeded: running", PodSucceeded(), readyStatus, false, ""},
+		{"succeeded: succeeded", PodSucceeded(), succeededStatus, true, ""},
+		{"succeeded: failed carries exit code", PodSucceeded(), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
+		{"succeeded: failed without statuses", PodSucceeded(), corev1.PodStatus{Phase: corev1.PodFailed}, false, "pod ns/web: Failed: pod failed"},
+		{"completed: failed is done", PodCompleted(), failedStatus, true, ""},
+		{"completed: succeeded is done", PodCompleted(), succeededStatus, true, ""},
+		{"completed: running", PodCompleted(), readyStatus, false, ""},
+		{"ephemeral running: no status yet", EphemeralContainerRunning("dbg"), readyStatus, false, ""},
+		{"ephemeral running: waiting", EphemeralContainerRunning("dbg"),
+			withEphemeral(readyStatus, waitingStatus("dbg", "ContainerCreating", "")), false, ""},
+		{"ephemeral running: running", EphemeralContainerRunning("dbg"),
+			withEphemeral(readyStatus, runningStatus("dbg")), true, ""},
+		{"ephemeral running: already terminated", EphemeralContainerRunning("dbg"),
+			withEphemeral(readyStatus, terminatedStatus("dbg", 0, "Completed")), true, ""},
+		{"ephemeral running: another one runs", EphemeralContainerRunning("dbg"),
+			withEphemeral(readyStatus, runningStatus("other")), false, ""},
+		{"ephemeral terminated: running", EphemeralContainerTerminated("dbg"),
+			withEphemeral(readyStatus, runningStatus("dbg")), false, ""},
+		{"ephemeral terminated: exit 1 is done", EphemeralContainerTerminated("dbg"),
+			withEphemeral(readyStatus, terminatedStatus("dbg", 1, "Error")), true, ""},
+		{"ephemeral terminated: pod failed first", EphemeralContainerTerminated("dbg"), failedStatus, false,
+			`pod ns/web: container "dbg": Failed: pod stopped before the ephemeral container could run`},
+		{"ephemeral terminated: stuck app container does not matter", EphemeralContainerTerminated("dbg"),
+			withEphemeral(stuckStatus("ImagePullBackOff", "x"), runningStatus("dbg")), false, ""},
+	}
+	for _, r := range stuckReasons {
+		want := fmt.Sprintf(`pod ns/web: container "app": %s: %s`, r.reason, r.message)
+		for _, c := range []struct {
+			name string
+			cond PodCondition
+		}{{"ready", PodReady()}, {"running", PodRunning()}, {"succeeded", PodSucceeded()}, {"completed", PodCompleted()}} {
+			tests = append(tests, tc{c.name + ": " + r.reason, c.cond, stuckStatus(r.reason, r.message), false, want})
+		}
+		wantEph := fmt.Sprintf(`pod ns/web: container "dbg": %s: %s`, r.reason, r.message)
+		eph := withEphemeral(readyStatus, waitingStatus("dbg", r.reason, r.message))
+		tests = append(tests,
+			tc{"ephemeral running: " + r.reason, EphemeralContainerRunning("dbg"), eph, false, wantEph},
+			tc{"ephemeral terminated: " + r.reason, EphemeralContainerTerminated("dbg"), eph, false, wantEph})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done, err := tt.cond(statusPod("1", tt.status))
+			if done != tt.wantDone || errString(err) != tt.wantErr {
+				t.Fatalf("got (%v, %q), want (%v, %q)", done, errString(err), tt.wantDone, tt.wantErr)
+			}
+			if err != nil {
+				var stuck *PodStuckError
+				if !errors.As(err, &stuck) {
+					t.Errorf("error is %T, want *PodStuckError", err)
+				}
+			}
+		})
+	}
+}
+
+func TestIsTerminalReason(t *testing.T) {
+	for reason, want := range map[string]bool{
+		"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+		"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+		"ErrImageNeverPull": true, "ContainerCreating": false, "CrashLoopBackOff": false, "": false,
+	} {
+		if got := IsTerminalReason(reason); got != want {
+			t.Errorf("IsTerminalReason(%q) = %v, want %v", reason, got, want)
+		}
+	}
+}
+
+func TestDescribePod(t *testing.T) {
+	status := corev1.PodStatus{Phase: corev1.PodPending,
+		InitContainerStatuses:      []corev1.ContainerStatus{terminatedStatus("init", 0, "Completed")},
+		ContainerStatuses:          []corev1.ContainerStatus{waitingStatus("app", "ContainerCreating", ""), runningStatus("side")},
+		EphemeralContainerStatuses: []corev1.ContainerStatus{waitingStatus("dbg", "ErrImagePull", "not found")},
+	}
+	want := "phase Pending; init container init terminated: exit code 0 (Completed); container app waiting: ContainerCreating; " +
+		"container side running; ephemeral container dbg waiting: ErrImagePull: not found"
+	if got := DescribePod(statusPod("1", status)); got != want {
+		t.Errorf("DescribePod =\n%s\nwant\n%s", got, want)
+	}
+	if got := DescribePod(nil); got != "not seen" {
+		t.Errorf("DescribePod(nil) = %q", got)
+	}
+}
