@@ -96,11 +96,32 @@ func EphemeralContainer(pod *corev1.Pod, o EphemeralOptions) (*corev1.EphemeralC
 		if err := mergeCustom(ec, name, custom); err != nil {
 			return nil, err
 		}
-		if bad := ephemeralForbidden(ec); len(bad) > 0 {
-			return nil, fmt.Errorf("custom: an ephemeral container cannot set %s", strings.Join(bad, ", "))
+		if err := ephemeralCustomErr(ec); err != nil {
+			return nil, err
 		}
 	}
 	return ec, nil
+}
+
+// ephemeralCustomErr says which fields that custom set an ephemeral
+// container may not have.
+func ephemeralCustomErr(ec *corev1.EphemeralContainer) error {
+	if bad := ephemeralForbidden(ec); len(bad) > 0 {
+		return fmt.Errorf("custom: an ephemeral container cannot set %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// CheckCustom decodes a custom partial container as the builders do and
+// checks it for mode: the same decoder and rules for validate, plan and
+// run. It returns the decoded container (nil when custom is empty).
+func CheckCustom(custom map[string]any, mode Mode) (*corev1.Container, error) {
+	c, err := decodeCustom(custom)
+	if err != nil || c == nil || mode != ModeEphemeral {
+		return c, err
+	}
+	ec := &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon(*c.DeepCopy())}
+	return c, ephemeralCustomErr(ec)
 }
 
 // EphemeralPatch returns the strategic-merge-patch body for the

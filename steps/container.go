@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
@@ -126,8 +125,8 @@ func (d *DebugContainer) check(c *runbook.CheckContext, mode kube.Mode, imageReq
 		}
 	}
 	if d.Custom != nil {
-		if _, err := customContainer(d.Custom); err != nil {
-			errs = append(errs, fieldErr("custom", "custom is not a valid container spec: %v", err))
+		if _, err := kube.CheckCustom(d.Custom, mode); err != nil {
+			errs = append(errs, fieldErr("custom", "%v", err))
 		}
 	}
 	if reasons := d.privilegeReasons(mode); len(reasons) > 0 && !c.AllowPrivileged {
@@ -146,29 +145,11 @@ func (d *DebugContainer) privilegeReasons(mode kube.Mode) []string {
 		reasons = append(reasons, "profile "+p.Raw)
 	}
 	if d.Custom != nil {
-		if c, err := customContainer(d.Custom); err == nil {
+		if c, err := kube.CheckCustom(d.Custom, mode); c != nil && err == nil {
 			reasons = append(reasons, kube.ContainerPrivilegedReasons("custom", c.SecurityContext)...)
 		}
 	}
 	return reasons
-}
-
-// customContainer decodes a custom partial container strictly: an
-// unknown field or a wrong type is an error.
-func customContainer(m map[string]any) (*corev1.Container, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	var c corev1.Container
-	strict, err := sigsjson.UnmarshalStrict(b, &c, sigsjson.DisallowUnknownFields)
-	if err != nil {
-		return nil, err
-	}
-	if len(strict) > 0 {
-		return nil, strict[0]
-	}
-	return &c, nil
 }
 
 // kubectlArgs renders the common container flags of a kubectl debug command.
