@@ -50,6 +50,7 @@ type runOptions struct {
 	allowPrivileged bool
 	output          string
 	artifacts       string
+	runID           string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -61,6 +62,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
+	fs.StringVar(&o.runID, "run-id", "", "the run's id (default: a random rb-XXXXXXXX); plan --run-id with the same id shows the run's exact names")
 	fs.StringVar(&o.artifacts, "artifacts", "", "directory for the files steps copy (default: "+defaultArtifactsRoot+"/RUN-ID; created only when a step writes one)")
 }
 
@@ -105,6 +107,9 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return exitf(exitInvalid, "--output: %v", err)
 		}
 	}
+	if err := checkRunID(o.runID); err != nil {
+		return err
+	}
 	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
 	if err != nil {
 		return err
@@ -113,7 +118,10 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runID := engine.NewRunID()
+	runID := o.runID
+	if runID == "" {
+		runID = engine.NewRunID()
+	}
 	artifacts, err := artifactDir(o.artifacts, runID)
 	if err != nil {
 		return exitf(exitInvalid, "--artifacts: %v", err)
