@@ -27,7 +27,8 @@ type LocalStep struct {
 	// Command is the argv to run, without a shell: [kubectl, get, pods].
 	Command []expression.Template `yaml:"command,omitempty" json:"command,omitempty"`
 	// Shell is a script run with /bin/sh -c, for pipes and redirections
-	// (instead of command).
+	// (instead of command). It cannot hold ${{ }}: values reach the script
+	// only as environment variables (env), never as code.
 	Shell expression.Template `yaml:"shell,omitempty" json:"shell,omitempty"`
 	// Dir is the working directory, relative to the runbook's directory
 	// (default: the runbook's directory).
@@ -57,6 +58,11 @@ func (s *LocalStep) Check(*runbook.CheckContext) []runbook.FieldError {
 		errs = append(errs, fieldErr("", "a local step needs command (an argv, no shell) or shell (a script for /bin/sh -c)"))
 	case len(s.Command) > 0 && s.Command[0].IsZero():
 		errs = append(errs, fieldErr("command", "the first element of command, the program, is empty"))
+	case s.Shell.HasExpressions():
+		// A value spliced into a script is code: a pod name or a log line
+		// read from the cluster could run commands on this machine.
+		errs = append(errs, fieldErr("shell", "shell cannot hold ${{ }}: pass values as environment variables "+
+			"(env: [{name: POD, value: \"${{ ... }}\"}]) and use \"$POD\" in the script, or use command (an argv)"))
 	}
 	seen := map[string]bool{}
 	for _, v := range s.Env {
