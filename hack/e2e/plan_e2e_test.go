@@ -182,6 +182,35 @@ spec:
 	if _, err := dyn.Resource(deployments).Namespace(ns).Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("deployment web after cleanup: %v, want NotFound", err)
 	}
+
+	// Without the delete rule the steps pass but cleanup cannot remove the
+	// Deployment: the run fails, and says what is left and how to remove it.
+	for i := range role.Rules {
+		var verbs []string
+		for _, v := range role.Rules[i].Verbs {
+			if v != "delete" {
+				verbs = append(verbs, v)
+			}
+		}
+		role.Rules[i].Verbs = verbs
+	}
+	if _, err := c.client.RbacV1().Roles(ns).Update(ctx, &role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	paths = newReportPaths(t)
+	run = runCLI(t, "run", file, "-n", ns, "--kubeconfig", kubeconfig, "--report", "json="+paths.json)
+	res = readResult(t, paths.json)
+	if run.code != 1 || res.Verdict != "failed" {
+		t.Errorf("run without delete: exit %d, verdict %s; want 1, failed\n%s", run.code, res.Verdict, run)
+	}
+	for _, want := range []string{"cleanup could not delete 1 object(s): deployment " + ns + "/web", "forbidden", "runbook cleanup -n " + ns + " --run-id"} {
+		if !strings.Contains(res.Error, want) {
+			t.Errorf("error %q does not say %q", res.Error, want)
+		}
+	}
+	if _, err := dyn.Resource(deployments).Namespace(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Errorf("deployment web should be left behind: %v", err)
+	}
 }
 
 // serviceAccountKubeconfig writes a kubeconfig that authenticates as the

@@ -186,7 +186,48 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		r.res.Verdict = report.VerdictPassed
 	}
 	r.cleanup(ctx)
+	r.failOnCleanup()
 	return r.res
+}
+
+// failOnCleanup fails a run whose cleanup could not delete something: a
+// run that leaves objects behind has not done its job, whatever its steps
+// said. The error says what is left and how to remove it.
+func (r *runner) failOnCleanup() {
+	var left []string
+	namespaces := map[string]bool{}
+	for _, d := range r.res.Cleanup.Deletions {
+		if d.Outcome != report.OutcomeFailed {
+			continue
+		}
+		name := strings.ToLower(d.Kind) + " " + d.Name
+		if d.Namespace != "" {
+			name = strings.ToLower(d.Kind) + " " + d.Namespace + "/" + d.Name
+		}
+		left = append(left, name+" ("+d.Error+")")
+		namespaces[d.Namespace] = true
+	}
+	if len(left) == 0 {
+		return
+	}
+	where := "-A"
+	if len(namespaces) == 1 {
+		for ns := range namespaces {
+			if ns != "" {
+				where = "-n " + ns
+			}
+		}
+	}
+	msg := fmt.Sprintf("cleanup could not delete %d object(s): %s; remove them with `runbook cleanup %s --run-id %s` (with the rights to delete them)",
+		len(left), strings.Join(left, "; "), where, r.o.RunID)
+	if r.res.Verdict == report.VerdictPassed {
+		r.res.Verdict = report.VerdictFailed
+	}
+	if r.res.Error == "" {
+		r.res.Error = msg
+	} else {
+		r.res.Error += "; " + msg
+	}
 }
 
 func (r *runner) newResult() *report.Result {
