@@ -12,8 +12,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-
 	"github.com/kube-runbook/runbook/runbook/engine"
 
 	"github.com/spf13/pflag"
@@ -239,72 +237,6 @@ func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 		w = out
 	}
 	return render(w, res)
-}
-
-type rbacOptions struct {
-	namespace string
-	cluster   bool
-	name      string
-}
-
-// AddFlags registers the command's flags on its own FlagSet.
-func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace of the Role (default: the runbook's)")
-	fs.StringVar(&o.name, "name", "", "name of the Role (default: runbook-NAME)")
-}
-
-// Run runs the command with its positional arguments.
-func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
-	file, err := oneFile("rbac", args)
-	if err != nil {
-		return err
-	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry}, false)
-	if err != nil {
-		return err
-	}
-	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.namespace})
-	if err != nil {
-		return exitf(exitInvalid, "%s: %v", file, err)
-	}
-	name := o.name
-	if name == "" {
-		name = "runbook-" + rb.Metadata.Name
-	}
-	return writeRBAC(stdout, name, p)
-}
-
-func writeRBAC(w io.Writer, name string, p *engine.Plan) error {
-	var ns, cl []rbacv1.PolicyRule
-	for _, r := range p.RBAC {
-		if engine.ClusterScoped(strings.SplitN(r.Resources[0], "/", 2)[0]) || p.TemporaryNamespace {
-			cl = append(cl, r)
-		} else {
-			ns = append(ns, r)
-		}
-	}
-	rules := func(rs []rbacv1.PolicyRule) []map[string]any {
-		var out []map[string]any
-		for _, r := range rs {
-			out = append(out, map[string]any{"apiGroups": r.APIGroups, "resources": r.Resources, "verbs": r.Verbs})
-		}
-		return out
-	}
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if len(ns) > 0 {
-		if err := enc.Encode(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-			"metadata": map[string]any{"name": name, "namespace": p.Namespace}, "rules": rules(ns)}); err != nil {
-			return err
-		}
-	}
-	if len(cl) > 0 {
-		if err := enc.Encode(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-			"metadata": map[string]any{"name": name}, "rules": rules(cl)}); err != nil {
-			return err
-		}
-	}
-	return enc.Close()
 }
 
 // checkRunID checks a --run-id: it becomes a label value and part of names.

@@ -19,6 +19,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
@@ -132,13 +134,27 @@ spec:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := runCLI(t, "rbac", file, "-n", ns, "--name", "runner")
+	out := runCLI(t, "rbac", file, "-n", ns, "--service-account", "runner")
 	if out.code != 0 {
 		t.Fatalf("rbac: %s", out)
 	}
-	var role rbacv1.Role
-	if err := yaml.UnmarshalStrict([]byte(out.stdout), &role); err != nil {
-		t.Fatalf("rbac printed more than one Role or something else: %v\n%s", err, out.stdout)
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	objs := c.applyAll(t, ctx, out.stdout)
+	var role *rbacv1.Role
+	for _, u := range objs {
+		switch u.GetKind() {
+		case "Role":
+			role = &rbacv1.Role{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, role); err != nil {
+				t.Fatal(err)
+			}
+		case "ClusterRole", "ClusterRoleBinding":
+			t.Errorf("rbac printed a %s for a runbook that works in one namespace", u.GetKind())
+		}
+	}
+	if role == nil || role.Namespace != ns {
+		t.Fatalf("rbac printed no Role in %s:\n%s", ns, out.stdout)
 	}
 	for _, r := range role.Rules {
 		for _, res := range r.Resources {
@@ -147,22 +163,7 @@ spec:
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
-	defer cancel()
-	if _, err := c.client.RbacV1().Roles(ns).Create(ctx, &role, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating the Role: %v", err)
-	}
-	sa, err := c.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner"}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "runner"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: ns}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "runner"}}
 	kubeconfig := c.serviceAccountKubeconfig(t, ns, sa.Name)
 
 	paths := newReportPaths(t)
@@ -194,7 +195,7 @@ spec:
 		}
 		role.Rules[i].Verbs = verbs
 	}
-	if _, err := c.client.RbacV1().Roles(ns).Update(ctx, &role, metav1.UpdateOptions{}); err != nil {
+	if _, err := c.client.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	paths = newReportPaths(t)
@@ -236,4 +237,141 @@ func (c *cluster) serviceAccountKubeconfig(t *testing.T, ns, name string) string
 		t.Fatal(err)
 	}
 	return path
+}
+
+// applyAll creates every object of a multi-document YAML stream, as a user
+// would apply what `runbook rbac` prints, and returns them.
+func (c *cluster) applyAll(t *testing.T, ctx context.Context, stream string) []*unstructured.Unstructured {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gvrs := map[string]schema.GroupVersionResource{
+		"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
+		"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+		"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+		"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+		"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	}
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(stream, "\n---\n") {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			t.Fatalf("%v in:\n%s", err, doc)
+		}
+		gvr, ok := gvrs[u.GetKind()]
+		if !ok {
+			t.Fatalf("rbac printed a %s", u.GetKind())
+		}
+		ri := dyn.Resource(gvr)
+		var err error
+		if u.GetNamespace() != "" {
+			_, err = ri.Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{})
+		} else {
+			_, err = ri.Create(ctx, u, metav1.CreateOptions{})
+			name := u.GetName()
+			t.Cleanup(func() { _ = ri.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+		}
+		if err != nil {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// TestRBACSeedLeastPrivilege applies what `runbook rbac` prints for the
+// seed runbook and runs it as that ServiceAccount: preflight passes and the
+// run passes with the seed's 15 requests (exec over WebSocket, no SPDY
+// fallback). Then, for each rule in turn, the rule is removed: preflight
+// names the missing permission, and the run fails.
+func TestRBACSeedLeastPrivilege(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "e2e-least-")
+	file := repoFile("examples/distroless.yaml")
+	out := runCLI(t, "rbac", file, "-n", ns, "--service-account", "seed")
+	if out.code != 0 {
+		t.Fatalf("rbac: %s", out)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	objs := c.applyAll(t, ctx, out.stdout)
+	kubeconfig := c.serviceAccountKubeconfig(t, ns, "seed")
+
+	pre := runCLI(t, "plan", file, "-n", ns, "--preflight", "--kubeconfig", kubeconfig)
+	if pre.code != 0 {
+		t.Fatalf("preflight with every rule: %s", pre)
+	}
+	paths := newReportPaths(t)
+	run := runCLI(t, "run", file, "-n", ns, "--kubeconfig", kubeconfig, "--report", "json="+paths.json)
+	res := readResult(t, paths.json)
+	if run.code != 0 {
+		t.Fatalf("run with every rule: %s\n%s", run, describeSteps(res))
+	}
+	if res.APIRequests != 15 {
+		t.Errorf("run as the ServiceAccount made %d API requests %v, want the seed's 15", res.APIRequests, res.APIRequestsByVerb)
+	}
+
+	dyn, err := dynamic.NewForConfig(c.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbacGV := schema.GroupVersion{Group: "rbac.authorization.k8s.io", Version: "v1"}
+	for _, u := range objs {
+		if u.GetKind() != "Role" && u.GetKind() != "ClusterRole" {
+			continue
+		}
+		ri := dyn.Resource(rbacGV.WithResource(strings.ToLower(u.GetKind()) + "s"))
+		var rc dynamic.ResourceInterface = ri
+		if u.GetNamespace() != "" {
+			rc = ri.Namespace(u.GetNamespace())
+		}
+		rules, _, _ := unstructured.NestedSlice(u.Object, "rules")
+		for i := range rules {
+			rule := rules[i].(map[string]any)
+			what := fmt.Sprintf("%s %v %v", u.GetKind(), rule["resources"], rule["verbs"])
+			t.Run("without "+what, func(t *testing.T) {
+				cur, err := rc.Get(ctx, u.GetName(), metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fewer := append(append([]any{}, rules[:i]...), rules[i+1:]...)
+				if err := unstructured.SetNestedSlice(cur.Object, fewer, "rules"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := rc.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					cur, err := rc.Get(ctx, u.GetName(), metav1.GetOptions{})
+					if err == nil {
+						_ = unstructured.SetNestedSlice(cur.Object, rules, "rules")
+						_, err = rc.Update(ctx, cur, metav1.UpdateOptions{})
+					}
+					if err != nil {
+						t.Fatalf("restoring %s: %v", u.GetName(), err)
+					}
+				}()
+				resource := fmt.Sprint(rule["resources"].([]any)[0])
+				pre := runCLI(t, "plan", file, "-n", ns, "--preflight", "--kubeconfig", kubeconfig)
+				if pre.code != 1 || !regexp.MustCompile(`FAIL RBAC: [a-z]+ `+regexp.QuoteMeta(resource)+` `).MatchString(pre.stdout) {
+					t.Errorf("preflight without %s: exit %d, want 1 and a FAIL line for %s:\n%s", what, pre.code, resource, pre.stdout)
+				}
+				paths := newReportPaths(t)
+				run := runCLI(t, "run", file, "-n", ns, "--kubeconfig", kubeconfig, "--report", "json="+paths.json)
+				res := readResult(t, paths.json)
+				if run.code == 0 || res.Verdict == "passed" {
+					t.Errorf("run without %s passed", what)
+				}
+				if !strings.Contains(strings.ToLower(describeSteps(res)+res.Error), "forbidden") {
+					t.Errorf("run without %s does not name the missing permission:\n%s\n%s", what, res.Error, describeSteps(res))
+				}
+				// Whatever a failed run could not delete goes, with full rights.
+				if r := runCLI(t, "cleanup", "-n", ns); r.code != 0 {
+					t.Errorf("cleanup: %s", r)
+				}
+			})
+		}
+	}
 }

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
@@ -35,8 +38,13 @@ type Plan struct {
 	// Privileged lists every privileged item of the run, by step.
 	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
 	// RBAC are the rules the run needs, derived from every call of the
-	// plan, cleanup's deletions included.
+	// plan, cleanup's deletions included: all of them together.
 	RBAC []rbacv1.PolicyRule `json:"rbac" yaml:"rbac"`
+	// Permissions are the same rules by where they apply: one entry per
+	// namespace (a Role), and one with no namespace (a ClusterRole) for
+	// cluster-scoped resources, requests across all namespaces and
+	// namespaces known only at run time.
+	Permissions []Permission `json:"permissions" yaml:"permissions"`
 	// Cleanup is what the run deletes at the end, in order (reverse order
 	// of creation; a temporary namespace last).
 	Cleanup []kube.ObjectRef `json:"cleanup" yaml:"cleanup"`
@@ -195,7 +203,38 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 		api = append(api, o.Delete())
 	}
 	p.RBAC = kube.RulesFor(api)
+	p.Permissions = permissions(api, p.TemporaryNamespace)
 	return p, nil
+}
+
+// Permission is what a run needs in one namespace, or cluster-wide.
+type Permission struct {
+	// Namespace of a Role; "" for a ClusterRole.
+	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// Rules are the rules, as kube.RulesFor derives them.
+	Rules []rbacv1.PolicyRule `json:"rules" yaml:"rules"`
+}
+
+// permissions groups calls by where their rules apply. A call with no
+// namespace (a cluster-scoped resource, or a list across namespaces), or
+// one whose namespace is known only at run time or made by the run (a
+// temporary namespace), needs a cluster-wide rule.
+func permissions(calls []kube.Call, temporary bool) []Permission {
+	byNS := map[string][]kube.Call{}
+	for _, c := range calls {
+		ns := c.Namespace
+		if temporary || strings.Contains(ns, "<") {
+			ns = ""
+		}
+		byNS[ns] = append(byNS[ns], c)
+	}
+	var out []Permission
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
+		if rules := kube.RulesFor(byNS[ns]); len(rules) > 0 {
+			out = append(out, Permission{Namespace: ns, Rules: rules})
+		}
+	}
+	return out
 }
 
 // clusterScoped are the resources a run may touch that no namespace holds.
