@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	authv1 "k8s.io/api/authorization/v1"
