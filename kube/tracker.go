@@ -2,9 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -12,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 )
 
 // Labels every object a run creates carries, so that cleanup, and `runbook cleanup` after
@@ -58,6 +54,10 @@ type TrackedObject struct {
 	// Created is true once the create call returned OK. An object whose create failed is
 	// still deleted at cleanup: the server may have created it before the call failed.
 	Created bool
+	// Deadline is when the run that made it ends at the latest, as its
+	// kube.AnnotationDeadline says; zero when unknown. Set for what
+	// FindLeftovers finds.
+	Deadline time.Time
 	// Keep marks what cleanup must not (or cannot) delete, e.g. an ephemeral container,
 	// which stays until its pod is deleted. It is reported as "kept".
 	Keep bool
@@ -273,28 +273,6 @@ func deleteOptions(gvr schema.GroupVersionResource, wait bool) metav1.DeleteOpti
 	return opts
 }
 
-// leftoverResources are the resources runs create and `runbook cleanup` looks through, in
-// the order their leftovers are deleted (namespaces last: deleting one deletes its content).
-var leftoverResources = []struct {
-	gvr        schema.GroupVersionResource
-	kind       string
-	namespaced bool
-}{
-	{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true},
-	{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job", true},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet", true},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet", true},
-	{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet", true},
-	{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service", true},
-	{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", true},
-	{schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, "Secret", true},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, "RoleBinding", true},
-	{schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, "Role", true},
-	{schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, "ServiceAccount", true},
-	{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace", false},
-}
-
 // LeftoverSelector returns the label selector of objects made by runbook, by one run when
 // runID is not "".
 func LeftoverSelector(runID string) string {
@@ -303,61 +281,6 @@ func LeftoverSelector(runID string) string {
 		set[LabelRunID] = runID
 	}
 	return labels.SelectorFromSet(set).String()
-}
-
-// FindLeftovers lists the objects runbook runs left behind (labelled managed-by=runbook, and
-// run-id=runID when runID is not ""), in one namespace or in all when namespace is "".
-// Namespaces themselves are looked for only across all namespaces. The objects come in the
-// order DeleteLeftovers deletes them; Note names the run. A resource that cannot be listed
-// (e.g. Forbidden) does not stop the search: its error is joined into the returned error,
-// next to what was found.
-func FindLeftovers(ctx context.Context, c *Clients, namespace, runID string) ([]TrackedObject, error) {
-	if c == nil || c.Dynamic() == nil {
-		return nil, errors.New("no cluster client")
-	}
-	selector := LeftoverSelector(runID)
-	var found []TrackedObject
-	var errs []error
-	for _, r := range leftoverResources {
-		if !r.namespaced && namespace != "" {
-			continue
-		}
-		var lister dynamic.ResourceInterface = c.Dynamic().Resource(r.gvr)
-		if r.namespaced && namespace != "" {
-			lister = c.Dynamic().Resource(r.gvr).Namespace(namespace)
-		}
-		list, err := lister.List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			if apierrors.IsNotFound(err) {
-				continue // resource not served by this cluster
-			}
-			errs = append(errs, fmt.Errorf("list %s: %w", r.gvr.Resource, err))
-			continue
-		}
-		items := make([]TrackedObject, 0, len(list.Items))
-		for _, u := range list.Items {
-			items = append(items, TrackedObject{
-				GVR:       r.gvr,
-				Kind:      r.kind,
-				Namespace: u.GetNamespace(),
-				Name:      u.GetName(),
-				CreatedAt: u.GetCreationTimestamp().Time,
-				Created:   true,
-				Note:      "run " + u.GetLabels()[LabelRunID],
-			})
-		}
-		sort.SliceStable(items, func(i, j int) bool {
-			if !items[i].CreatedAt.Equal(items[j].CreatedAt) {
-				return items[i].CreatedAt.After(items[j].CreatedAt)
-			}
-			if items[i].Namespace != items[j].Namespace {
-				return items[i].Namespace < items[j].Namespace
-			}
-			return items[i].Name < items[j].Name
-		})
-		found = append(found, items...)
-	}
-	return found, errors.Join(errs...)
 }
 
 // DeleteLeftovers deletes objects found by FindLeftovers, in the order given, as Cleanup

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
@@ -28,13 +29,38 @@ var (
 	secretsGVR    = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 )
 
+// testResources are what the fake discovery serves: every resource that
+// lists and deletes, as a real server's discovery says it.
+var testResources = []*metav1.APIResourceList{
+	{GroupVersion: "v1", APIResources: []metav1.APIResource{
+		{Name: "pods", Kind: "Pod", Namespaced: true, Verbs: metav1.Verbs{"list", "delete", "get"}},
+		{Name: "pods/log", Kind: "Pod", Namespaced: true, Verbs: metav1.Verbs{"get"}},
+		{Name: "configmaps", Kind: "ConfigMap", Namespaced: true, Verbs: metav1.Verbs{"list", "delete"}},
+		{Name: "secrets", Kind: "Secret", Namespaced: true, Verbs: metav1.Verbs{"list", "delete"}},
+		{Name: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true, Verbs: metav1.Verbs{"list", "delete"}},
+		{Name: "namespaces", Kind: "Namespace", Verbs: metav1.Verbs{"list", "delete"}},
+		{Name: "bindings", Kind: "Binding", Namespaced: true, Verbs: metav1.Verbs{"create"}},
+	}},
+	{GroupVersion: "apps/v1", APIResources: []metav1.APIResource{
+		{Name: "deployments", Kind: "Deployment", Namespaced: true, Verbs: metav1.Verbs{"list", "delete"}},
+	}},
+	{GroupVersion: "batch/v1", APIResources: []metav1.APIResource{
+		{Name: "cronjobs", Kind: "CronJob", Namespaced: true, Verbs: metav1.Verbs{"list", "delete"}},
+	}},
+	{GroupVersion: "rbac.authorization.k8s.io/v1", APIResources: []metav1.APIResource{
+		{Name: "clusterroles", Kind: "ClusterRole", Verbs: metav1.Verbs{"list", "delete"}},
+	}},
+}
+
 // leftoverListKinds registers a list kind for every resource the dynamic fake may list.
 func leftoverListKinds() map[schema.GroupVersionResource]string {
 	kinds := map[schema.GroupVersionResource]string{}
-	for _, r := range leftoverResources {
-		kinds[r.gvr] = r.kind + "List"
+	for _, l := range testResources {
+		gv, _ := schema.ParseGroupVersion(l.GroupVersion)
+		for _, r := range l.APIResources {
+			kinds[gv.WithResource(r.Name)] = r.Kind + "List"
+		}
 	}
-	kinds[deploymentsGVR] = "DeploymentList"
 	return kinds
 }
 
@@ -53,7 +79,9 @@ func object(apiVersion, kind, namespace, name string, labels map[string]string, 
 
 func fakeClients(objs ...runtime.Object) (*Clients, *dynamicfake.FakeDynamicClient) {
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), leftoverListKinds(), objs...)
-	return NewClientsWith(fake.NewSimpleClientset(), dyn, nil, "ns"), dyn
+	k := fake.NewSimpleClientset()
+	k.Discovery().(*fakediscovery.FakeDiscovery).Resources = testResources
+	return NewClientsWith(k, dyn, nil, "ns"), dyn
 }
 
 // deleteActions lists the delete calls made, as "resource ns/name".
@@ -302,6 +330,7 @@ func TestFindAndDeleteLeftovers(t *testing.T) {
 		object("v1", "Pod", "default", "web", other, 4),
 		object("v1", "ConfigMap", "default", "settings", run2, 5),
 		object("apps/v1", "Deployment", "runbook-r-1", "api", run1, 6),
+		object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "reader", run1, 7),
 	)
 	names := func(objs []TrackedObject) []string {
 		var out []string
@@ -315,21 +344,29 @@ func TestFindAndDeleteLeftovers(t *testing.T) {
 		want                   []string
 	}{
 		{"all namespaces, all runs", "", "", []string{
+			"Deployment runbook-r-1/api (run r-1)",
+			"ConfigMap default/settings (run r-2)",
 			"Pod default/node-debugger-vm-abcde (run r-2)",
 			"Pod runbook-r-1/noshell-dbg (run r-1)",
 			"Pod runbook-r-1/noshell (run r-1)",
-			"Deployment runbook-r-1/api (run r-1)",
-			"ConfigMap default/settings (run r-2)",
+			"ClusterRole reader (run r-1)",
 			"Namespace runbook-r-1 (run r-1)",
 		}},
 		{"one run", "", "r-2", []string{
-			"Pod default/node-debugger-vm-abcde (run r-2)",
 			"ConfigMap default/settings (run r-2)",
+			"Pod default/node-debugger-vm-abcde (run r-2)",
 		}},
-		{"one namespace: namespaces are not listed", "runbook-r-1", "", []string{
+		{"one namespace: cluster-scoped objects are not listed", "runbook-r-1", "", []string{
+			"Deployment runbook-r-1/api (run r-1)",
 			"Pod runbook-r-1/noshell-dbg (run r-1)",
 			"Pod runbook-r-1/noshell (run r-1)",
+		}},
+		{"one namespace and one run: the run's cluster-scoped objects too", "runbook-r-1", "r-1", []string{
 			"Deployment runbook-r-1/api (run r-1)",
+			"Pod runbook-r-1/noshell-dbg (run r-1)",
+			"Pod runbook-r-1/noshell (run r-1)",
+			"ClusterRole reader (run r-1)",
+			"Namespace runbook-r-1 (run r-1)",
 		}},
 	}
 	for _, tt := range tests {
@@ -355,9 +392,10 @@ func TestFindAndDeleteLeftovers(t *testing.T) {
 		got = append(got, d.Object.String()+": "+d.Outcome)
 	}
 	want := []string{
+		"Deployment runbook-r-1/api: deleted",
 		"Pod runbook-r-1/noshell-dbg: deleted",
 		"Pod runbook-r-1/noshell: deleted",
-		"Deployment runbook-r-1/api: deleted",
+		"ClusterRole reader: deleted",
 		"Namespace runbook-r-1: deleted",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -367,7 +405,7 @@ func TestFindAndDeleteLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"Pod default/node-debugger-vm-abcde (run r-2)", "ConfigMap default/settings (run r-2)"}, names(after)); diff != "" {
+	if diff := cmp.Diff([]string{"ConfigMap default/settings (run r-2)", "Pod default/node-debugger-vm-abcde (run r-2)"}, names(after)); diff != "" {
 		t.Errorf("left after deletion (-want +got):\n%s", diff)
 	}
 }
@@ -390,8 +428,9 @@ func TestFindLeftoversPartialFailure(t *testing.T) {
 		listed = append(listed, a.GetResource().Resource)
 	}
 	sort.Strings(listed)
-	if len(listed) != len(leftoverResources) {
-		t.Errorf("listed %v", listed)
+	want := []string{"clusterroles", "configmaps", "cronjobs", "deployments", "namespaces", "persistentvolumeclaims", "pods", "secrets"}
+	if diff := cmp.Diff(want, listed); diff != "" {
+		t.Errorf("listed (-want +got):\n%s", diff)
 	}
 	if _, err := FindLeftovers(context.Background(), nil, "", ""); err == nil {
 		t.Error("FindLeftovers without a client succeeded")

@@ -314,23 +314,18 @@ func objectOf(n *yaml.Node) (*unstructured.Unstructured, error) {
 // prepare sets an object's namespace (the run's when the kind is
 // namespaced and the manifest gives none; none for cluster-scoped kinds)
 // and adds the run's labels.
-func (o *applyObject) prepare(ns, runID string) {
+func (o *applyObject) prepare(ns string, stamp kube.RunStamp) {
 	if !o.namespaced {
 		o.u.SetNamespace("")
 	} else if o.u.GetNamespace() == "" {
 		o.u.SetNamespace(ns)
 	}
-	labels := o.u.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	for k, v := range kube.Labels(runID) {
-		labels[k] = v
-	}
+	labels, annotations := stamp.ApplyTo(o.u.GetLabels(), o.u.GetAnnotations())
 	o.u.SetLabels(labels)
+	o.u.SetAnnotations(annotations)
 	if o.pod != nil {
 		o.pod.Namespace = o.u.GetNamespace()
-		labelObject(&o.pod.ObjectMeta, runID)
+		stamp.Apply(&o.pod.ObjectMeta)
 	}
 }
 
@@ -420,7 +415,7 @@ func (s *ApplyStep) planObjects(p *Planner) ([]*applyObject, string, []string, e
 		if note != "" {
 			notes = append(notes, note)
 		}
-		o.prepare(p.Namespace, p.RunID)
+		o.prepare(p.Namespace, p.stamp())
 	}
 	return objs, text, notes, nil
 }
@@ -507,7 +502,7 @@ func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 		if o.gvr, o.namespaced, err = e.Clients.ResourceFor(o.u); err != nil {
 			return out.fail(fmt.Errorf("%s (%s): %w", o.u.GetKind()+" "+o.u.GetName(), o.line, err))
 		}
-		o.prepare(e.Namespace, e.RunID)
+		o.prepare(e.Namespace, e.stamp())
 	}
 	out.Target = objectsTarget(objs)
 	out.Kubectl = s.kubectl(objs)

@@ -160,7 +160,7 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	labelObject(&cp.ObjectMeta, p.RunID)
+	p.stamp().Apply(&cp.ObjectMeta)
 	pl.Calls = append(pl.Calls,
 		Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the original (from the run's pod watch when it has it)"},
 		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: kube.PodPrivilegedReasons(&cp.Spec)},
@@ -218,22 +218,13 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	return out.fail(err)
 }
 
-// labelObject adds the run's labels.
-func labelObject(m *metav1.ObjectMeta, runID string) {
-	if m.Labels == nil {
-		m.Labels = map[string]string{}
-	}
-	for k, v := range kube.Labels(runID) {
-		m.Labels[k] = v
-	}
-}
 
 var podsGVR = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // createPod labels, records and creates a pod; the tracker knows of it
 // before the request is sent, so an interrupt at any moment cleans it up.
 func createPod(ctx context.Context, e *Env, out *Outcome, pod *corev1.Pod) (*corev1.Pod, error) {
-	labelObject(&pod.ObjectMeta, e.RunID)
+	e.stamp().Apply(&pod.ObjectMeta)
 	ns := pod.Namespace
 	if ns == "" {
 		ns = e.Namespace

@@ -714,7 +714,7 @@ func FuzzParseManifest(f *testing.F) {
 				t.Errorf("object without name or kind accepted: %v", o.u.Object)
 			}
 			o.namespaced = true
-			o.prepare("default", "run1")
+			o.prepare("default", kube.RunStamp{RunID: "run1"})
 			_ = o.privilegeReasons()
 		}
 		_ = errs

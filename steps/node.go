@@ -109,7 +109,7 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	labelObject(&pod.ObjectMeta, p.RunID)
+	p.stamp().Apply(&pod.ObjectMeta)
 	pl.Target = "node " + o.NodeName
 	pl.Kubectl = s.kubectl(o)
 	pl.Calls = append(pl.Calls,

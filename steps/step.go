@@ -81,7 +81,10 @@ type Env struct {
 	Clients   *kube.Clients
 	Namespace string
 	RunID     string
-	Tracker   *kube.Tracker
+	// Deadline is the value of the deadline annotation on what the run
+	// creates (kube.AnnotationDeadline).
+	Deadline string
+	Tracker  *kube.Tracker
 	// Pods returns the shared pod watcher of a namespace: one watch per
 	// namespace serves every wait of the run.
 	Pods   func(namespace string) *kube.PodWatcher
@@ -236,6 +239,8 @@ type Planner struct {
 	// RunID is the run's id when the plan is made for a known run
 	// (plan --run-id), else UnknownRunID.
 	RunID string
+	// Deadline describes the run's deadline annotation, e.g. "<run start + 10m0s + 2m0s>".
+	Deadline string
 	// StepID identifies the step in the run, as Env.StepID does: plan and
 	// run derive generated names from RunID and StepID alike.
 	StepID string
@@ -256,6 +261,15 @@ func NameSeed(runID, stepID string) string { return runID + "/" + stepID }
 
 // nameSeed is the seed of the step's generated names.
 func (p *Planner) nameSeed() string { return NameSeed(p.RunID, p.StepID) }
+
+// stamp marks what the run would create: its labels, and its deadline
+// as the plan describes it.
+func (p *Planner) stamp() kube.RunStamp {
+	return kube.RunStamp{RunID: p.RunID, Deadline: p.Deadline}
+}
+
+// stamp marks what the run creates: its labels and its deadline.
+func (e *Env) stamp() kube.RunStamp { return kube.RunStamp{RunID: e.RunID, Deadline: e.Deadline} }
 
 // nameSeed is the seed of the step's generated names.
 func (e *Env) nameSeed() string { return NameSeed(e.RunID, e.StepID) }

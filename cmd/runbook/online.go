@@ -214,18 +214,20 @@ type cleanupOptions struct {
 	allNamespaces bool
 	runID         string
 	dryRun        bool
+	force         bool
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
-	fs.StringVar(&o.runID, "run-id", "", "only what this run left (default: every run)")
+	fs.StringVar(&o.runID, "run-id", "", "only what this run left, wherever it is (default: every run); its objects go even if its deadline is ahead")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
+	fs.BoolVar(&o.force, "force", false, "also delete what runs whose deadline is still ahead left (they may be running)")
 }
 
 // Run runs the command with its positional arguments.
-func (o *cleanupOptions) Run(args []string, stdout, _ io.Writer) error {
+func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return exitf(exitInvalid, "%s cleanup takes no arguments (use -n, -A, --run-id)", programName())
 	}
@@ -239,12 +241,40 @@ func (o *cleanupOptions) Run(args []string, stdout, _ io.Writer) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	found, err := kube.FindLeftovers(ctx, c, ns, o.runID)
-	if err != nil {
+	all, err := kube.FindLeftovers(ctx, c, ns, o.runID)
+	if err != nil && len(all) == 0 {
 		return exitf(exitCluster, "finding leftovers: %v", err)
 	}
-	if len(found) == 0 {
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: some resources could not be searched: %v\n", err)
+	}
+	if len(all) == 0 {
 		fmt.Fprintln(stdout, "nothing left by runbook runs")
+		return nil
+	}
+	// A run cannot outlive its deadline: before it, its objects may belong
+	// to a live run, which cleanup must not break.
+	now := time.Now()
+	var found []kube.TrackedObject
+	live := map[string]time.Time{}
+	for _, f := range all {
+		ahead := !f.Deadline.IsZero() && f.Deadline.After(now)
+		switch {
+		case !ahead || o.force:
+			found = append(found, f)
+		case o.runID != "":
+			found = append(found, f)
+			live[f.Note] = f.Deadline
+		default:
+			fmt.Fprintf(stdout, "skipped %s: %s may still be running (its deadline is %s); name it with --run-id, or use --force\n",
+				f, f.Note, f.Deadline.Local().Format(time.RFC3339))
+		}
+	}
+	for run, deadline := range live {
+		fmt.Fprintf(stderr, "warning: %s's deadline (%s) is still ahead: deleting its objects as asked (--run-id)\n", run, deadline.Local().Format(time.RFC3339))
+	}
+	if len(found) == 0 {
+		fmt.Fprintln(stdout, "nothing to delete")
 		return nil
 	}
 	if o.dryRun {

@@ -409,7 +409,17 @@ func TestKillThenCleanup(t *testing.T) {
 		t.Errorf("cleanup --dry-run deleted something: pods left %v", left)
 	}
 
-	clean := runCLI(t, "cleanup", "-n", ns)
+	// The killed run's deadline is still ahead: without its id, cleanup
+	// leaves its objects alone (it may be a live run).
+	skip := runCLI(t, "cleanup", "-n", ns)
+	if skip.code != 0 || !strings.Contains(skip.stdout, "may still be running") {
+		t.Errorf("cleanup without --run-id before the deadline: want exit 0 and a skip, got:\n%s", skip)
+	}
+	if left, _ := c.labelledPods(t, ns); len(left) != 2 {
+		t.Errorf("cleanup without --run-id deleted the pods of a run whose deadline is ahead: left %v", left)
+	}
+
+	clean := runCLI(t, "cleanup", "-n", ns, "--run-id", runID)
 	if clean.code != 0 {
 		t.Errorf("cleanup: want exit 0, got:\n%s", clean)
 	}

@@ -104,10 +104,11 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	if p.CleanupPolicy == "" {
 		p.CleanupPolicy = runbook.CleanupAlways
 	}
-	p.Timeout = DefaultTimeout.String()
+	timeout := DefaultTimeout
 	if rb.Spec.Timeout.Duration > 0 {
-		p.Timeout = rb.Spec.Timeout.String()
+		timeout = rb.Spec.Timeout.Duration
 	}
+	p.Timeout = timeout.String()
 	var calls []steps.Call
 	p.Setup = append(p.Setup, steps.Call{Verb: "get", Resource: "version", Note: "server version for the report (GET /version, no RBAC needed)"})
 	if ns == "" {
@@ -118,7 +119,8 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 		p.Namespace, p.TemporaryNamespace = ns, true
 		p.Setup = append(p.Setup,
 			steps.Call{Verb: "create", Resource: "namespaces", Body: map[string]any{"apiVersion": "v1", "kind": "Namespace",
-				"metadata": map[string]any{"name": temporaryNamespace(runID), "labels": map[string]any{kube.LabelManagedBy: kube.ManagedByValue, kube.LabelRunID: runID}}}},
+				"metadata": map[string]any{"name": temporaryNamespace(runID), "labels": map[string]any{kube.LabelManagedBy: kube.ManagedByValue, kube.LabelRunID: runID},
+					"annotations": map[string]any{kube.AnnotationDeadline: fmt.Sprintf("<run start + %s>", runBound(timeout))}}}},
 			steps.Call{Verb: "watch", Resource: "serviceaccounts", Namespace: ns, Name: "default", Note: "pods can be created once the default service account exists"})
 	}
 	calls = append(calls, p.Setup[1:]...)
@@ -126,7 +128,8 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	for k, v := range rb.Vars {
 		scope.Vars[k] = v
 	}
-	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File)}
+	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File),
+		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout))}
 	index := 0
 	var cleanup []kube.ObjectRef
 	for _, list := range []struct {

@@ -33,6 +33,11 @@ const DefaultTimeout = 10 * time.Minute
 // interrupt or a timeout, so a dead API server cannot hang the tool.
 const CleanupTimeout = 2 * time.Minute
 
+// runBound is how long a run with this timeout can last at most: the
+// steps, then the onFailure and finally steps, then cleanup, each bounded.
+// Objects carry the run's start plus this as their deadline.
+func runBound(timeout time.Duration) time.Duration { return timeout + 2*CleanupTimeout }
+
 // ErrInterrupted is the cause of a run's context when a signal stopped it.
 var ErrInterrupted = errors.New("interrupted")
 
@@ -83,6 +88,7 @@ type runner struct {
 	res      *report.Result
 	progress Progress
 	tracker  *kube.Tracker
+	stamp    kube.RunStamp
 	ns       string
 	failed   bool
 
@@ -140,6 +146,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		timeout = DefaultTimeout
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the run's timeout of %s expired", timeout))
+	r.stamp = kube.NewRunStamp(o.RunID, r.res.StartedAt.Add(runBound(timeout)))
 	defer cancel()
 
 	if v, err := c.ServerVersion(runCtx); err == nil {
@@ -295,7 +302,8 @@ func (r *runner) setupNamespace(ctx context.Context) error {
 	r.res.Namespace, r.res.TemporaryNamespace = r.ns, true
 	r.scope.Run["namespace"] = r.ns
 	c := r.o.Clients
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns, Labels: kube.Labels(r.o.RunID)}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}
+	r.stamp.Apply(&ns.ObjectMeta)
 	idx := r.tracker.Record(kube.TrackedObject{GVR: namespacesGVR, Kind: "Namespace", Name: r.ns})
 	if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the run's namespace %s: %w", r.ns, err)
@@ -433,7 +441,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		defer cancel()
 	}
 	env := &steps.Env{
-		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Tracker: r.tracker,
+		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Deadline: r.stamp.Deadline, Tracker: r.tracker,
 		Pods: r.pods, Scope: scope, StepID: steps.StepID(s.ID, sr.Index),
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
 		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
