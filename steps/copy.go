@@ -218,7 +218,6 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	return out.fail(err)
 }
 
-
 var podsGVR = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 
 // createPod labels, records and creates a pod; the tracker knows of it
