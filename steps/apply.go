@@ -74,10 +74,15 @@ func (s *ApplyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	case s.File != "":
 		field = "file"
 	case s.Manifest.HasExpressions():
-		// Checked when the run has rendered it.
+		// Only where its ${{ }} stand is known: the objects are checked
+		// once the run has put the values in (privilege included).
+		_, probs := s.parse(c.Dir, nil)
+		for _, p := range probs {
+			errs = append(errs, fieldErr(field, "%v", p))
+		}
 		return errs
 	}
-	objs, probs := s.parse(c.Dir, s.Manifest.Raw)
+	objs, probs := s.parse(c.Dir, nil)
 	for _, p := range probs {
 		errs = append(errs, fieldErr(field, "%v", p))
 	}
@@ -101,7 +106,7 @@ func (s *ApplyStep) PrivilegeReasons() []string {
 	if s.File != "" || s.Manifest.IsZero() || s.Manifest.HasExpressions() {
 		return nil
 	}
-	objs, _ := s.parse("", s.Manifest.Raw)
+	objs, _ := s.parse("", nil)
 	var reasons []string
 	for _, o := range objs {
 		reasons = append(reasons, o.privilegeReasons()...)
@@ -109,41 +114,56 @@ func (s *ApplyStep) PrivilegeReasons() []string {
 	return reasons
 }
 
-// text returns the inline manifest rendered by render; "" for a file,
-// which parse reads.
-func (s *ApplyStep) text(render func(expression.Template) (string, error)) (string, error) {
-	if s.File != "" {
-		return "", nil
-	}
-	text, err := render(s.Manifest)
-	if err != nil {
-		return "", fmt.Errorf("manifest: %w", err)
-	}
-	return text, nil
-}
+// valuesFunc returns the values of an inline manifest's ${{ }}, in order.
+type valuesFunc func() ([]any, error)
 
-// parse reads the file (when given) or text, and returns its objects and
-// every problem found, each naming its line.
-func (s *ApplyStep) parse(dir, text string) ([]*applyObject, []error) {
+// parse reads the file (when given) or the inline manifest, puts values
+// into the manifest's ${{ }} (each into the one YAML value it stands in;
+// values nil only checks that they all stand in values), and returns the
+// objects and every problem found, each naming its line.
+func (s *ApplyStep) parse(dir string, values valuesFunc) ([]*applyObject, []error) {
 	line := func(n int) string { return "manifest line " + strconv.Itoa(n) }
 	if s.File != "" {
 		b, err := os.ReadFile(resolveFile(dir, s.File))
 		if err != nil {
 			return nil, []error{fmt.Errorf("cannot read the manifest file: %w", err)}
 		}
-		text = string(b)
+		text := string(b)
 		line = func(n int) string { return s.File + ":" + strconv.Itoa(n) }
 		if strings.Contains(text, "${{") {
 			return nil, []error{fmt.Errorf("%s holds ${{ }}, which is only evaluated in an inline manifest: move the objects into manifest, or remove the expression", s.File)}
 		}
-	} else if s.Manifest.Line > 0 && text == s.Manifest.Raw {
+		return parseManifest(text, line)
+	}
+	text := s.Manifest.Raw
+	if s.Manifest.Line > 0 {
 		// Name lines of the runbook file.
 		line = func(n int) string {
 			l, _ := s.Manifest.Pos(lineOffset(text, n), 1, 0)
 			return "line " + strconv.Itoa(l)
 		}
 	}
-	return parseManifest(text, line)
+	if !s.Manifest.HasExpressions() {
+		return parseManifest(text, line)
+	}
+	docs, errs := decodeDocs(text, line)
+	if len(errs) > 0 {
+		return nil, append(errs, errors.New(`a manifest with ${{ }} must be valid YAML as written: in a flow mapping {...} or list [...], quote the value, e.g. {name: "${{ vars.pod }}"}`))
+	}
+	if err := checkTemplated(s.Manifest, docs, line); err != nil {
+		return nil, []error{err}
+	}
+	if values == nil {
+		return nil, nil
+	}
+	vs, err := values()
+	if err != nil {
+		return nil, []error{fmt.Errorf("manifest: %w", err)}
+	}
+	if err := substitute(docs, vs, line); err != nil {
+		return nil, []error{fmt.Errorf("manifest: %w", err)}
+	}
+	return objectsOf(docs, line)
 }
 
 // lineOffset returns the rune offset of the start of 1-based line n.
@@ -222,8 +242,14 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // parseManifest decodes the YAML documents of text into objects. line
 // names a line of the text in messages.
 func parseManifest(text string, line func(int) string) ([]*applyObject, []error) {
-	var objs []*applyObject
-	var errs []error
+	docs, errs := decodeDocs(text, line)
+	objs, more := objectsOf(docs, line)
+	return objs, append(errs, more...)
+}
+
+// decodeDocs decodes the YAML documents of text, skipping empty ones.
+func decodeDocs(text string, line func(int) string) ([]*yaml.Node, []error) {
+	var docs []*yaml.Node
 	dec := yaml.NewDecoder(strings.NewReader(text))
 	for {
 		var doc yaml.Node
@@ -237,8 +263,7 @@ func parseManifest(text string, line func(int) string) ([]*applyObject, []error)
 				n, _ := strconv.Atoi(strings.TrimPrefix(m, "line "))
 				return line(n)
 			})
-			errs = append(errs, fmt.Errorf("not valid YAML: %s", msg))
-			break
+			return docs, []error{fmt.Errorf("not valid YAML: %s", msg)}
 		}
 		if len(doc.Content) == 0 {
 			continue
@@ -247,6 +272,16 @@ func parseManifest(text string, line func(int) string) ([]*applyObject, []error)
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			continue // an empty document, e.g. after a trailing ---
 		}
+		docs = append(docs, n)
+	}
+	return docs, nil
+}
+
+// objectsOf converts decoded documents into objects.
+func objectsOf(docs []*yaml.Node, line func(int) string) ([]*applyObject, []error) {
+	var objs []*applyObject
+	var errs []error
+	for _, n := range docs {
 		where := line(n.Line)
 		if n.Kind != yaml.MappingNode {
 			errs = append(errs, fmt.Errorf("%s: a manifest document must be an object (apiVersion, kind, metadata, ...)", where))
@@ -400,11 +435,8 @@ func objectsTarget(objs []*applyObject) string {
 // planObjects parses the manifest for a plan and prepares its objects as
 // the run would; text is what the plan could render.
 func (s *ApplyStep) planObjects(p *Planner) ([]*applyObject, string, []string, error) {
-	text, err := s.text(func(t expression.Template) (string, error) { return p.Render(t), nil })
-	if err != nil {
-		return nil, "", nil, err
-	}
-	objs, errs := s.parse(p.Dir, text)
+	objs, errs := s.parse(p.Dir, func() ([]any, error) { return s.Manifest.PartialValues(p.Scope), nil })
+	text := p.Render(s.Manifest) // for display only
 	if len(errs) > 0 {
 		return nil, text, nil, errors.Join(errs...)
 	}
@@ -481,11 +513,7 @@ func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
 // Run implements Action.
 func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	text, err := s.text(e.Render)
-	if err != nil {
-		return out.fail(err)
-	}
-	objs, errs := s.parse(e.Dir, text)
+	objs, errs := s.parse(e.Dir, func() ([]any, error) { return s.Manifest.Values(e.Scope) })
 	if len(errs) > 0 {
 		return out.fail(fmt.Errorf("manifest: %w", errors.Join(errs...)))
 	}
@@ -499,6 +527,7 @@ func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(errors.New("no tracker to record the objects for cleanup"))
 	}
 	for _, o := range objs {
+		var err error
 		if o.gvr, o.namespaced, err = e.Clients.ResourceFor(o.u); err != nil {
 			return out.fail(fmt.Errorf("%s (%s): %w", o.u.GetKind()+" "+o.u.GetName(), o.line, err))
 		}
@@ -506,6 +535,19 @@ func (s *ApplyStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Target = objectsTarget(objs)
 	out.Kubectl = s.kubectl(objs)
+	// Privilege is decided on the objects about to be sent, as the plan
+	// decides it on the planned ones: a value put into the manifest can
+	// make it privileged.
+	if !e.AllowPrivileged {
+		var reasons []string
+		for _, o := range objs {
+			reasons = append(reasons, o.privilegeReasons()...)
+		}
+		if len(reasons) > 0 {
+			return out.fail(fmt.Errorf("the manifest, as rendered, is privileged (%s) and the runbook does not allow it: set spec.allowPrivileged: true (or --allow-privileged); nothing was created",
+				strings.Join(reasons, ", ")))
+		}
+	}
 
 	for _, o := range objs {
 		if err := createObject(ctx, e, out, o); err != nil {

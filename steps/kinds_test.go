@@ -527,7 +527,7 @@ func TestPlanPrivilegedManifest(t *testing.T) {
 func TestApplyRunPod(t *testing.T) {
 	env := newTestEnv(t, nil)
 	markPodsReady(env.kube)
-	s := &ApplyStep{Manifest: tpl(t, strings.Replace(podManifest, "noshell", "${{ vars.name }}", 1)), WaitFor: "Ready"}
+	s := &ApplyStep{Manifest: tpl(t, strings.Replace(podManifest, "noshell", `"${{ vars.name }}"`, 1)), WaitFor: "Ready"}
 	out := s.Run(testCtx(t), env.Env)
 	if out.Err != nil {
 		t.Fatal(out.Err)

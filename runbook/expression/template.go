@@ -245,3 +245,65 @@ func (x *Expr) Compile(c Context) []Problem {
 	x.Program = prog
 	return probs
 }
+
+// Values evaluates the ${{ }} parts against s, in order, for a caller that
+// places each value itself (an apply step puts each into the one YAML value
+// it stands in, so a value cannot change the document's structure).
+func (t Template) Values(s *Scope) ([]any, error) {
+	if t.parts == nil && t.HasExpressions() {
+		return nil, fmt.Errorf("template %q was not compiled", t.Raw)
+	}
+	var out []any
+	for _, p := range t.parts {
+		if p.prog == nil {
+			continue
+		}
+		v, err := p.prog.Eval(s)
+		if err != nil {
+			return nil, fmt.Errorf("${{ %s }}: %v", p.src, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// PartialValues is Values for plans: a part that cannot be evaluated yet
+// (it needs a result of the run) is the text <EXPR>.
+func (t Template) PartialValues(s *Scope) []any {
+	var out []any
+	for _, p := range t.parts {
+		if p.prog == nil {
+			continue
+		}
+		v, err := p.prog.Eval(s)
+		if err != nil || v == nil {
+			v = "<" + p.src + ">"
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Placeholders counts the ${{ }} parts of text, as Compile finds them.
+func Placeholders(text string) int {
+	n := 0
+	for {
+		i := strings.Index(text, "${{")
+		if i < 0 {
+			return n
+		}
+		j := strings.Index(text[i:], "}}")
+		if j < 0 {
+			return n
+		}
+		n++
+		text = text[i+j+2:]
+	}
+}
+
+// Whole reports whether text is one ${{ }} part and nothing else (spaces
+// around it aside): its value then keeps its type.
+func Whole(text string) bool {
+	s := strings.TrimSpace(text)
+	return strings.HasPrefix(s, "${{") && strings.HasSuffix(s, "}}") && Placeholders(s) == 1 && strings.Index(s, "}}") == len(s)-2
+}
