@@ -131,6 +131,9 @@ func (d *decoder) checkEnvelope(root *yaml.Node, rb *Runbook) {
 	if ns := rb.Spec.Namespace; ns != "" && !dnsLabel.MatchString(ns) {
 		d.nodeErrorf(keyPos(root, "spec", "namespace"), "spec.namespace %q is not a valid namespace name (lower-case letters, digits, '-')", ns)
 	}
+	if rb.Spec.TemporaryNamespace && rb.Spec.Namespace != "" {
+		d.nodeErrorf(keyPos(root, "spec", "temporaryNamespace"), "spec.temporaryNamespace and spec.namespace cannot both be set: the run works in one namespace")
+	}
 	if g := rb.Spec.Context; g != "" {
 		if _, err := path.Match(g, ""); err != nil {
 			d.nodeErrorf(keyPos(root, "spec", "context"), "spec.context %q is not a valid glob: %v", g, err)

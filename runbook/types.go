@@ -56,9 +56,13 @@ type Metadata struct {
 
 // Spec is what a runbook does.
 type Spec struct {
-	// Namespace the run works in; omitted, a temporary namespace is made
-	// for the run and deleted at cleanup.
+	// Namespace the run works in. As kubectl: -n wins, then this, then the
+	// kubeconfig context's namespace, then default.
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// TemporaryNamespace makes the run work in a namespace of its own,
+	// created for it and deleted at cleanup (unless -n names one). It
+	// cannot be combined with namespace.
+	TemporaryNamespace bool `yaml:"temporaryNamespace,omitempty" json:"temporaryNamespace,omitempty"`
 	// Context is a glob the current kube context must match, or the run
 	// refuses to start (no accidental production runs).
 	Context string `yaml:"context,omitempty" json:"context,omitempty"`

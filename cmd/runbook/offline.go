@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook/engine"
 
 	"github.com/spf13/pflag"
@@ -132,7 +133,8 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := checkRunID(o.runID); err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID})
+	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID,
+		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}

@@ -9,19 +9,21 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
 	"github.com/kube-runbook/runbook/steps"
 )
 
 type rbacOptions struct {
-	namespace      string
+	kube           kubeFlags
 	serviceAccount string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.namespace, "namespace", "n", "", "namespace the run works in, and of the ServiceAccount (default: the runbook's, else default)")
+	o.kube.add(fs)
+	fs.Lookup("namespace").Usage = "namespace the run works in, and of the ServiceAccount (default: the runbook's, then the context's, then default)"
 	fs.StringVar(&o.serviceAccount, "service-account", "", "name of the ServiceAccount, its Roles and bindings (default: runbook-NAME)")
 }
 
@@ -35,7 +37,8 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.namespace})
+	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace,
+		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -47,8 +50,8 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if p.TemporaryNamespace || saNamespace == "" {
 		saNamespace = "default"
 	}
-	if o.namespace != "" {
-		saNamespace = o.namespace
+	if o.kube.namespace != "" {
+		saNamespace = o.kube.namespace
 	}
 	docs := rbacObjects(name, saNamespace, p.Permissions)
 	for i, d := range docs {

@@ -80,6 +80,9 @@ type podLister interface {
 type PlanOptions struct {
 	// Namespace overrides spec.namespace, as -n does for a run.
 	Namespace string
+	// ContextNamespace is the kubeconfig context's namespace, used when
+	// neither -n nor spec.namespace names one ("" is default).
+	ContextNamespace string
 	// RunID is the id the run will have (run --run-id): generated names in
 	// the plan are then the run's. Empty: they are derived from a
 	// placeholder, and the plan says so.
@@ -94,6 +97,12 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	ns := rb.Spec.Namespace
 	if o.Namespace != "" {
 		ns = o.Namespace
+	}
+	if ns == "" && !rb.Spec.TemporaryNamespace {
+		ns = o.ContextNamespace
+		if ns == "" {
+			ns = "default"
+		}
 	}
 	runID := o.RunID
 	if runID == "" {

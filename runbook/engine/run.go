@@ -289,9 +289,18 @@ var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namesp
 // setupNamespace picks the run's namespace, making a temporary one when
 // the runbook names none.
 func (r *runner) setupNamespace(ctx context.Context) error {
+	// kubectl's rules: -n, then spec.namespace, then the context's
+	// namespace (Clients.Namespace, "default" when it names none). A
+	// temporary namespace only when the runbook asks for one.
 	r.ns = r.rb.Spec.Namespace
 	if r.o.Namespace != "" {
 		r.ns = r.o.Namespace
+	}
+	if r.ns == "" && !r.rb.Spec.TemporaryNamespace {
+		r.ns = r.o.Clients.Namespace
+		if r.ns == "" {
+			r.ns = "default"
+		}
 	}
 	if r.ns != "" {
 		r.res.Namespace = r.ns
