@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -63,10 +64,40 @@ type decoder struct {
 	file  string
 	lines []string
 	errs  ErrorList
+	// seen are the problems reported, to report each once (a problem
+	// inside an aliased value is met at every alias).
+	seen map[Error]bool
+
+	// nodes is the number of nodes of the file, aliasLimit its alias
+	// budget and aliasLeft what is left of it.
+	nodes, aliasLimit, aliasLeft int
+	// aliasDepth counts the aliases being followed, aliasAt is the
+	// outermost, expanding their anchors' nodes (to refuse a cycle).
+	aliasDepth int
+	aliasAt    *yaml.Node
+	expanding  map[*yaml.Node]bool
+	// depth is how deep decoding is, aliases followed.
+	depth int
+	// stopped is set when the budget or the depth is exceeded: decoding
+	// stops at once.
+	stopped bool
 }
 
 func (d *decoder) errorf(line, col int, format string, args ...any) {
 	e := &Error{File: d.file, Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
+	if d.seen == nil {
+		d.seen = map[Error]bool{}
+	}
+	if d.seen[*e] {
+		return
+	}
+	d.seen[*e] = true
+	if len(d.errs) >= MaxErrors {
+		if len(d.errs) == MaxErrors {
+			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("too many problems: only the first %d are listed", MaxErrors)})
+		}
+		return
+	}
 	if line >= 1 && line <= len(d.lines) {
 		src := strings.ReplaceAll(d.lines[line-1], "\t", " ")
 		caret := strings.Repeat(" ", max(col-1, 0)) + "^"
@@ -104,10 +135,19 @@ func kindOf(n *yaml.Node) string {
 
 // decode fills v from n; what describes v in messages ("spec", "step").
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode {
+		t, ok := d.enter(n)
+		if !ok {
+			return
+		}
+		defer d.leave(t)
+		n = t
 	}
-	if v.Kind() == reflect.Pointer {
+	if !d.push(n) {
+		return
+	}
+	defer d.pop()
+	for v.Kind() == reflect.Pointer {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			if v.Type().Elem() == stepType {
 				d.nodeErrorf(n, "%s: empty step: a step needs one action (%s)", what, strings.Join(d.kinds.Names(), ", "))
@@ -117,8 +157,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
-		d.decode(n, v.Elem(), what)
-		return
+		v = v.Elem()
 	}
 	switch {
 	case v.Type() == stepType:
@@ -131,6 +170,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		d.decodeSetters(n, v.Addr().Interface().(*[]Setter))
 		return
 	case v.CanAddr() && v.Addr().Type().Implements(unmarshalerType):
+		if !d.plain(n, what) {
+			return
+		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
 		}
@@ -153,16 +195,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		}
 		v.Set(s)
 	case reflect.Map:
-		if v.Type().Elem().Kind() == reflect.Interface {
-			if n.Kind != yaml.MappingNode {
-				d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
-				return
-			}
-			if err := n.Decode(v.Addr().Interface()); err != nil {
-				d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
-			}
-			return
-		}
 		if n.Kind != yaml.MappingNode {
 			if n.Tag == "!!null" {
 				return
@@ -171,16 +203,25 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
+		d.pairs(n, what, func(k, val *yaml.Node) {
+			key := deref(k)
+			if key.Kind != yaml.ScalarNode {
+				d.nodeErrorf(k, "%s: a key must be a single value, found %s", what, kindOf(key))
+				return
+			}
 			ev := reflect.New(v.Type().Elem()).Elem()
-			d.decode(val, ev, what+"."+k.Value)
-			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), ev)
-		}
+			d.decode(val, ev, what+"."+key.Value)
+			m.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), ev)
+		})
 		v.Set(m)
 	case reflect.Interface:
-		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
+		x, ok := d.value(n, what)
+		switch {
+		case !ok || x == nil:
+		case reflect.TypeOf(x).AssignableTo(v.Type()):
+			v.Set(reflect.ValueOf(x))
+		default:
+			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -221,8 +262,15 @@ type fieldInfo struct {
 	name  string
 }
 
-// fieldsOf lists the YAML keys of a struct type, with inline structs flattened.
+// fieldsByType caches fieldsOf.
+var fieldsByType sync.Map // reflect.Type → map[string]fieldInfo
+
+// fieldsOf lists the YAML keys of a struct type, with inline structs
+// flattened. The map is shared: it must not be changed.
 func fieldsOf(t reflect.Type) map[string]fieldInfo {
+	if f, ok := fieldsByType.Load(t); ok {
+		return f.(map[string]fieldInfo)
+	}
 	out := map[string]fieldInfo{}
 	var walk func(t reflect.Type, prefix []int)
 	walk = func(t reflect.Type, prefix []int) {
@@ -245,6 +293,7 @@ func fieldsOf(t reflect.Type) map[string]fieldInfo {
 		}
 	}
 	walk(t, nil)
+	fieldsByType.Store(t, out)
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -33,11 +34,29 @@ type LoadOptions struct {
 // Load reads, decodes, checks and compiles a runbook file. The error, if
 // any, is an ErrorList with every problem of the file.
 func Load(file string, opts LoadOptions) (*Runbook, error) {
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, ErrorList{{File: file, Message: err.Error()}}
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileBytes {
+		return nil, ErrorList{tooBig(file, st.Size())}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, ErrorList{{File: file, Message: err.Error()}}
 	}
 	return Parse(file, data, opts)
+}
+
+// tooBig is the error for a file over MaxFileBytes; size is what is known
+// of its size.
+func tooBig(file string, size int64) *Error {
+	what := fmt.Sprintf("%.1f MiB (%d bytes)", float64(size)/(1<<20), size)
+	if size == MaxFileBytes+1 {
+		what = "over " + what // read up to the limit only
+	}
+	return &Error{File: file, Message: fmt.Sprintf("the file is %s, over the limit of %d MiB for a runbook", what, MaxFileBytes>>20)}
 }
 
 var (
@@ -49,6 +68,9 @@ var (
 func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	if opts.Kinds == nil {
 		return nil, ErrorList{{File: file, Message: "no step kinds: LoadOptions.Kinds is nil"}}
+	}
+	if len(data) > MaxFileBytes {
+		return nil, ErrorList{tooBig(file, int64(len(data)))}
 	}
 	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), kinds: opts.Kinds}
 	var doc yaml.Node
@@ -78,23 +100,31 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	rb := &Runbook{File: file}
 	sum := sha256.Sum256(data)
 	rb.Digest = "sha256:" + hex.EncodeToString(sum[:])
+	d.nodes = countNodes(root)
+	d.aliasLimit = aliasBudget(d.nodes)
+	d.aliasLeft = d.aliasLimit
 	d.decode(root, reflect.ValueOf(rb).Elem(), "")
-	if len(d.errs) > 0 && root.Kind != yaml.MappingNode {
-		return nil, d.errs
+	if d.stopped || len(d.errs) > 0 && root.Kind != yaml.MappingNode {
+		return nil, d.sorted()
 	}
 	d.checkEnvelope(root, rb)
 	rb.Vars = d.vars(root, rb, opts)
 	d.checkSteps(rb, filepath.Dir(file), opts)
 	if len(d.errs) > 0 {
-		sort.SliceStable(d.errs, func(i, j int) bool {
-			if d.errs[i].Line != d.errs[j].Line {
-				return d.errs[i].Line < d.errs[j].Line
-			}
-			return d.errs[i].Column < d.errs[j].Column
-		})
-		return nil, d.errs
+		return nil, d.sorted()
 	}
 	return rb, nil
+}
+
+// sorted returns the problems by position.
+func (d *decoder) sorted() ErrorList {
+	sort.SliceStable(d.errs, func(i, j int) bool {
+		if d.errs[i].Line != d.errs[j].Line {
+			return d.errs[i].Line < d.errs[j].Line
+		}
+		return d.errs[i].Column < d.errs[j].Column
+	})
+	return d.errs
 }
 
 // keyPos returns the position of a dotted key path under root, or root's.
@@ -151,12 +181,33 @@ func (d *decoder) checkEnvelope(root *yaml.Node, rb *Runbook) {
 
 // vars merges spec.vars with the overrides.
 func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[string]any {
-	out := map[string]any{}
+	out := make(map[string]any, len(rb.Spec.Vars))
+	var bad []string
 	for k, v := range rb.Spec.Vars {
 		if !identifier.MatchString(k) {
-			d.nodeErrorf(keyPos(root, "spec", "vars", k), "spec.vars: %q is not a valid variable name (letters, digits, _)", k)
+			bad = append(bad, k)
 		}
 		out[k] = v
+	}
+	if len(bad) > 0 {
+		// Find the keys once: a lookup for each would be quadratic.
+		sort.Strings(bad)
+		n := keyPos(root, "spec", "vars")
+		at := map[string]*yaml.Node{}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if _, ok := at[n.Content[i].Value]; !ok {
+					at[n.Content[i].Value] = n.Content[i]
+				}
+			}
+		}
+		for _, k := range bad {
+			where := n
+			if kn, ok := at[k]; ok {
+				where = kn
+			}
+			d.nodeErrorf(where, "spec.vars: %q is not a valid variable name (letters, digits, _)", k)
+		}
 	}
 	names := make([]string, 0, len(opts.Vars))
 	for k := range opts.Vars {
@@ -187,13 +238,13 @@ func mapKeys(m map[string]any) []string {
 }
 
 // checkSteps checks ids, each action, privilege, and compiles every
-// expression with the names known where it stands.
+// expression with the names known where it stands. It is linear in the
+// steps: where an id or a variable may be used is a lookup (places).
 func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 	cc := &CheckContext{AllowPrivileged: rb.Spec.AllowPrivileged || opts.AllowPrivileged, Dir: dir}
-	all := map[string]bool{}
 	ids := map[string]*Step{}
-	phases := [][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally}
-	for _, list := range phases {
+	lists := [phases][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally}
+	for _, list := range lists {
 		for _, s := range list {
 			if s == nil || s.ID == "" {
 				continue
@@ -206,54 +257,18 @@ func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 				continue
 			}
 			ids[s.ID] = s
-			all[s.ID] = true
 		}
 	}
-	results := d.knownResults()
-	vars := map[string]bool{}
-	for k := range rb.Spec.Vars {
-		vars[k] = true
-	}
-	mainEarlier := map[string]bool{}
-	mainVars := copySet(vars)
-	for pi, list := range phases {
-		earlier := map[string]bool{}
-		known := copySet(vars)
-		if pi > 0 {
-			// onFailure and finally may read any main step (it may not
-			// have run: its fields are then empty).
-			earlier, known = copySet(mainEarlier), copySet(mainVars)
-		}
-		for _, s := range list {
+	known := d.knownResults()
+	where := newPlaces(rb)
+	for phase, list := range lists {
+		for i, s := range list {
 			if s == nil || s.Action == nil {
 				continue
 			}
-			later := map[string]bool{}
-			for id := range all {
-				if !earlier[id] {
-					later[id] = true
-				}
-			}
-			d.checkStep(s, cc, expression.Context{Earlier: earlier, Later: later, Vars: known, Known: results, ForEach: s.ForEach != nil})
-			if s.ID != "" {
-				earlier[s.ID] = true
-			}
-			for _, st := range s.Set {
-				known[st.Name] = true
-			}
-		}
-		if pi == 0 {
-			mainEarlier, mainVars = earlier, known
+			d.checkStep(s, cc, expression.Context{Names: where.at(phase, i), Known: known, ForEach: s.ForEach != nil})
 		}
 	}
-}
-
-func copySet(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func (d *decoder) problems(probs []expression.Problem, what string) {

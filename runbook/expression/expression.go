@@ -5,6 +5,11 @@
 // Scope and a per-step Context that says which names exist at that point, so
 // a typo or a reference to a later step is an error with a position before
 // anything touches a cluster. Nothing is compiled while a runbook runs.
+//
+// Every evaluation is bounded (see MemoryBudget, MaxStringBytes,
+// MaxValueBytes, MaxBuiltBytes): an expression or a template that would
+// build a huge value fails with a *BudgetError instead, in a run as in a
+// plan.
 package expression
 
 import (
@@ -74,12 +79,9 @@ type Context struct {
 	Known map[string]any
 	// Kind names the step kind, for messages.
 	Kind string
-	// Earlier are the ids of steps that run before this one.
-	Earlier map[string]bool
-	// Later are the ids of steps that run after this one (or this one).
-	Later map[string]bool
-	// Vars are the variables declared by spec.vars or set by earlier steps.
-	Vars map[string]bool
+	// Names says which step ids and variables exist where the expression
+	// stands; nil means no step and any variable.
+	Names Names
 	// ForEach is true inside a fanned-out step, where item exists.
 	ForEach bool
 	// Bool requires a boolean result.
@@ -136,9 +138,11 @@ func typeOf(v any) types.Type {
 	return types.TypeOf(v)
 }
 
-// options are the compile options of an expression in context c.
+// options are the compile options of an expression in context c, but for
+// expr.AsBool.
 func options(c Context) []expr.Option {
-	return append([]expr.Option{expr.Env(compileEnv(c))}, functions()...)
+	opts := append([]expr.Option{expr.Env(compileEnv(c))}, functions()...)
+	return append(opts, budgetOptions()...)
 }
 
 // Compile compiles src for the place described by c. It returns every
@@ -147,20 +151,20 @@ func Compile(src string, c Context) (*Program, []Problem) {
 	if strings.TrimSpace(src) == "" {
 		return nil, []Problem{{Line: 1, Column: 0, Message: "empty expression"}}
 	}
-	opts := options(c)
-	if c.Bool {
-		opts = append(opts, expr.AsBool())
-	}
-	prog, err := expr.Compile(src, opts...)
+	prog, err := compile(src, c)
 	if err != nil {
 		return nil, []Problem{problemOf(src, err)}
 	}
 	node := prog.Node()
+	ast.Walk(&node, unguard{})
 	if probs := checkNames(src, &node, c); len(probs) > 0 {
 		return nil, probs
 	}
 	p := &Program{Source: src, program: prog}
-	p.parts = compileParts(&node, c)
+	if c.Bool {
+		// Only a condition that fails shows its parts.
+		p.parts = compileParts(&node, c)
+	}
 	return p, nil
 }
 
@@ -192,6 +196,7 @@ func position(src string, offset int) (int, int) {
 type nameChecker struct {
 	src   string
 	c     Context
+	names Names
 	probs []Problem
 }
 
@@ -237,23 +242,26 @@ func (v *nameChecker) Visit(node *ast.Node) {
 		}
 		switch id.Value {
 		case "steps":
-			switch {
-			case v.c.Earlier[prop.Value]:
-			case v.c.Later[prop.Value]:
+			switch v.names.Step(prop.Value) {
+			case Before:
+			case NotYet:
 				v.add(id, "steps.%s refers to a step that has not run yet at this point", prop.Value)
 			default:
-				v.add(id, "steps.%s: no step has id %q%s", prop.Value, prop.Value, suggest(prop.Value, keys(v.c.Earlier)))
+				v.add(id, "steps.%s: no step has id %q%s", prop.Value, prop.Value, Suggest(prop.Value, v.names.EarlierSteps()))
 			}
 		case "vars":
-			if v.c.Vars != nil && !v.c.Vars[prop.Value] {
-				v.add(id, "vars.%s is not declared in spec.vars nor set by an earlier step%s", prop.Value, suggest(prop.Value, keys(v.c.Vars)))
+			if !v.names.Var(prop.Value) {
+				v.add(id, "vars.%s is not declared in spec.vars nor set by an earlier step%s", prop.Value, Suggest(prop.Value, v.names.KnownVars()))
 			}
 		}
 	}
 }
 
 func checkNames(src string, node *ast.Node, c Context) []Problem {
-	v := &nameChecker{src: src, c: c}
+	v := &nameChecker{src: src, c: c, names: c.Names}
+	if v.names == nil {
+		v.names = Sets{}
+	}
 	ast.Walk(node, v)
 	sort.SliceStable(v.probs, func(i, j int) bool {
 		if v.probs[i].Line != v.probs[j].Line {
@@ -301,19 +309,24 @@ func compileParts(node *ast.Node, ctx Context) []part {
 	}
 	// Keep maximal member chains only: drop "pod.spec" when
 	// "pod.spec.containers" is also a part.
-	var out []part
-	for _, s := range srcs {
-		shadowed := false
-		for _, o := range srcs {
-			if o != s && strings.HasPrefix(o, s) && len(o) > len(s) && (o[len(s)] == '.' || o[len(s)] == '[' || o[len(s)] == '?') {
-				shadowed = true
-				break
+	sorted := append([]string(nil), srcs...)
+	sort.Strings(sorted)
+	extended := func(s string) bool {
+		for _, sep := range []string{".", "[", "?"} {
+			i := sort.SearchStrings(sorted, s+sep)
+			if i < len(sorted) && strings.HasPrefix(sorted[i], s+sep) {
+				return true
 			}
 		}
-		if shadowed {
+		return false
+	}
+	ctx.Bool = false
+	var out []part
+	for _, s := range srcs {
+		if extended(s) {
 			continue
 		}
-		prog, err := expr.Compile(s, options(ctx)...)
+		prog, err := compile(s, ctx)
 		if err != nil {
 			continue
 		}
@@ -325,14 +338,15 @@ func compileParts(node *ast.Node, ctx Context) []part {
 	return out
 }
 
-// Eval runs the program against s.
+// Eval runs the program against s, within the budgets: an evaluation
+// that goes over one fails with a *BudgetError.
 func (p *Program) Eval(s *Scope) (any, error) {
-	return expr.Run(p.program, s.env())
+	return run(p.program, s.env())
 }
 
 // EvalBool runs a boolean program (assert, when).
 func (p *Program) EvalBool(s *Scope) (bool, error) {
-	v, err := expr.Run(p.program, s.env())
+	v, err := run(p.program, s.env())
 	if err != nil {
 		return false, err
 	}
@@ -349,19 +363,41 @@ type Value struct {
 	Value string
 }
 
-// Values evaluates the parts of the expression against s, in source order.
+// Values evaluates the parts of a boolean expression (an assertion) against
+// s, in source order; other expressions have none.
 func (p *Program) Values(s *Scope) []Value {
 	var out []Value
 	env := s.env()
 	for _, pt := range p.parts {
-		v, err := expr.Run(pt.program, env)
-		text := Format(v)
-		if err != nil {
+		v, err := run(pt.program, env)
+		var text string
+		switch _, isString := v.(string); {
+		case err != nil:
 			text = "error: " + err.Error()
+		case !isString && checkSize("", v, shownBytes) != nil:
+			text = describe(v) + " (too large to show)"
+		default:
+			text = Format(v)
 		}
 		out = append(out, Value{Expr: pt.source, Value: Shorten(text, 300)})
 	}
 	return out
+}
+
+// shownBytes is the most of a list or map Values formats (it shows 300
+// characters of it).
+const shownBytes = 64 << 10
+
+// describe says what v is, for a value too large to show.
+func describe(v any) string {
+	r := reflect.ValueOf(v)
+	switch r.Kind() {
+	case reflect.Slice, reflect.Array:
+		return fmt.Sprintf("a list of %d items", r.Len())
+	case reflect.Map:
+		return fmt.Sprintf("a map of %d keys", r.Len())
+	}
+	return describeType(v)
 }
 
 func describeType(v any) string {
@@ -369,13 +405,4 @@ func describeType(v any) string {
 		return "nil"
 	}
 	return reflect.TypeOf(v).String()
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

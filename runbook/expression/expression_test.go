@@ -74,8 +74,8 @@ func TestCompileProblems(t *testing.T) {
 		{"stdout ==", Context{Result: true, Results: map[string]any{"stdout": ""}}, "1:8: unexpected token EOF"},
 		{"stdout == 1", Context{Result: true, Results: map[string]any{"stdout": ""}, Bool: true}, "1:7: invalid operation: == (mismatched types string and int)"},
 		{"pod.x", Context{Result: true, Kind: "exec", Results: map[string]any{"stdout": ""}, Known: map[string]any{"pod": map[string]any{}}}, "1:0: exec steps do not set pod (they set: stdout, error, duration)"},
-		{"steps.b.stdout", Context{Earlier: map[string]bool{"a": true}, Later: map[string]bool{"b": true}}, "1:0: steps.b refers to a step that has not run yet at this point"},
-		{"steps.c.stdout", Context{Earlier: map[string]bool{"app": true}}, `1:0: steps.c: no step has id "c"`},
+		{"steps.b.stdout", Context{Names: Sets{Earlier: map[string]bool{"a": true}, Later: map[string]bool{"b": true}}}, "1:0: steps.b refers to a step that has not run yet at this point"},
+		{"steps.c.stdout", Context{Names: Sets{Earlier: map[string]bool{"app": true}}}, `1:0: steps.c: no step has id "c"`},
 		{"item", Context{}, "1:0: item only exists in a step with forEach"},
 		{"   ", Context{}, "1:0: empty expression"},
 	}
@@ -111,7 +111,7 @@ func TestValuesOfParts(t *testing.T) {
 
 func TestTemplate(t *testing.T) {
 	tm := Template{Raw: "img-${{ vars.image }}:${{ vars.n + 1 }}", Line: 3, Column: 14}
-	if probs := tm.Compile(Context{Vars: map[string]bool{"image": true, "n": true}}); len(probs) > 0 {
+	if probs := tm.Compile(Context{Names: Sets{Vars: map[string]bool{"image": true, "n": true}}}); len(probs) > 0 {
 		t.Fatal(probs)
 	}
 	got, err := tm.Render(&Scope{Vars: map[string]any{"image": "busybox", "n": 1}})
@@ -123,7 +123,7 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("partial = %q %v", partial, ok)
 	}
 	bad := Template{Raw: "x ${{ vars.nope }}", Line: 3, Column: 14}
-	probs := bad.Compile(Context{Vars: map[string]bool{"image": true}})
+	probs := bad.Compile(Context{Names: Sets{Vars: map[string]bool{"image": true}}})
 	if len(probs) != 1 || probs[0].Line != 3 || probs[0].Column != 20 {
 		t.Errorf("problem position: %+v (want 3:20)", probs)
 	}

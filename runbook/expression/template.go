@@ -2,9 +2,11 @@ package expression
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -100,7 +102,8 @@ func (t Template) Pos(offset, exprLine, exprCol int) (int, int) {
 func (t *Template) Compile(c Context) []Problem {
 	t.parts = nil
 	c.Bool = false
-	rest, offset := t.Raw, 0
+	rest := t.Raw
+	runes := 0 // runes of t.Raw before rest
 	var probs []Problem
 	for {
 		i := strings.Index(rest, "${{")
@@ -115,19 +118,19 @@ func (t *Template) Compile(c Context) []Problem {
 		}
 		j := strings.Index(rest[i:], "}}")
 		if j < 0 {
-			line, col := t.Pos(len([]rune(t.Raw[:offset+i])), 1, 0)
+			line, col := t.Pos(runes+utf8.RuneCountInString(rest[:i]), 1, 0)
 			probs = append(probs, Problem{Line: line, Column: col, Message: "unterminated ${{: missing }}"})
 			break
 		}
 		src := rest[i+3 : i+j]
-		srcOffset := len([]rune(t.Raw[:offset+i+3]))
+		srcOffset := runes + utf8.RuneCountInString(rest[:i+3])
 		prog, ps := Compile(src, c)
 		for _, p := range ps {
 			line, col := t.Pos(srcOffset, p.Line, p.Column)
 			probs = append(probs, Problem{Line: line, Column: col, Message: p.Message})
 		}
 		t.parts = append(t.parts, tmplPart{src: strings.TrimSpace(src), offset: srcOffset, prog: prog})
-		offset += i + j + 2
+		runes = srcOffset + utf8.RuneCountInString(rest[i+3:i+j+2])
 		rest = rest[i+j+2:]
 	}
 	return probs
@@ -135,6 +138,7 @@ func (t *Template) Compile(c Context) []Problem {
 
 // Render evaluates the parts against s and joins them. A value that is not a
 // string is written as JSON (numbers, booleans, lists, maps) or "" for nil.
+// The text may be at most MaxStringBytes: a longer one is a *BudgetError.
 func (t Template) Render(s *Scope) (string, error) {
 	if t.parts == nil {
 		if t.HasExpressions() {
@@ -145,20 +149,58 @@ func (t Template) Render(s *Scope) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.prog == nil {
+			if err := fits(&b, len(p.literal)); err != nil {
+				return "", err
+			}
 			b.WriteString(p.literal)
 			continue
 		}
 		v, err := p.prog.Eval(s)
-		if err != nil {
-			return "", fmt.Errorf("${{ %s }}: %v", p.src, err)
+		if err == nil {
+			err = write(&b, v)
 		}
-		b.WriteString(Text(v))
+		if err != nil {
+			return "", fmt.Errorf("${{ %s }}: %w", p.src, err)
+		}
 	}
 	return b.String(), nil
 }
 
+// fits checks that n more bytes fit in a rendered text.
+func fits(b *strings.Builder, n int) error {
+	if b.Len()+n > MaxStringBytes {
+		return &BudgetError{What: "the rendered text", Size: b.Len() + n, Limit: MaxStringBytes}
+	}
+	return nil
+}
+
+// write appends the text of v to b if it fits.
+func write(b *strings.Builder, v any) error {
+	if s, ok := v.(string); ok {
+		if err := fits(b, len(s)); err != nil {
+			return err
+		}
+		b.WriteString(s)
+		return nil
+	}
+	if err := checkSize("the rendered text", v, MaxStringBytes-b.Len()); err != nil {
+		if be, ok := err.(*BudgetError); ok {
+			be.Size += b.Len()
+			be.Limit = MaxStringBytes
+		}
+		return err
+	}
+	text := Text(v)
+	if err := fits(b, len(text)); err != nil {
+		return err
+	}
+	b.WriteString(text)
+	return nil
+}
+
 // RenderPartial is Render for plans: a part that cannot be evaluated yet
-// (it needs a result of the run) is written as <EXPR>, and ok is false.
+// (it needs a result of the run) is written as <EXPR>, and ok is false. A
+// part over a budget is written as <EXPR: the error>.
 func (t Template) RenderPartial(s *Scope) (text string, ok bool) {
 	if t.parts == nil {
 		return t.Raw, !t.HasExpressions()
@@ -167,16 +209,25 @@ func (t Template) RenderPartial(s *Scope) (text string, ok bool) {
 	ok = true
 	for _, p := range t.parts {
 		if p.prog == nil {
+			if fits(&b, len(p.literal)) != nil {
+				return b.String() + "<...: the rendered text is over the limit>", false
+			}
 			b.WriteString(p.literal)
 			continue
 		}
 		v, err := p.prog.Eval(s)
-		if err != nil || v == nil {
+		if err == nil && v != nil {
+			err = write(&b, v)
+		}
+		var be *BudgetError
+		switch {
+		case errors.As(err, &be):
+			b.WriteString("<" + p.src + ": " + be.Error() + ">")
+			ok = false
+		case err != nil || v == nil:
 			b.WriteString("<" + p.src + ">")
 			ok = false
-			continue
 		}
-		b.WriteString(Text(v))
 	}
 	return b.String(), ok
 }
