@@ -71,7 +71,7 @@ type Spec struct {
 	// AllowPrivileged must be true for node steps and privileged profiles.
 	AllowPrivileged bool `yaml:"allowPrivileged,omitempty" json:"allowPrivileged,omitempty"`
 	// Cleanup is always (default), onSuccess or never.
-	Cleanup string `yaml:"cleanup,omitempty" json:"cleanup,omitempty"`
+	Cleanup string `yaml:"cleanup,omitempty" json:"cleanup,omitempty" enum:"always,onSuccess,never"`
 	// Vars are values for ${{ vars.NAME }}; --var NAME=VALUE overrides them.
 	Vars map[string]any `yaml:"vars,omitempty" json:"vars,omitempty"`
 	// Steps run in order; the first failure stops the run unless the step

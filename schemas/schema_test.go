@@ -80,6 +80,7 @@ func TestSchemaRejects(t *testing.T) {
 		"misspelt step key": "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, targt: app}\n",
 		"two actions":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [ls]}\n",
 		"unknown kind":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - shell: {command: [ls]}\n",
+		"cleanup typo":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  cleanup: alway\n  steps:\n  - local: {command: [ls]}\n",
 		"bad timeout":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: soon\n  steps:\n  - local: {command: [ls]}\n",
 	} {
 		t.Run(name, func(t *testing.T) {

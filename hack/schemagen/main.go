@@ -212,6 +212,9 @@ func (g *gen) fields(t reflect.Type, props map[string]any, required *[]string) {
 			continue
 		}
 		s := g.schemaOf(f.Type)
+		if enum := f.Tag.Get("enum"); enum != "" {
+			s = enumSchema(s, f.Type, strings.Split(enum, ","))
+		}
 		if d := g.docs[t.Name()+"."+f.Name]; d != "" {
 			if _, isRef := s["$ref"]; isRef {
 				s = map[string]any{"allOf": []any{s}, "description": d}
@@ -224,6 +227,24 @@ func (g *gen) fields(t reflect.Type, props map[string]any, required *[]string) {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// enumSchema restricts a field to the values of its enum tag, so editors
+// flag a typo (cleanup: alway) and complete the choices. A template may
+// also be an expression that chooses at run time.
+func enumSchema(s map[string]any, t reflect.Type, values []string) map[string]any {
+	enum := make([]any, len(values))
+	for i, v := range values {
+		enum[i] = v
+	}
+	if t == templateType {
+		return map[string]any{"anyOf": []any{
+			map[string]any{"type": "string", "enum": enum},
+			map[string]any{"type": "string", "pattern": `\$\{\{`, "description": "An expression that chooses at run time."},
+		}}
+	}
+	s["enum"] = enum
+	return s
 }
 
 // stepSchema is the common step fields plus one property per kind, with
