@@ -128,6 +128,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	}
 	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File)}
 	index := 0
+	secrets := newSecretPlan()
 	var cleanup []kube.ObjectRef
 	for _, list := range []struct {
 		phase string
@@ -151,6 +152,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("step %d (%s): %w", index, s.Title(), err)
 			}
+			secrets.step(planner, s, pl)
 			ps.Planned = pl
 			if pr, ok := s.Action.(steps.Privileged); ok {
 				ps.Privileged = pr.PrivilegeReasons()
