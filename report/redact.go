@@ -129,6 +129,18 @@ func (r *Redactor) String(s string) string {
 	return r.replace(s)
 }
 
+// Known replaces the known values in s, in all their forms, but no
+// credential recognised by its shape alone: for structured text (a plan as
+// JSON or YAML), whose shape a match to the end of a line could break.
+func (r *Redactor) Known(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(s) < MinSecretLength || len(r.forms) == 0 {
+		return s
+	}
+	return r.replace(s)
+}
+
 // Cut is String for a string that was cut at its end (output at the run's
 // limit, a shortened value): a prefix of a secret's form that the cut left
 // at the end, at least MinSecretLength bytes of it, is replaced too.

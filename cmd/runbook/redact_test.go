@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"encoding/xml"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,5 +124,41 @@ func TestRunProgressAndReportsLeakNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("the "+name+" report", out.Bytes())
+	}
+}
+
+// TestPlanRedactsSecretVars: a plan renders templates, so it shows the
+// values of vars; those of spec.secretVars, --var overrides included, are
+// redacted in every output format.
+func TestPlanRedactsSecretVars(t *testing.T) {
+	file := t.TempDir() + "/plan.yaml"
+	src := `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: plan-secrets}
+spec:
+  namespace: default
+  vars: {password: placeholder, user: admin}
+  secretVars: [password]
+  steps:
+  - local: {command: [psql, "postgres://${{ vars.user }}:${{ vars.password }}@db/app"]}
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	password := "from-ci \"quoted\" \\ ü"
+	forms := secretForms(password)
+	for _, format := range []string{"text", "json", "yaml"} {
+		code, stdout, stderr := run(t, "plan", file, "-o", format, "--var", "password="+password)
+		if code != exitPassed {
+			t.Fatalf("plan -o %s: exit %d: %s", format, code, stderr)
+		}
+		for f, what := range forms {
+			if strings.Contains(stdout, f) {
+				t.Errorf("plan -o %s holds %s: %q", format, what, f)
+			}
+		}
+		if !strings.Contains(stdout, "admin:***@db") {
+			t.Errorf("plan -o %s does not show the command with the password redacted:\n%s", format, stdout)
+		}
 	}
 }

@@ -69,6 +69,12 @@ func newSecrets(rb *runbook.Runbook) *secrets {
 	return s
 }
 
+// KnownSecrets returns a Redactor of the secret values a runbook holds
+// before it runs: those of spec.secretVars (with --var overrides) and the
+// literal env values marked secret, for what is printed of a runbook
+// without running it (a plan).
+func KnownSecrets(rb *runbook.Runbook) *report.Redactor { return newSecrets(rb).red }
+
 // secretEnvLiterals adds the literal values of the env vars marked secret
 // found anywhere in an action's spec.
 func secretEnvLiterals(v reflect.Value, red *report.Redactor) {
