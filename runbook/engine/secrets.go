@@ -37,14 +37,31 @@ type secrets struct {
 	// known are pods the run has seen (created, copied, listed, read), by
 	// namespace/name, so that finding what a pod references costs nothing.
 	known map[string]*corev1.Pod
-	// pods are the pods already looked at, by namespace/name, with the env
-	// names to mask in the output of steps that enter them.
-	pods map[string]*envMask
-	// read are the Secrets already read (or found unreadable), by
-	// namespace/name; nil error when read.
-	read     map[string]error
+	// pods are the pods looked at, by namespace/name, with the env names
+	// to mask in the output of steps that enter them.
+	pods map[string]*once[envMask]
+	// read are the Secrets read (or found unreadable), by namespace/name;
+	// nil error when read.
+	read     map[string]*once[error]
 	warnings []string
 	warned   map[string]bool
+}
+
+// once is a value computed once per run, by the first step that needs
+// it; steps of a fan-out that need it at the same time wait for it.
+type once[T any] struct {
+	sync.Once
+	v T
+}
+
+// entry returns the entry of key, made if missing. The caller holds mu.
+func entry[T any](m map[string]*once[T], key string) *once[T] {
+	e := m[key]
+	if e == nil {
+		e = &once[T]{}
+		m[key] = e
+	}
+	return e
 }
 
 // envMask says which environment assignments to mask in a step's output:
@@ -53,7 +70,7 @@ type envMask struct{ names, prefixes []string }
 
 func newSecrets(rb *runbook.Runbook) *secrets {
 	s := &secrets{red: report.NewRedactor(), vars: map[string]bool{}, known: map[string]*corev1.Pod{},
-		pods: map[string]*envMask{}, read: map[string]error{}, warned: map[string]bool{}}
+		pods: map[string]*once[envMask]{}, read: map[string]*once[error]{}, warned: map[string]bool{}}
 	for _, name := range rb.Spec.SecretVars {
 		s.vars[name] = true
 		if v, ok := rb.Vars[name]; ok {
@@ -171,7 +188,7 @@ func (r *runner) learn(ctx context.Context, kind string, out *steps.Outcome) (st
 			if fromMap(m, &sec) == nil {
 				s.red.Add(kube.SecretValues(&sec)...)
 				s.mu.Lock()
-				s.read[sec.Namespace+"/"+sec.Name] = nil
+				entry(s.read, sec.Namespace+"/"+sec.Name).Do(func() {})
 				s.mu.Unlock()
 			}
 		}
@@ -225,16 +242,22 @@ func (r *runner) enter(ctx context.Context, ns, name string) envMask {
 	s := r.sec
 	key := ns + "/" + name
 	s.mu.Lock()
-	if m, ok := s.pods[key]; ok {
-		s.mu.Unlock()
-		return *m
-	}
+	e := entry(s.pods, key)
 	pod := s.known[key]
 	s.mu.Unlock()
+	e.Do(func() { e.v = r.lookAt(ctx, ns, name, pod) })
+	return e.v
+}
+
+// lookAt reads the Secrets a pod references (the pod itself first, when
+// the run has not seen it) and returns what to mask for those it could not
+// read.
+func (r *runner) lookAt(ctx context.Context, ns, name string, pod *corev1.Pod) envMask {
+	s := r.sec
 	if pod == nil {
 		pod = r.findPod(ctx, ns, name)
 	}
-	m := &envMask{}
+	var m envMask
 	for _, use := range kube.SecretUses(pod) {
 		if err := r.readSecret(ctx, ns, use.Name); err != nil {
 			m.names = append(m.names, use.Env...)
@@ -246,10 +269,7 @@ func (r *runner) enter(ctx context.Context, ns, name string) envMask {
 			s.warn(unreadableSecret(ns, name, use, err))
 		}
 	}
-	s.mu.Lock()
-	s.pods[key] = m
-	s.mu.Unlock()
-	return *m
+	return m
 }
 
 // findPod returns a pod from the run's pod watch when it has it, else
@@ -279,24 +299,20 @@ func (r *runner) findPod(ctx context.Context, ns, name string) *corev1.Pod {
 // reference: it has no values to show).
 func (r *runner) readSecret(ctx context.Context, ns, name string) error {
 	s := r.sec
-	key := ns + "/" + name
 	s.mu.Lock()
-	err, done := s.read[key]
+	e := entry(s.read, ns+"/"+name)
 	s.mu.Unlock()
-	if done {
-		return err
-	}
-	sec, err := kube.ReadSecret(ctx, r.o.Clients, ns, name)
-	switch {
-	case err == nil:
-		s.red.Add(kube.SecretValues(sec)...)
-	case apierrors.IsNotFound(err):
-		err = nil
-	}
-	s.mu.Lock()
-	s.read[key] = err
-	s.mu.Unlock()
-	return err
+	e.Do(func() {
+		sec, err := kube.ReadSecret(ctx, r.o.Clients, ns, name)
+		switch {
+		case err == nil:
+			s.red.Add(kube.SecretValues(sec)...)
+		case apierrors.IsNotFound(err):
+			err = nil
+		}
+		e.v = err
+	})
+	return e.v
 }
 
 // unreadableSecret is the warning for a Secret a pod references that the

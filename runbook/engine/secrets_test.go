@@ -205,3 +205,23 @@ func TestCheckSecretVars(t *testing.T) {
 		t.Errorf("verdict %s, error %q", res.Verdict, res.Error)
 	}
 }
+
+// TestRunReadsSecretsOncePerPodInAFanOut: targets of a fan-out that enter
+// the same pod at once read its Secrets once.
+func TestRunReadsSecretsOncePerPodInAFanOut(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  steps:
+  - forEach: {items: "[1, 2, 3, 4]", concurrency: 4}
+    logs: {pod: web}
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(secretObjects()...)
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(cs, nil, nil, "default"), RunID: "rb-test"})
+	if res.Verdict != report.VerdictPassed {
+		t.Fatalf("verdict %s: %s", res.Verdict, res.Error)
+	}
+	if n, m := countActions(cs, "get", "secrets"), countActions(cs, "get", "pods"); n != 3 || m != 1 {
+		t.Errorf("%d reads of secrets and %d of the pod, want 3 and 1", n, m)
+	}
+}
