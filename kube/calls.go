@@ -153,10 +153,17 @@ func record(ctx context.Context, c Call) {
 // sorted by group and resource. Calls that name no resource (/version,
 // discovery) need no rule. An exec, attach or port-forward call needs both
 // get (its WebSocket upgrade is a GET) and create (the SPDY fallback is a
-// POST).
+// POST). Rules on Secrets are limited to the names the calls use
+// (resourceNames) for each verb that can be limited so and whose every
+// call names a known object; those verbs get a rule per set of names,
+// after the rule of the other verbs.
 func RulesFor(calls []Call) []rbacv1.PolicyRule {
 	type key struct{ group, resource string }
 	verbs := map[key]sets.Set[string]{}
+	// named holds, by key and verb, the names of the calls that may be
+	// limited by resourceNames; unnamed the verbs with a call that may not.
+	named := map[key]map[string]sets.Set[string]{}
+	unnamed := map[key]sets.Set[string]{}
 	for _, c := range calls {
 		if c.Resource == "" {
 			continue
@@ -164,6 +171,22 @@ func RulesFor(calls []Call) []rbacv1.PolicyRule {
 		k := key{c.Group, c.Resource}
 		if c.Subresource != "" {
 			k.resource += "/" + c.Subresource
+		}
+		if namedResources.Has(k.resource) && c.Group == "" {
+			if namedVerbs.Has(c.Verb) && c.Name != "" && !strings.Contains(c.Name, "<") {
+				if named[k] == nil {
+					named[k] = map[string]sets.Set[string]{}
+				}
+				if named[k][c.Verb] == nil {
+					named[k][c.Verb] = sets.New[string]()
+				}
+				named[k][c.Verb].Insert(c.Name)
+			} else {
+				if unnamed[k] == nil {
+					unnamed[k] = sets.New[string]()
+				}
+				unnamed[k].Insert(c.Verb)
+			}
 		}
 		if verbs[k] == nil {
 			verbs[k] = sets.New[string]()
@@ -185,10 +208,45 @@ func RulesFor(calls []Call) []rbacv1.PolicyRule {
 	})
 	out := make([]rbacv1.PolicyRule, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, rbacv1.PolicyRule{APIGroups: []string{k.group}, Resources: []string{k.resource}, Verbs: sets.List(verbs[k])})
+		all := verbs[k]
+		// Verbs limited to names, grouped by the same names.
+		byNames := map[string]sets.Set[string]{}
+		for verb, names := range named[k] {
+			if unnamed[k].Has(verb) {
+				continue
+			}
+			all = all.Clone()
+			all.Delete(verb)
+			id := strings.Join(sets.List(names), "\x00")
+			if byNames[id] == nil {
+				byNames[id] = sets.New[string]()
+			}
+			byNames[id].Insert(verb)
+		}
+		if all.Len() > 0 {
+			out = append(out, rbacv1.PolicyRule{APIGroups: []string{k.group}, Resources: []string{k.resource}, Verbs: sets.List(all)})
+		}
+		ids := make([]string, 0, len(byNames))
+		for id := range byNames {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			out = append(out, rbacv1.PolicyRule{APIGroups: []string{k.group}, Resources: []string{k.resource},
+				Verbs: sets.List(byNames[id]), ResourceNames: strings.Split(id, "\x00")})
+		}
 	}
 	return out
 }
+
+// namedResources are the resources whose rules RulesFor limits to the
+// names the calls use: reading a Secret is reading its values.
+var namedResources = sets.New("secrets")
+
+// namedVerbs are the verbs that resourceNames can limit: a create names
+// no object the authorizer sees, and a list or watch only with a field
+// selector the run does not use.
+var namedVerbs = sets.New("get", "update", "patch", "delete")
 
 // streamingSubresources are the pod subresources reached by a WebSocket
 // upgrade (GET) or SPDY (POST).

@@ -101,6 +101,9 @@ func RenderJUnit(w io.Writer, r *Result) error {
 			{"tool", r.Tool},
 		},
 	}
+	for _, w := range r.Warnings {
+		suite.Properties = append(suite.Properties, junitProperty{"warning", w})
+	}
 	suite.Properties = slices.DeleteFunc(suite.Properties, func(p junitProperty) bool { return p.Value == "" })
 	stepFailed := false
 	for _, l := range leaves(r) {

@@ -71,6 +71,9 @@ func (m *mdWriter) header() {
 	if r.Error != "" {
 		m.printf("**Reason:** %s\n\n", mdText(r.Error))
 	}
+	for _, w := range r.Warnings {
+		m.printf("**Warning:** %s\n\n", mdText(w))
+	}
 	if r.Runbook.Description != "" {
 		m.printf("> %s\n\n", mdText(r.Runbook.Description))
 	}

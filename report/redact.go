@@ -1,86 +1,255 @@
 package report
 
 import (
-	"encoding/base64"
 	"reflect"
 	"regexp"
-	"sort"
 	"strings"
+	"sync"
 )
 
-// Redacted replaces every secret that Redact finds.
+// Redacted replaces every secret that a Redactor finds.
 const Redacted = "***"
 
-// MinSecretLength is the shortest secret value that Redact replaces.
-// Shorter values ("1", "no", "abc") occur everywhere in output, so
-// replacing them would destroy the report without hiding anything a
-// credential is made of; they are left as they are.
+// MinSecretLength is the shortest secret value (and the shortest line of a
+// multi-line value) that a Redactor replaces. Shorter values ("1", "no",
+// "abc") occur everywhere in output, so replacing them would destroy the
+// report without hiding anything a credential is made of; they are left as
+// they are.
 const MinSecretLength = 4
 
-var (
-	// authorizationRE finds the value of an Authorization header, as a
-	// header line ("Authorization: Basic dXNlcg==") or as a JSON or YAML
-	// member ("authorization": "Bearer x"). The value runs to the end of
-	// the line or to a closing quote.
-	authorizationRE = regexp.MustCompile(`(?i)(\bauthorization"?\s*[:=]\s*"?)[^"\r\n]+`)
-	// bearerRE finds a bearer token anywhere: "Bearer eyJhbGciOi...". A
-	// token is at least 8 characters, so that prose such as "invalid bearer
-	// token" keeps its meaning.
-	bearerRE = regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]{8,}=*`)
-)
-
-// Redact removes secrets from r in place, before any renderer sees it (the
-// CLI calls it; renderers do not). It replaces with Redacted, in every
-// string of the result (output, errors, commands, API calls, assertion
-// values, variables, captured sets, cleanup errors and leftovers, ...):
-//   - each value of secrets at least MinSecretLength bytes long, and its
-//     standard base64 form (as a Secret's data shows in an object dump);
-//     longer secrets are replaced first, so one that contains another goes
-//     whole;
-//   - the token of every "Bearer TOKEN" (TOKEN at least 8 characters);
-//   - the value of every Authorization header.
+// Redactor removes secrets from text and from results: the values it is
+// given, in every form a renderer or a command may write them, and what
+// looks like a credential whatever its value (bearer tokens, Authorization
+// header values, PEM private keys, JWTs). See Add for the forms.
 //
-// Map keys (variable names) are kept. Redact is idempotent.
-func Redact(r *Result, secrets []string) {
-	if r == nil {
-		return
-	}
-	redactValue(reflect.ValueOf(r).Elem(), newRedactor(secrets))
+// Secrets are learned while a run goes (Add), and every string redacted
+// after that is redacted of them too. A Redactor is safe for concurrent
+// use; the zero value is not usable, use NewRedactor.
+type Redactor struct {
+	mu     sync.RWMutex
+	values map[string]bool
+	// forms are the strings to replace, by their first MinSecretLength
+	// bytes, longest first.
+	forms map[string][]string
+	// all is every form; maxLen is the length of the longest.
+	all    map[string]bool
+	maxLen int
 }
 
-// newRedactor builds the string function that Redact applies everywhere.
-func newRedactor(secrets []string) func(string) string {
-	seen := map[string]bool{}
-	var values []string
+// NewRedactor returns a Redactor of the given secret values (see Add).
+func NewRedactor(secrets ...string) *Redactor {
+	r := &Redactor{values: map[string]bool{}, forms: map[string][]string{}, all: map[string]bool{}}
+	r.Add(secrets...)
+	return r
+}
+
+// Redact removes secrets from res in place, before any renderer sees it:
+// it is NewRedactor(secrets).Result(res).
+func Redact(res *Result, secrets []string) {
+	NewRedactor(secrets...).Result(res)
+}
+
+// Add makes the Redactor replace each value, from now on, in each of
+// these forms (each at least MinSecretLength bytes long):
+//   - the value as it is, and without surrounding white space;
+//   - Go- and JSON-quoted (strconv.Quote, strconv.QuoteToASCII,
+//     json.Marshal with and without HTML escaping; without the outer
+//     quotes), and quoted twice (JSON inside a quoted string);
+//   - XML-escaped (JUnit), with and without escaped line breaks;
+//   - base64, standard and URL alphabets, with and without padding, at
+//     each of the three alignments it can have inside a longer encoded
+//     text (the characters that depend on the value alone, at least 8),
+//     and wrapped at 64 and 76 columns (PEM, base64(1)), line by line;
+//   - for a value of several lines: each line of at least MinSecretLength
+//     bytes (white space trimmed), in all the forms above, except the
+//     -----BEGIN/END----- armour lines of PEM, which hide nothing;
+//   - for a JSON value (a credential file): each string in it of at least
+//     8 bytes, in all the forms above.
+//
+// Values shorter than MinSecretLength are ignored.
+func (r *Redactor) Add(secrets ...string) {
+	var add []string
+	r.mu.RLock()
 	for _, s := range secrets {
-		for _, v := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
-			if len(s) >= MinSecretLength && !seen[v] {
-				seen[v] = true
-				values = append(values, v)
+		if len(s) >= MinSecretLength && !r.values[s] {
+			add = append(add, s)
+		}
+	}
+	r.mu.RUnlock()
+	if len(add) == 0 {
+		return
+	}
+	forms := map[string]bool{}
+	for _, s := range add {
+		for f := range formsOf(s) {
+			forms[f] = true
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range add {
+		r.values[s] = true
+	}
+	changed := map[string]bool{}
+	for f := range forms {
+		if r.all[f] {
+			continue
+		}
+		r.all[f] = true
+		r.maxLen = max(r.maxLen, len(f))
+		head := f[:MinSecretLength]
+		r.forms[head] = append(r.forms[head], f)
+		changed[head] = true
+	}
+	for head := range changed {
+		sortLongestFirst(r.forms[head])
+	}
+}
+
+// Len returns how many secret values the Redactor knows.
+func (r *Redactor) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.values)
+}
+
+// String returns s without secrets: every credential pattern and every
+// known value in any of its forms is replaced with Redacted. Overlapping
+// or adjacent matches become one Redacted. String is idempotent.
+func (r *Redactor) String(s string) string {
+	if len(s) < MinSecretLength {
+		return s
+	}
+	s = redactPatterns(s)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.forms) == 0 {
+		return s
+	}
+	return r.replace(s)
+}
+
+// Known replaces the known values in s, in all their forms, but no
+// credential recognised by its shape alone: for structured text (a plan as
+// JSON or YAML), whose shape a match to the end of a line could break.
+func (r *Redactor) Known(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(s) < MinSecretLength || len(r.forms) == 0 {
+		return s
+	}
+	return r.replace(s)
+}
+
+// Cut is String for a string that was cut at its end (output at the run's
+// limit, a shortened value): a prefix of a secret's form that the cut left
+// at the end, at least MinSecretLength bytes of it, is replaced too.
+func (r *Redactor) Cut(s string) string {
+	s = r.String(s)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cutTail(s)
+}
+
+// shortenedRE finds the end a shortened value gets ("… (12 more
+// characters)", as the expression package shortens assertion values).
+var shortenedRE = regexp.MustCompile(`… \(\d+ more characters\)$`)
+
+// Result removes secrets from res in place, before any renderer sees it:
+// every string of the result (output, errors, commands, API calls,
+// assertion values, variables, captured sets, artifacts' content, cleanup
+// errors and leftovers, warnings, ...) goes through String; output cut at
+// the run's limit and shortened values go through Cut. Map keys (variable
+// names) are kept. Result is idempotent.
+func (r *Redactor) Result(res *Result) {
+	if res == nil {
+		return
+	}
+	redactValue(reflect.ValueOf(res).Elem(), r.field)
+	for i := range res.Steps {
+		r.cutStep(&res.Steps[i])
+	}
+}
+
+// Step removes secrets from one step result in place, as Result does.
+func (r *Redactor) Step(s *StepResult) {
+	if s == nil {
+		return
+	}
+	redactValue(reflect.ValueOf(s).Elem(), r.field)
+	r.cutStep(s)
+}
+
+// field redacts one string of a result.
+func (r *Redactor) field(s string) string {
+	if loc := shortenedRE.FindStringIndex(s); loc != nil {
+		return r.Cut(s[:loc[0]]) + s[loc[0]:]
+	}
+	return r.String(s)
+}
+
+// cutStep redacts the tail of output cut at the run's limit.
+func (r *Redactor) cutStep(s *StepResult) {
+	if s.StdoutTruncated {
+		s.Stdout = r.Cut(s.Stdout)
+	}
+	if s.StderrTruncated {
+		s.Stderr = r.Cut(s.Stderr)
+	}
+	for i := range s.Targets {
+		r.cutStep(&s.Targets[i])
+	}
+}
+
+// replace replaces every occurrence of every form in s: it marks the
+// bytes each match covers, then writes one Redacted per run of marked
+// bytes. The caller holds r.mu.
+func (r *Redactor) replace(s string) string {
+	var b strings.Builder
+	last := 0     // end of what was written
+	maskEnd := -1 // end of the current masked run; -1 when none
+	maskStart := 0
+	for i := 0; i+MinSecretLength <= len(s); i++ {
+		if maskEnd >= 0 && i > maskEnd {
+			b.WriteString(s[last:maskStart])
+			b.WriteString(Redacted)
+			last, maskEnd = maskEnd, -1
+		}
+		cands := r.forms[s[i:i+MinSecretLength]]
+		for _, f := range cands {
+			if strings.HasPrefix(s[i:], f) {
+				if maskEnd < 0 {
+					maskStart, maskEnd = i, i+len(f)
+				} else if i+len(f) > maskEnd {
+					maskEnd = i + len(f)
+				}
+				break // longest first: the others end sooner
 			}
 		}
 	}
-	// Longest first, then alphabetical, so that the result does not depend
-	// on the order of secrets.
-	sort.Slice(values, func(i, j int) bool {
-		if len(values[i]) != len(values[j]) {
-			return len(values[i]) > len(values[j])
-		}
-		return values[i] < values[j]
-	})
-	pairs := make([]string, 0, 2*len(values))
-	for _, v := range values {
-		pairs = append(pairs, v, Redacted)
+	if maskEnd >= 0 {
+		b.WriteString(s[last:maskStart])
+		b.WriteString(Redacted)
+		last = maskEnd
 	}
-	replacer := strings.NewReplacer(pairs...)
-	return func(s string) string {
-		if s == "" {
-			return s
-		}
-		s = replacer.Replace(s)
-		s = authorizationRE.ReplaceAllString(s, "${1}"+Redacted)
-		return bearerRE.ReplaceAllString(s, "${1}"+Redacted)
+	if last == 0 {
+		return s
 	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// cutTail replaces the longest prefix of a form, at least
+// MinSecretLength bytes, that s ends with. The caller holds r.mu.
+func (r *Redactor) cutTail(s string) string {
+	for j := max(0, len(s)-r.maxLen); j+MinSecretLength <= len(s); j++ {
+		for _, f := range r.forms[s[j:j+MinSecretLength]] {
+			if len(f) > len(s)-j && strings.HasPrefix(f, s[j:]) {
+				return s[:j] + Redacted
+			}
+		}
+	}
+	return s
 }
 
 // redactValue applies f to every settable string reachable from v.

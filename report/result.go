@@ -2,8 +2,9 @@
 // that turn it into what people paste and machines read: a terminal table,
 // a Markdown incident report, JSON and JUnit XML.
 //
-// The executor fills a Result; the CLI calls Redact on it and then hands it
-// to one or more renderers picked by name from the registry (see Lookup).
+// The executor fills a Result and redacts it once, as a whole (Redactor),
+// before it hands it to one or more renderers picked by name from the
+// registry (see Lookup): no renderer sees a secret.
 // Renderers only read the Result: they never decide exit codes, never call
 // time.Now, render every time in UTC and sort every map, so the same Result
 // always gives the same bytes.
@@ -134,6 +135,7 @@ type Result struct {
 	Duration           Seconds           `json:"duration" doc:"Length of the run in seconds."`
 	Verdict            Verdict           `json:"verdict" enum:"passed,failed,interrupted,error" doc:"Outcome of the run; error means it could not run (cluster unusable, context guard, invalid runbook)."`
 	Error              string            `json:"error,omitempty" doc:"Run-level reason when the run did not pass on its own terms: timeout, interrupted by SIGINT, context guard, ..."`
+	Warnings           []string          `json:"warnings,omitempty" doc:"What the run could not check, whatever its verdict: values of Secrets a pod the run entered references that could not be read for redaction, ..."`
 	ArtifactDir        string            `json:"artifactDir,omitempty" doc:"Directory the run's steps write files into (runbook run --artifacts); the path of each artifact is relative to it. It exists only if a step wrote a file."`
 	Steps              []StepResult      `json:"steps" doc:"Every step in the order it ran or was skipped, finally and onFailure steps included."`
 	Cleanup            CleanupResult     `json:"cleanup" doc:"What cleanup did with the objects the run created."`

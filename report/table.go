@@ -43,6 +43,9 @@ func RenderTable(w io.Writer, r *Result) error {
 	if r.Error != "" {
 		fmt.Fprintf(bw, "Run: %s\n", oneLine(r.Error))
 	}
+	for _, w := range r.Warnings {
+		writeIndented(bw, "Warning: ", w)
+	}
 	fmt.Fprintf(bw, "Runbook %s, run %s, context %s, namespace %s\n",
 		oneLine(r.Runbook.Name), oneLine(r.RunID), oneLine(r.Cluster.Context), oneLine(r.Namespace))
 	fmt.Fprintf(bw, "%s: %s in %s; API requests: %s\n",

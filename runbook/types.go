@@ -74,6 +74,9 @@ type Spec struct {
 	Cleanup string `yaml:"cleanup,omitempty" json:"cleanup,omitempty" enum:"always,onSuccess,never"`
 	// Vars are values for ${{ vars.NAME }}; --var NAME=VALUE overrides them.
 	Vars map[string]any `yaml:"vars,omitempty" json:"vars,omitempty"`
+	// SecretVars names vars whose values are secret: they, and values set
+	// into them, are redacted from every report and from live progress.
+	SecretVars []string `yaml:"secretVars,omitempty" json:"secretVars,omitempty"`
 	// Steps run in order; the first failure stops the run unless the step
 	// has continueOnError.
 	Steps []*Step `yaml:"steps" json:"steps"`

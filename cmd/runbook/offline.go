@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,7 +154,12 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 			}
 		}
 	}
-	if err := o.write(stdout, p); err != nil {
+	// The plan shows rendered templates: secret vars are redacted.
+	var out bytes.Buffer
+	if err := o.write(&out, p); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(stdout, engine.KnownSecrets(rb).Known(out.String())); err != nil {
 		return err
 	}
 	if failed > 0 {

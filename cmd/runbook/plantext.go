@@ -75,7 +75,11 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 		if group == "" {
 			group = `""`
 		}
-		fmt.Fprintf(b, "  %-28s group %-6s verbs %s\n", r.Resources[0], group, strings.Join(r.Verbs, ","))
+		line := fmt.Sprintf("  %-28s group %-6s verbs %s", r.Resources[0], group, strings.Join(r.Verbs, ","))
+		if len(r.ResourceNames) > 0 {
+			line += " names " + strings.Join(r.ResourceNames, ",")
+		}
+		fmt.Fprintln(b, line)
 	}
 	fmt.Fprintf(b, "\nCleanup (reverse order of creation; also on failure, timeout and Ctrl-C)\n")
 	if p.RunID == "" && generatedNames(p) {

@@ -100,7 +100,11 @@ func rbacObjects(name, saNamespace string, perms []engine.Permission) []map[stri
 func rulesOf(rules []rbacv1.PolicyRule) []map[string]any {
 	out := make([]map[string]any, 0, len(rules))
 	for _, r := range rules {
-		out = append(out, map[string]any{"apiGroups": r.APIGroups, "resources": r.Resources, "verbs": r.Verbs})
+		rule := map[string]any{"apiGroups": r.APIGroups, "resources": r.Resources, "verbs": r.Verbs}
+		if len(r.ResourceNames) > 0 {
+			rule["resourceNames"] = r.ResourceNames
+		}
+		out = append(out, rule)
 	}
 	return out
 }

@@ -22,8 +22,12 @@ func kindOf(s *runbook.Step) (steps.Kind, steps.Action) {
 	return k, a
 }
 
-// check reports the first step whose action package steps cannot run.
+// check reports the first step whose action package steps cannot run,
+// or a name of spec.secretVars that is no variable.
 func check(rb *runbook.Runbook) error {
+	if err := checkSecretVars(rb); err != nil {
+		return err
+	}
 	for _, list := range [][]*runbook.Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
 		for _, s := range list {
 			if _, a := kindOf(s); a == nil {

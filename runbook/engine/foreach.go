@@ -43,6 +43,7 @@ func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expressi
 			if p.DeletionTimestamp != nil {
 				continue
 			}
+			r.sec.knowPod(p)
 			out = append(out, forEachItem{label: "pod " + p.Namespace + "/" + p.Name, value: toMapAny(p)})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })

@@ -140,6 +140,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File),
 		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout))}
 	index := 0
+	secrets := newSecretPlan()
 	var cleanup []kube.ObjectRef
 	for _, list := range []struct {
 		phase string
@@ -163,6 +164,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("step %d (%s): %w", index, s.Title(), err)
 			}
+			secrets.step(planner, s, pl)
 			ps.Planned = pl
 			if pr, ok := s.Action.(steps.Privileged); ok {
 				ps.Privileged = pr.PrivilegeReasons()

@@ -45,7 +45,12 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 	for _, perm := range p.Permissions {
 		for _, r := range perm.Rules {
 			for _, verb := range r.Verbs {
-				out = append(out, accessCheck(ctx, c, r, verb, perm.Namespace))
+				if len(r.ResourceNames) == 0 {
+					out = append(out, accessCheck(ctx, c, r, verb, perm.Namespace, ""))
+				}
+				for _, name := range r.ResourceNames {
+					out = append(out, accessCheck(ctx, c, r, verb, perm.Namespace, name))
+				}
 			}
 		}
 	}
@@ -80,13 +85,16 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 // concrete reports whether a planned name is known (no <expression>).
 func concrete(name string) bool { return name != "" && !strings.Contains(name, "<") }
 
-func accessCheck(ctx context.Context, c *kube.Clients, r rbacv1.PolicyRule, verb, ns string) Check {
+func accessCheck(ctx context.Context, c *kube.Clients, r rbacv1.PolicyRule, verb, ns, name string) Check {
 	resource, sub, _ := strings.Cut(r.Resources[0], "/")
-	attrs := &authv1.ResourceAttributes{Group: r.APIGroups[0], Resource: resource, Subresource: sub, Verb: verb}
+	attrs := &authv1.ResourceAttributes{Group: r.APIGroups[0], Resource: resource, Subresource: sub, Verb: verb, Name: name}
 	where := "cluster-wide"
 	if ns != "" {
 		attrs.Namespace = ns
 		where = "in " + ns
+	}
+	if name != "" {
+		where += ", name " + name
 	}
 	what := fmt.Sprintf("RBAC: %s %s %s", verb, r.Resources[0], where)
 	review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs}}

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"path"
 	"path/filepath"
 	"sort"
@@ -94,7 +92,7 @@ type runner struct {
 
 	mu       sync.Mutex
 	scope    expression.Scope
-	secrets  []string
+	sec      *secrets
 	leftover []kube.Leftover
 	watchers map[string]*kube.PodWatcher
 	index    int
@@ -118,10 +116,11 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = report.MaxJSONOutputBytes
 	}
-	r := &runner{rb: rb, o: o, progress: o.Progress, watchers: map[string]*kube.PodWatcher{}}
+	r := &runner{rb: rb, o: o, progress: o.Progress, watchers: map[string]*kube.PodWatcher{}, sec: newSecrets(rb)}
 	if r.progress == nil {
 		r.progress = noProgress{}
 	}
+	r.progress = redactingProgress{next: r.progress, red: r.sec.red}
 	r.res = r.newResult()
 	defer r.finish()
 
@@ -235,53 +234,6 @@ func (r *runner) failOnCleanup() {
 	} else {
 		r.res.Error += "; " + msg
 	}
-}
-
-func (r *runner) newResult() *report.Result {
-	c := r.o.Clients
-	res := &report.Result{
-		SchemaVersion: report.SchemaVersion,
-		Runbook:       report.RunbookInfo{Name: r.rb.Metadata.Name, Description: r.rb.Metadata.Description, File: r.rb.File, Digest: r.rb.Digest},
-		RunID:         r.o.RunID,
-		Tool:          "runbook " + Version,
-		StartedAt:     time.Now().UTC(),
-		ArtifactDir:   r.o.ArtifactDir,
-		Steps:         []report.StepResult{},
-	}
-	if c != nil {
-		res.Cluster = report.ClusterInfo{Context: c.ContextName, Server: c.Server}
-	}
-	if u, err := user.Current(); err == nil {
-		res.User = u.Username
-	}
-	res.Host, _ = os.Hostname()
-	r.scope = expression.Scope{
-		Vars:  map[string]any{},
-		Steps: map[string]map[string]any{},
-		Run:   map[string]any{"id": r.o.RunID, "context": res.Cluster.Context},
-	}
-	for k, v := range r.rb.Vars {
-		r.scope.Vars[k] = v
-	}
-	return res
-}
-
-// finish fills the totals and redacts secrets before anyone renders.
-func (r *runner) finish() {
-	r.res.FinishedAt = time.Now().UTC()
-	r.res.Duration = report.Seconds(r.res.FinishedAt.Sub(r.res.StartedAt))
-	for _, w := range r.watchers {
-		w.Stop()
-	}
-	if c := r.o.Clients; c != nil && c.Requests != nil {
-		r.res.APIRequests = c.Requests.Count()
-		r.res.APIRequestsByVerb = c.Requests.ByVerb()
-	}
-	r.res.Vars = map[string]string{}
-	for k, v := range r.scope.Vars {
-		r.res.Vars[k] = expression.Text(v)
-	}
-	report.Redact(r.res, r.secrets)
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
@@ -471,15 +423,15 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	end := time.Now()
 	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
 	sr.Target, sr.Command = out.Target, out.Kubectl
+	stdout, stderr := r.learn(kube.WithCallLog(ctx, calls), s.Kind, out)
 	sr.Calls, sr.CallsDropped = reportCalls(calls)
-	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = out.Stdout, out.Stderr, out.StdoutTruncated, out.StderrTruncated
+	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = stdout, stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
 	sr.Artifacts = out.Artifacts
 	for _, t := range out.Touched {
 		sr.Objects = append(sr.Objects, report.ObjectRef{Kind: t.Kind, Namespace: t.Namespace, Name: t.Name, Action: t.Action})
 	}
 	r.mu.Lock()
-	r.secrets = append(r.secrets, out.Secrets...)
 	r.leftover = append(r.leftover, out.Leftovers...)
 	r.mu.Unlock()
 
@@ -536,6 +488,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 				break
 			}
 			sr.Set[st.Name] = expression.Text(v)
+			r.sec.setVar(st.Name, v)
 			r.mu.Lock()
 			r.scope.Vars[st.Name] = v
 			r.mu.Unlock()

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// newResult starts the result of a run and the scope of its expressions.
+func (r *runner) newResult() *report.Result {
+	c := r.o.Clients
+	res := &report.Result{
+		SchemaVersion: report.SchemaVersion,
+		Runbook:       report.RunbookInfo{Name: r.rb.Metadata.Name, Description: r.rb.Metadata.Description, File: r.rb.File, Digest: r.rb.Digest},
+		RunID:         r.o.RunID,
+		Tool:          "runbook " + Version,
+		StartedAt:     time.Now().UTC(),
+		ArtifactDir:   r.o.ArtifactDir,
+		Steps:         []report.StepResult{},
+	}
+	if c != nil {
+		res.Cluster = report.ClusterInfo{Context: c.ContextName, Server: c.Server}
+	}
+	if u, err := user.Current(); err == nil {
+		res.User = u.Username
+	}
+	res.Host, _ = os.Hostname()
+	r.scope = expression.Scope{
+		Vars:  map[string]any{},
+		Steps: map[string]map[string]any{},
+		Run:   map[string]any{"id": r.o.RunID, "context": res.Cluster.Context},
+	}
+	for k, v := range r.rb.Vars {
+		r.scope.Vars[k] = v
+	}
+	return res
+}
+
+// finish fills the totals and redacts secrets before anyone renders.
+func (r *runner) finish() {
+	r.res.FinishedAt = time.Now().UTC()
+	r.res.Duration = report.Seconds(r.res.FinishedAt.Sub(r.res.StartedAt))
+	for _, w := range r.watchers {
+		w.Stop()
+	}
+	if c := r.o.Clients; c != nil && c.Requests != nil {
+		r.res.APIRequests = c.Requests.Count()
+		r.res.APIRequestsByVerb = c.Requests.ByVerb()
+	}
+	r.res.Vars = map[string]string{}
+	for k, v := range r.scope.Vars {
+		r.res.Vars[k] = expression.Text(v)
+	}
+	r.res.Warnings = r.sec.Warnings()
+	r.sec.red.Result(r.res)
+}

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+// secretPod is a pod whose env and volumes come from Secrets.
+func secretPod() *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "app",
+			Env: []corev1.EnvVar{{Name: "DB_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"}}}},
+			EnvFrom: []corev1.EnvFromSource{{Prefix: "API_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "api"}}}},
+		}},
+		Volumes: []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "tls"}}}},
+	}}
+}
+
+func secretObjects() []runtime.Object {
+	return []runtime.Object{
+		secretPod(),
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"}, Data: map[string][]byte{"password": []byte("hunter2-db-password")}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "default"}, Data: map[string][]byte{"TOKEN": []byte("api-token-0123456789")}},
+		// tls does not exist: an optional reference has no values.
+	}
+}
+
+func countActions(cs *fake.Clientset, verb, resource string) int {
+	n := 0
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == resource && a.GetSubresource() == "" {
+			n++
+		}
+	}
+	return n
+}
+
+const logsTwice = `  steps:
+  - logs: {pod: web}
+  - logs: {pod: web}
+  - local: {command: [echo, "DB_PASSWORD=hunter2-db-password API_TOKEN=api-token-0123456789"]}
+`
+
+// TestRunReadsSecretsOfEnteredPods reads the Secrets a pod references when
+// a step reads its logs, once per run, and redacts their values anywhere.
+func TestRunReadsSecretsOfEnteredPods(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+logsTwice), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(secretObjects()...)
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(cs, nil, nil, "default"), RunID: "rb-test"})
+	if res.Verdict != report.VerdictPassed {
+		t.Fatalf("verdict %s: %s %+v", res.Verdict, res.Error, res.Steps)
+	}
+	if out := res.Steps[2].Stdout; out != "DB_PASSWORD=*** API_TOKEN=***\n" {
+		t.Errorf("values of the pod's Secrets not redacted: %q", out)
+	}
+	if n := countActions(cs, "get", "secrets"); n != 3 {
+		t.Errorf("%d reads of secrets, want 3 (db, api, tls), once per run", n)
+	}
+	if n := countActions(cs, "get", "pods"); n != 1 {
+		t.Errorf("%d reads of the pod, want 1", n)
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings: %q", res.Warnings)
+	}
+}
+
+// TestRunMasksEnvOfUnreadableSecrets: without the right to read the
+// Secrets, the assignments of the env vars they set are masked in the
+// output of steps that enter the pod, the values masked are redacted
+// elsewhere too, and the result says what was not checked.
+func TestRunMasksEnvOfUnreadableSecrets(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+logsTwice), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(secretObjects()...)
+	cs.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, a.(k8stesting.GetAction).GetName(), nil)
+	})
+	r := &runner{rb: rb, o: RunOptions{Clients: kube.NewClientsWith(cs, nil, nil, "default")}, sec: newSecrets(rb), watchers: map[string]*kube.PodWatcher{}}
+	out := &steps.Outcome{
+		Stdout:  "HOME=/root\nDB_PASSWORD=hunter2-db-password\nAPI_TOKEN=api-token-0123456789\nPATH=/bin\n",
+		Touched: []steps.ObjectRef{{Kind: "Pod", Namespace: "default", Name: "web", Action: "exec"}},
+	}
+	stdout, _ := r.learn(context.Background(), "exec", out)
+	if want := "HOME=/root\nDB_PASSWORD=***\nAPI_TOKEN=***\nPATH=/bin\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	if got := r.sec.red.String("later: hunter2-db-password"); got != "later: ***" {
+		t.Errorf("a masked value is not redacted elsewhere: %q", got)
+	}
+	w := strings.Join(r.sec.Warnings(), "\n")
+	for _, want := range []string{"could not read Secret default/db", "env DB_PASSWORD", "envFrom prefix API_", "files of volume tls", "forbidden"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings do not say %q:\n%s", want, w)
+		}
+	}
+	// Once per pod: a second step that enters it reads nothing more.
+	before := len(cs.Actions())
+	r.learn(context.Background(), "logs", &steps.Outcome{Target: "pod default/web"})
+	if len(cs.Actions()) != before {
+		t.Errorf("the pod's Secrets were looked at twice")
+	}
+}
+
+// recorder is a Progress that keeps every line it is given.
+type recorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (p *recorder) StepStarted(phase string, index int, title, kind string) {
+	p.add(title)
+}
+func (p *recorder) StepDone(r *report.StepResult) {
+	p.add(r.Name + " " + r.Error + " " + r.Stdout + " " + r.Stderr)
+	for _, a := range r.Assertions {
+		for _, v := range a.Values {
+			p.add(v.Value)
+		}
+	}
+}
+func (p *recorder) Logf(format string, args ...any) { p.add(fmt.Sprintf(format, args...)) }
+func (p *recorder) add(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(p.lines, s)
+}
+
+// TestRunRedactsProgress: secret vars, their values set by steps, secret
+// env values and what a command prints never reach the live progress.
+func TestRunRedactsProgress(t *testing.T) {
+	src := runHead + `  vars: {password: "pa\"ss\\wo\nrd-ü", other: plain}
+  secretVars: [password, captured]
+  steps:
+  - name: print it
+    local: {command: [printf, "%s", "${{ vars.password }}"]}
+    assert: [stdout contains "nope"]
+    continueOnError: true
+  - name: capture
+    local: {command: [sh, -c, 'echo captured-$((1000+234))-value']}
+    set: {captured: trim(stdout)}
+  - name: set fails with the value in its error
+    local: {command: ["true"]}
+    set: {n: int(vars.password)}
+    continueOnError: true
+  - name: echo the capture
+    local:
+      command: [sh, -c, 'echo "$T ${1}"', sh, "${{ vars.captured }}"]
+      env: [{name: T, value: literal-secret-env, secret: true}]
+    assert: [stdout == ""]
+`
+	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &recorder{}
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(fake.NewClientset(), nil, nil, "default"), RunID: "rb-test", Progress: p})
+	all := strings.Join(p.lines, "\n")
+	if res.Verdict == report.VerdictError {
+		t.Fatalf("run: %s", res.Error)
+	}
+	for _, s := range []string{"pa\"ss\\wo", "rd-ü", `pa\"ss\\wo`, "captured-1234-value", "literal-secret-env"} {
+		if strings.Contains(all, s) {
+			t.Errorf("the progress holds %q:\n%s", s, all)
+		}
+		var b strings.Builder
+		_ = report.RenderJSON(&b, res)
+		if strings.Contains(b.String(), s) {
+			t.Errorf("the result holds %q", s)
+		}
+	}
+	if !strings.Contains(all, "***") || !strings.Contains(all, "running") {
+		t.Errorf("the progress shows no redacted line:\n%s", all)
+	}
+}
+
+func TestCheckSecretVars(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+"  vars: {a: x}\n  secretVars: [b]\n  steps:\n  - local: {command: [\"true\"]}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(fake.NewClientset(), nil, nil, "default")})
+	if res.Verdict != report.VerdictError || !strings.Contains(res.Error, `spec.secretVars: "b" is neither in spec.vars nor set by a step`) {
+		t.Errorf("verdict %s, error %q", res.Verdict, res.Error)
+	}
+}
+
+// TestRunReadsSecretsOncePerPodInAFanOut: targets of a fan-out that enter
+// the same pod at once read its Secrets once.
+func TestRunReadsSecretsOncePerPodInAFanOut(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  steps:
+  - forEach: {items: "[1, 2, 3, 4]", concurrency: 4}
+    logs: {pod: web}
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(secretObjects()...)
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(cs, nil, nil, "default"), RunID: "rb-test"})
+	if res.Verdict != report.VerdictPassed {
+		t.Fatalf("verdict %s: %s", res.Verdict, res.Error)
+	}
+	if n, m := countActions(cs, "get", "secrets"), countActions(cs, "get", "pods"); n != 3 || m != 1 {
+		t.Errorf("%d reads of secrets and %d of the pod, want 3 and 1", n, m)
+	}
+}
