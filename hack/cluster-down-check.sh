@@ -74,11 +74,11 @@ while read -r m; do
   left+=("mount $m")
 done < <(awk -v d="$STATE" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts)
 [[ -e $STATE ]] && left+=("state dir $STATE")
-for m in $(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts); do
+while read -r m; do
   for cg in "$m"/runbook-node*; do
     [[ -d $cg ]] && left+=("cgroup $cg")
   done
-done
+done < <(awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts)
 if [[ -d /var/log/containers ]]; then
   while read -r l; do
     left+=("log link $l")

@@ -120,7 +120,7 @@ ensure_binaries() {
     for p in "${KUBE_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$p"); done
     rm -rf "$KUBE_BIN_DIR.tmp"
     mkdir -p "$KUBE_BIN_DIR.tmp"
-    (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS= "$go" build -tags tools -trimpath \
+    (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS='' "$go" build -tags tools -trimpath \
       -ldflags "$ldflags" -o "$KUBE_BIN_DIR.tmp/" "${pkgs[@]}")
     mv -T "$KUBE_BIN_DIR.tmp" "$KUBE_BIN_DIR"
   fi
@@ -141,7 +141,8 @@ start_component() {
   (
     cd /
     me=$BASHPID
-    for fd in $(ls "/proc/$me/fd"); do
+    for fd in "/proc/$me/fd"/*; do
+      fd=${fd##*/}
       if ((fd > 2)); then eval "exec $fd>&-"; fi
     done
     if [[ -n $cg ]]; then
@@ -178,7 +179,7 @@ stop_process() {
 stop_component() {
   local rec
   rec=$(pidfile_read "$RUN/$1.pid") || return 0
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # "pid start": split into two arguments
   set -- "$1" $rec
   stop_process "$2" "${3:-}" "$1"
 }
@@ -652,11 +653,11 @@ kill_cgroup_procs() {
   for ((try = 0; try < 50; try++)); do
     pids=$(cgroup_procs "$i")
     [[ -z $pids ]] && return 0
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # one pid a word
     kill -KILL $pids 2>/dev/null || true
     sleep 0.1
   done
-  log "         processes left in cgroup $(node_cgroup "$i"): $(echo $pids)"
+  log "         processes left in cgroup $(node_cgroup "$i"): ${pids//$'\n'/ }"
 }
 
 # kill_containers asks node $1's containerd to kill every task, while it
@@ -687,7 +688,7 @@ unmount_all() {
     while read -r m; do umount -l "$m" 2>/dev/null || true; done <<<"$left"
   done
   left=$(mounts_under "$STATE")
-  [[ -z $left ]] || log "         mounts left under $STATE: $(echo $left)"
+  [[ -z $left ]] || log "         mounts left under $STATE: ${left//$'\n'/ }"
 }
 
 # teardown stops and removes everything `up` made. It is safe to run on a
@@ -734,7 +735,9 @@ teardown() {
     ip link del "$(node_veth "$i")" 2>/dev/null || true
     cg=$(node_cgroup "$i")
     for m in $(cgroup_mounts); do
-      [[ -d $m/$cg ]] && find "$m/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      if [[ -d $m/$cg ]]; then
+        find "$m/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      fi
     done
   done
   # The kubelet links container logs from the fixed /var/log/containers.

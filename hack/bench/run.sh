@@ -101,7 +101,7 @@ median() { "$work/bench" stats "$@" | cut -d' ' -f1; }
 section() { printf '\n=== %s ===\n' "$*"; }
 summary=()
 # note FORMAT ARGS...: a line of the summary.
-# shellcheck disable=SC2059
+# shellcheck disable=SC2059 # the format is the caller's first argument
 note() { summary+=("$(printf "$@")"); }
 
 # new_ns SUFFIX: create bench-ID-SUFFIX and wait (bounded) for its default

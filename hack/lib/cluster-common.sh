@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # settings for the scripts that source this file, unused here
 # Shared settings and helpers of hack/cluster.sh and hack/cluster-down-check.sh.
 # Sourced, never run. Everything the harness creates is named here, so that
 # `down` and the check remove exactly what `up` made and nothing else.
@@ -84,8 +85,9 @@ proc_start() {
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   # Fields after "comm": state is field 3, starttime field 22.
-  set -- $stat
-  echo "${20}"
+  local -a fields
+  read -r -a fields <<<"$stat"
+  echo "${fields[19]}"
 }
 
 # proc_alive reports whether pid $1, started at $2 (when given), still runs
@@ -115,6 +117,6 @@ pidfile_read() {
 component_alive() {
   local rec
   rec=$(pidfile_read "$RUN/$1.pid") || return 1
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # "pid start": split into two arguments
   proc_alive $rec
 }

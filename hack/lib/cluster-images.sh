@@ -40,7 +40,7 @@ blob_put() {
 # one uncompressed layer made of directory ROOTFS. CONFIG is the JSON
 # object of the image config's "config" field (User, Entrypoint, ...).
 oci_image() {
-  local ref=$1 rootfs=$2 config=$3 out=$4 work layer cfg man
+  local ref=$1 rootfs=$2 config=$3 out=$4 work layer_digest layer_size cfg_digest cfg_size man_digest man_size
   work=$(mktemp -d "${out}.XXXXXX")
   mkdir -p "$work/blobs/sha256"
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 \
