@@ -8,6 +8,11 @@ FUZZTIME  ?= 20s
 export RUNBOOK_CLUSTER_DIR ?= /var/lib/runbook-cluster
 CLUSTER_KUBECONFIG := $(RUNBOOK_CLUSTER_DIR)/kubeconfig
 OUT       ?= out
+# staticcheck is pinned in hack/tools/tools.mod (go get -modfile=hack/tools/tools.mod
+# -tool honnef.co/go/tools/cmd/staticcheck@VERSION), so that it does not move the
+# versions of the module's own dependencies.
+STATICCHECK := $(GO) tool -modfile=hack/tools/tools.mod staticcheck
+SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh') .ci/run
 
 .PHONY: all build schema schema-check lint unit fuzz e2e test cluster-lifecycle demo bench clean
 
@@ -30,11 +35,19 @@ schema-check:
 	    if ! cmp -s $$tmp/$$f schemas/$$f; then echo "schemas/$$f is stale: run make schema" >&2; diff -u schemas/$$f $$tmp/$$f | head -20; rm -rf $$tmp; exit 1; fi; \
 	  done; rm -rf $$tmp; echo "schemas are up to date"
 
+## lint: gofmt, go vet, staticcheck (a tool of hack/tools/tools.mod, kept out
+## of the module's own dependencies), the import layers, and shellcheck over
+## every shell script (installed from Debian when missing)
 lint: schema-check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/kubebin/')); if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./hack/e2e/
+	$(STATICCHECK) -tags e2e $(PKGS)
 	hack/check-imports.sh
+	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+	shellcheck -x $(SHELL_SCRIPTS)
 
 unit:
 	$(GO) test -count=1 $(PKGS)

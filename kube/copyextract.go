@@ -24,6 +24,7 @@ func CleanArtifactPath(to string) (string, error) {
 	}
 	clean := path.Clean(to)
 	if bad || clean == "." || !filepath.IsLocal(filepath.FromSlash(clean)) {
+		//lint:ignore ST1005 the message ends with the path element "..", not with punctuation
 		return "", fmt.Errorf("the destination %q must be a relative path inside the artifact directory, without ..", to)
 	}
 	return clean, nil

@@ -188,9 +188,7 @@ func (t target) String() string {
 	return kind + " " + t.name
 }
 
-// resource is the resource as requests name it: pods, deployments.apps.
-func (t target) resource() string { return resourceName(t.gvr) }
-
+// resourceName is the resource as kubectl names it: pods, deployments.apps.
 func resourceName(gvr schema.GroupVersionResource) string {
 	if gvr.Group == "" {
 		return gvr.Resource

@@ -316,15 +316,6 @@ func describeSteps(res *report.Result) string {
 	return b.String()
 }
 
-// statuses returns the status of each step, in order.
-func statuses(res *report.Result) []report.Status {
-	out := make([]report.Status, 0, len(res.Steps))
-	for _, s := range res.Steps {
-		out = append(out, s.Status)
-	}
-	return out
-}
-
 // labelledObject is an object that carries a run's label.
 type labelledObject struct {
 	Resource    string

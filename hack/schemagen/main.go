@@ -69,43 +69,49 @@ func write(path string, v any) {
 	}
 }
 
-// readDocs collects "Type.Field" and "Type" doc comments of a package.
+// readDocs collects "Type.Field" and "Type" doc comments of the package in
+// dir (its .go files but the tests, whatever their build tags).
 func readDocs(dir string, docs map[string]string) error {
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return err
 	}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, d := range f.Decls {
-				gd, ok := d.(*ast.GenDecl)
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts, ok := spec.(*ast.TypeSpec)
 				if !ok {
 					continue
 				}
-				for _, spec := range gd.Specs {
-					ts, ok := spec.(*ast.TypeSpec)
-					if !ok {
+				doc := gd.Doc
+				if ts.Doc != nil {
+					doc = ts.Doc
+				}
+				if doc != nil {
+					docs[ts.Name.Name] = clean(doc.Text())
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, fld := range st.Fields.List {
+					if fld.Doc == nil {
 						continue
 					}
-					doc := gd.Doc
-					if ts.Doc != nil {
-						doc = ts.Doc
-					}
-					if doc != nil {
-						docs[ts.Name.Name] = clean(doc.Text())
-					}
-					st, ok := ts.Type.(*ast.StructType)
-					if !ok {
-						continue
-					}
-					for _, fld := range st.Fields.List {
-						if fld.Doc == nil {
-							continue
-						}
-						for _, n := range fld.Names {
-							docs[ts.Name.Name+"."+n.Name] = clean(fld.Doc.Text())
-						}
+					for _, n := range fld.Names {
+						docs[ts.Name.Name+"."+n.Name] = clean(fld.Doc.Text())
 					}
 				}
 			}
