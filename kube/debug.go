@@ -40,10 +40,6 @@ type DebugContainer struct {
 	// types are errors; name, command, image, lifecycle and volumeDevices may
 	// not be set (kubectl forbids them too).
 	Custom map[string]any
-	// TTY allocates a terminal; it requires Stdin, as in kubectl.
-	TTY bool
-	// Stdin keeps the container's stdin open (kubectl -i).
-	Stdin bool
 }
 
 // EphemeralOptions describes an ephemeral debug container
@@ -157,7 +153,7 @@ type CopyOptions struct {
 	// DebugContainer is the container to add or change. Name names the debug
 	// container; if it names an existing container of the pod, that container
 	// is changed instead (Image, Command/Args, Env, ImagePullPolicy when given;
-	// Stdin and TTY always), as kubectl does: with Image empty this only
+	// Stdin and TTY always off), as kubectl does: with Image empty this only
 	// changes its command, e.g. to sleep in a pod in CrashLoopBackOff. Image
 	// empty and no Name means no debug container (a SetImage-only copy).
 	DebugContainer
@@ -174,9 +170,6 @@ type CopyOptions struct {
 	// not named (kubectl --set-image). Naming a container the pod does not have
 	// is an error (kubectl ignores it).
 	SetImage map[string]string
-	// Replace asks the caller to delete the original pod once the copy exists
-	// (kubectl --replace). PodCopy itself ignores it.
-	Replace bool
 	// KeepLabels keeps the pod's labels in the copy (kubectl --keep-labels).
 	// Without it the copy has no labels, so Services and controllers leave it
 	// alone. The legacy profile removes labels regardless.
@@ -296,8 +289,8 @@ func PodCopy(pod *corev1.Pod, o CopyOptions) (*corev1.Pod, error) {
 		if o.ImagePullPolicy != "" {
 			c.ImagePullPolicy = o.ImagePullPolicy
 		}
-		c.Stdin = o.Stdin
-		c.TTY = o.TTY
+		// kubectl sets these from -i and -t; a runbook runs unattended.
+		c.Stdin, c.TTY = false, false
 	}
 
 	keep := keepFlags{
@@ -420,9 +413,6 @@ func (d DebugContainer) check(needImage bool) (Profile, *corev1.Container, []err
 	default:
 		errs = append(errs, fmt.Errorf("invalid imagePullPolicy %q (valid: Always, IfNotPresent, Never)", d.ImagePullPolicy))
 	}
-	if d.TTY && !d.Stdin {
-		errs = append(errs, errors.New("tty requires stdin"))
-	}
 	custom, err := decodeCustom(d.Custom)
 	if err != nil {
 		errs = append(errs, err)
@@ -439,8 +429,6 @@ func (d DebugContainer) container(name string) corev1.Container {
 		Args:                     slices.Clone(d.Args),
 		Env:                      slices.Clone(d.Env),
 		ImagePullPolicy:          d.ImagePullPolicy,
-		Stdin:                    d.Stdin,
-		TTY:                      d.TTY,
 		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 	}
 }

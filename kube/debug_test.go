@@ -160,12 +160,12 @@ func TestEphemeralContainer(t *testing.T) {
 			opts: EphemeralOptions{DebugContainer: DebugContainer{
 				Name: "dbg", Image: "busybox:1.36", Command: []string{"sh"}, Args: []string{"-c", "ls"},
 				Env:             []corev1.EnvVar{{Name: "A", Value: "1"}},
-				ImagePullPolicy: corev1.PullIfNotPresent, Profile: ProfileLegacy, TTY: true, Stdin: true,
+				ImagePullPolicy: corev1.PullIfNotPresent, Profile: ProfileLegacy,
 			}},
 			want: &corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 				Name: "dbg", Image: "busybox:1.36", Command: []string{"sh"}, Args: []string{"-c", "ls"},
-				Env:             []corev1.EnvVar{{Name: "A", Value: "1"}},
-				ImagePullPolicy: corev1.PullIfNotPresent, TTY: true, Stdin: true,
+				Env:                      []corev1.EnvVar{{Name: "A", Value: "1"}},
+				ImagePullPolicy:          corev1.PullIfNotPresent,
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 			}},
 		},
@@ -272,14 +272,13 @@ func TestEphemeralContainer(t *testing.T) {
 			name: "every problem at once",
 			pod:  noshellPod(),
 			opts: EphemeralOptions{
-				DebugContainer: DebugContainer{Name: "Debugger", Profile: "admin", ImagePullPolicy: "Sometimes", TTY: true},
+				DebugContainer: DebugContainer{Name: "Debugger", Profile: "admin", ImagePullPolicy: "Sometimes"},
 				Target:         "nope",
 			},
 			wantErr: `unknown profile "admin" (valid profiles: baseline, general, legacy, netadmin, restricted, sysadmin)
 the debug container needs an image
 container name "Debugger": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')
 invalid imagePullPolicy "Sometimes" (valid: Always, IfNotPresent, Never)
-tty requires stdin
 target container "nope" not found in pod default/noshell (containers: app, sidecar)`,
 		},
 	}
@@ -534,10 +533,10 @@ func TestPodCopy(t *testing.T) {
 		},
 		{
 			name: "image and name of an existing container replace its image",
-			opts: CopyOptions{DebugContainer: DebugContainer{Name: "app", Image: "busybox:1.36", ImagePullPolicy: corev1.PullAlways, Stdin: true, TTY: true, Profile: ProfileBaseline}, To: "noshell-dbg"},
+			opts: CopyOptions{DebugContainer: DebugContainer{Name: "app", Image: "busybox:1.36", ImagePullPolicy: corev1.PullAlways, Profile: ProfileBaseline}, To: "noshell-dbg"},
 			want: edit(generalCopy(nil), func(p *corev1.Pod) {
 				c := &p.Spec.Containers[0]
-				c.Image, c.ImagePullPolicy, c.Stdin, c.TTY = "busybox:1.36", corev1.PullAlways, true, true
+				c.Image, c.ImagePullPolicy = "busybox:1.36", corev1.PullAlways
 			}),
 		},
 		{
