@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-imports.sh: fail when a package of the project imports one above it.
-# The layers, bottom to top: expression, kube and report (leaves); the format
-# (runbook); the step kinds (steps); the engine (runbook/engine); the command.
+# The layers, bottom to top: expression and report (leaves); kube (which
+# names the outcomes of its deletions with report's); the format (runbook);
+# the step kinds (steps); the engine (runbook/engine); the command.
 # Each package may import only the project packages listed for it here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ mod=$(go list -m)
 
 allowed() {
 	case "$1" in
-	runbook/expression | kube | report | schemas) echo "" ;;
+	runbook/expression | report | schemas) echo "" ;;
+	kube) echo "report" ;;
 	runbook) echo "runbook/expression" ;;
 	steps) echo "runbook runbook/expression kube report" ;;
 	runbook/engine) echo "runbook runbook/expression steps kube report" ;;

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kube-runbook/runbook/report"
 )
 
 // Labels every object a run creates carries, so that cleanup, and `runbook cleanup` after
@@ -26,18 +28,6 @@ const (
 func Labels(runID string) map[string]string {
 	return map[string]string{LabelManagedBy: ManagedByValue, LabelRunID: runID}
 }
-
-// Deletion outcomes, as they appear in the result.
-const (
-	// OutcomeDeleted: the delete call succeeded (and, when waiting, the object is gone).
-	OutcomeDeleted = "deleted"
-	// OutcomeNotFound: the object did not exist (already deleted, or never created).
-	OutcomeNotFound = "not found"
-	// OutcomeFailed: the delete call failed, or the object outlived the wait; see Error.
-	OutcomeFailed = "failed"
-	// OutcomeKept: the object was left on purpose; see Reason.
-	OutcomeKept = "kept"
-)
 
 // TrackedObject is an object a run creates (or tried to), recorded before the create call.
 type TrackedObject struct {
@@ -58,10 +48,7 @@ type TrackedObject struct {
 	// kube.AnnotationDeadline says; zero when unknown. Set for what
 	// FindLeftovers finds.
 	Deadline time.Time
-	// Keep marks what cleanup must not (or cannot) delete, e.g. an ephemeral container,
-	// which stays until its pod is deleted. It is reported as "kept".
-	Keep bool
-	// Note says more, e.g. why an object is kept.
+	// Note says more, e.g. the run that made an object FindLeftovers found.
 	Note string
 }
 
@@ -81,7 +68,8 @@ func (o TrackedObject) String() string {
 type Deletion struct {
 	// Object is the tracked object.
 	Object TrackedObject
-	// Outcome is "deleted", "not found", "failed" or "kept".
+	// Outcome is one of the result's: report.OutcomeDeleted, OutcomeNotFound,
+	// OutcomeFailed or OutcomeKept.
 	Outcome string
 	// Error is the failure, when Outcome is "failed".
 	Error string
@@ -95,28 +83,21 @@ type Deletion struct {
 // Tracker records the objects a run creates and deletes them at cleanup, newest first, like
 // chainsaw's cleaner. It is safe for concurrent use.
 type Tracker struct {
-	c     *Clients
-	runID string
-	now   func() time.Time
+	c   *Clients
+	now func() time.Time
 
-	mu        sync.Mutex
-	objects   []TrackedObject
-	cleaned   int // objects[:cleaned] were handled by an earlier Cleanup
-	deletions []Deletion
+	mu      sync.Mutex
+	objects []TrackedObject
+	cleaned int // objects[:cleaned] were handled by an earlier Cleanup
 	// refused are the indexes of objects whose create the server refused
 	// (see Forget). They keep their place, so the indexes Record returned
 	// to other creators stay valid.
 	refused map[int]bool
 }
 
-// NewTracker returns an empty tracker for the run. c may be nil in tests that never clean up.
-func NewTracker(c *Clients, runID string) *Tracker {
-	return &Tracker{c: c, runID: runID, now: time.Now}
-}
-
-// RunID returns the run id the tracker was made for.
-func (t *Tracker) RunID() string {
-	return t.runID
+// NewTracker returns an empty tracker for a run. c may be nil in tests that never clean up.
+func NewTracker(c *Clients) *Tracker {
+	return &Tracker{c: c, now: time.Now}
 }
 
 // Record adds an object before the call that creates it and returns its index, for
@@ -159,27 +140,16 @@ func (t *Tracker) liveLocked(from int) []TrackedObject {
 	return out
 }
 
-// Deletions returns a copy of all deletions made by Cleanup so far, in the order done.
-func (t *Tracker) Deletions() []Deletion {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]Deletion(nil), t.deletions...)
-}
-
-// Kept reports every object not yet cleaned up as "kept" with the given reason (an object's
-// own Note when it is marked Keep), for a run with cleanup disabled (--keep, cleanup:
-// never), newest first, without touching the cluster.
-func (t *Tracker) Kept(note string) []Deletion {
+// Kept reports every object not yet cleaned up as "kept" with the given reason, for a run
+// with cleanup disabled (--keep, cleanup: never), newest first, without touching the
+// cluster.
+func (t *Tracker) Kept(reason string) []Deletion {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Deletion
 	live := t.liveLocked(t.cleaned)
 	for i := len(live) - 1; i >= 0; i-- {
-		reason := note
-		if o := live[i]; o.Keep && o.Note != "" {
-			reason = o.Note
-		}
-		out = append(out, Deletion{Object: live[i], Outcome: OutcomeKept, Reason: reason})
+		out = append(out, Deletion{Object: live[i], Outcome: report.OutcomeKept, Reason: reason})
 	}
 	return out
 }
@@ -201,11 +171,7 @@ func (t *Tracker) Cleanup(ctx context.Context, wait bool) []Deletion {
 		obj := todo[i]
 		start := t.now()
 		d := Deletion{Object: obj}
-		if obj.Keep {
-			d.Outcome, d.Reason = OutcomeKept, obj.Note
-		} else {
-			d.Outcome, d.Error = t.delete(ctx, obj, wait)
-		}
+		d.Outcome, d.Error = t.delete(ctx, obj, wait)
 		d.Duration = t.now().Sub(start)
 		out = append(out, d)
 		starts = append(starts, start)
@@ -213,7 +179,7 @@ func (t *Tracker) Cleanup(ctx context.Context, wait bool) []Deletion {
 	if wait {
 		var wg sync.WaitGroup
 		for i := range out {
-			if out[i].Outcome != OutcomeDeleted {
+			if out[i].Outcome != report.OutcomeDeleted {
 				continue
 			}
 			wg.Add(1)
@@ -221,24 +187,20 @@ func (t *Tracker) Cleanup(ctx context.Context, wait bool) []Deletion {
 				defer wg.Done()
 				o := d.Object
 				if err := WaitForDelete(ctx, t.c, o.GVR, o.Namespace, o.Name); err != nil {
-					d.Outcome, d.Error = OutcomeFailed, "deleted but still present: "+err.Error()
+					d.Outcome, d.Error = report.OutcomeFailed, "deleted but still present: "+err.Error()
 				}
 				d.Duration = t.now().Sub(start)
 			}(&out[i], starts[i])
 		}
 		wg.Wait()
 	}
-
-	t.mu.Lock()
-	t.deletions = append(t.deletions, out...)
-	t.mu.Unlock()
 	return out
 }
 
 // delete sends one delete call and returns the outcome and error text.
 func (t *Tracker) delete(ctx context.Context, obj TrackedObject, wait bool) (string, string) {
 	if t.c == nil || t.c.Dynamic() == nil {
-		return OutcomeFailed, "no cluster client"
+		return report.OutcomeFailed, "no cluster client"
 	}
 	opts := deleteOptions(obj.GVR, wait)
 	ri := t.c.Dynamic().Resource(obj.GVR)
@@ -250,11 +212,11 @@ func (t *Tracker) delete(ctx context.Context, obj TrackedObject, wait bool) (str
 	}
 	switch {
 	case err == nil:
-		return OutcomeDeleted, ""
+		return report.OutcomeDeleted, ""
 	case apierrors.IsNotFound(err):
-		return OutcomeNotFound, ""
+		return report.OutcomeNotFound, ""
 	default:
-		return OutcomeFailed, err.Error()
+		return report.OutcomeFailed, err.Error()
 	}
 }
 
@@ -286,12 +248,10 @@ func LeftoverSelector(runID string) string {
 // DeleteLeftovers deletes objects found by FindLeftovers, in the order given, as Cleanup
 // does (NotFound is fine, pods go at once, wait bounds by ctx).
 func DeleteLeftovers(ctx context.Context, c *Clients, objects []TrackedObject, wait bool) []Deletion {
-	t := NewTracker(c, "")
+	t := NewTracker(c)
 	// Cleanup works newest first: record in reverse so the given order is kept.
 	for i := len(objects) - 1; i >= 0; i-- {
-		o := objects[i]
-		o.Keep = false
-		t.Record(o)
+		t.Record(objects[i])
 	}
 	return t.Cleanup(ctx, wait)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,6 +19,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kube-runbook/runbook/report"
 )
 
 var (
@@ -137,7 +138,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestTrackerRecord(t *testing.T) {
-	tr := NewTracker(nil, "r-1")
+	tr := NewTracker(nil)
 	fixed := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	tr.now = func() time.Time { return fixed }
 
@@ -168,7 +169,7 @@ func TestTrackerRecord(t *testing.T) {
 }
 
 func TestTrackerConcurrentRecord(t *testing.T) {
-	tr := NewTracker(nil, "r")
+	tr := NewTracker(nil)
 	var wg sync.WaitGroup
 	for n := range 50 {
 		wg.Add(1)
@@ -200,13 +201,11 @@ func TestTrackerCleanup(t *testing.T) {
 	dyn.PrependReactor("delete", "configmaps", func(clienttesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "settings", errors.New("RBAC says no"))
 	})
-	tr := NewTracker(c, "r-1")
+	tr := NewTracker(c)
 	for _, o := range []TrackedObject{
 		{GVR: namespacesGVR, Kind: "Namespace", Name: "run-x"},
 		{GVR: configMapsGVR, Kind: "ConfigMap", Namespace: "run-x", Name: "settings"},
 		{GVR: podsGVR, Kind: "Pod", Namespace: "run-x", Name: "web"},
-		{GVR: podsGVR, Kind: "EphemeralContainer", Namespace: "run-x", Name: "web", Keep: true,
-			Note: "ephemeral container debugger cannot be removed; it goes with pod run-x/web"},
 		{GVR: secretsGVR, Kind: "Secret", Namespace: "run-x", Name: "never-created"},
 		{GVR: podsGVR, Kind: "Pod", Namespace: "run-x", Name: "web-copy"},
 	} {
@@ -225,7 +224,6 @@ func TestTrackerCleanup(t *testing.T) {
 	want := []outcome{
 		{"Pod run-x/web-copy", "deleted", "", ""},
 		{"Secret run-x/never-created", "not found", "", ""},
-		{"EphemeralContainer run-x/web", "kept", "", "ephemeral container debugger cannot be removed; it goes with pod run-x/web"},
 		{"Pod run-x/web", "deleted", "", ""},
 		{"ConfigMap run-x/settings", "failed", `configmaps "settings" is forbidden: RBAC says no`, ""},
 		{"Namespace run-x", "deleted", "", ""},
@@ -243,9 +241,6 @@ func TestTrackerCleanup(t *testing.T) {
 	if diff := cmp.Diff(wantCalls, deleteActions(dyn)); diff != "" {
 		t.Errorf("delete calls (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(got, tr.Deletions(), cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("Deletions (-want +got):\n%s", diff)
-	}
 
 	// A second cleanup only handles what was recorded since.
 	dyn.ClearActions()
@@ -254,18 +249,15 @@ func TestTrackerCleanup(t *testing.T) {
 	}
 	tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "run-x", Name: "late"})
 	late := tr.Cleanup(context.Background(), false)
-	if len(late) != 1 || late[0].Object.Name != "late" || late[0].Outcome != OutcomeNotFound {
+	if len(late) != 1 || late[0].Object.Name != "late" || late[0].Outcome != report.OutcomeNotFound {
 		t.Errorf("late cleanup = %+v", late)
-	}
-	if n := len(tr.Deletions()); n != 7 {
-		t.Errorf("Deletions has %d entries, want 7", n)
 	}
 }
 
 func TestTrackerCleanupWait(t *testing.T) {
 	labels := Labels("r-1")
 	c, dyn := fakeClients(object("v1", "Pod", "ns", "web", labels, 0), object("apps/v1", "Deployment", "ns", "api", labels, 1))
-	tr := NewTracker(c, "r-1")
+	tr := NewTracker(c)
 	tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "web"})
 	tr.Record(TrackedObject{GVR: deploymentsGVR, Kind: "Deployment", Namespace: "ns", Name: "api"})
 	got := tr.Cleanup(context.Background(), true)
@@ -296,24 +288,24 @@ func TestTrackerCleanupWait(t *testing.T) {
 }
 
 func TestTrackerKept(t *testing.T) {
-	tr := NewTracker(nil, "r-1")
+	tr := NewTracker(nil)
 	tr.Record(TrackedObject{Kind: "Pod", Namespace: "ns", Name: "a"})
-	tr.Record(TrackedObject{Kind: "EphemeralContainer", Namespace: "ns", Name: "a", Keep: true, Note: "cannot be removed"})
+	tr.Record(TrackedObject{Kind: "ConfigMap", Namespace: "ns", Name: "b"})
 	var got []string
 	for _, d := range tr.Kept("--keep") {
 		got = append(got, d.Object.String()+": "+d.Outcome+": "+d.Reason)
 	}
-	want := []string{"EphemeralContainer ns/a: kept: cannot be removed", "Pod ns/a: kept: --keep"}
+	want := []string{"ConfigMap ns/b: kept: --keep", "Pod ns/a: kept: --keep"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Kept (-want +got):\n%s", diff)
 	}
 }
 
 func TestTrackerWithoutClient(t *testing.T) {
-	tr := NewTracker(nil, "r-1")
+	tr := NewTracker(nil)
 	tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "a"})
 	got := tr.Cleanup(context.Background(), true)
-	if len(got) != 1 || got[0].Outcome != OutcomeFailed || got[0].Error != "no cluster client" {
+	if len(got) != 1 || got[0].Outcome != report.OutcomeFailed || got[0].Error != "no cluster client" {
 		t.Errorf("Cleanup = %+v", got)
 	}
 }
@@ -441,7 +433,7 @@ func TestFindLeftoversPartialFailure(t *testing.T) {
 // indexes that Record gave to other (concurrent) creators still name
 // their own objects.
 func TestTrackerForgetKeepsIndexes(t *testing.T) {
-	tr := NewTracker(nil, "r-1")
+	tr := NewTracker(nil)
 	fixed := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	tr.now = func() time.Time { return fixed }
 	a := tr.Record(TrackedObject{GVR: podsGVR, Kind: "Pod", Namespace: "ns", Name: "a"})

@@ -154,7 +154,7 @@ func passedResult() *Result {
 		}, 18410, 39000),
 	}
 	r.Cleanup = CleanupResult{
-		Policy: PolicyAlways,
+		Policy: "always",
 		Deletions: []Deletion{
 			{Kind: "Pod", Namespace: "default", Name: "node-debugger-runbook-control-plane-x7k2p", Outcome: OutcomeDeleted, Duration: secs(310)},
 			{Kind: "Pod", Namespace: "default", Name: "noshell-dbg", Outcome: OutcomeDeleted, Duration: secs(520)},
@@ -236,7 +236,7 @@ func failedResult() *Result {
 		}, 90410, 90600),
 	}
 	r.Cleanup = CleanupResult{
-		Policy:    PolicyAlways,
+		Policy:    "always",
 		Leftovers: []string{`ephemeral container "debugger" stays in pod shop/checkout-5c7d8f9b6-x2x9q until the pod is deleted`},
 	}
 	return &r
@@ -284,7 +284,7 @@ func interruptedResult() *Result {
 		}, 17510, 17700),
 	}
 	r.Cleanup = CleanupResult{
-		Policy: PolicyAlways,
+		Policy: "always",
 		Deletions: []Deletion{
 			{Kind: "Pod", Namespace: "runbook-r-4f2a9c", Name: "noshell-dbg", Outcome: OutcomeDeleted, Duration: secs(1200)},
 			{Kind: "Pod", Namespace: "runbook-r-4f2a9c", Name: "noshell", Outcome: OutcomeNotFound, Duration: secs(15)},
@@ -344,7 +344,7 @@ func hostileResult() *Result {
 			}},
 		}, 310, 2400),
 	}
-	r.Cleanup = CleanupResult{Policy: PolicyNever}
+	r.Cleanup = CleanupResult{Policy: "never"}
 	return &r
 }
 
@@ -403,7 +403,7 @@ func unredactedResult() *Result {
 			}},
 		}, 210, 3900),
 	}
-	r.Cleanup = CleanupResult{Policy: PolicyAlways}
+	r.Cleanup = CleanupResult{Policy: "always"}
 	return &r
 }
 
@@ -449,7 +449,7 @@ func fanoutResult() *Result {
 		}, 100, 11600),
 	}
 	r.Cleanup = CleanupResult{
-		Policy: PolicyAlways,
+		Policy: "always",
 		Deletions: []Deletion{
 			{Kind: "Pod", Namespace: "default", Name: "node-debugger-worker-2-abcde", Outcome: OutcomeDeleted, Duration: secs(200)},
 			{Kind: "Pod", Namespace: "default", Name: "node-debugger-worker-1-abcde", Outcome: OutcomeFailed, Error: `pods "node-debugger-worker-1-abcde" is forbidden: User "alice" cannot delete resource "pods" in API group "" in the namespace "default"`, Duration: secs(40)},
@@ -465,7 +465,7 @@ func errorResult() *Result {
 	r.Cluster = ClusterInfo{Context: "prod-eu-1"}
 	r.Verdict = VerdictError
 	r.Error = `context "prod-eu-1" does not match spec.context "kind-*": refusing to run`
-	r.Cleanup = CleanupResult{Policy: PolicyAlways}
+	r.Cleanup = CleanupResult{Policy: "always"}
 	return &r
 }
 
@@ -521,6 +521,6 @@ func artifactsResult() *Result {
 			},
 		}, 4100, 8800),
 	}
-	r.Cleanup = CleanupResult{Policy: PolicyAlways}
+	r.Cleanup = CleanupResult{Policy: "always"}
 	return &r
 }

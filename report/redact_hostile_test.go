@@ -144,7 +144,7 @@ func hostileSecretResult(h hostileSecrets) *Result {
 	r := &Result{}
 	fill(reflect.ValueOf(r).Elem(), payload)
 	r.SchemaVersion, r.Verdict = SchemaVersion, VerdictFailed
-	r.Cleanup.Policy = PolicyAlways
+	r.Cleanup.Policy = "always"
 	r.Cleanup.Deletions[0].Outcome = OutcomeFailed
 	step := StepResult{}
 	fill(reflect.ValueOf(&step).Elem(), payload)

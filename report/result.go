@@ -58,21 +58,17 @@ const (
 	PhaseOnFailure = "onFailure"
 )
 
-// The cleanup policies recorded in CleanupResult.Policy. PolicyKeep is what
-// --keep asks for: nothing is deleted and every object is reported as kept.
+// The outcomes of a Deletion, the one set of them: kube's cleanup gives its
+// deletions these outcomes too.
 const (
-	PolicyAlways    = "always"
-	PolicyOnSuccess = "onSuccess"
-	PolicyNever     = "never"
-	PolicyKeep      = "keep"
-)
-
-// The outcomes of a Deletion.
-const (
-	OutcomeDeleted  = "deleted"
+	// OutcomeDeleted: the delete call succeeded (and, when waiting, the object is gone).
+	OutcomeDeleted = "deleted"
+	// OutcomeNotFound: the object did not exist (already deleted, or never created).
 	OutcomeNotFound = "not found"
-	OutcomeFailed   = "failed"
-	OutcomeKept     = "kept"
+	// OutcomeFailed: the delete call failed, or the object outlived the wait; see Error.
+	OutcomeFailed = "failed"
+	// OutcomeKept: the object was left on purpose (--keep, spec.cleanup).
+	OutcomeKept = "kept"
 )
 
 // The actions an ObjectRef records.

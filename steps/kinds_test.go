@@ -84,7 +84,7 @@ func newTestEnv(t *testing.T, typed []runtime.Object, dynamic ...runtime.Object)
 	})
 	return &testEnv{
 		Env: &Env{
-			Clients: c, Namespace: "default", RunID: "run1", Tracker: kube.NewTracker(c, "run1"),
+			Clients: c, Namespace: "default", RunID: "run1", Tracker: kube.NewTracker(c),
 			Pods: func(ns string) *kube.PodWatcher {
 				mu.Lock()
 				defer mu.Unlock()

@@ -124,7 +124,7 @@ func TestRunDistroless(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("cleanup deletions (-want +got):\n%s", diff)
 		}
-		if res.Cleanup.Policy != report.PolicyAlways {
+		if res.Cleanup.Policy != "always" {
 			t.Errorf("cleanup policy %q, want always", res.Cleanup.Policy)
 		}
 		// The ephemeral container went with its pod: nothing stays.

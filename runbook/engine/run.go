@@ -39,8 +39,15 @@ func runBound(timeout time.Duration) time.Duration { return timeout + 2*CleanupT
 // ErrInterrupted is the cause of a run's context when a signal stopped it.
 var ErrInterrupted = errors.New("interrupted")
 
-// Version is the tool's version, written into results.
+// Version is the tool's version, the one place it is written: results
+// (tool), `runbook version` and the user agent of the API client carry it.
 var Version = "v0.1.0"
+
+// CleanupKeep is the cleanup policy a run records when RunOptions.Keep
+// (--keep) is set: nothing is deleted and every object is reported as kept.
+// The other policies are spec.cleanup's (runbook.CleanupAlways,
+// CleanupOnSuccess and CleanupNever).
+const CleanupKeep = "keep"
 
 // Progress receives live events of a run; implementations must be safe
 // for concurrent use (fanned-out steps report from several goroutines).
@@ -155,7 +162,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", c.Server, err)
 		return r.res
 	}
-	r.tracker = kube.NewTracker(c, o.RunID)
+	r.tracker = kube.NewTracker(c)
 	if err := r.setupNamespace(runCtx); err != nil {
 		r.res.Verdict = report.VerdictError
 		r.res.Error = err.Error()
@@ -520,7 +527,7 @@ func (r *runner) cleanup(ctx context.Context) {
 		policy = runbook.CleanupAlways
 	}
 	if r.o.Keep {
-		policy = report.PolicyKeep
+		policy = CleanupKeep
 	}
 	r.res.Cleanup.Policy = policy
 	if r.tracker == nil {
@@ -528,7 +535,7 @@ func (r *runner) cleanup(ctx context.Context) {
 	}
 	var dels []kube.Deletion
 	switch {
-	case policy == report.PolicyKeep || policy == runbook.CleanupNever:
+	case policy == CleanupKeep || policy == runbook.CleanupNever:
 		dels = r.tracker.Kept("kept by " + policy)
 	case policy == runbook.CleanupOnSuccess && r.res.Verdict != report.VerdictPassed:
 		dels = r.tracker.Kept("kept: the run did not pass and spec.cleanup is onSuccess")
