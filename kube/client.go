@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -25,9 +24,6 @@ import (
 // Client-side rate limits. client-go defaults to 5 QPS / burst 10, which makes a busy run
 // sleep in the client; a runbook sends a few dozen requests at most, so the limiter must
 // never be what a user waits for.
-// UserAgent identifies runbook to the API server.
-var UserAgent = "runbook/v0.1.0"
-
 const (
 	clientQPS   = 50
 	clientBurst = 100
@@ -44,6 +40,9 @@ type ConfigOptions struct {
 	Context string
 	// Namespace is the -n/--namespace flag.
 	Namespace string
+	// UserAgent names the tool, e.g. "runbook/v0.1.0", in audit logs and, as the field
+	// manager, in managedFields of what a run creates. Empty leaves client-go's default.
+	UserAgent string
 }
 
 // Clients holds everything needed to talk to one cluster: the REST config, the typed and
@@ -102,19 +101,18 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 		}
 	}
 
+	if o.UserAgent != "" {
+		config.UserAgent = o.UserAgent
+	}
 	return NewClientsForConfig(config, namespace, contextName)
 }
 
-// NewClientsForConfig builds Clients for a REST config: its QPS and user
-// agent set, every request counted in Requests and recorded in the CallLog
-// of its context.
+// NewClientsForConfig builds Clients for a REST config: its QPS set, every
+// request counted in Requests and recorded in the CallLog of its context.
 func NewClientsForConfig(config *rest.Config, namespace, contextName string) (*Clients, error) {
 	config = rest.CopyConfig(config)
 	config.QPS = clientQPS
 	config.Burst = clientBurst
-	// The user agent names the tool in audit logs and, as the field
-	// manager, in managedFields of what the run creates.
-	config.UserAgent = UserAgent
 	counter := &RequestCounter{}
 	config.Wrap(counter.wrap)
 
@@ -297,17 +295,6 @@ func (r *RequestCounter) ByVerb() map[string]int64 {
 		out[k] = v
 	}
 	return out
-}
-
-// Keys returns the keys of ByVerb, sorted, for stable output.
-func (r *RequestCounter) Keys() []string {
-	m := r.ByVerb()
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // add counts one request.

@@ -192,9 +192,6 @@ func TestRequestCounterCountsEveryRequest(t *testing.T) {
 	if diff := cmp.Diff(want, c.Requests.ByVerb()); diff != "" {
 		t.Errorf("ByVerb (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"GET /version", "GET deployments.apps", "GET pods", "LIST pods"}, c.Requests.Keys()); diff != "" {
-		t.Errorf("Keys (-want +got):\n%s", diff)
-	}
 }
 
 func TestCallOf(t *testing.T) {

@@ -11,16 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kube-runbook/runbook/kube"
-	"github.com/kube-runbook/runbook/runbook/engine"
-
-	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
-
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/engine"
 	"github.com/kube-runbook/runbook/schemas"
 	"github.com/kube-runbook/runbook/steps"
 )

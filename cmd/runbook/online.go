@@ -12,14 +12,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kube-runbook/runbook/runbook/engine"
-	"github.com/kube-runbook/runbook/steps"
-
 	"github.com/spf13/pflag"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // kubeFlags are kubectl's kubeconfig flags.
@@ -34,7 +33,8 @@ func (k *kubeFlags) add(fs *pflag.FlagSet) {
 }
 
 func (k *kubeFlags) clients() (*kube.Clients, error) {
-	c, err := kube.NewClients(kube.ConfigOptions{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace})
+	c, err := kube.NewClients(kube.ConfigOptions{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace,
+		UserAgent: "runbook/" + engine.Version})
 	if err != nil {
 		return nil, exitf(exitCluster, "cannot use the cluster: %v", err)
 	}
