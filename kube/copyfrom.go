@@ -167,7 +167,7 @@ func CopyFrom(ctx context.Context, c *Clients, namespace, pod, container, srcPat
 		}
 		extracted <- err
 	}()
-	stderr := &cappedBuffer{max: copyStderrBytes}
+	stderr := NewCappedBuffer(copyStderrBytes)
 	streamErr := executor.StreamWithContext(streamCtx, remotecommand.StreamOptions{Stdout: dropWhenClosed{pw}, Stderr: stderr})
 	// Whether the extractor stopped the stream is known now: after the close below, it
 	// may still fail on a stream that ended in the middle of an entry.

@@ -48,8 +48,8 @@ func Exec(ctx context.Context, c *Clients, namespace, pod, container string, com
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	stdout := &cappedBuffer{max: maxBytes}
-	stderr := &cappedBuffer{max: maxBytes}
+	stdout := NewCappedBuffer(maxBytes)
+	stderr := NewCappedBuffer(maxBytes)
 	result := func(code int, err error) ExecResult {
 		return ExecResult{
 			Stdout: stdout.String(), Stderr: stderr.String(),
@@ -108,17 +108,23 @@ func newExecutor(c *Clients, u *url.URL) (remotecommand.Executor, error) {
 	})
 }
 
-// cappedBuffer keeps the first max bytes written to it and counts the rest; writes never
-// fail, so a chatty command is not cut off mid-stream.
-type cappedBuffer struct {
+// CappedBuffer keeps the first max bytes written to it and drops the rest, noting that it
+// did; writes never fail, so a chatty command is neither cut off mid-stream nor blocked on
+// a full pipe. It is safe for concurrent use.
+type CappedBuffer struct {
 	mu        sync.Mutex
 	max       int
 	buf       []byte
 	truncated bool
 }
 
+// NewCappedBuffer returns an empty buffer that keeps at most max bytes.
+func NewCappedBuffer(max int) *CappedBuffer {
+	return &CappedBuffer{max: max}
+}
+
 // Write implements io.Writer.
-func (b *cappedBuffer) Write(p []byte) (int, error) {
+func (b *CappedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	room := b.max - len(b.buf)
@@ -134,14 +140,14 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns what was kept.
-func (b *cappedBuffer) String() string {
+func (b *CappedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
 
 // Truncated reports whether anything was dropped.
-func (b *cappedBuffer) Truncated() bool {
+func (b *CappedBuffer) Truncated() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.truncated

@@ -34,7 +34,7 @@ func TestCappedBuffer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := &cappedBuffer{max: tt.max}
+			b := NewCappedBuffer(tt.max)
 			for _, w := range tt.writes {
 				n, err := b.Write([]byte(w))
 				if n != len(w) || err != nil {

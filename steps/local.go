@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -153,7 +152,7 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 	if limit <= 0 {
 		limit = kube.DefaultMaxBytes
 	}
-	stdout, stderr := &capBuffer{max: limit}, &capBuffer{max: limit}
+	stdout, stderr := kube.NewCappedBuffer(limit), kube.NewCappedBuffer(limit)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, stdout, stderr
 	// Its own process group, so that an interrupt or a timeout kills
@@ -163,8 +162,8 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 	cmd.WaitDelay = localWaitDelay
 	e.logf("running %s", shellJoin(argv))
 	err = cmd.Run()
-	out.Stdout, out.StdoutTruncated = stdout.String(), stdout.truncated
-	out.Stderr, out.StderrTruncated = stderr.String(), stderr.truncated
+	out.Stdout, out.StdoutTruncated = stdout.String(), stdout.Truncated()
+	out.Stderr, out.StderrTruncated = stderr.String(), stderr.Truncated()
 
 	var exitErr *exec.ExitError
 	switch {
@@ -189,28 +188,3 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(fmt.Errorf("local command %s: %w", shellQuote(argv[0]), err))
 	}
 }
-
-// capBuffer keeps the first max bytes written to it and drops the rest,
-// so that a chatty command never blocks on a full pipe.
-type capBuffer struct {
-	buf       bytes.Buffer
-	max       int
-	truncated bool
-}
-
-// Write implements io.Writer; it never fails.
-func (b *capBuffer) Write(p []byte) (int, error) {
-	room := b.max - b.buf.Len()
-	if len(p) > room {
-		b.truncated = true
-		if room > 0 {
-			b.buf.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	b.buf.Write(p)
-	return len(p), nil
-}
-
-// String returns what was kept.
-func (b *capBuffer) String() string { return b.buf.String() }
