@@ -66,11 +66,6 @@ func CallOf(req *http.Request) Call {
 	return c
 }
 
-// GVR is the call's group, version and resource.
-func (c Call) GVR() schema.GroupVersionResource {
-	return schema.GroupVersionResource{Group: c.Group, Version: c.Version, Resource: c.Resource}
-}
-
 // Key names what was called without the object: "GET pods", "WATCH pods",
 // "PATCH pods/ephemeralcontainers", "LIST deployments.apps"; "GET /version"
 // for a request that names no resource. Request counts are kept by Key.
@@ -283,11 +278,6 @@ func (o ObjectRef) String() string {
 // Delete is the call that deletes the object.
 func (o ObjectRef) Delete() Call {
 	return Call{Verb: "delete", Group: o.Group, Version: o.Version, Resource: o.Resource, Namespace: o.Namespace, Name: o.Name}
-}
-
-// GVR is the object's group, version and resource.
-func (o ObjectRef) GVR() schema.GroupVersionResource {
-	return schema.GroupVersionResource{Group: o.Group, Version: o.Version, Resource: o.Resource}
 }
 
 // RefOf names an object of resource gvr.

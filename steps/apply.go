@@ -20,6 +20,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -572,7 +573,7 @@ func (s *ApplyStep) results(out *Outcome, objs []*applyObject) {
 		if o.pod != nil {
 			m = podMap(o.pod)
 		} else {
-			m = objectMap(o.u)
+			m = ObjectMap(o.u)
 		}
 		out.Objects = append(out.Objects, m)
 		out.Object = m
@@ -582,7 +583,7 @@ func (s *ApplyStep) results(out *Outcome, objs []*applyObject) {
 // podMap is a typed pod as JSON, with the apiVersion and kind the API
 // server's answers leave out.
 func podMap(pod *corev1.Pod) map[string]any {
-	m := toMap(pod)
+	m := ObjectMap(pod)
 	if m != nil {
 		m["apiVersion"], m["kind"] = "v1", "Pod"
 	}
@@ -626,7 +627,7 @@ func createObject(ctx context.Context, e *Env, out *Outcome, o *applyObject) err
 		o.u = created
 	}
 	e.Tracker.MarkCreated(idx)
-	out.Touched = append(out.Touched, ObjectRef{Kind: o.u.GetKind(), Namespace: ns, Name: name, Action: "created"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: o.u.GetKind(), Namespace: ns, Name: name, Action: report.ActionCreated})
 	return nil
 }
 

@@ -202,22 +202,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// toMap converts an API object to the JSON map that expressions see.
-func toMap(obj any) map[string]any {
-	if obj == nil {
-		return nil
-	}
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil
-	}
-	return m
-}
-
 // bodyOf turns an object or a JSON patch into plain data for a plan.
 func bodyOf(v any) any {
 	if b, ok := v.([]byte); ok {
@@ -227,7 +211,7 @@ func bodyOf(v any) any {
 		}
 		return string(b)
 	}
-	return toMap(v)
+	return ObjectMap(v)
 }
 
 // checkRuntimePrivilege refuses a profile chosen by an expression that

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -166,7 +168,7 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: kube.PodPrivilegedReasons(&cp.Spec)},
 	)
 	if s.WaitFor != "None" {
-		pl.Calls = append(pl.Calls, watchCall(ns, "until the copy is "+orDefault(s.WaitFor, "Ready")))
+		pl.Calls = append(pl.Calls, watchCall(ns, "until the copy is "+cmp.Or(s.WaitFor, "Ready")))
 	}
 	pl.Cleanup = append(pl.Cleanup, kube.PodRef(ns, cp.Name))
 	if s.Profile.HasExpressions() {
@@ -200,7 +202,7 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Pod = toMap(created)
+	out.Pod = ObjectMap(created)
 	var cond kube.PodCondition
 	switch s.WaitFor {
 	case "None":
@@ -210,10 +212,10 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	default:
 		cond = kube.PodReady()
 	}
-	e.logf("waiting for pod %s/%s to be %s", ns, o.To, orDefault(s.WaitFor, "Ready"))
+	e.logf("waiting for pod %s/%s to be %s", ns, o.To, cmp.Or(s.WaitFor, "Ready"))
 	pod, err := e.Pods(ns).WaitFrom(ctx, created, cond)
 	if pod != nil {
-		out.Pod = toMap(pod)
+		out.Pod = ObjectMap(pod)
 	}
 	return out.fail(err)
 }
@@ -236,6 +238,6 @@ func createPod(ctx context.Context, e *Env, out *Outcome, pod *corev1.Pod) (*cor
 		return nil, fmt.Errorf("creating pod %s/%s: %w", ns, pod.Name, err)
 	}
 	e.Tracker.MarkCreated(idx)
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod.Name, Action: "created"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod.Name, Action: report.ActionCreated})
 	return created, nil
 }

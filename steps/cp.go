@@ -194,7 +194,7 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Pod = toMap(pod)
+	out.Pod = ObjectMap(pod)
 	if a.container, err = cpContainer(pod, a.container); err != nil {
 		return out.fail(err)
 	}
@@ -202,7 +202,7 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("copying %s from container %s of pod %s/%s", a.src, a.container, a.ns, a.pod)
 	res := kube.CopyFrom(ctx, e.Clients, a.ns, a.pod, a.container, a.src, e.ArtifactDir, a.to,
 		kube.CopyFromOptions{MaxBytes: s.maxBytes()})
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: a.ns, Name: a.pod, Action: "exec"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: a.ns, Name: a.pod, Action: report.ActionExec})
 	budget := maxCpContentBytes
 	for _, f := range res.Files {
 		art := report.NewArtifact(f.Path, fmt.Sprintf("pod %s/%s container %s:%s", a.ns, a.pod, a.container, f.Source),

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -103,7 +105,7 @@ func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
 		Call{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: pod,
 			PatchType: string(types.StrategicMergePatchType), Body: bodyOf(patch),
 			Privileged: kube.ContainerPrivilegedReasons(ec.Name, ec.SecurityContext)},
-		watchCall(ns, "until container "+ec.Name+" is "+orDefault(s.WaitFor, "Terminated")),
+		watchCall(ns, "until container "+ec.Name+" is "+cmp.Or(s.WaitFor, "Terminated")),
 	)
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Note: "output of container " + ec.Name})
@@ -149,7 +151,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("adding ephemeral container %q to pod %s/%s: %w", ec.Name, ns, podName, err))
 	}
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: podName, Action: "patched"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: podName, Action: report.ActionPatched})
 	out.Leftovers = append(out.Leftovers, ephemeralLeftover(ec.Name, ns, podName))
 
 	cond := kube.EphemeralContainerTerminated(ec.Name)
@@ -159,7 +161,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("waiting for ephemeral container %s in pod %s/%s", ec.Name, ns, podName)
 	pod, err = e.Pods(ns).WaitFrom(ctx, patched, cond)
 	if pod != nil {
-		out.Pod = toMap(pod)
+		out.Pod = ObjectMap(pod)
 		out.Container = ephemeralStatus(pod, ec.Name)
 	}
 	if err != nil {
@@ -224,20 +226,13 @@ func ephemeralStatusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 
 func ephemeralStatus(pod *corev1.Pod, name string) map[string]any {
 	if st := ephemeralStatusOf(pod, name); st != nil {
-		return toMap(st)
+		return ObjectMap(st)
 	}
 	return nil
 }
 
 func watchCall(ns, note string) Call {
 	return Call{Verb: "watch", Resource: "pods", Namespace: ns, Note: "one watch per namespace, shared by every wait of the run; " + note}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // ephemeralLeftover is what a debug step leaves: its ephemeral container

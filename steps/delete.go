@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -136,7 +137,7 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("reading %s: %w", t, err))
 	}
-	out.Object = objectMap(before)
+	out.Object = ObjectMap(before)
 	uid := before.GetUID()
 	err = ri.Delete(ctx, t.name, s.options(uid))
 	if apierrors.IsNotFound(err) && s.IgnoreNotFound {
@@ -145,7 +146,7 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("deleting %s: %w", t, err))
 	}
-	out.Touched = append(out.Touched, t.ref("deleted"))
+	out.Touched = append(out.Touched, t.ref(report.ActionDeleted))
 	if !s.wait() {
 		return out
 	}

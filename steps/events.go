@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -79,7 +80,7 @@ func eventSelector(kind, name string) string {
 
 // Plan implements Action.
 func (s *EventsStep) Plan(p *Planner) (*Planned, error) {
-	ns := orDefault(p.Render(s.Namespace), p.Namespace)
+	ns := cmp.Or(p.Render(s.Namespace), p.Namespace)
 	var kind, name string
 	target := "events in " + ns
 	if s.For != nil {
@@ -100,7 +101,7 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("namespace: %w", err))
 	}
-	ns = orDefault(ns, e.Namespace)
+	ns = cmp.Or(ns, e.Namespace)
 	var kind, name string
 	out.Target = "events in " + ns
 	if s.For != nil {
@@ -130,7 +131,7 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 	sortEvents(events)
 	out.Objects = make([]any, 0, len(events))
 	for _, ev := range events {
-		m := toMap(ev)
+		m := ObjectMap(ev)
 		if m != nil {
 			m["apiVersion"], m["kind"] = "v1", "Event"
 		}

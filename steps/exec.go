@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -100,6 +101,6 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Stdout, out.Stderr = r.Stdout, r.Stderr
 	out.ExitCode = intPtr(r.ExitCode)
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: "exec"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: report.ActionExec})
 	return out.fail(r.Err)
 }

@@ -1,9 +1,9 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -107,9 +108,9 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 		if err != nil {
 			return out.fail(fmt.Errorf("reading %s: %w", t, err))
 		}
-		obj := objectMap(u)
+		obj := ObjectMap(u)
 		out.Object, out.Objects = obj, []any{obj}
-		out.Touched = append(out.Touched, t.ref("read"))
+		out.Touched = append(out.Touched, t.ref(report.ActionRead))
 		out.Secrets = append(out.Secrets, secretValues(u)...)
 		return out
 	}
@@ -132,8 +133,8 @@ func (s *GetStep) Run(ctx context.Context, e *Env) *Outcome {
 			// List items carry no apiVersion and kind of their own.
 			u.SetGroupVersionKind(t.gvk)
 		}
-		out.Objects = append(out.Objects, objectMap(u))
-		out.Touched = append(out.Touched, ObjectRef{Kind: t.gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName(), Action: "read"})
+		out.Objects = append(out.Objects, ObjectMap(u))
+		out.Touched = append(out.Touched, ObjectRef{Kind: t.gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName(), Action: report.ActionRead})
 		out.Secrets = append(out.Secrets, secretValues(u)...)
 	}
 	return out
@@ -266,7 +267,7 @@ func checkKind(apiVersion, kind string) []runbook.FieldError {
 
 // groupVersionKind parses apiVersion (default v1) and kind.
 func groupVersionKind(apiVersion, kind string) (schema.GroupVersionKind, error) {
-	gv, err := schema.ParseGroupVersion(orDefault(apiVersion, "v1"))
+	gv, err := schema.ParseGroupVersion(cmp.Or(apiVersion, "v1"))
 	if err != nil {
 		return schema.GroupVersionKind{}, fmt.Errorf("apiVersion %q: %w", apiVersion, err)
 	}
@@ -352,21 +353,4 @@ func planTarget(p *Planner, apiVersion, kind string, name, namespace expression.
 		t.ns = p.Namespace
 	}
 	return t, notes
-}
-
-// objectMap converts an object read through the dynamic client to the JSON
-// map that expressions see, with numbers as float64 like every other object.
-func objectMap(u *unstructured.Unstructured) map[string]any {
-	if u == nil {
-		return nil
-	}
-	b, err := json.Marshal(u.Object)
-	if err != nil {
-		return u.Object
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return u.Object
-	}
-	return m
 }

@@ -1,11 +1,13 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -74,7 +76,7 @@ func (s *LogsStep) options(ns, pod, container string) (string, map[string]any) {
 
 // Plan implements Action.
 func (s *LogsStep) Plan(p *Planner) (*Planned, error) {
-	ns := orDefault(p.Render(s.Namespace), p.Namespace)
+	ns := cmp.Or(p.Render(s.Namespace), p.Namespace)
 	pod, container := p.Render(s.Pod), p.Render(s.Container)
 	cmd, params := s.options(ns, pod, container)
 	return &Planned{
@@ -95,7 +97,7 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("namespace: %w", err))
 	}
-	ns = orDefault(ns, e.Namespace)
+	ns = cmp.Or(ns, e.Namespace)
 	container, err := e.Render(s.Container)
 	if err != nil {
 		return out.fail(fmt.Errorf("container: %w", err))
@@ -115,6 +117,6 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: "read"})
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: report.ActionRead})
 	return out
 }

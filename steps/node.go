@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -115,7 +117,7 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	pl.Calls = append(pl.Calls,
 		Call{Verb: "get", Resource: "nodes", Name: o.NodeName, Note: "check the node exists; the node object is `node` in assertions"},
 		Call{Verb: "create", Resource: "pods", Namespace: p.Namespace, Name: pod.Name, Body: bodyOf(pod), Privileged: kube.PodPrivilegedReasons(&pod.Spec)},
-		watchCall(p.Namespace, "until the node pod is "+orDefault(s.WaitFor, "Succeeded")),
+		watchCall(p.Namespace, "until the node pod is "+cmp.Or(s.WaitFor, "Succeeded")),
 	)
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: p.Namespace, Name: pod.Name})
@@ -141,8 +143,8 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(fmt.Errorf("node %q: %w", o.NodeName, err))
 	}
-	out.Node = toMap(node)
-	out.Touched = append(out.Touched, ObjectRef{Kind: "Node", Name: o.NodeName, Action: "read"})
+	out.Node = ObjectMap(node)
+	out.Touched = append(out.Touched, ObjectRef{Kind: "Node", Name: o.NodeName, Action: report.ActionRead})
 	pod, err := kube.NodePod(o)
 	if err != nil {
 		return out.fail(err)
@@ -151,7 +153,7 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Pod = toMap(created)
+	out.Pod = ObjectMap(created)
 	cond := kube.PodSucceeded()
 	if s.WaitFor == "Running" {
 		cond = kube.PodRunning()
@@ -159,11 +161,11 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("waiting for node pod %s on %s", pod.Name, o.NodeName)
 	done, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, cond)
 	if done != nil {
-		out.Pod = toMap(done)
+		out.Pod = ObjectMap(done)
 		for i := range done.Status.ContainerStatuses {
 			st := &done.Status.ContainerStatuses[i]
 			if st.Name == o.Name {
-				out.Container = toMap(st)
+				out.Container = ObjectMap(st)
 				if st.State.Terminated != nil {
 					out.ExitCode = intPtr(int(st.State.Terminated.ExitCode))
 				}

@@ -1,6 +1,12 @@
 package steps
 
-import "github.com/kube-runbook/runbook/runbook"
+import (
+	"encoding/json"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kube-runbook/runbook/runbook"
+)
 
 // Result is a name a kind's runs provide, and how to read its value from
 // an Outcome. A kind with a result of its own declares it in its own file,
@@ -56,6 +62,31 @@ var (
 			return o.Objects
 		}}
 )
+
+// ObjectMap converts an API object, typed or read through the dynamic
+// client, to the JSON map that expressions see: the API's field names,
+// numbers as float64. It returns nil for nil and for what does not encode
+// as a JSON object.
+func ObjectMap(obj any) map[string]any {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		if u == nil {
+			return nil
+		}
+		obj = u.Object
+	}
+	if obj == nil {
+		return nil
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil
+	}
+	return m
+}
 
 // mapOrNil turns a nil map into an untyped nil, so Value falls back to the
 // result's zero value.

@@ -12,7 +12,7 @@ package steps
 import (
 	"context"
 	"fmt"
-	"path"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -130,7 +130,8 @@ func (e *Env) logf(format string, args ...any) {
 // ObjectRef names an object a step touched.
 type ObjectRef struct {
 	Kind, Namespace, Name string
-	// Action is created, patched, read, deleted or exec.
+	// Action is one of report's: ActionCreated, ActionPatched, ActionRead,
+	// ActionDeleted or ActionExec.
 	Action string
 }
 
@@ -296,8 +297,8 @@ func (p *Planner) Pod(namespace, name string) *corev1.Pod {
 
 // resolveFile makes a file reference relative to the runbook's directory.
 func resolveFile(dir, file string) string {
-	if path.IsAbs(file) || dir == "" {
+	if filepath.IsAbs(file) || dir == "" {
 		return file
 	}
-	return path.Join(dir, file)
+	return filepath.Join(dir, file)
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -107,7 +108,7 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		return err == nil && ok
 	}
 	e.logf("waiting for %s until %s", t, s.For.Source)
-	out.Touched = append(out.Touched, t.ref("read"))
+	out.Touched = append(out.Touched, t.ref(report.ActionRead))
 	if t.isPod() {
 		cond := func(pod *corev1.Pod) (bool, error) { return holds(podMap(pod)), nil }
 		var pod *corev1.Pod
@@ -123,10 +124,10 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		ns := t.namespace()
 		var u *unstructured.Unstructured
 		u, err = kube.WaitFor(ctx, e.Clients, t.gvr, ns, t.name, func(u *unstructured.Unstructured) (bool, error) {
-			return holds(objectMap(u)), nil
+			return holds(ObjectMap(u)), nil
 		})
 		if u != nil {
-			out.Object = objectMap(u)
+			out.Object = ObjectMap(u)
 		}
 	}
 	if err != nil && evalErr != nil && !errors.Is(err, evalErr) {

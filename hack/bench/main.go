@@ -281,9 +281,6 @@ type Segment struct {
 // the one-second resolution of status timestamps.
 type Bounds struct{ Low, High time.Duration }
 
-// Mid is the middle of b.
-func (b Bounds) Mid() time.Duration { return (b.Low + b.High) / 2 }
-
 // add adds the segment from start to end, where end is a truncated status
 // timestamp: the true end lies in [end, end+1s), and not after limit (when
 // the tool saw the result; ignored when zero or before end).

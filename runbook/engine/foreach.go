@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // forEachItem is one target of a fanned-out step.
@@ -44,7 +44,7 @@ func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expressi
 				continue
 			}
 			r.sec.knowPod(p)
-			out = append(out, forEachItem{label: "pod " + p.Namespace + "/" + p.Name, value: toMapAny(p)})
+			out = append(out, forEachItem{label: "pod " + p.Namespace + "/" + p.Name, value: steps.ObjectMap(p)})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
 		return out, nil
@@ -55,7 +55,7 @@ func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expressi
 		}
 		var out []forEachItem
 		for i := range list.Items {
-			out = append(out, forEachItem{label: "node " + list.Items[i].Name, value: toMapAny(&list.Items[i])})
+			out = append(out, forEachItem{label: "node " + list.Items[i].Name, value: steps.ObjectMap(&list.Items[i])})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
 		return out, nil
@@ -148,17 +148,4 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 	sr.FinishedAt = time.Now().UTC()
 	sr.Duration = report.Seconds(time.Since(start))
 	return sr
-}
-
-// toMapAny converts an API object to the JSON map expressions see.
-func toMapAny(obj any) map[string]any {
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -187,7 +188,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 				view := map[string]any{}
 				if lister, ok := s.Action.(podLister); ok {
 					if pods := lister.PlannedPods(planner); len(pods) > 0 {
-						view["object"] = toMapAny(pods[len(pods)-1])
+						view["object"] = steps.ObjectMap(pods[len(pods)-1])
 					}
 				}
 				scope.Steps[s.ID] = view
@@ -263,7 +264,7 @@ func describeForEach(fe *runbook.ForEach, ns string) string {
 	conc := max(fe.Concurrency, 1)
 	switch {
 	case fe.Pods != nil:
-		where := "namespace " + orDefault(fe.Pods.Namespace, ns)
+		where := "namespace " + cmp.Or(fe.Pods.Namespace, ns)
 		if fe.Pods.AllNamespaces {
 			where = "all namespaces"
 		}
@@ -277,20 +278,13 @@ func describeForEach(fe *runbook.ForEach, ns string) string {
 func forEachCall(fe *runbook.ForEach, ns string) steps.Call {
 	switch {
 	case fe.Pods != nil:
-		c := steps.Call{Verb: "list", Resource: "pods", Namespace: orDefault(fe.Pods.Namespace, ns), Note: "forEach selection " + fe.Pods.Selector}
+		c := steps.Call{Verb: "list", Resource: "pods", Namespace: cmp.Or(fe.Pods.Namespace, ns), Note: "forEach selection " + fe.Pods.Selector}
 		if fe.Pods.AllNamespaces {
 			c.Namespace = ""
 		}
 		return c
 	}
 	return steps.Call{Verb: "list", Resource: "nodes", Note: "forEach selection " + fe.Nodes.Selector}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func appendUnique(list []string, items ...string) []string {

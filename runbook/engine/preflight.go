@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -125,7 +126,7 @@ func podSecurityCheck(ctx context.Context, c *kube.Clients, ns string, p *Plan) 
 	}
 	level := n.Labels["pod-security.kubernetes.io/enforce"]
 	if level == "" || level == "privileged" {
-		return Check{What: what, OK: true, Detail: "enforces " + orDefault(level, "nothing (privileged)")}
+		return Check{What: what, OK: true, Detail: "enforces " + cmp.Or(level, "nothing (privileged)")}
 	}
 	if len(p.Privileged) > 0 {
 		return Check{What: what, Detail: fmt.Sprintf("enforces %s, and the run has privileged items (%d): the API server will refuse them", level, len(p.Privileged))}
