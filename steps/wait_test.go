@@ -1,0 +1,105 @@
+package steps
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kube-runbook/runbook/runbook/expression"
+)
+
+// fakeWatch makes a fake client answer watches of resource with a watcher
+// the test drives; started is closed when the first watch begins.
+func fakeWatch(f interface {
+	PrependWatchReactor(string, k8stesting.WatchReactionFunc)
+}, resource string) (*watch.FakeWatcher, <-chan struct{}) {
+	w := watch.NewFake()
+	started := make(chan struct{})
+	var once sync.Once
+	f.PrependWatchReactor(resource, func(k8stesting.Action) (bool, watch.Interface, error) {
+		once.Do(func() { close(started) })
+		return true, w, nil
+	})
+	return w, started
+}
+
+func TestWaitRunPodByWatch(t *testing.T) {
+	pending := readyPod("web")
+	pending.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	env := newTestEnv(t, []runtime.Object{pending})
+	w, started := fakeWatch(env.kube, "pods")
+	// Until the pod has container statuses the expression fails to
+	// evaluate: that must count as false, not end the wait.
+	s := &WaitStep{Kind: "Pod", Name: tpl(t, "${{ vars.name }}"), For: cond(t, `object.status.containerStatuses[0].ready == true`)}
+	done := make(chan *Outcome)
+	go func() { done <- s.Run(testCtx(t), env.Env) }()
+	<-started
+	running := readyPod("web")
+	running.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Ready: true}}
+	w.Modify(running)
+	out := <-done
+	if out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	want := &Outcome{Target: "pod default/web", Kubectl: "kubectl wait pod/web -n default '--for=jsonpath={.status.containerStatuses[0].ready}=true'",
+		Touched: []ObjectRef{{Kind: "Pod", Namespace: "default", Name: "web", Action: "read"}}}
+	if out.Object["status"].(map[string]any)["phase"] != "Running" {
+		t.Errorf("object is not the pod the watch saw last: %v", out.Object["status"])
+	}
+	got := *out
+	got.Object = nil
+	if diff := cmp.Diff(want, &got); diff != "" {
+		t.Errorf("outcome (-want +got):\n%s", diff)
+	}
+}
+
+func TestWaitRunObject(t *testing.T) {
+	dep := unstr(t, &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 2}})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		spec    *WaitStep
+		wantErr string
+	}{
+		{"holds", context.Background(), &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, "object.status.readyReplicas == 2")}, ""},
+		{"missing", context.Background(), &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "nope"), For: cond(t, "true")},
+			"deployments.apps default/nope was deleted or does not exist"},
+		{"ended", cancelled, &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, "false")},
+			"waiting for deployments.apps default/web: context canceled"},
+		{"not compiled", context.Background(), &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: expression.NewExpr("true")},
+			`for "true" was not compiled`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, nil, dep.DeepCopy())
+			ctx, cancel := context.WithTimeout(tt.ctx, time.Minute)
+			defer cancel()
+			out := tt.spec.Run(ctx, env.Env)
+			if tt.wantErr != "" {
+				if out.Err == nil || !strings.HasPrefix(out.Err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %s...", out.Err, tt.wantErr)
+				}
+				return
+			}
+			if out.Err != nil {
+				t.Fatal(out.Err)
+			}
+			if out.Object["metadata"].(map[string]any)["name"] != "web" {
+				t.Errorf("object = %v", out.Object)
+			}
+		})
+	}
+}
