@@ -1,3 +1,10 @@
+// Package kube is runbook's access to the cluster, over client-go: clients
+// that count every request and record it in the step's CallLog; the pure
+// builders of kubectl debug's ephemeral containers, pod copies and node
+// pods (shared by plan and run); waits, the shared per-namespace pod
+// watcher and workload readiness; exec, logs and copies out of containers;
+// and the Tracker that deletes what a run created. It uses package report
+// only for the names of deletion outcomes.
 package kube
 
 import (
