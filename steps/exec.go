@@ -17,7 +17,7 @@ import (
 type ExecStep struct {
 	// PodTarget is the pod to run the command in.
 	PodTarget `yaml:",inline" json:",inline"`
-	// Container in the pod (default: the pod's first container).
+	// Container in the pod; required when the pod has more than one.
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Command is the argv to run; no shell unless you name one.
 	Command []expression.Template `yaml:"command" json:"command"`
