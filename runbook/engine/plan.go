@@ -252,14 +252,6 @@ func permissions(calls []kube.Call, temporary bool) []Permission {
 	return out
 }
 
-// clusterScoped are the resources a run may touch that no namespace holds.
-var clusterScoped = map[string]bool{"nodes": true, "namespaces": true, "persistentvolumes": true, "clusterroles": true, "clusterrolebindings": true}
-
-// ClusterScoped reports whether a resource (plural, without subresource)
-// is cluster-scoped, so a Role cannot grant it and access is asked for
-// without a namespace.
-func ClusterScoped(resource string) bool { return clusterScoped[resource] }
-
 func describeForEach(fe *runbook.ForEach, ns string) string {
 	conc := max(fe.Concurrency, 1)
 	switch {
