@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kube-runbook/runbook/runbook"
+
 	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -218,8 +220,10 @@ func objectsOf(docs []*yaml.Node, line func(int) string) ([]*applyObject, []erro
 // objectOf converts a YAML mapping to an object with JSON's types (int64
 // and float64 numbers), and checks the fields every object needs.
 func objectOf(n *yaml.Node) (*unstructured.Unstructured, error) {
-	var v any
-	if err := n.Decode(&v); err != nil {
+	// The format's converter: linear in the keys (yaml.v3's own duplicate
+	// check is quadratic) and bounded in what aliases expand to.
+	v, err := runbook.NodeValue(n)
+	if err != nil {
 		return nil, err
 	}
 	b, err := utiljson.Marshal(v)
