@@ -74,6 +74,7 @@ func (m *mdWriter) header() {
 	for _, w := range r.Warnings {
 		m.printf("**Warning:** %s\n\n", mdText(w))
 	}
+	m.whatFailed()
 	if r.Runbook.Description != "" {
 		m.printf("> %s\n\n", mdText(r.Runbook.Description))
 	}
@@ -185,21 +186,22 @@ func (m *mdWriter) stepBody(s *StepResult, showTarget bool) {
 	m.printf("\n")
 	if s.Error != "" {
 		m.printf("**Error:**\n\n")
-		m.fenced("text", s.Error)
+		m.fenced("text", wrapLines(s.Error, wrapWidth))
 	}
 	if s.Command != "" {
 		m.printf("Equivalent command:\n\n")
 		m.fenced("sh", s.Command)
 	}
 	if len(s.Calls) > 0 {
-		m.printf("API calls:\n\n")
-		for _, c := range s.Calls {
-			m.printf("- %s\n", mdCode(c.String()))
-		}
-		if s.CallsDropped > 0 {
-			m.printf("- and %d more\n", s.CallsDropped)
-		}
-		m.printf("\n")
+		m.folded(fmt.Sprintf("API calls (%d)", len(s.Calls)+s.CallsDropped), func() {
+			for _, c := range s.Calls {
+				m.printf("- %s\n", mdCode(c.String()))
+			}
+			if s.CallsDropped > 0 {
+				m.printf("- and %d more\n", s.CallsDropped)
+			}
+			m.printf("\n")
+		})
 	}
 	m.output("stdout", s.Stdout, s.StdoutTruncated)
 	m.output("stderr", s.Stderr, s.StderrTruncated)
@@ -314,15 +316,16 @@ func (m *mdWriter) objects(s *StepResult) {
 	if len(s.Objects) == 0 {
 		return
 	}
-	m.printf("Objects:\n\n")
-	for _, o := range s.Objects {
-		line := "- " + mdText(o.Action) + " " + mdCode(objectName(o.Kind, o.Namespace, o.Name))
-		if o.Action == ActionCreated {
-			line += " — cleanup: " + m.cleanupOf(o)
+	m.folded(fmt.Sprintf("Objects (%d)", len(s.Objects)), func() {
+		for _, o := range s.Objects {
+			line := "- " + mdText(o.Action) + " " + mdCode(objectName(o.Kind, o.Namespace, o.Name))
+			if o.Action == ActionCreated {
+				line += " — cleanup: " + m.cleanupOf(o)
+			}
+			m.printf("%s\n", line)
 		}
-		m.printf("%s\n", line)
-	}
-	m.printf("\n")
+		m.printf("\n")
+	})
 }
 
 // cleanupOf tells what cleanup did with an object a step created.

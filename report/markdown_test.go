@@ -83,7 +83,7 @@ func TestMarkdownHostileContentStaysInside(t *testing.T) {
 		"<img":       0,
 		"<b>":        0,
 		"<!--":       0,
-		"<h2>":       4, // Summary, Steps, Cleanup, Timeline
+		"<h2>":       5, // What failed, Summary, Steps, Cleanup, Timeline
 		"<h3>":       3, // the two steps and "Could not be removed": nothing from the output
 		"<table>":    3, // facts, summary, timeline (cleanup deleted nothing)
 	}
@@ -214,7 +214,7 @@ func TestMarkdownFoldsLongOutputOnly(t *testing.T) {
 			r := passedResult()
 			r.Steps[2].Stdout = tt.stdout
 			md := string(renderResult(t, "md", r))
-			if got := strings.Contains(md, "<details>"); got != tt.folded {
+			if got := strings.Contains(md, "<summary>stdout"); got != tt.folded {
 				t.Errorf("folded = %v, want %v", got, tt.folded)
 			}
 		})

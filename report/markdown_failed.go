@@ -1,0 +1,119 @@
+package report
+
+import (
+	"strings"
+)
+
+// whatFailedLines is how many of a failed step's last output lines the
+// "What failed" section shows.
+const whatFailedLines = 8
+
+// wrapWidth is where long lines of an error are wrapped in a code block,
+// so a rendered page does not hide their end behind a scroll bar.
+const wrapWidth = 100
+
+// whatFailed writes, right under the verdict, what a reader of a failed
+// run needs first: each failed step (fanned-out targets included) with its
+// error, its failed assertions and their values, and its last lines of
+// output. The full step follows under Steps.
+func (m *mdWriter) whatFailed() {
+	var failed []leaf
+	for _, l := range leaves(m.r) {
+		if l.step.Status == StatusFailed || l.step.Status == StatusInterrupted {
+			failed = append(failed, l)
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	m.printf("## What failed\n\n")
+	for _, l := range failed {
+		s := l.step
+		m.printf("**%s %d. %s** (%s", statusEmoji(s.Status), l.index(), mdText(stepLabel(l)), mdCode(l.kind()))
+		if s.Target != "" {
+			m.printf(" on %s", mdCode(s.Target))
+		}
+		m.printf(")\n\n")
+		if s.Error != "" {
+			m.fenced("text", wrapLines(s.Error, wrapWidth))
+		}
+		for _, a := range s.Assertions {
+			if a.Passed {
+				continue
+			}
+			what := mdCode(a.Expr)
+			if a.Message != "" {
+				what = mdText(a.Message) + ": " + what
+			}
+			m.printf("- ❌ %s\n", what)
+			if a.Error != "" {
+				m.printf("  - error: %s\n", mdCode(clip(a.Error, mdValueRunes)))
+			}
+			for _, v := range a.Values {
+				m.printf("  - %s = %s\n", mdCode(v.Expr), mdCode(clip(v.Value, mdValueRunes)))
+			}
+		}
+		if hasFailedAssertion(s) {
+			m.printf("\n")
+		}
+		for _, o := range []struct{ name, text string }{{"stdout", s.Stdout}, {"stderr", s.Stderr}} {
+			if tail, n := lastLines(o.text, whatFailedLines); tail != "" {
+				label := "Last lines of " + o.name
+				if n <= whatFailedLines {
+					label = o.name
+				}
+				m.printf("%s:\n\n", label)
+				m.fenced("text", tail)
+			}
+		}
+	}
+}
+
+func hasFailedAssertion(s *StepResult) bool {
+	for _, a := range s.Assertions {
+		if !a.Passed {
+			return true
+		}
+	}
+	return false
+}
+
+// lastLines returns the last n lines of text and how many it has.
+func lastLines(text string, n int) (string, int) {
+	text = strings.TrimRight(text, "\n")
+	if text == "" {
+		return "", 0
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) > n {
+		return strings.Join(lines[len(lines)-n:], "\n"), len(lines)
+	}
+	return text, len(lines)
+}
+
+// wrapLines wraps lines longer than width at spaces (or hard, when a line
+// has none), so long single-line errors stay readable in a code block.
+func wrapLines(text string, width int) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		for len([]rune(line)) > width {
+			r := []rune(line)
+			cut := width
+			if i := strings.LastIndex(string(r[:width]), " "); i > width/2 {
+				cut = len([]rune(string(r[:width])[:i]))
+			}
+			out = append(out, string(r[:cut]))
+			line = strings.TrimLeft(string(r[cut:]), " ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+// folded writes a section GitHub shows closed: a summary line, the body
+// on demand.
+func (m *mdWriter) folded(summary string, body func()) {
+	m.printf("<details><summary>%s</summary>\n\n", summary)
+	body()
+	m.printf("</details>\n\n")
+}
