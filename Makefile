@@ -50,6 +50,7 @@ lint: schema-check
 	shellcheck -x $(SHELL_SCRIPTS)
 
 unit:
+	@command -v xmllint >/dev/null || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; }
 	$(GO) test -count=1 $(PKGS)
 
 ## fuzz: a short, bounded fuzz run of the loader (longer: make fuzz FUZZTIME=10m)

@@ -20,7 +20,6 @@ type (
 		Tests    int              `xml:"tests,attr"`
 		Failures int              `xml:"failures,attr"`
 		Errors   int              `xml:"errors,attr"`
-		Skipped  int              `xml:"skipped,attr"`
 		Time     string           `xml:"time,attr"`
 		Suites   []junitTestsuite `xml:"testsuite"`
 	}
@@ -153,7 +152,6 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
 		Errors:   suite.Errors,
-		Skipped:  suite.Skipped,
 		Time:     suite.Time,
 		Suites:   []junitTestsuite{suite},
 	}
