@@ -60,7 +60,8 @@ var commands = []command{
 	{"report", "RESULT.json", "re-render a saved JSON result in another format", func() options { return &reportOptions{} }},
 	{"cleanup", "", "delete what earlier runs left behind, found by the run label", func() options { return &cleanupOptions{} }},
 	{"rbac", "FILE", "print the least-privilege Role the runbook needs", func() options { return &rbacOptions{} }},
-	{"version", "", "print the version", func() options { return &versionOptions{} }},
+	{"version", "", "print the version (also --version); -o json for tools", func() options { return &versionOptions{} }},
+	{"completion", "bash|zsh|fish", "print a shell completion script", func() options { return &completionOptions{} }},
 }
 
 func main() {
@@ -89,6 +90,9 @@ func usage(w io.Writer) {
 
 // execute runs one command line and returns the exit code.
 func execute(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -138,15 +142,4 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "%s %s: %v\n", programName(), cmd.name, err)
 	return exitFailed
-}
-
-type versionOptions struct{}
-
-// AddFlags registers the command's flags on its own FlagSet.
-func (o *versionOptions) AddFlags(*pflag.FlagSet) {}
-
-// Run runs the command with its positional arguments.
-func (o *versionOptions) Run(_ []string, stdout, _ io.Writer) error {
-	fmt.Fprintln(stdout, "runbook", version())
-	return nil
 }

@@ -25,9 +25,26 @@ import (
 
 func version() string { return engine.Version }
 
+// stdin is where a runbook named "-" is read from (a variable for tests).
+var stdin io.Reader = os.Stdin
+
+// stdinName names standard input in messages (file:line:col).
+const stdinName = "<stdin>"
+
 // load loads a runbook, turning its problems into exit code 2.
 func load(file string, o runbook.LoadOptions, snippets bool) (*runbook.Runbook, error) {
-	rb, err := runbook.Load(file, o)
+	var rb *runbook.Runbook
+	var err error
+	if file == "-" {
+		// Standard input, as kubectl -f - reads it; bounded as a file is.
+		var data []byte
+		data, err = io.ReadAll(io.LimitReader(stdin, runbook.MaxFileBytes+1))
+		if err == nil {
+			rb, err = runbook.Parse(stdinName, data, o)
+		}
+	} else {
+		rb, err = runbook.Load(file, o)
+	}
 	if err != nil {
 		var list runbook.ErrorList
 		if errors.As(err, &list) {
