@@ -51,6 +51,7 @@ type runOptions struct {
 	output          string
 	artifacts       string
 	runID           string
+	verbose, quiet  bool
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -62,6 +63,8 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show all of each step's output under it (default: its first and last lines)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "show no step output, only the steps' lines")
 	fs.StringVar(&o.runID, "run-id", "", "the run's id (default: a random rb-XXXXXXXX); plan --run-id with the same id shows the run's exact names")
 	fs.StringVar(&o.artifacts, "artifacts", "", "directory for the files steps copy (default: "+defaultArtifactsRoot+"/RUN-ID; created only when a step writes one)")
 }
@@ -148,7 +151,16 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
-	progress := newProgress(stderr)
+	level := outputShort
+	switch {
+	case o.verbose && o.quiet:
+		return exitf(exitInvalid, "--verbose and --quiet contradict each other")
+	case o.verbose:
+		level = outputAll
+	case o.quiet:
+		level = outputNone
+	}
+	progress := newProgress(stderr, level)
 	res := engine.Run(ctx, rb, engine.RunOptions{
 		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
 		AllowPrivileged: o.allowPrivileged,

@@ -4,21 +4,42 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/mattn/go-runewidth"
+	"golang.org/x/term"
 
 	"github.com/kube-runbook/runbook/report"
 )
 
+// Output levels of the live progress (-q, default, -v).
+const (
+	outputNone  = iota // -q: the steps' lines only
+	outputShort        // the first and last lines of each step's output
+	outputAll          // -v: all of it
+)
+
+// outputHead and outputTail are how many lines of a step's output the
+// progress shows by default: the first and the last ones.
+const outputHead, outputTail = 4, 6
+
 // progress prints a run's steps as they happen: on a terminal one live
-// line per step with a spinner and the elapsed time, in colour unless
-// NO_COLOR is set; elsewhere (CI logs) plain timestamped lines.
+// line per step with a spinner and the elapsed time, redrawn in place and
+// never wider than the terminal, in colour unless NO_COLOR is set;
+// elsewhere (CI logs) plain timestamped lines. Under each finished step it
+// shows what the step's command printed: its first and last lines (-v all,
+// -q none).
 type progress struct {
-	w     io.Writer
-	tty   bool
-	color bool
+	w      io.Writer
+	tty    bool
+	color  bool
+	level  int
+	fd     int
+	width0 int // a fixed width (COLUMNS), 0 to ask the terminal
 
 	mu      sync.Mutex
 	current string
@@ -30,18 +51,49 @@ type progress struct {
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+func newProgress(w io.Writer, level int) *progress {
+	p := &progress{w: w, level: level, fd: -1}
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.tty = true
+		p.tty, p.fd = true, int(f.Fd())
 		_, noColor := os.LookupEnv("NO_COLOR")
 		p.color = !noColor && os.Getenv("TERM") != "dumb"
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		p.width0 = n
 	}
 	if p.tty {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.spin()
 	}
 	return p
+}
+
+// width is the terminal's width now (it may have been resized), COLUMNS
+// when set, or 0 when there is no terminal (no limit).
+func (p *progress) width() int {
+	if !p.tty {
+		return 0 // a log keeps whole lines
+	}
+	if p.width0 > 0 {
+		return p.width0
+	}
+	if p.fd >= 0 {
+		if w, _, err := term.GetSize(p.fd); err == nil && w > 0 {
+			return w
+		}
+		return 80
+	}
+	return 0
+}
+
+// fit cuts a line to the terminal's width (one column spare, so the cursor
+// never wraps), keeping it on one row so it can be redrawn in place.
+func (p *progress) fit(line string) string {
+	w := p.width()
+	if w <= 0 {
+		return line
+	}
+	return runewidth.Truncate(line, w-1, "…")
 }
 
 func (p *progress) spin() {
@@ -56,11 +108,21 @@ func (p *progress) spin() {
 			p.mu.Lock()
 			if p.current != "" {
 				p.frame++
-				fmt.Fprintf(p.w, "\r\033[K%s %s %s", p.paint("36", spinner[p.frame%len(spinner)]), p.current, p.paint("2", time.Since(p.started).Round(100*time.Millisecond).String()))
+				elapsed := time.Since(p.started).Round(100 * time.Millisecond).String()
+				line := p.fit(spinner[p.frame%len(spinner)] + " " + p.current + " " + elapsed)
+				fmt.Fprintf(p.w, "\r\033[K%s", p.paintPrefix(line, len(spinner[0])))
 			}
 			p.mu.Unlock()
 		}
 	}
+}
+
+// paintPrefix colours the spinner (the first n bytes) of a fitted line.
+func (p *progress) paintPrefix(line string, n int) string {
+	if len(line) < n {
+		return line
+	}
+	return p.paint("36", line[:n]) + line[n:]
 }
 
 func (p *progress) paint(code, s string) string {
@@ -94,16 +156,57 @@ func (p *progress) StepDone(r *report.StepResult) {
 		word += " (" + r.SkipReason + ")"
 	}
 	if p.tty {
-		mark := map[report.Status]string{report.StatusPassed: p.paint("32", "✓"), report.StatusFailed: p.paint("31", "✗"),
-			report.StatusSkipped: p.paint("33", "-"), report.StatusInterrupted: p.paint("31", "!")}[r.Status]
-		fmt.Fprintf(p.w, "\r\033[K%s %s %s %s\n", mark, label, word, p.paint("2", r.Duration.String()))
+		mark := map[report.Status]string{report.StatusPassed: "✓", report.StatusFailed: "✗",
+			report.StatusSkipped: "-", report.StatusInterrupted: "!"}[r.Status]
+		color := map[report.Status]string{report.StatusPassed: "32", report.StatusFailed: "31",
+			report.StatusSkipped: "33", report.StatusInterrupted: "31"}[r.Status]
+		line := p.fit(mark + " " + label + " " + word + " " + r.Duration.String())
+		fmt.Fprintf(p.w, "\r\033[K%s%s\n", p.paint(color, mark), strings.TrimPrefix(line, mark))
 	} else {
 		fmt.Fprintf(p.w, "%s %-6s %s in %s\n", stamp(), word, label, r.Duration)
 	}
 	if r.Status == report.StatusFailed && r.Error != "" {
-		fmt.Fprintf(p.w, "    %s\n", r.Error)
+		for _, l := range strings.Split(r.Error, "\n") {
+			fmt.Fprintln(p.w, p.fit("    "+l))
+		}
 	}
+	p.outputOf(r)
 	p.current = ""
+}
+
+// outputOf shows what a finished step's command printed, under its line.
+func (p *progress) outputOf(r *report.StepResult) {
+	if p.level == outputNone {
+		return
+	}
+	for _, o := range []struct{ name, text string }{{"stdout", r.Stdout}, {"stderr", r.Stderr}} {
+		lines := strings.Split(strings.TrimRight(o.text, "\n"), "\n")
+		if strings.TrimSpace(o.text) == "" {
+			continue
+		}
+		bar := "│"
+		if o.name == "stderr" {
+			bar = "┆"
+		}
+		show := func(ls []string) {
+			for _, l := range ls {
+				fmt.Fprintln(p.w, p.fit("    "+p.paint("2", bar)+" "+l))
+			}
+		}
+		if p.level == outputAll || len(lines) <= outputHead+outputTail+1 {
+			show(lines)
+			continue
+		}
+		show(lines[:outputHead])
+		fmt.Fprintln(p.w, p.fit(fmt.Sprintf("    %s … %d more lines of %s (-v shows all; every report has them) …",
+			p.paint("2", bar), len(lines)-outputHead-outputTail, o.name)))
+		show(lines[len(lines)-outputTail:])
+	}
+	for _, t := range r.Targets {
+		if t.Status == report.StatusFailed {
+			fmt.Fprintln(p.w, p.fit(fmt.Sprintf("    ✗ %s: %s", t.Target, firstLine(t.Error))))
+		}
+	}
 }
 
 // Logf implements engine.Progress.

@@ -98,7 +98,7 @@ func TestRunProgressAndReportsLeakNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	progress := newProgress(&stderr)
+	progress := newProgress(&stderr, outputAll)
 	res := engine.Run(t.Context(), rb, engine.RunOptions{Clients: kube.NewClientsWith(fake.NewClientset(), nil, nil, "default"),
 		RunID: "rb-hostile", Progress: progress})
 	progress.Close()
