@@ -2,11 +2,14 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -29,13 +32,26 @@ const (
 // then cleanup problems and leftovers; and a final line
 // with the verdict, the counts, the duration and the API requests. It writes
 // no colour: colour belongs to live progress on a TTY.
-func RenderTable(w io.Writer, r *Result) error {
+func RenderTable(w io.Writer, r *Result) error { return RenderTableWidth(w, r, 0) }
+
+// RenderTableWidth is RenderTable for a terminal of width columns (0: no
+// limit): when the boxed table is wider, the steps are listed in a compact
+// layout that fits, and long lines under it are cut.
+func RenderTableWidth(w io.Writer, r *Result, width int) error {
 	if r == nil {
 		return errors.New("no result to render")
 	}
-	bw := bufio.NewWriter(w)
-	if err := writeStepTable(bw, r); err != nil {
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
+	var table bytes.Buffer
+	if err := writeStepTable(&table, r); err != nil {
 		return err
+	}
+	compact := width > 0 && maxWidth(table.String()) > width
+	if compact {
+		writeCompactTable(bw, r, width)
+	} else {
+		bw.Write(table.Bytes())
 	}
 	writeFailures(bw, r)
 	writeArtifactLines(bw, r)
@@ -50,7 +66,50 @@ func RenderTable(w io.Writer, r *Result) error {
 		oneLine(r.Runbook.Name), oneLine(r.RunID), oneLine(r.Cluster.Context), oneLine(r.Namespace))
 	fmt.Fprintf(bw, "%s: %s in %s; API requests: %s\n",
 		verdictWord(r.Verdict), r.Counts(), r.Duration, apiRequests(r))
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	text := out.String()
+	if width > 0 {
+		text = wrapToWidth(text, width)
+	}
+	_, err := io.WriteString(w, text)
+	return err
+}
+
+// wrapToWidth wraps the lines of text wider than width at spaces, the
+// continuation indented under the line's text (a boxed table is never
+// wrapped: it was chosen because it fits).
+func wrapToWidth(text string, width int) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(text, "\n") {
+		nl := strings.HasSuffix(line, "\n")
+		line = strings.TrimSuffix(line, "\n")
+		indent := strings.Repeat(" ", min(len(line)-len(strings.TrimLeft(line, " "))+2, width/2))
+		first := true
+		for runewidth.StringWidth(line) > width {
+			cut := runewidth.Truncate(line, width, "")
+			if i := strings.LastIndex(cut, " "); i > len(indent)+width/4 {
+				cut = cut[:i]
+			}
+			if cut == "" || strings.TrimSpace(cut) == strings.TrimSpace(indent) {
+				// Nothing fits (a tiny width): take one rune, always progress.
+				_, n := utf8.DecodeRuneInString(strings.TrimLeft(line, " "))
+				cut = line[:len(line)-len(strings.TrimLeft(line, " "))+n]
+			}
+			b.WriteString(cut + "\n")
+			line = indent + strings.TrimLeft(line[len(cut):], " ")
+			if !first && len(strings.TrimSpace(line)) == 0 {
+				break
+			}
+			first = false
+		}
+		b.WriteString(line)
+		if nl {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
 }
 
 // writeStepTable renders the step table with tablewriter.
@@ -198,4 +257,32 @@ func deletionCounts(ds []Deletion) string {
 		return "nothing to delete"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// maxWidth is the width in columns of the widest line of text.
+func maxWidth(text string) int {
+	m := 0
+	for _, l := range strings.Split(text, "\n") {
+		m = max(m, runewidth.StringWidth(l))
+	}
+	return m
+}
+
+// writeCompactTable lists the steps in columns that fit width: the step's
+// number, its result mark, duration and assertions, and its name (with the
+// target when there is room), cut to what is left.
+func writeCompactTable(w io.Writer, r *Result, width int) {
+	marks := map[Status]string{StatusPassed: "✓", StatusFailed: "✗", StatusSkipped: "-", StatusInterrupted: "!"}
+	for _, l := range leaves(r) {
+		s := l.step
+		head := fmt.Sprintf("%3d %s %-7s %6s %5s ", l.index(), marks[s.Status], clip(l.kind(), 7), durationCell(s), assertionsCell(s))
+		rest := oneLine(stepLabel(l))
+		if s.Target != "" {
+			rest += " — " + oneLine(s.Target)
+		}
+		if word := resultWord(s); s.Status != StatusPassed || word != string(StatusPassed) {
+			rest = word + ": " + rest
+		}
+		fmt.Fprintln(w, runewidth.Truncate(head+rest, max(width-1, 20), "…"))
+	}
 }

@@ -175,6 +175,10 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if final != nil {
+		if o.output == "table" {
+			// The table on a terminal fits its width.
+			final = func(w io.Writer, r *report.Result) error { return report.RenderTableWidth(w, r, terminalWidth(stdout)) }
+		}
 		if err := final(stdout, res); err != nil {
 			writeErrs = append(writeErrs, err.Error())
 		}

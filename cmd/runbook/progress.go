@@ -229,3 +229,19 @@ func (p *progress) Close() {
 }
 
 func stamp() string { return time.Now().UTC().Format("15:04:05Z") }
+
+// terminalWidth is the width of w when it is a terminal (COLUMNS when
+// set), else 0: no limit.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return 0
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if n, _, err := term.GetSize(int(f.Fd())); err == nil && n > 0 {
+		return n
+	}
+	return 80
+}
