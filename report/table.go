@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -226,6 +227,59 @@ func writeCleanupLines(w io.Writer, r *Result) {
 	for _, l := range c.Leftovers {
 		writeIndented(w, "  not removed: ", l)
 	}
+	writeKeptLines(w, r)
+}
+
+// writeKeptLines says, for what the run kept (--keep, spec.cleanup), what
+// it is, how to get in, and how to remove it later.
+func writeKeptLines(w io.Writer, r *Result) {
+	var kept []Deletion
+	namespaces := map[string]bool{}
+	for _, d := range r.Cleanup.Deletions {
+		if d.Outcome == OutcomeKept {
+			kept = append(kept, d)
+			namespaces[d.Namespace] = true
+		}
+	}
+	if len(kept) == 0 {
+		return
+	}
+	for _, d := range kept {
+		writeIndented(w, "  kept: ", objectName(d.Kind, d.Namespace, d.Name))
+		if d.Kind == "Pod" {
+			for _, c := range podContainers(r, d.Namespace, d.Name) {
+				writeIndented(w, "    get in: ", c)
+			}
+		}
+	}
+	where := "-A"
+	if len(namespaces) == 1 {
+		for ns := range namespaces {
+			if ns != "" {
+				where = "-n " + ns
+			}
+		}
+	}
+	writeIndented(w, "  remove later: ", fmt.Sprintf("runbook cleanup %s --run-id %s", where, r.RunID))
+}
+
+// containerFlag finds the container a kubectl debug line names.
+var containerFlag = regexp.MustCompile(`(?:^| )-c ([a-z0-9][-a-z0-9]*)`)
+
+// podContainers suggests how to get into a kept pod: a shell in it, and
+// for a debugger that still runs, attaching to it.
+func podContainers(r *Result, ns, pod string) []string {
+	out := []string{fmt.Sprintf("kubectl exec -it -n %s %s -- sh", ns, pod)}
+	for _, l := range leaves(r) {
+		if l.kind() == "debug" && l.step.Target == "pod "+ns+"/"+pod {
+			name := "DEBUGGER"
+			if m := containerFlag.FindStringSubmatch(l.step.Command); m != nil {
+				name = m[1]
+			}
+			out = append(out, fmt.Sprintf("kubectl attach -it -n %s %s -c %s  (the debugger of step %d, if it still runs)", ns, pod, name, l.index()))
+		}
+	}
+	return out
 }
 
 // policyWord renders a cleanup policy; empty means none was recorded.
