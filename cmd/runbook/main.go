@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/go-logr/logr"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
@@ -69,6 +73,11 @@ func main() {
 	// what matters itself, so keep klog off the terminal.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
+	klog.SetLogger(logr.Discard())
+	// An exec stream closed by Ctrl-C makes client-go report "Unhandled
+	// Error ... use of closed network connection": the run says what
+	// happened itself.
+	utilruntime.ErrorHandlers = []utilruntime.ErrorHandler{func(context.Context, error, string, ...any) {}}
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -203,46 +202,6 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	return r.res
 }
 
-// failOnCleanup fails a run whose cleanup could not delete something: a
-// run that leaves objects behind has not done its job, whatever its steps
-// said. The error says what is left and how to remove it.
-func (r *runner) failOnCleanup() {
-	var left []string
-	namespaces := map[string]bool{}
-	for _, d := range r.res.Cleanup.Deletions {
-		if d.Outcome != report.OutcomeFailed {
-			continue
-		}
-		name := strings.ToLower(d.Kind) + " " + d.Name
-		if d.Namespace != "" {
-			name = strings.ToLower(d.Kind) + " " + d.Namespace + "/" + d.Name
-		}
-		left = append(left, name+" ("+d.Error+")")
-		namespaces[d.Namespace] = true
-	}
-	if len(left) == 0 {
-		return
-	}
-	where := "-A"
-	if len(namespaces) == 1 {
-		for ns := range namespaces {
-			if ns != "" {
-				where = "-n " + ns
-			}
-		}
-	}
-	msg := fmt.Sprintf("cleanup could not delete %d object(s): %s; remove them with `runbook cleanup %s --run-id %s` (with the rights to delete them)",
-		len(left), strings.Join(left, "; "), where, r.o.RunID)
-	if r.res.Verdict == report.VerdictPassed {
-		r.res.Verdict = report.VerdictFailed
-	}
-	if r.res.Error == "" {
-		r.res.Error = msg
-	} else {
-		r.res.Error += "; " + msg
-	}
-}
-
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // setupNamespace picks the run's namespace, making a temporary one when
@@ -425,7 +384,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	}
 	if out.Err != nil && stepCtx.Err() != nil {
 		// Say why the context ended rather than "context canceled".
-		out.Err = fmt.Errorf("%w (%v)", context.Cause(stepCtx), out.Err)
+		out.Err = becauseOf(context.Cause(stepCtx), out.Err)
 	}
 	end := time.Now()
 	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
@@ -456,7 +415,10 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	switch {
 	case interrupted:
 		passed = false
-		sr.Error = "interrupted: " + actionErr
+		sr.Error = actionErr
+		if !strings.Contains(actionErr, ErrInterrupted.Error()) {
+			sr.Error = "interrupted: " + actionErr
+		}
 	case s.ExpectFailure && actionErr == "":
 		passed = false
 		sr.Error = "expected the action to fail, but it succeeded"
@@ -518,58 +480,6 @@ func dirOf(file string) string {
 		return "."
 	}
 	return filepath.Dir(file)
-}
-
-// cleanup deletes what the run created, in reverse order, per the policy.
-func (r *runner) cleanup(ctx context.Context) {
-	policy := r.rb.Spec.Cleanup
-	if policy == "" {
-		policy = runbook.CleanupAlways
-	}
-	if r.o.Keep {
-		policy = CleanupKeep
-	}
-	r.res.Cleanup.Policy = policy
-	if r.tracker == nil {
-		return
-	}
-	var dels []kube.Deletion
-	switch {
-	case policy == CleanupKeep || policy == runbook.CleanupNever:
-		dels = r.tracker.Kept("kept by " + policy)
-	case policy == runbook.CleanupOnSuccess && r.res.Verdict != report.VerdictPassed:
-		dels = r.tracker.Kept("kept: the run did not pass and spec.cleanup is onSuccess")
-	default:
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
-		defer cancel()
-		r.progress.Logf("cleaning up %d object(s)", len(r.tracker.Objects()))
-		// Pods are deleted with a grace period of 0, which removes them
-		// from the API at once: no watch is needed to see them gone. A
-		// temporary namespace is left to the namespace controller, which
-		// finishes it within seconds (it is Terminating when the run ends).
-		dels = r.tracker.Cleanup(cctx, false)
-	}
-	// What is gone: by group, resource, namespace and name.
-	deleted := map[objectKey]bool{}
-	for _, d := range dels {
-		r.res.Cleanup.Deletions = append(r.res.Cleanup.Deletions, report.Deletion{
-			Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name,
-			Outcome: d.Outcome, Error: d.Error, Duration: report.Seconds(d.Duration)})
-		if d.Outcome == report.OutcomeDeleted || d.Outcome == report.OutcomeNotFound {
-			deleted[objectKey{d.Object.GVR.Group, d.Object.GVR.Resource, d.Object.Namespace, d.Object.Name}] = true
-		}
-	}
-	// An ephemeral container goes with its pod: say what stays.
-	seen := map[kube.Leftover]bool{}
-	for _, l := range r.leftover {
-		in := objectKey{l.In.Group, l.In.Resource, l.In.Namespace, l.In.Name}
-		if seen[l] || deleted[in] || deleted[objectKey{"", "namespaces", "", l.In.Namespace}] {
-			continue
-		}
-		seen[l] = true
-		r.res.Cleanup.Leftovers = append(r.res.Cleanup.Leftovers, l.String())
-	}
-	sort.Strings(r.res.Cleanup.Leftovers)
 }
 
 // objectKey identifies an object whatever the version it was named with.
