@@ -81,6 +81,9 @@ func TestSchemaRejects(t *testing.T) {
 		"two actions":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - exec: {pod: p, command: [ps]}\n    local: {command: [ls]}\n",
 		"unknown kind":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - shell: {command: [ls]}\n",
 		"cleanup typo":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  cleanup: alway\n  steps:\n  - local: {command: [ls]}\n",
+		"waitFor typo":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, waitFor: ready}\n",
+		"profile typo":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, profile: sysadmn}\n",
+		"pull policy typo":  "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, imagePullPolicy: always}\n",
 		"bad timeout":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: soon\n  steps:\n  - local: {command: [ls]}\n",
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -42,7 +42,7 @@ type ApplyStep struct {
 	// it: a Deployment, StatefulSet or DaemonSet with every replica updated
 	// and available, a Job complete (a failed Job fails the step); other
 	// kinds only need to exist.
-	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty" enum:"Exists,Ready,Running,Succeeded"`
 }
 
 var applyKind = Kind{

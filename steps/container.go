@@ -29,12 +29,12 @@ type DebugContainer struct {
 	// Env sets environment variables; values marked secret are redacted.
 	Env []EnvVar `yaml:"env,omitempty" json:"env,omitempty"`
 	// ImagePullPolicy: Always, IfNotPresent or Never.
-	ImagePullPolicy string `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
+	ImagePullPolicy string `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty" enum:"Always,IfNotPresent,Never"`
 	// Profile is kubectl's debugging profile: general (default), baseline,
 	// restricted, netadmin, sysadmin or legacy. It may be an expression,
 	// e.g. to use restricted where the namespace enforces it; a profile
 	// known only at run time is checked for privilege when the step runs.
-	Profile expression.Template `yaml:"profile,omitempty" json:"profile,omitempty"`
+	Profile expression.Template `yaml:"profile,omitempty" json:"profile,omitempty" enum:"legacy,general,baseline,restricted,netadmin,sysadmin"`
 	// Custom is a partial container spec merged after the profile, as
 	// kubectl debug --custom does (strategic merge patch).
 	Custom map[string]any `yaml:"custom,omitempty" json:"custom,omitempty"`

@@ -45,7 +45,7 @@ type CopyStep struct {
 	// KeepInitContainers keeps init containers (default: kept, as kubectl).
 	KeepInitContainers *bool `yaml:"keepInitContainers,omitempty" json:"keepInitContainers,omitempty"`
 	// WaitFor is Ready (default), Running or None.
-	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty" enum:"Ready,Running,None"`
 	// DebugContainer is the container added to the copy; without image,
 	// container names an existing container whose command is changed.
 	DebugContainer `yaml:",inline" json:",inline"`

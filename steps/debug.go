@@ -28,7 +28,7 @@ type EphemeralStep struct {
 	Target expression.Template `yaml:"target,omitempty" json:"target,omitempty"`
 	// WaitFor is Terminated (default: wait for the command to end and read
 	// its output) or Running (leave it running for later exec steps).
-	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty" enum:"Terminated,Running"`
 	// DebugContainer describes the container added.
 	DebugContainer `yaml:",inline" json:",inline"`
 }

@@ -28,7 +28,7 @@ type NodeStep struct {
 	Selector expression.Template `yaml:"selector,omitempty" json:"selector,omitempty"`
 	// WaitFor is Succeeded (default: wait for the command to end and read
 	// its output) or Running (keep the pod for later exec steps).
-	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty"`
+	WaitFor string `yaml:"waitFor,omitempty" json:"waitFor,omitempty" enum:"Succeeded,Running"`
 	// DebugContainer is the node pod's container.
 	DebugContainer `yaml:",inline" json:",inline"`
 }
