@@ -1,8 +1,10 @@
 package steps
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -152,7 +154,12 @@ func (d *DebugContainer) privilegeReasons(mode kube.Mode) []string {
 	return reasons
 }
 
-// kubectlArgs renders the common container flags of a kubectl debug command.
+// kubectlArgs renders the common container flags of a kubectl debug
+// command, so that the line builds what the step builds: the profile
+// always explicit (kubectl before v1.36 defaults to legacy, runbook to
+// general), env values as kubectl's --env parser reads them, a custom
+// container spec carried inline (bash process substitution), in a fixed
+// order.
 func kubectlArgs(c kube.DebugContainer) []string {
 	var args []string
 	if c.Image != "" {
@@ -161,24 +168,41 @@ func kubectlArgs(c kube.DebugContainer) []string {
 	if c.Name != "" {
 		args = append(args, "-c", c.Name)
 	}
-	if c.Profile != "" {
-		args = append(args, "--profile="+string(c.Profile))
-	}
+	args = append(args, "--profile="+string(cmp.Or(c.Profile, kube.ProfileGeneral)))
 	if c.ImagePullPolicy != "" {
 		args = append(args, "--image-pull-policy="+string(c.ImagePullPolicy))
 	}
-	names := make([]string, 0, len(c.Env))
-	for _, e := range c.Env {
-		names = append(names, e.Name)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		args = append(args, "--env="+n+"=…")
-	}
-	if len(c.Custom) > 0 {
-		args = append(args, "--custom=custom.json")
+	env := slices.Clone(c.Env)
+	sort.SliceStable(env, func(i, j int) bool { return env[i].Name < env[j].Name })
+	for _, e := range env {
+		args = append(args, "--env="+e.Name+"="+e.Value)
 	}
 	return args
+}
+
+// kubectlCustom is the --custom flag of a custom container spec, carried
+// inline so the line runs as printed (in bash), or "".
+func kubectlCustom(c kube.DebugContainer) string {
+	if len(c.Custom) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(c.Custom)
+	if err != nil {
+		return ""
+	}
+	return " --custom=<(printf '%s' " + shellQuote(string(b)) + ")"
+}
+
+// kubectlCommand renders the command of a debug container after --:
+// kubectl needs --arguments-only to take args without a command.
+func kubectlCommand(command, args []string) string {
+	switch {
+	case len(command) > 0:
+		return " -- " + shellJoin(append(slices.Clone(command), args...))
+	case len(args) > 0:
+		return " --arguments-only -- " + shellJoin(args)
+	}
+	return ""
 }
 
 // shellJoin quotes argv for a shell command line shown to people.

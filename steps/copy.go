@@ -127,13 +127,24 @@ func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
 	for _, n := range names {
 		cmd += " --set-image=" + shellQuote(n+"="+o.SetImage[n])
 	}
-	for flag, on := range map[string]bool{"--keep-labels": o.KeepLabels, "--keep-annotations": o.KeepAnnotations} {
-		if on {
-			cmd += " " + flag + "=true"
+	for _, f := range []struct {
+		flag string
+		on   bool
+	}{{"--keep-labels", o.KeepLabels}, {"--keep-annotations", o.KeepAnnotations}, {"--keep-liveness", o.KeepLiveness},
+		{"--keep-readiness", o.KeepReadiness}, {"--keep-startup", o.KeepStartup}} {
+		if f.on {
+			cmd += " " + f.flag + "=true"
 		}
 	}
-	if argv := append(append([]string{}, o.Command...), o.Args...); len(argv) > 0 {
-		cmd += " -- " + shellJoin(argv)
+	if !o.KeepInitContainers {
+		cmd += " --keep-init-containers=false"
+	}
+	cmd += kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
+	if o.Image == "" && len(o.SetImage) > 0 && len(o.Command) == 0 && len(o.Args) == 0 {
+		// kubectl applies no profile to a copy that only sets images;
+		// runbook does, so that the copy's labels cannot be adopted by the
+		// original's ReplicaSet.
+		cmd += "  # differs: kubectl applies no --profile to a set-image-only copy; this step does"
 	}
 	return cmd
 }

@@ -79,10 +79,7 @@ func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string 
 	if o.Target != "" {
 		cmd += " --target=" + shellQuote(o.Target)
 	}
-	if argv := append(append([]string{}, o.Command...), o.Args...); len(argv) > 0 {
-		cmd += " -- " + shellJoin(argv)
-	}
-	return cmd
+	return cmd + kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
 }
 
 // Plan implements Action.

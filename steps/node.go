@@ -83,10 +83,7 @@ func (s *NodeStep) kubectl(o kube.NodeOptions) string {
 	for _, a := range kubectlArgs(o.DebugContainer) {
 		cmd += " " + shellQuote(a)
 	}
-	if argv := append(append([]string{}, o.Command...), o.Args...); len(argv) > 0 {
-		cmd += " -- " + shellJoin(argv)
-	}
-	return cmd
+	return cmd + kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
 }
 
 // Plan implements Action.
