@@ -84,7 +84,7 @@ func TestPlanWithoutCluster(t *testing.T) {
 		"targetContainerName: app",
 		"shareProcessNamespace: true",
 		"name: debugger",
-		"kubectl debug noshell -n default --copy-to=noshell-dbg --image=busybox:1.36 -c debugger --share-processes -- sleep 3600",
+		"kubectl debug noshell -n default --copy-to=noshell-dbg --image=busybox:1.36 -c debugger --profile=general --share-processes -- sleep 3600",
 		"!! privileged: hostPID",
 		"mountPath: /host",
 		"path: /",
