@@ -8,7 +8,10 @@
 #   - nothing is mounted at or under the state dir, which is gone;
 #   - no runbook-node* cgroup and no /var/log/containers link into it is left;
 #   - the host directories `up` created, the shims' sockets and the pods'
-#     CNI result cache files are gone.
+#     CNI result cache files are gone;
+#   - no kube-proxy rule (KUBE-* chain, kube-proxy nftables table) is in the
+#     host's network namespace (kube-proxy's live in the node namespaces,
+#     which `down` cleans and deletes).
 # It exits non-zero and lists what is left otherwise.
 #
 #   hack/cluster-down-check.sh          down, then check
@@ -84,10 +87,19 @@ if [[ -d /var/log/containers ]]; then
     left+=("log link $l")
   done < <(find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*")
 fi
+for save in iptables-save ip6tables-save; do
+  command -v "$save" >/dev/null || continue
+  while read -r chain; do
+    left+=("$save: chain $chain")
+  done < <({ "$save" 2>/dev/null || true; } | sed -n 's/^:\(KUBE-[^ ]*\).*/\1/p' | sort -u)
+done
+if command -v nft >/dev/null && nft list tables 2>/dev/null | grep -qw kube-proxy; then
+  left+=("nftables table kube-proxy")
+fi
 
 if ((${#left[@]})); then
   log "check: FAILED, left behind after down:"
   printf '  %s\n' "${left[@]}" >&2
   exit 1
 fi
-log "check: ok, nothing of the cluster is left (processes, netns, veth, mounts, cgroups, $STATE)"
+log "check: ok, nothing of the cluster is left (processes, netns, veth, mounts, cgroups, kube-proxy rules, $STATE)"

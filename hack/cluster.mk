@@ -7,8 +7,10 @@
 #   make cluster-test-down   down, then check that nothing is left
 #   make e2e-smoke           bring it up and run the smoke test (client-go)
 #
-# RUNBOOK_CLUSTER_DIR (state dir) and RUNBOOK_CACHE (Kubernetes binaries,
-# images) may be overridden; the user kubeconfig is CLUSTER_KUBECONFIG.
+# RUNBOOK_CLUSTER_DIR (state dir) and RUNBOOK_CACHE (Kubernetes and CoreDNS
+# binaries, images) may be overridden; the user kubeconfig is
+# CLUSTER_KUBECONFIG. CLUSTER_ADDONS=none brings the cluster up without
+# kube-proxy and CoreDNS (default: both; see hack/cluster.sh).
 
 RUNBOOK_CLUSTER_DIR ?= /var/lib/runbook-cluster
 export RUNBOOK_CLUSTER_DIR

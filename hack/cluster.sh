@@ -10,9 +10,16 @@
 #   hack/cluster.sh env          print `export KUBECONFIG=...`
 #   hack/cluster.sh logs [NAME]  tail the component logs (or one, e.g. kubelet-1)
 #   hack/cluster.sh pids         list every process of the cluster ("pid start what")
+#   hack/cluster.sh build        only build (or find) the binaries and images in the cache
 #
-# Layout: binaries are built once into ${RUNBOOK_CACHE:-/var/cache/runbook}/kube-v1.33.13;
-# everything else (certificates, configs, pid files, logs, etcd and
+# Add-ons, on unless CLUSTER_ADDONS says otherwise (CLUSTER_ADDONS=none for a
+# bare cluster, =kube-proxy for Services without DNS): kube-proxy (iptables
+# mode, one process per node) and CoreDNS (Deployment kube-system/coredns,
+# Service kube-dns at 10.96.0.10; pods resolve NAME.NS.svc.cluster.local).
+# See hack/lib/cluster-addons.sh.
+#
+# Layout: binaries are built once into ${RUNBOOK_CACHE:-/var/cache/runbook}/kube-v1.33.13
+# and coredns-VERSION-KEY; everything else (certificates, configs, pid files, logs, etcd and
 # containerd data) lives in ${RUNBOOK_CLUSTER_DIR:-/var/lib/runbook-cluster}.
 # The user kubeconfig is $RUNBOOK_CLUSTER_DIR/kubeconfig (API at
 # https://10.199.0.2:6443).
@@ -23,9 +30,10 @@
 # the cgroup mounts from the kubelet), in its own session, with a pid file
 # and a log.
 #
-# Images come from no registry: registry.k8s.io/pause:3.10.2 is compiled here
-# and docker.io/library/busybox:1.36 is Debian's busybox-static, which is
-# BusyBox 1.35, tagged 1.36 so that the seed's runbook runs unchanged.
+# Images come from no registry: registry.k8s.io/pause:3.10.2 is compiled here,
+# docker.io/library/busybox:1.36 is Debian's busybox-static, which is
+# BusyBox 1.35, tagged 1.36 so that the seed's runbook runs unchanged, and
+# registry.k8s.io/coredns/coredns:VERSION is the CoreDNS built here.
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
@@ -36,6 +44,8 @@ source "$HACK_DIR/lib/cluster-common.sh"
 source "$HACK_DIR/lib/cluster-pki.sh"
 # shellcheck source=hack/lib/cluster-images.sh
 source "$HACK_DIR/lib/cluster-images.sh"
+# shellcheck source=hack/lib/cluster-addons.sh
+source "$HACK_DIR/lib/cluster-addons.sh"
 
 T0=$(now_ms)
 PHASE_T0=$T0
@@ -66,6 +76,9 @@ NEEDS=(
   openssl:openssl ip:iproute2 nsenter:util-linux setsid:util-linux flock:util-linux
   curl:curl gcc:gcc libc.a:libc6-dev tar:tar sha256sum:coreutils
 )
+# kube-proxy's (iptables mode; it also runs nft once to remove the rules of
+# its nftables mode).
+NEEDS_KUBE_PROXY=(iptables:iptables iptables-restore:iptables iptables-save:iptables nft:nftables)
 
 # present reports whether a NEEDS entry is there.
 present() {
@@ -81,8 +94,9 @@ present() {
 # ensure_packages installs the Debian packages of whatever is missing, with
 # one apt-get update.
 ensure_packages() {
-  local missing=() e
-  for e in "${NEEDS[@]}"; do
+  local missing=() e needs=("${NEEDS[@]}")
+  if addon_wanted kube-proxy; then needs+=("${NEEDS_KUBE_PROXY[@]}"); fi
+  for e in "${needs[@]}"; do
     present "${e%%:*}" || missing+=("${e#*:}")
   done
   ((${#missing[@]})) || return 0
@@ -95,34 +109,81 @@ ensure_packages() {
 
 # ---------------------------------------------------------------- binaries
 
-binaries_present() {
+# binaries_missing prints the Kubernetes binaries this cluster needs that
+# the cache does not have (kube-proxy only with the kube-proxy add-on).
+binaries_missing() {
   local b
-  for b in "${KUBE_BINARIES[@]}"; do [[ -x $KUBE_BIN_DIR/$b ]] || return 1; done
+  for b in "${KUBE_BINARIES[@]}"; do
+    [[ $b == kube-proxy ]] && ! addon_wanted kube-proxy && continue
+    [[ -x $KUBE_BIN_DIR/$b ]] || echo "$b"
+  done
+  return 0
 }
 
-# ensure_binaries builds the four Kubernetes binaries from the module proxy
-# (nested module hack/kubebin) into the cache when they are missing. The
-# build goes to a .tmp directory renamed at the end, so a half build is
-# never used; a lock keeps two builds from running at once.
-ensure_binaries() {
-  binaries_present && return 0
-  local go=go ldflags pkgs=()
+# go_cmd prints the go command to build with.
+go_cmd() {
+  local go=go
   command -v go >/dev/null || go=/usr/local/go/bin/go
-  [[ -x $go ]] || command -v "$go" >/dev/null || die "go is needed to build Kubernetes $KUBE_VERSION"
+  [[ -x $go ]] || command -v "$go" >/dev/null || die "go is needed to build $1"
+  echo "$go"
+}
+
+# ensure_binaries builds the missing Kubernetes binaries from the module
+# proxy (nested module hack/kubebin) into the cache. The build goes to a
+# .tmp directory and each binary is renamed into place when all are built,
+# so a half build is never used; a lock keeps two builds from running at
+# once.
+ensure_binaries() {
+  local go ldflags pkgs=() missing b
+  missing=$(binaries_missing)
+  [[ -z $missing ]] && return 0
+  go=$(go_cmd "Kubernetes $KUBE_VERSION")
   mkdir -p "$RUNBOOK_CACHE"
   exec 9>"$RUNBOOK_CACHE/.kube-$KUBE_VERSION.lock"
   flock 9
-  if ! binaries_present; then
-    log "         building Kubernetes $KUBE_VERSION into $KUBE_BIN_DIR (about 8 minutes on 2 cores)"
+  missing=$(binaries_missing)
+  if [[ -n $missing ]]; then
+    log "         building Kubernetes $KUBE_VERSION ${missing//$'\n'/ } into $KUBE_BIN_DIR (all five: about 9 minutes on 2 cores)"
     ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
     ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33"
     ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-    for p in "${KUBE_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$p"); done
+    for b in $missing; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
     rm -rf "$KUBE_BIN_DIR.tmp"
-    mkdir -p "$KUBE_BIN_DIR.tmp"
+    mkdir -p "$KUBE_BIN_DIR.tmp" "$KUBE_BIN_DIR"
     (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS='' "$go" build -tags tools -trimpath \
       -ldflags "$ldflags" -o "$KUBE_BIN_DIR.tmp/" "${pkgs[@]}")
-    mv -T "$KUBE_BIN_DIR.tmp" "$KUBE_BIN_DIR"
+    for b in $missing; do mv -f "$KUBE_BIN_DIR.tmp/$b" "$KUBE_BIN_DIR/$b"; done
+    rm -rf "$KUBE_BIN_DIR.tmp"
+  fi
+  exec 9>&-
+}
+
+# coredns_key identifies a CoreDNS build: the nested module hack/coredns
+# (version, plugins) and the image recipe.
+coredns_key() {
+  cat "$HACK_DIR"/coredns/{go.mod,go.sum,main.go} "$HACK_DIR/lib/cluster-images.sh" | sha256sum | cut -c1-12
+}
+COREDNS_DIR=$RUNBOOK_CACHE/coredns-$COREDNS_VERSION-$(coredns_key)
+
+# ensure_coredns builds CoreDNS (static) from the module proxy and its image
+# into $COREDNS_DIR when they are missing, the same way as ensure_binaries.
+ensure_coredns() {
+  local go tmp
+  [[ -x $COREDNS_DIR/coredns && -f $COREDNS_DIR/coredns.tar ]] && return 0
+  go=$(go_cmd "CoreDNS $COREDNS_VERSION")
+  mkdir -p "$RUNBOOK_CACHE"
+  exec 9>"$RUNBOOK_CACHE/.coredns-$COREDNS_VERSION.lock"
+  flock 9
+  if [[ ! -x $COREDNS_DIR/coredns || ! -f $COREDNS_DIR/coredns.tar ]]; then
+    log "         building CoreDNS $COREDNS_VERSION and its image into $COREDNS_DIR (about 4 minutes on 2 cores)"
+    tmp=$COREDNS_DIR.tmp
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$HACK_DIR/coredns" && CGO_ENABLED=0 GOWORK=off GOFLAGS='' "$go" build -trimpath \
+      -ldflags "-s -w" -o "$tmp/coredns" .)
+    image_coredns "$tmp" >&2
+    rm -rf "$COREDNS_DIR"
+    mv -T "$tmp" "$COREDNS_DIR"
   fi
   exec 9>&-
 }
@@ -194,6 +255,8 @@ api_get() {
 
 api_ready() { [[ $(api_get /readyz) == ok ]]; }
 
+node_registered() { api_get "/api/v1/nodes/$1" >/dev/null; }
+
 # node_ready reports whether node $1's Ready condition is the kubelet's
 # own "KubeletReady" (Ready=True).
 node_ready() {
@@ -207,22 +270,25 @@ kubelet_healthy() {
     curl -sS --fail --max-time 3 http://127.0.0.1:10248/healthz >/dev/null 2>&1
 }
 
-# cluster_healthy reports whether a cluster of $1 nodes runs: every process
-# alive, API ready, each kubelet healthy and each node Ready.
+# cluster_healthy reports whether a cluster of $1 nodes with the add-ons
+# recorded as $2 runs: every process alive, API ready, each kubelet healthy
+# and each node Ready, each kube-proxy synced.
 cluster_healthy() {
   local nodes=$1 c i
-  [[ -f $USER_KUBECONFIG && $(state_nodes) == "$nodes" ]] || return 1
+  [[ -f $USER_KUBECONFIG && $(state_nodes) == "$nodes" && $(state_addons) == "$2" ]] || return 1
   for c in $(components "$nodes"); do component_alive "$c" || return 1; done
   api_ready || return 1
   for ((i = 1; i <= nodes; i++)); do
     kubelet_healthy "$i" && node_ready "$(node_name "$i")" || return 1
+    if addon_wanted kube-proxy; then kube_proxy_healthy "$i" || return 1; fi
   done
 }
 
-# print_logs prints the end of every component's log.
+# print_logs prints the end of every component's log and of the kube-system
+# pods' container logs (CoreDNS).
 print_logs() {
   local n=${1:-25} f
-  for f in "$LOGS"/*.log; do
+  for f in "$LOGS"/*.log "$STATE"/node-*/pod-logs/kube-system_*/*/*.log; do
     [[ -f $f ]] || continue
     log "----- $(basename "$f" .log): last $n lines of $f"
     tail -n "$n" "$f" >&2 || true
@@ -253,9 +319,14 @@ wait_for() {
 
 # ---------------------------------------------------------------- bring-up
 
-# netns_up creates node $1's network namespace and veth pair.
+# netns_up creates node $1's network namespace and veth pair. The node gets
+# routes through the host to the cluster's ranges only (nodes, pods,
+# Services), no default route: nothing a node or a pod sends to another
+# address (CoreDNS forwarding a name outside the cluster, an image pull)
+# leaves the machine, even when the host forwards (two nodes or more); it
+# fails at once as unreachable.
 netns_up() {
-  local i=$1 ns veth
+  local i=$1 ns veth r
   ns=$(node_netns "$i")
   veth=$(node_veth "$i")
   ip netns add "$ns"
@@ -265,7 +336,9 @@ netns_up() {
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$(node_ip "$i")/30" dev eth0
   ip -n "$ns" link set eth0 up
-  ip -n "$ns" route add default via "$(node_host_ip "$i")"
+  for r in 10.199.0.0/24 "$CLUSTER_CIDR" "$SERVICE_CIDR"; do
+    ip -n "$ns" route add "$r" via "$(node_host_ip "$i")"
+  done
 }
 
 # cgroup_mounts prints the cgroup hierarchies' mount points.
@@ -290,15 +363,17 @@ cgroup_create() {
 }
 
 # node_cgroups_create makes node $1's cgroup tree: its root, the kubelet's
-# --cgroup-root (pods go to ROOT/kubepods), and ROOT/runtime for containerd
-# and the shims it starts. Every process of the node's pods and runtime is
-# then in that tree, which is how `down` finds them all.
+# --cgroup-root (pods go to ROOT/kubepods), ROOT/runtime for containerd
+# and the shims it starts, and ROOT/kube-proxy. Every process of the node's
+# pods, runtime and proxy is then in that tree, which is how `down` finds
+# them all.
 node_cgroups_create() {
   cgroup_create "$(node_cgroup "$1")/runtime"
+  if addon_wanted kube-proxy; then cgroup_create "$(node_cgroup "$1")/kube-proxy"; fi
 }
 
-# node_configs writes node $1's containerd config, CNI config and kubelet
-# config.
+# node_configs writes node $1's containerd config, CNI config, kubelet
+# config and, with the add-on, kube-proxy config.
 node_configs() {
   local i=$1 nd sock
   nd=$(node_dir "$i")
@@ -393,6 +468,28 @@ volumePluginDir: $nd/volume-plugins
 podCIDR: $(node_pod_cidr "$i")
 serializeImagePulls: false
 EOF
+  if addon_wanted coredns; then
+    cat >>"$CONF/kubelet-$i.yaml" <<EOF
+clusterDNS:
+- $CLUSTER_DNS_IP
+clusterDomain: $CLUSTER_DOMAIN
+resolvConf: $(host_resolv_conf)
+EOF
+  fi
+  if addon_wanted kube-proxy; then kube_proxy_config "$i"; fi
+}
+
+# host_resolv_conf prints the resolv.conf the kubelet gives pods with
+# dnsPolicy Default (CoreDNS forwards to its nameservers): /etc/resolv.conf,
+# or systemd-resolved's upstream file when /etc/resolv.conf names only
+# loopback nameservers (CoreDNS would forward to itself), as kubeadm does.
+host_resolv_conf() {
+  local f=/run/systemd/resolve/resolv.conf
+  if [[ -f $f ]] && ! grep -Eqv '^nameserver[[:space:]]+127\.' <(grep '^nameserver' /etc/resolv.conf); then
+    echo "$f"
+  else
+    echo /etc/resolv.conf
+  fi
 }
 
 start_containerd() {
@@ -517,28 +614,54 @@ ensure_images() {
 # removes them.
 HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
 
-cmd_up() {
-  local nodes=${NODES:-1} i name images p
-  [[ $nodes =~ ^[1-9]$ ]] || die "NODES must be 1 to 9, not '$nodes'"
-  [[ $(id -u) == 0 ]] || die "up needs root (network namespaces, mounts, cgroups)"
-  lock
-  foreign_check
-
+# ensure_all installs the packages and builds (or finds) the binaries of
+# the cluster and its add-ons ($ADDONS).
+ensure_all() {
   phase "packages: containerd runc containernetworking-plugins etcd-server busybox-static openssl gcc ..."
   ensure_packages
   phase_done
-  phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR"
+  phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR$(addon_wanted coredns && echo ", CoreDNS $COREDNS_VERSION in $COREDNS_DIR")"
   ensure_binaries
+  if addon_wanted coredns; then ensure_coredns; fi
   phase_done
+}
+
+# coredns_up applies the CoreDNS objects unless DNS already answers ($1 is
+# "check") and waits until every replica is ready and the cluster DNS
+# answers through its Service.
+coredns_up() {
+  if [[ ${1:-} == check ]] && dns_answers; then return 0; fi
+  if [[ ${1:-} == check ]]; then
+    phase "CoreDNS does not answer at $CLUSTER_DNS_IP: applying its objects again"
+    coredns_apply
+  fi
+  wait_for "the CoreDNS pods (kube-system/coredns) Ready" 120 - coredns_ready
+  wait_for "DNS answers at $CLUSTER_DNS_IP" 30 - dns_answers
+  phase_done
+}
+
+cmd_up() {
+  local nodes=${NODES:-1} i name images p addons_rec tars import_pids
+  [[ $nodes =~ ^[1-9]$ ]] || die "NODES must be 1 to 9, not '$nodes'"
+  [[ $(id -u) == 0 ]] || die "up needs root (network namespaces, mounts, cgroups)"
+  ADDONS=$(addons_parse)
+  lock
+  foreign_check
+
+  ensure_all
+  addons_rec=$(addons_state "$ADDONS")
 
   if state_present; then
     phase "existing cluster in $STATE"
-    if cluster_healthy "$nodes"; then
+    if cluster_healthy "$nodes" "$addons_rec"; then
       phase_done "healthy, reused"
-      log "cluster: up ($nodes node(s)) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+      # DNS is workload state a test may have broken (CoreDNS scaled to
+      # zero, its ConfigMap changed): put the objects back if it does not answer.
+      if addon_wanted coredns; then coredns_up check; fi
+      log "cluster: up ($nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
       return 0
     fi
-    phase_done "not healthy (or not $nodes node(s)): tearing it down"
+    phase_done "not healthy (or not $nodes node(s), or not add-ons '$ADDONS'): tearing it down"
     teardown
   fi
 
@@ -551,11 +674,17 @@ cmd_up() {
   phase "network: namespaces and veth pairs for $nodes node(s), API at $API_URL"
   mkdir -p "$STATE" "$CONF" "$RUN" "$LOGS"
   echo "$nodes" >"$STATE/nodes"
+  echo "$addons_rec" >"$STATE/addons"
   for ((i = 1; i <= nodes; i++)); do netns_up "$i"; done
   if ((nodes > 1)); then
-    # Nodes reach each other (and the API server) through the host.
+    # Nodes reach each other (and the API server) through the host, and so
+    # do pods on different nodes: a route per node's pod range (removed with
+    # the veth).
     cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.orig"
     echo 1 >/proc/sys/net/ipv4/ip_forward
+    for ((i = 1; i <= nodes; i++)); do
+      ip route add "$(node_pod_cidr "$i")" via "$(node_ip "$i")" dev "$(node_veth "$i")"
+    done
   fi
   phase_done
 
@@ -574,13 +703,19 @@ cmd_up() {
   start_etcd
   phase_done
 
-  phase "images: $PAUSE_IMAGE, $BUSYBOX_IMAGE (Debian's BusyBox 1.35, tagged 1.36 for the seed)"
+  phase "images: $PAUSE_IMAGE, $BUSYBOX_IMAGE (Debian's BusyBox 1.35, tagged 1.36 for the seed)$(addon_wanted coredns && echo ", $COREDNS_IMAGE")"
   images=$(ensure_images)
+  tars=("$images/pause.tar" "$images/busybox.tar")
+  if addon_wanted coredns; then tars+=("$COREDNS_DIR/coredns.tar"); fi
+  # The imports (about a second for CoreDNS's) overlap the API server's
+  # start; the kubelets start once they are done.
+  import_pids=()
   for ((i = 1; i <= nodes; i++)); do
     wait_for "containerd-$i" 30 "containerd-$i" containerd_ready "$i"
-    images_import "$images" "$(node_sock "$i")"
+    images_import "$(node_sock "$i")" "${tars[@]}" &
+    import_pids+=("$!")
   done
-  phase_done
+  phase_done "importing in the background"
 
   phase "kube-apiserver"
   wait_for etcd 30 etcd etcd_ready
@@ -588,18 +723,47 @@ cmd_up() {
   wait_for "kube-apiserver /readyz" 90 kube-apiserver api_ready
   phase_done
 
-  phase "controller-manager, scheduler, kubelet(s)"
+  phase "controller-manager, scheduler, kubelet(s)$(addon_wanted kube-proxy && echo ", kube-proxy")$(addon_wanted coredns && echo ", CoreDNS objects")"
   start_controller_manager
   start_scheduler
+  for p in "${import_pids[@]}"; do wait "$p" || die "importing the images into containerd failed"; done
   for ((i = 1; i <= nodes; i++)); do start_kubelet "$i"; done
+  # The CoreDNS pods wait for a Ready node; kube-proxy starts once its node
+  # is registered (it reads the node's addresses).
+  if addon_wanted coredns; then coredns_apply; fi
+  if addon_wanted kube-proxy; then
+    for ((i = 1; i <= nodes; i++)); do
+      wait_for "node $(node_name "$i") registered" 60 "kubelet-$i" node_registered "$(node_name "$i")"
+      start_kube_proxy "$i"
+    done
+  fi
   for ((i = 1; i <= nodes; i++)); do
     wait_for "node $(node_name "$i") Ready" 120 "kubelet-$i" node_ready "$(node_name "$i")"
   done
+  if addon_wanted kube-proxy; then
+    for ((i = 1; i <= nodes; i++)); do
+      wait_for "kube-proxy-$i synced" 60 "kube-proxy-$i" kube_proxy_healthy "$i"
+    done
+  fi
   wait_for "the default ServiceAccount" 60 kube-controller-manager default_sa_exists
   phase_done
 
+  if addon_wanted coredns; then
+    phase "CoreDNS: pods Ready, $CLUSTER_DNS_IP answering"
+    coredns_up
+  fi
+
   trap - ERR
-  log "cluster: up ($nodes node(s)) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+  log "cluster: up ($nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+}
+
+cmd_build() {
+  ADDONS=$(addons_parse)
+  ensure_all
+  phase "images: $PAUSE_IMAGE, $BUSYBOX_IMAGE"
+  ensure_images >/dev/null
+  phase_done
+  log "cluster: binaries and images are in $RUNBOOK_CACHE"
 }
 
 # ---------------------------------------------------------------- tear-down
@@ -700,8 +864,13 @@ teardown() {
     [[ -e /var/run/netns/$(node_netns "$i") || -d $(node_dir "$i") ]] && nodes=$i
   done
 
-  phase "stopping kubelet(s) and pod containers"
-  for ((i = 1; i <= nodes; i++)); do stop_component "kubelet-$i"; done
+  phase "stopping kube-proxy, kubelet(s) and pod containers"
+  # kube-proxy's rules (and the kubelet's KUBE-KUBELET-CANARY chains) are
+  # in the node's network namespace: they go when it is deleted below.
+  for ((i = 1; i <= nodes; i++)); do
+    stop_component "kube-proxy-$i"
+    stop_component "kubelet-$i"
+  done
   for ((i = 1; i <= nodes; i++)); do
     for b in $(bundles "$i"); do
       a=$(cat "$b/address" 2>/dev/null || true)
@@ -816,6 +985,8 @@ cmd_status() {
       rc=1
     fi
   done
+  echo "  add-ons: $(state_addons)"
+  if [[ " $(state_addons) " == *" coredns="* ]]; then coredns_summary || rc=1; fi
   return "$rc"
 }
 
@@ -857,7 +1028,7 @@ cmd_pids() {
 }
 
 usage() {
-  sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -E/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -868,5 +1039,6 @@ status) cmd_status ;;
 env) cmd_env ;;
 logs) cmd_logs "${2:-}" ;;
 pids) cmd_pids ;;
+build) cmd_build ;;
 *) usage ;;
 esac

@@ -7,7 +7,14 @@
 KUBE_VERSION=v1.33.13
 RUNBOOK_CACHE=${RUNBOOK_CACHE:-/var/cache/runbook}
 KUBE_BIN_DIR=${RUNBOOK_CACHE%/}/kube-${KUBE_VERSION}
-KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+# kube-proxy is built and used only with the kube-proxy add-on (CLUSTER_ADDONS).
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
+# CoreDNS, built by the nested module hack/coredns (its go.mod names the
+# version) into ${RUNBOOK_CACHE}/coredns-VERSION-KEY with its image.
+COREDNS_VERSION=$(sed -n 's|^require github.com/coredns/coredns \(v[^ ]*\)$|\1|p' "$HACK_DIR/coredns/go.mod" 2>/dev/null || true)
+COREDNS_VERSION=${COREDNS_VERSION:-unknown}
+COREDNS_IMAGE=registry.k8s.io/coredns/coredns:${COREDNS_VERSION}
 
 STATE=${RUNBOOK_CLUSTER_DIR:-/var/lib/runbook-cluster}
 STATE=${STATE%/}
@@ -23,6 +30,11 @@ API_PORT=6443
 API_URL=https://${API_IP}:${API_PORT}
 SERVICE_CIDR=10.96.0.0/24
 SERVICE_IP=10.96.0.1
+# The kube-dns Service (CoreDNS) and the kubelets' clusterDNS.
+CLUSTER_DNS_IP=10.96.0.10
+CLUSTER_DOMAIN=cluster.local
+# Every node's pod range (node_pod_cidr) is in it; kube-proxy's clusterCIDR.
+CLUSTER_CIDR=10.244.0.0/16
 
 PAUSE_IMAGE=registry.k8s.io/pause:3.10.2
 BUSYBOX_IMAGE=docker.io/library/busybox:1.36
@@ -66,12 +78,25 @@ state_nodes() {
   [[ $n =~ ^[1-9]$ ]] && echo "$n" || echo 1
 }
 
-# components prints the process names of a cluster with $1 nodes, in start order.
+# state_addons prints the add-ons of the running (or half-built) cluster as
+# `up` recorded them ("kube-proxy coredns=coredns-v1.15.0-KEY"), or "none"
+# (also for a cluster made before add-ons existed).
+state_addons() {
+  local a
+  a=$(cat "$STATE/addons" 2>/dev/null || true)
+  echo "${a:-none}"
+}
+
+# components prints the process names of a cluster with $1 nodes, in start
+# order; kube-proxy-I when the cluster has the kube-proxy add-on.
 components() {
   local i
   for ((i = 1; i <= $1; i++)); do echo "containerd-$i"; done
   echo etcd kube-apiserver kube-controller-manager kube-scheduler | tr ' ' '\n'
   for ((i = 1; i <= $1; i++)); do echo "kubelet-$i"; done
+  if [[ " $(state_addons) " == *" kube-proxy "* ]]; then
+    for ((i = 1; i <= $1; i++)); do echo "kube-proxy-$i"; done
+  fi
 }
 
 now_ms() { date +%s%3N; }

@@ -11,8 +11,16 @@
 #                                 It is tagged 1.36 only so that the seed's
 #                                 runbook (image busybox:1.36) runs unchanged:
 #                                 the binary inside is 1.35.
+#   registry.k8s.io/coredns/coredns:VERSION
+#                                 the CoreDNS binary built by hack/cluster.sh
+#                                 (hack/coredns: upstream's coremain with the
+#                                 plugins of kubeadm's Corefile and a few more),
+#                                 static, entrypoint /coredns. Unlike upstream's
+#                                 image it runs as root (no file capabilities
+#                                 here); the Deployment drops every capability
+#                                 but NET_BIND_SERVICE, as kubeadm's does.
 #
-# Pods reference both by tag, so the kubelet's default pull policy is
+# Pods reference all of them by tag, so the kubelet's default pull policy is
 # IfNotPresent and nothing is ever pulled.
 
 HACK_DIR=${HACK_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -93,11 +101,26 @@ images_build() {
   rm -rf "$root"
 }
 
-# images_import imports the tars of directory $1 into the containerd whose
-# socket is $2.
+# image_coredns writes coredns.tar in directory $1 from the binary
+# $1/coredns.
+image_coredns() {
+  local dir=$1 root=$1/coredns-rootfs
+  rm -rf "$root"
+  mkdir -p "$root"/{etc,tmp}
+  chmod 1777 "$root/tmp"
+  cp "$dir/coredns" "$root/coredns"
+  oci_image "$COREDNS_IMAGE" "$root" \
+    '{"Entrypoint":["/coredns"],"WorkingDir":"/","ExposedPorts":{"53/tcp":{},"53/udp":{}}}' \
+    "$dir/coredns.tar"
+  rm -rf "$root"
+}
+
+# images_import imports the image tars $2... into the containerd whose
+# socket is $1.
 images_import() {
-  local dir=$1 sock=$2 t
-  for t in pause busybox; do
-    ctr -a "$sock" -n k8s.io images import "$dir/$t.tar" >/dev/null
+  local sock=$1 t
+  shift
+  for t in "$@"; do
+    ctr -a "$sock" -n k8s.io images import "$t" >/dev/null
   done
 }

@@ -45,6 +45,9 @@ pki_all() {
   pki_cert admin runbook-admin system:masters "" clientAuth
   pki_cert scheduler system:kube-scheduler "" "" clientAuth
   pki_cert controller-manager system:kube-controller-manager "" "" clientAuth
+  # User system:kube-proxy: bound to ClusterRole system:node-proxier by the
+  # API server's default RBAC. One identity for every node's kube-proxy.
+  if addon_wanted kube-proxy; then pki_cert kube-proxy system:kube-proxy "" "" clientAuth; fi
   for ((i = 1; i <= nodes; i++)); do
     name=$(node_name "$i")
     ip=$(node_ip "$i")
@@ -90,6 +93,9 @@ kubeconfig_all() {
   kubeconfig_write "$USER_KUBECONFIG" runbook-admin admin
   kubeconfig_write "$CONF/scheduler.kubeconfig" system:kube-scheduler scheduler
   kubeconfig_write "$CONF/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
+  if addon_wanted kube-proxy; then
+    kubeconfig_write "$CONF/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
+  fi
   for ((i = 1; i <= nodes; i++)); do
     kubeconfig_write "$CONF/kubelet-$i.kubeconfig" "system:node:$(node_name "$i")" "kubelet-$i"
   done
