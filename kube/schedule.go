@@ -179,7 +179,11 @@ func CheckEphemeralTarget(pod *corev1.Pod) error {
 			e.State = string(corev1.PodUnknown)
 		}
 		e.Message = strings.Join(describeContainers(pod), "; ")
-		if e.Message == "" {
+		switch {
+		case e.Message != "":
+		case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
+			e.Message = "the pod has completed"
+		default:
 			e.Message = "scheduled on node " + pod.Spec.NodeName + ", no container started yet"
 		}
 	}
