@@ -107,12 +107,16 @@ func stuckContainer(pod *corev1.Pod, statuses []corev1.ContainerStatus) error {
 	return nil
 }
 
-// stuckPod checks the pod's init and app containers for terminal waiting reasons.
+// stuckPod checks the pod's init and app containers for terminal waiting reasons, and the
+// pod for the scheduler's verdict that it cannot be placed (PodUnschedulable).
 func stuckPod(pod *corev1.Pod) error {
 	if err := stuckContainer(pod, pod.Status.InitContainerStatuses); err != nil {
 		return err
 	}
-	return stuckContainer(pod, pod.Status.ContainerStatuses)
+	if err := stuckContainer(pod, pod.Status.ContainerStatuses); err != nil {
+		return err
+	}
+	return PodUnschedulable(pod)
 }
 
 // podFailed describes a Failed pod: the first container that exited non-zero, else the
@@ -264,15 +268,27 @@ func EphemeralContainerTerminated(name string) PodCondition {
 }
 
 // DescribePod summarises a pod's state in one line, for timeout messages: "phase Pending;
-// container app waiting: ContainerCreating".
+// container app waiting: ContainerCreating", or "phase Pending; not scheduled: Unschedulable:
+// 0/1 nodes are available: ...".
 func DescribePod(pod *corev1.Pod) string {
 	if pod == nil {
 		return "not seen"
 	}
-	parts := []string{"phase " + string(pod.Status.Phase)}
+	phase := "phase " + string(pod.Status.Phase)
 	if pod.Status.Phase == "" {
-		parts[0] = "phase unknown"
+		phase = "phase unknown"
 	}
+	parts := []string{phase}
+	if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse && pod.Spec.NodeName == "" {
+		parts = append(parts, "not scheduled: "+strings.TrimSuffix(c.Reason+": "+c.Message, ": "))
+	}
+	return strings.Join(append(parts, describeContainers(pod)...), "; ")
+}
+
+// describeContainers describes each container of the pod that has a status, init
+// containers first: "container app waiting: ContainerCreating".
+func describeContainers(pod *corev1.Pod) []string {
+	var parts []string
 	describe := func(kind string, statuses []corev1.ContainerStatus) {
 		for _, s := range statuses {
 			switch {
@@ -288,7 +304,7 @@ func DescribePod(pod *corev1.Pod) string {
 	describe("init container", pod.Status.InitContainerStatuses)
 	describe("container", pod.Status.ContainerStatuses)
 	describe("ephemeral container", pod.Status.EphemeralContainerStatuses)
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 // unlessDeleting wraps cond for a wait: a pod with a deletion timestamp that does not meet

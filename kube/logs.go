@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // LogOptions selects which part of a container's log to read.
@@ -25,7 +27,9 @@ type LogOptions struct {
 
 // Logs reads a container's log, like kubectl logs (without following). It returns at most
 // opts.MaxBytes of it and whether there was more; the server is asked for one byte more
-// than the cap, so a long log is not transferred in full.
+// than the cap, so a long log is not transferred in full. A log the kubelet could not read
+// is a *LogUnavailableError, never a log: the kubelet answers such a request with status
+// 200 and its error as the whole body.
 func Logs(ctx context.Context, c *Clients, namespace, pod, container string, opts LogOptions) (string, bool, error) {
 	if c == nil || c.Kube == nil {
 		return "", false, errors.New("logs: no cluster client")
@@ -53,12 +57,120 @@ func Logs(ctx context.Context, c *Clients, namespace, pod, container string, opt
 		return "", false, fmt.Errorf("logs of %s/%s: %w", namespace, pod, err)
 	}
 	defer stream.Close()
-	data, err := io.ReadAll(io.LimitReader(stream, limit))
+	// The kubelet's error is not cut at limitBytes: read enough of it to tell it from a log.
+	data, err := io.ReadAll(io.LimitReader(stream, max(limit, maxKubeletError+1)))
 	if err != nil {
 		return string(data), false, fmt.Errorf("logs of %s/%s: %w", namespace, pod, err)
+	}
+	if msg, ok := kubeletLogError(data); ok {
+		return "", false, &LogUnavailableError{Pod: namespace + "/" + pod, Container: container, Previous: opts.Previous, Kubelet: msg}
 	}
 	if len(data) > maxBytes {
 		return string(data[:maxBytes]), true, nil
 	}
 	return string(data), false, nil
+}
+
+// LogUnavailableError says that the kubelet could not read a container's log. Its answer
+// has status 200 and the kubelet's error as the whole body ("unable to retrieve container
+// logs for containerd://…"): for the previous instance of a container that has just
+// restarted, that is its answer for some seconds (until its status reports the restart,
+// the previous instance it means is one it has already removed); otherwise the log is gone
+// (the container or its log file was removed).
+type LogUnavailableError struct {
+	// Pod is "namespace/name".
+	Pod string
+	// Container is the container asked for; "" for the pod's default one.
+	Container string
+	// Previous is set when the log of the previous instance was asked for.
+	Previous bool
+	// Kubelet is the kubelet's answer.
+	Kubelet string
+}
+
+// Error reads like `the kubelet could not read the log of the previous instance of
+// container "app" in pod ns/web: unable to retrieve container logs for containerd://…`.
+func (e *LogUnavailableError) Error() string {
+	what := "the log of "
+	if e.Previous {
+		what += "the previous instance of "
+	}
+	if e.Container != "" {
+		what += fmt.Sprintf("container %q in ", e.Container)
+	}
+	return "the kubelet could not read " + what + "pod " + e.Pod + ": " + e.Kubelet
+}
+
+// maxKubeletError is the longest body taken for the kubelet's error.
+const maxKubeletError = 4096
+
+// kubeletLogErrors are the beginnings of the errors the kubelet writes as the body of a log
+// request it could not serve (kuberuntime's GetContainerLogs and ReadLogs).
+var kubeletLogErrors = []string{
+	"unable to retrieve container logs for ",
+	`failed to try resolving symlinks in path "`,
+	`failed to open log file "`,
+}
+
+// kubeletLogError reports whether a log is in fact the kubelet's error: one line, starting
+// with one of the kubelet's forms. A log with more lines is a log, whatever it says.
+func kubeletLogError(body []byte) (string, bool) {
+	s := strings.TrimSpace(string(body))
+	if s == "" || strings.Contains(s, "\n") || len(s) > maxKubeletError {
+		return "", false
+	}
+	for _, prefix := range kubeletLogErrors {
+		if strings.HasPrefix(s, prefix) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// previousLogRetry is the back-off of PreviousLogs: first and longest pause.
+var previousLogRetry = struct{ first, max time.Duration }{500 * time.Millisecond, 2 * time.Second}
+
+// PreviousLogs reads the log of the previous instance of a container (Logs with
+// opts.Previous). Right after a restart the kubelet cannot serve it for some seconds
+// (*LogUnavailableError); PreviousLogs asks again, backing off from half a second to two,
+// until it can or ctx ends, and calls waiting once, with the kubelet's error, when it starts
+// to wait. When ctx ends first the error says that the log never became readable (and
+// wraps the *LogUnavailableError). A container that has no previous instance (the kubelet
+// answers `previous terminated container "app" in pod "web" not found`) is an error at
+// once: it has not restarted, or the kubelet has not reported the restart yet.
+func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container string, opts LogOptions, waiting func(error)) (string, bool, error) {
+	opts.Previous = true
+	pause := previousLogRetry.first
+	var last error // the kubelet's last *LogUnavailableError
+	never := func() error { return fmt.Errorf("the previous log never became readable: %w", last) }
+	for {
+		text, truncated, err := Logs(ctx, c, namespace, pod, container, opts)
+		var unavailable *LogUnavailableError
+		switch {
+		case err == nil:
+			return text, truncated, nil
+		case last != nil && ctx.Err() != nil:
+			return "", false, never() // ended during a request
+		case apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "previous terminated container"):
+			what := "the container"
+			if container != "" {
+				what = fmt.Sprintf("container %q", container)
+			}
+			return "", false, fmt.Errorf("%s in pod %s/%s has no previous instance to read the log of: it has not restarted, or the kubelet has not reported the restart yet (%w)", what, namespace, pod, err)
+		case !errors.As(err, &unavailable):
+			return "", false, err
+		}
+		if last == nil && waiting != nil {
+			waiting(err)
+		}
+		last = err
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", false, never()
+		case <-t.C:
+		}
+		pause = min(2*pause, previousLogRetry.max)
+	}
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -110,4 +111,103 @@ func TestLogsErrors(t *testing.T) {
 	if err != nil || !strings.Contains(got, "fake logs") {
 		t.Errorf("fake: %q, %v", got, err)
 	}
+}
+
+func TestLogsKubeletErrorIsNotALog(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       string // the error; "" when the body is a log
+	}{
+		{"container removed", "unable to retrieve container logs for containerd://d3c229e37f29", "the kubelet could not read the log of container \"app\" in pod ns/web: unable to retrieve container logs for containerd://d3c229e37f29"},
+		{"log file removed", `failed to try resolving symlinks in path "/var/log/pods/ns_web_uid/app/1.log": lstat /var/log/pods/ns_web_uid/app/1.log: no such file or directory`,
+			`the kubelet could not read the log of container "app" in pod ns/web: failed to try resolving symlinks in path "/var/log/pods/ns_web_uid/app/1.log": lstat /var/log/pods/ns_web_uid/app/1.log: no such file or directory`},
+		{"log file unreadable", `failed to open log file "/var/log/pods/x/app/0.log": permission denied` + "\n",
+			`the kubelet could not read the log of container "app" in pod ns/web: failed to open log file "/var/log/pods/x/app/0.log": permission denied`},
+		{"a log that quotes it", "starting\nunable to retrieve container logs for containerd://x\n", ""},
+		{"a log", "panic: boom\n", ""},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The kubelet answers 200 and writes its error as the body, whatever limitBytes says.
+			c := serverClients(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				fmt.Fprint(w, tt.body)
+			}))
+			got, _, err := Logs(context.Background(), c, "ns", "web", "app", LogOptions{MaxBytes: 8})
+			if errString(err) != tt.want {
+				t.Fatalf("error = %q, want %q", errString(err), tt.want)
+			}
+			var unavailable *LogUnavailableError
+			if tt.want != "" && (!errors.As(err, &unavailable) || got != "") {
+				t.Errorf("(%q, %T): want no log and a *LogUnavailableError", got, err)
+			}
+		})
+	}
+}
+
+func TestPreviousLogs(t *testing.T) {
+	defer func(r struct{ first, max time.Duration }) { previousLogRetry = r }(previousLogRetry)
+	previousLogRetry.first, previousLogRetry.max = 10*time.Millisecond, 20*time.Millisecond
+	const notFound = `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"previous terminated container \"app\" in pod \"web\" not found","reason":"BadRequest","code":400}`
+	const unreadable = "unable to retrieve container logs for containerd://0ld"
+
+	// server answers the i-th request with answers[i] (the last one ever after): a
+	// string body with 200, or a Status with 400 when it starts with "{".
+	server := func(t *testing.T, answers ...string) (*Clients, *int) {
+		n := 0
+		return serverClients(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("previous") != "true" {
+				t.Errorf("query %v: want previous=true", r.URL.Query())
+			}
+			a := answers[min(n, len(answers)-1)]
+			n++
+			if strings.HasPrefix(a, "{") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+			}
+			fmt.Fprint(w, a)
+		})), &n
+	}
+
+	t.Run("readable after the restart settles", func(t *testing.T) {
+		c, n := server(t, unreadable, unreadable, "the crash\n")
+		var waited []string
+		got, _, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, func(err error) { waited = append(waited, err.Error()) })
+		if err != nil || got != "the crash\n" {
+			t.Fatalf("(%q, %v), want the previous instance's log", got, err)
+		}
+		if *n != 3 || len(waited) != 1 || !strings.Contains(waited[0], unreadable) {
+			t.Errorf("%d requests, waiting called with %q: want 3 requests and one call with the kubelet's words", *n, waited)
+		}
+	})
+	t.Run("never readable", func(t *testing.T) {
+		c, n := server(t, unreadable)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		got, _, err := PreviousLogs(ctx, c, "ns", "web", "app", LogOptions{}, nil)
+		want := `the previous log never became readable: the kubelet could not read the log of the previous instance of container "app" in pod ns/web: ` + unreadable
+		if got != "" || errString(err) != want {
+			t.Fatalf("(%q, %q), want (\"\", %q)", got, errString(err), want)
+		}
+		var unavailable *LogUnavailableError
+		if !errors.As(err, &unavailable) || *n < 3 {
+			t.Errorf("error %T after %d requests: want a *LogUnavailableError after several", err, *n)
+		}
+	})
+	t.Run("no previous instance", func(t *testing.T) {
+		c, n := server(t, notFound)
+		_, _, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, nil)
+		want := `container "app" in pod ns/web has no previous instance to read the log of: it has not restarted, or the kubelet has not reported the restart yet (logs of ns/web: previous terminated container "app" in pod "web" not found)`
+		if errString(err) != want || *n != 1 {
+			t.Errorf("error after %d requests:\n%s\nwant after 1:\n%s", *n, errString(err), want)
+		}
+	})
+	t.Run("other errors end it", func(t *testing.T) {
+		c, n := server(t, `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"container \"nope\" in pod \"web\" is not valid","reason":"BadRequest","code":400}`)
+		_, _, err := PreviousLogs(context.Background(), c, "ns", "web", "nope", LogOptions{}, nil)
+		if errString(err) != `logs of ns/web: container "nope" in pod "web" is not valid` || *n != 1 {
+			t.Errorf("error %q after %d requests", errString(err), *n)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,9 @@ type PodWatcherOptions struct {
 	LabelSelector string
 	// FieldSelector limits the watch, e.g. "metadata.name=web-0".
 	FieldSelector string
+	// UnschedulableGrace replaces UnschedulableGrace for the waits on this watcher when
+	// more than 0.
+	UnschedulableGrace time.Duration
 }
 
 // PodWatcher runs one watch (a list, then a watch, through a client-go Reflector) on the
@@ -127,9 +131,10 @@ func (p *PodWatcher) Get(name string) (*corev1.Pod, bool) {
 // Wait waits until cond is done for the named pod, or fails. The pod's state comes from the
 // shared watch; a pod not (yet) in it is read once with a GET, and NotFound is a
 // *PodGoneError, as is a deletion seen while waiting, and a deletion timestamp on a pod
-// that does not meet cond yet (it never will). When ctx ends, the error wraps the
-// context's cause and says what the pod last looked like. The last pod seen is returned
-// with any error.
+// that does not meet cond yet (it never will). An error of cond that the scheduler may take
+// back (IsUnschedulable) ends the wait only if the pod still has it UnschedulableGrace
+// after the wait began. When ctx ends, the error wraps the context's cause and says what
+// the pod last looked like. The last pod seen is returned with any error.
 func (p *PodWatcher) Wait(ctx context.Context, name string, cond PodCondition) (*corev1.Pod, error) {
 	return p.wait(ctx, name, nil, cond)
 }
@@ -169,6 +174,14 @@ func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, c
 		}
 		return known
 	}
+	grace := newGraceHold(p.opts.UnschedulableGrace)
+	var graceTimer *time.Timer
+	var graceOver <-chan time.Time
+	defer func() {
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-sub.kick:
@@ -182,9 +195,21 @@ func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, c
 				case !changed:
 					continue
 				}
-				if done, err := cond(w.current); err != nil || done {
+				done, err := cond(w.current)
+				if hold := grace.see(err); hold > 0 {
+					if graceTimer == nil {
+						graceTimer = time.NewTimer(hold)
+						graceOver = graceTimer.C
+					}
+					continue
+				}
+				if err != nil || done {
 					return w.current, err
 				}
+			}
+		case <-graceOver:
+			if grace.held != nil {
+				return last(), grace.held
 			}
 		case <-ctx.Done():
 			return last(), p.timeoutErr(ctx, name, last())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,8 +24,8 @@ import (
 
 // WaitForPod waits until cond is done for one pod, with a watch limited to that pod (field
 // selector metadata.name), for a single wait outside a shared PodWatcher. It costs a list
-// and a watch request, and a GET when the list does not have the pod. The errors and the
-// pod returned are those of PodWatcher.Wait.
+// and a watch request, and a GET when the list does not have the pod. The errors, the
+// grace given to the scheduler and the pod returned are those of PodWatcher.Wait.
 func WaitForPod(ctx context.Context, c *Clients, namespace, name string, cond PodCondition) (*corev1.Pod, error) {
 	if cond == nil {
 		return nil, errors.New("no condition to wait for")
@@ -43,6 +44,7 @@ func WaitForPod(ctx context.Context, c *Clients, namespace, name string, cond Po
 		watch:     pods.Watch,
 		get:       func(ctx context.Context) (runtime.Object, error) { return pods.Get(ctx, name, metav1.GetOptions{}) },
 		gone:      &PodGoneError{Pod: namespace + "/" + name},
+		graced:    true,
 		describe: func(obj runtime.Object) string {
 			pod, _ := obj.(*corev1.Pod)
 			return DescribePod(pod)
@@ -110,6 +112,8 @@ type oneObject struct {
 	get       func(context.Context) (runtime.Object, error)
 	gone      error // the error when the object does not exist or is deleted
 	describe  func(runtime.Object) string
+	// graced holds back the scheduler's verdicts for UnschedulableGrace (see graceHold).
+	graced bool
 }
 
 // dynamicObject describes an object of any resource, reached through the dynamic client.
@@ -184,6 +188,42 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 		ended = err
 		return err
 	}
+	// An error held back for the scheduler ends the wait, when the grace is over, through
+	// wctx's cause; graceMu orders that with the conditions.
+	var (
+		graceMu    sync.Mutex
+		grace      *graceHold
+		graceTimer *time.Timer
+	)
+	if o.graced {
+		grace = newGraceHold(0)
+	}
+	defer func() {
+		graceMu.Lock()
+		defer graceMu.Unlock()
+		if graceTimer != nil {
+			graceTimer.Stop()
+		}
+	}()
+	held := func(err error) bool {
+		if grace == nil {
+			return false
+		}
+		graceMu.Lock()
+		defer graceMu.Unlock()
+		hold := grace.see(err)
+		if hold > 0 && graceTimer == nil {
+			graceTimer = time.AfterFunc(hold, func() {
+				graceMu.Lock()
+				err := grace.held
+				graceMu.Unlock()
+				if err != nil {
+					cancel(err)
+				}
+			})
+		}
+		return hold > 0
+	}
 	see := func(obj runtime.Object) (bool, error) {
 		switch {
 		case current == nil:
@@ -194,7 +234,10 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 		}
 		current = obj
 		done, err := cond(obj)
-		if err != nil {
+		switch {
+		case held(err):
+			return false, nil
+		case err != nil:
 			return false, end(err)
 		}
 		return done, nil
@@ -228,7 +271,7 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 	case err == nil:
 		return current, nil
 	case ctx.Err() == nil && wctx.Err() != nil:
-		return current, context.Cause(wctx) // Forbidden or Unauthorized
+		return current, context.Cause(wctx) // Forbidden, Unauthorized, or held past the grace
 	case ctx.Err() != nil:
 		mu.Lock()
 		defer mu.Unlock()

@@ -19,7 +19,9 @@ import (
 // EphemeralStep attaches an ephemeral debug container to a running pod,
 // as `kubectl debug POD --image=IMAGE --target=CONTAINER` does, through the
 // pods/ephemeralcontainers subresource. The pod is not restarted; the
-// container stays in the pod's spec until the pod is deleted.
+// container stays in the pod's spec until the pod is deleted. A pod that is
+// not running (not scheduled, Pending, completed, being deleted) is refused
+// before anything is sent: the container would never start.
 type EphemeralStep struct {
 	// PodTarget is the pod to debug.
 	PodTarget `yaml:",inline" json:",inline"`
@@ -128,6 +130,12 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	pod, err := getPod(ctx, e, out, ns, podName)
 	if err != nil {
+		return out.fail(err)
+	}
+	// The API server would accept the patch on a pod that is not running, but
+	// the container would never start, and never go away.
+	if err := kube.CheckEphemeralTarget(pod); err != nil {
+		out.Pod = ObjectMap(pod)
 		return out.fail(err)
 	}
 	// An ephemeral container cannot be removed: when a rerun meets its own

@@ -22,7 +22,10 @@ type LogsStep struct {
 	// Container in the pod; required when the pod has more than one.
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Previous reads the log of the container's previous instance, the one
-	// that crashed before the last restart (kubectl logs --previous).
+	// that crashed before the last restart (kubectl logs --previous). Right
+	// after a restart the kubelet cannot serve it for some seconds: the step
+	// waits for it, within its timeout. A container that has not restarted
+	// has no previous log: that is an error.
 	Previous bool `yaml:"previous,omitempty" json:"previous,omitempty"`
 	// TailLines keeps only the last lines of the log (kubectl logs --tail).
 	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
@@ -112,7 +115,17 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 		d := s.Since.Duration
 		o.Since = &d
 	}
-	text, truncated, err := kube.Logs(ctx, e.Clients, ns, pod, container, o)
+	var text string
+	var truncated bool
+	if s.Previous {
+		// Right after a restart the kubelet cannot serve the previous log for some
+		// seconds: wait for it, within the step's timeout.
+		text, truncated, err = kube.PreviousLogs(ctx, e.Clients, ns, pod, container, o, func(err error) {
+			e.logf("waiting for the previous log of %s: %v", out.Target, err)
+		})
+	} else {
+		text, truncated, err = kube.Logs(ctx, e.Clients, ns, pod, container, o)
+	}
 	out.Stdout, out.StdoutTruncated = text, truncated
 	if err != nil {
 		return out.fail(err)

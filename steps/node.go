@@ -17,7 +17,8 @@ import (
 // NodeStep runs a debug pod on a node with the host's namespaces and its
 // root filesystem at /host, as `kubectl debug node/NAME` does. It is always
 // privileged, so the runbook must set allowPrivileged. The pod is deleted
-// at cleanup.
+// at cleanup. A node that is not Ready fails the step before the pod is
+// created; a cordoned node is a warning (the pod runs there anyway).
 type NodeStep struct {
 	// Name of the node.
 	Name expression.Template `yaml:"name,omitempty" json:"name,omitempty"`
@@ -142,6 +143,14 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Node = ObjectMap(node)
 	out.Touched = append(out.Touched, ObjectRef{Kind: "Node", Name: o.NodeName, Action: report.ActionRead})
+	// A node whose kubelet is not ready would leave the pod Pending until the
+	// timeout; a cordoned one runs it (it names its node, tolerates all).
+	if err := kube.CheckNodeReady(node); err != nil {
+		return out.fail(err)
+	}
+	if w := kube.CordonedWarning(node); w != "" {
+		out.Warnings = append(out.Warnings, w)
+	}
 	pod, err := kube.NodePod(o)
 	if err != nil {
 		return out.fail(err)
@@ -194,6 +203,9 @@ func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (strin
 			return "", err
 		}
 		if pod.Spec.NodeName == "" {
+			if err := kube.PodUnschedulable(pod); err != nil {
+				return "", fmt.Errorf("pod %s/%s is not scheduled on a node: %w", e.Namespace, name, err)
+			}
 			return "", fmt.Errorf("pod %s/%s is not scheduled on a node yet", e.Namespace, name)
 		}
 		return pod.Spec.NodeName, nil

@@ -157,6 +157,10 @@ type Outcome struct {
 	Touched []ObjectRef
 	// Leftovers says what cleanup cannot remove.
 	Leftovers []kube.Leftover
+	// Warnings are what the step met that did not fail it but that the
+	// reader should know (e.g. a cordoned node); they go to the result's
+	// warnings.
+	Warnings []string
 	// Secrets are values to redact from the report (secret env values).
 	Secrets []string
 	// Values holds the results a kind declares beyond the common ones

@@ -110,7 +110,14 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("waiting for %s until %s", t, s.For.Source)
 	out.Touched = append(out.Touched, t.ref(report.ActionRead))
 	if t.isPod() {
-		cond := func(pod *corev1.Pod) (bool, error) { return holds(podMap(pod)), nil }
+		// A pod the scheduler cannot place fails the wait (after the grace
+		// the scheduler gets), unless that is what the expression waits for.
+		cond := func(pod *corev1.Pod) (bool, error) {
+			if holds(podMap(pod)) {
+				return true, nil
+			}
+			return false, kube.PodUnschedulable(pod)
+		}
 		var pod *corev1.Pod
 		if e.Pods != nil {
 			pod, err = e.Pods(t.ns).Wait(ctx, t.name, cond)

@@ -400,6 +400,9 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	r.mu.Lock()
 	r.leftover = append(r.leftover, out.Leftovers...)
 	r.mu.Unlock()
+	for _, w := range out.Warnings {
+		r.sec.warn(fmt.Sprintf("step %d (%s): %s", sr.Index, sr.Name, w))
+	}
 
 	actionErr := ""
 	if out.Err != nil {
