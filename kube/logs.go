@@ -149,8 +149,10 @@ func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container str
 		switch {
 		case err == nil:
 			return text, truncated, nil
-		case last != nil && ctx.Err() != nil:
-			return "", false, never() // ended during a request
+		case last != nil && (ctx.Err() != nil || deadlineNear(ctx, err)):
+			// Ended during a request, or the client's rate limiter saw
+			// that the next request could not be made before the deadline.
+			return "", false, never()
 		case apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "previous terminated container"):
 			what := "the container"
 			if container != "" {
@@ -173,4 +175,12 @@ func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container str
 		}
 		pause = min(2*pause, previousLogRetry.max)
 	}
+}
+
+// deadlineNear reports whether err is client-go's rate limiter refusing to
+// wait past ctx's deadline: the context has not ended yet, but no request
+// can be made before it does.
+func deadlineNear(ctx context.Context, err error) bool {
+	_, has := ctx.Deadline()
+	return has && strings.Contains(err.Error(), "would exceed context deadline")
 }
