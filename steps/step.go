@@ -190,6 +190,12 @@ type Planned struct {
 	Leftovers []kube.Leftover `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
 	// Notes are anything else worth knowing.
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+	// Fails says why the run will fail at this step, when the plan can
+	// tell (an error of the step's objects on a pod the plan knows).
+	Fails string `json:"fails,omitempty" yaml:"fails,omitempty"`
+	// Lookups are what a plan made with a cluster (plan --preflight) read
+	// to fill in the parts otherwise known only at run time.
+	Lookups []PlanLookup `json:"lookups,omitempty" yaml:"lookups,omitempty"`
 }
 
 // Call is one API request of a plan.
@@ -247,7 +253,49 @@ type Planner struct {
 	StepID string
 	// Dir is the runbook file's directory.
 	Dir string
+	// Cluster, when set (plan --preflight), is read (never written) to fill
+	// in what a plan otherwise knows only at run time: the pod a workload
+	// or a selector resolves to, a pod a copy or a debug container is built
+	// from. Context bounds those reads.
+	Cluster *kube.Clients
+	Context context.Context
+	// created holds what earlier steps create (see Created), by
+	// group/resource/namespace/name.
+	created map[string]bool
 }
+
+// Created records the objects a planned step creates, so that later steps
+// leave what only the run can see of them to the run.
+func (p *Planner) Created(pl *Planned) {
+	if p.created == nil {
+		p.created = map[string]bool{}
+	}
+	for _, c := range pl.Calls {
+		if c.Verb == "create" && c.Subresource == "" {
+			p.created[c.Group+"/"+c.Resource+"/"+c.Namespace+"/"+c.Name] = true
+		}
+	}
+}
+
+// Creates reports whether an earlier step creates the object, or creates
+// objects the plan cannot name (a manifest read at run time).
+func (p *Planner) Creates(group, resource, namespace, name string) bool {
+	if p.created[group+"/"+resource+"/"+namespace+"/"+name] {
+		return true
+	}
+	for k := range p.created {
+		if kube.Unknown(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// createsAny reports whether an earlier step creates anything.
+func (p *Planner) createsAny() bool { return len(p.created) > 0 }
+
+// RenderKnown is Render, and whether every part of the template is known.
+func (p *Planner) RenderKnown(t expression.Template) (string, bool) { return t.RenderPartial(p.Scope) }
 
 // UnknownRunID stands for the run id in a plan made without one.
 const UnknownRunID = "<run id>"
