@@ -13,8 +13,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -291,8 +293,27 @@ func (p *Planner) Creates(group, resource, namespace, name string) bool {
 	return false
 }
 
-// createsAny reports whether an earlier step creates anything.
-func (p *Planner) createsAny() bool { return len(p.created) > 0 }
+// mayCreatePods reports whether earlier steps may create pods that a
+// selector matches: pods with matching labels, workloads (whose pods'
+// labels the plan does not follow), or objects the plan cannot name. A
+// nil selector stands for the pods of a workload that exists already.
+func (p *Planner) mayCreatePods(sel labels.Selector) bool {
+	for k := range p.created {
+		group, _, _ := strings.Cut(k, "/")
+		if kube.Unknown(k) || sel != nil && (group == "apps" || group == "batch") {
+			return true
+		}
+	}
+	if sel == nil {
+		return false
+	}
+	for _, pod := range p.Pods {
+		if sel.Matches(labels.Set(pod.Labels)) {
+			return true
+		}
+	}
+	return false
+}
 
 // RenderKnown is Render, and whether every part of the template is known.
 func (p *Planner) RenderKnown(t expression.Template) (string, bool) { return t.RenderPartial(p.Scope) }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -318,7 +319,11 @@ func (pt *plannedTarget) fill(p *Planner, t kube.PodTarget) {
 	}
 	res, err := kube.ResolvePod(ctx, p.Cluster, pt.ns, t, pt.choice)
 	if err != nil {
-		if errors.Is(err, kube.ErrNoPods) && p.createsAny() {
+		var sel labels.Selector
+		if t.Selector != "" {
+			sel, _ = kube.ParseSelector(t.Selector)
+		}
+		if errors.Is(err, kube.ErrNoPods) && p.mayCreatePods(sel) {
 			pt.lookups = append(pt.lookups, PlanLookup{What: what, OK: true, Detail: err.Error() + " yet; earlier steps create objects, so it is chosen at run time"})
 			return
 		}
