@@ -315,9 +315,6 @@ func (p *Planner) mayCreatePods(sel labels.Selector) bool {
 	return false
 }
 
-// RenderKnown is Render, and whether every part of the template is known.
-func (p *Planner) RenderKnown(t expression.Template) (string, bool) { return t.RenderPartial(p.Scope) }
-
 // UnknownRunID stands for the run id in a plan made without one.
 const UnknownRunID = "<run id>"
 

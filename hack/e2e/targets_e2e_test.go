@@ -193,3 +193,45 @@ func TestTargets(t *testing.T) {
 		t.Errorf("the Markdown report does not name the pod chosen:\n%s", md)
 	}
 }
+
+// TestPlanRunTimeParts runs plan --preflight and rbac on the runbooks of
+// steps/testdata/plan whose pods exist on the cluster (a copy of a pod the
+// runbook did not create with its command or images changed, a copy named
+// from a var, selector and var targets): the preflight reads the pods,
+// builds the copies from them, checks them and dry-runs them; every check
+// passes.
+func TestPlanRunTimeParts(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "e2e-runtime-")
+	web0 := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{TerminationGracePeriodSeconds: ptr.To[int64](0), Containers: []corev1.Container{
+			{Name: "app", Image: "busybox:1.36", Command: []string{"sleep", "3600"}},
+			{Name: "sidecar", Image: "registry.k8s.io/pause:3.10.2"},
+		}},
+	}
+	createReadyPods(t, c, ns, web0)
+	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), webDeployment("web", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.readyPods(t, ns, "app=web", 2)
+	for _, name := range []string{"copy-command", "copy-setimage", "copy-to-var", "target-selector"} {
+		t.Run(name, func(t *testing.T) {
+			file := repoFile("steps/testdata/plan/" + name + ".yaml")
+			plan := runCLI(t, "plan", "--preflight", "-n", ns, file)
+			if plan.code != 0 || strings.Contains(plan.stdout, "FAIL") || strings.Contains(plan.stdout, "the run fails here") {
+				t.Fatalf("plan --preflight:\n%s", plan)
+			}
+			if name == "copy-command" || name == "copy-setimage" {
+				// Built from the pod read: its containers, not placeholders.
+				if strings.Contains(plan.stdout, "read at run time") || !strings.Contains(plan.stdout, "name: sidecar") ||
+					!strings.Contains(plan.stdout, "ok   step 1: pod "+ns+"/web-0 exists") {
+					t.Errorf("the copy is not built from pod web-0:\n%s", plan.stdout)
+				}
+			}
+			if rbac := runCLI(t, "rbac", "-n", ns, file); rbac.code != 0 {
+				t.Errorf("rbac:\n%s", rbac)
+			}
+		})
+	}
+}
