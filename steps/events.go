@@ -67,7 +67,7 @@ func (s *EventsStep) Check(*runbook.CheckContext) []runbook.FieldError {
 			errs = append(errs, fieldErr("for", "for takes kind and name, or pod, or selector"))
 		}
 		for _, e := range t.check("pod", "selector") {
-			errs = append(errs, fieldErr("for", "for.%s", e.Message))
+			errs = append(errs, fieldErr("for", "for.%s: %s", e.Field, e.Message))
 		}
 	} else if f := s.For; f != nil {
 		if f.Kind == "" {

@@ -100,6 +100,8 @@ func TestCheck(t *testing.T) {
 		{"exec bad pod name", &ExecStep{PodTarget: PodTarget{Pod: expression.NewTemplate("deployment/Web_1")}, Command: []expression.Template{expression.NewTemplate("ps")}}, normal, []runbook.FieldError{
 			{Field: "pod", Message: `"deployment/Web_1": "Web_1" is not a valid deployment name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}}},
 		{"events for a deployment's pod", &EventsStep{For: &EventsFor{Pod: expression.NewTemplate("sts/db")}}, normal, nil},
+		{"events for an unknown kind", &EventsStep{For: &EventsFor{Pod: expression.NewTemplate("svc/db")}}, normal, []runbook.FieldError{
+			{Field: "for", Message: `for.pod: "svc/db": unknown kind "svc" (a pod target is NAME, pod/NAME, or one of deployment (deploy), statefulset (sts), daemonset (ds), replicaset (rs), job followed by /NAME)`}}},
 		{"events for pod and kind", &EventsStep{For: &EventsFor{Kind: "Pod", Pod: expression.NewTemplate("db")}}, normal, []runbook.FieldError{
 			{Field: "for", Message: "for takes kind and name, or pod, or selector"}}},
 		{"events ok", &EventsStep{For: &EventsFor{Kind: "Pod", Name: expression.NewTemplate("x")}}, normal, nil},
