@@ -204,6 +204,8 @@ func PodCopy(pod *corev1.Pod, o CopyOptions) (*corev1.Pod, error) {
 	profile, custom, errs := o.check(false)
 	if o.To == "" {
 		errs = append(errs, errors.New("the copy needs a name (to)"))
+	} else if Unknown(o.To) {
+		// A plan's placeholder: the name is checked when the run knows it.
 	} else if msgs := validation.IsDNS1123Subdomain(o.To); len(msgs) > 0 {
 		errs = append(errs, fmt.Errorf("copy name %q: %s", o.To, strings.Join(msgs, "; ")))
 	}
@@ -403,7 +405,7 @@ func (d DebugContainer) check(needImage bool) (Profile, *corev1.Container, []err
 	if needImage && d.Image == "" {
 		errs = append(errs, errors.New("the debug container needs an image"))
 	}
-	if d.Name != "" {
+	if d.Name != "" && !Unknown(d.Name) {
 		if msgs := validation.IsDNS1123Label(d.Name); len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("container name %q: %s", d.Name, strings.Join(msgs, "; ")))
 		}

@@ -247,29 +247,5 @@ func (d *DebugContainer) checkRuntimePrivilege(e *Env, p kube.Profile, mode kube
 	return nil
 }
 
-// PodTarget names the pod a debug, copy or exec step acts on.
-type PodTarget struct {
-	// Pod is the pod's name.
-	Pod expression.Template `yaml:"pod" json:"pod"`
-	// Namespace of the pod (default: the run's namespace).
-	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
-}
-
-// render evaluates the pod's namespace (ns when not given) and name.
-func (t *PodTarget) render(r renderFunc, ns string) (string, string, error) {
-	pod, err := r(t.Pod)
-	if err != nil {
-		return "", "", err
-	}
-	n, err := r(t.Namespace)
-	if err != nil {
-		return "", "", err
-	}
-	if n != "" {
-		ns = n
-	}
-	return ns, pod, nil
-}
-
 // envRender adapts Env.Render to a renderFunc.
 func envRender(e *Env) renderFunc { return e.Render }

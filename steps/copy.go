@@ -4,11 +4,15 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -61,8 +65,11 @@ var copyKind = Kind{
 // Check implements Action.
 func (s *CopyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	var errs []runbook.FieldError
-	if s.Pod.IsZero() {
-		errs = append(errs, fieldErr("pod", "pod is required"))
+	errs = append(errs, s.checkTarget()...)
+	if !s.To.IsZero() && !s.To.HasExpressions() {
+		if msgs := validation.IsDNS1123Subdomain(s.To.Raw); len(msgs) > 0 {
+			errs = append(errs, fieldErr("to", "copy name %q: %s", s.To.Raw, strings.Join(msgs, "; ")))
+		}
 	}
 	if s.Image.IsZero() && len(s.SetImage) == 0 && len(s.Command) == 0 {
 		errs = append(errs, fieldErr("", "a copy needs image (a debug container), setImage, or container+command (a changed command)"))
@@ -81,21 +88,19 @@ func (s *CopyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 // PrivilegeReasons implements Privileged.
 func (s *CopyStep) PrivilegeReasons() []string { return s.privilegeReasons(kube.ModeCopy) }
 
-func (s *CopyStep) options(r renderFunc, ns string) (kube.CopyOptions, string, string, []string, error) {
+// options renders the fields into kube's options for a copy of pod.
+func (s *CopyStep) options(r renderFunc, pod string) (kube.CopyOptions, []string, error) {
 	var o kube.CopyOptions
-	ns, pod, err := s.render(r, ns)
-	if err != nil {
-		return o, "", "", nil, err
-	}
+	var err error
 	if o.To, err = r(s.To); err != nil {
-		return o, "", "", nil, err
+		return o, nil, err
 	}
 	if o.To == "" {
 		o.To = pod + "-debug"
 	}
 	c, secrets, err := s.build(r)
 	if err != nil {
-		return o, "", "", nil, err
+		return o, nil, err
 	}
 	if s.Container.IsZero() && s.Image.IsZero() {
 		c.Name = ""
@@ -105,7 +110,7 @@ func (s *CopyStep) options(r renderFunc, ns string) (kube.CopyOptions, string, s
 	o.KeepLabels, o.KeepAnnotations = s.KeepLabels, s.KeepAnnotations
 	o.KeepLiveness, o.KeepReadiness, o.KeepStartup = s.KeepLiveness, s.KeepReadiness, s.KeepStartup
 	o.KeepInitContainers = s.KeepInitContainers == nil || *s.KeepInitContainers
-	return o, ns, pod, secrets, nil
+	return o, secrets, nil
 }
 
 func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
@@ -149,33 +154,42 @@ func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
 	return cmd
 }
 
-// placeholderPod stands for a pod the plan cannot see.
-func placeholderPod(ns, name string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "<containers of " + name + ", read at run time>"}}},
-	}
-}
-
 // Plan implements Action.
 func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
-	o, ns, pod, _, err := s.options(plannerRender(p), p.Namespace)
+	pt := s.spec(kube.ChooseAttach).plan(p, p.Namespace, true)
+	ns, pod := pt.ns, pt.name
+	o, _, err := s.options(plannerRender(p), pod)
 	if err != nil {
 		return nil, err
 	}
-	src := p.Pod(ns, pod)
-	pl := &Planned{Target: "pod " + ns + "/" + o.To, Kubectl: s.kubectl(o, ns, pod)}
+	pl := pt.planned()
+	pl.Target = "pod " + ns + "/" + o.To
+	pl.Kubectl = s.kubectl(o, ns, pt.kubectlName(false))
+	src := pt.pod
 	if src == nil {
-		src = placeholderPod(ns, pod)
+		// Only the run can read the original: build the copy from a
+		// placeholder with the containers the step names, and leave the
+		// checks that need the real pod to the run.
+		var named []string
+		if o.Image == "" {
+			named = append(named, o.Name)
+		}
+		named = append(named, slices.Sorted(maps.Keys(o.SetImage))...)
+		src = kube.PlaceholderPod(ns, pod, named...)
 		pl.Notes = append(pl.Notes, "pod "+ns+"/"+pod+" is not created by this runbook: the copy below shows only what the step changes")
+		if checks := copyRuntimeChecks(o); checks != "" {
+			pl.Notes = append(pl.Notes, "checked at run time, on the pod read then: "+checks)
+		}
+	}
+	if !pt.listed {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the original (from the run's pod watch when it has it)"})
 	}
 	cp, err := kube.PodCopy(src, o)
 	if err != nil {
-		return nil, err
+		return pl, err
 	}
 	p.stamp().Apply(&cp.ObjectMeta)
 	pl.Calls = append(pl.Calls,
-		Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the original (from the run's pod watch when it has it)"},
 		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: kube.PodPrivilegedReasons(&cp.Spec)},
 	)
 	if s.WaitFor != "None" {
@@ -188,20 +202,42 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 	return pl, nil
 }
 
+// copyRuntimeChecks names the checks of a copy that need the original pod.
+func copyRuntimeChecks(o kube.CopyOptions) string {
+	var checks []string
+	if o.Name != "" && o.Image == "" {
+		checks = append(checks, fmt.Sprintf("container %q exists (its command is changed)", o.Name))
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.SetImage)) {
+		if k != "*" {
+			checks = append(checks, fmt.Sprintf("container %q exists (setImage)", k))
+		}
+	}
+	return strings.Join(checks, "; ")
+}
+
 // Run implements Action.
 func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	o, ns, podName, secrets, err := s.options(e.Render, e.Namespace)
+	t, err := s.spec(kube.ChooseAttach).resolve(ctx, e, out, e.Namespace)
+	if err != nil {
+		return out.fail(err)
+	}
+	ns := t.ns
+	o, secrets, err := s.options(e.Render, t.name)
 	out.Secrets = secrets
 	if err != nil {
 		return out.fail(err)
 	}
 	out.Target = "pod " + ns + "/" + o.To
-	out.Kubectl = s.kubectl(o, ns, podName)
+	if t.from != "" {
+		out.Target += " (a copy of " + t.name + " from " + t.from + ")"
+	}
+	out.Kubectl = s.kubectl(o, ns, t.name)
 	if err := s.checkRuntimePrivilege(e, o.Profile, kube.ModeCopy); err != nil {
 		return out.fail(err)
 	}
-	src, err := getPod(ctx, e, out, ns, podName)
+	src, err := t.podOf(ctx, e, out)
 	if err != nil {
 		return out.fail(err)
 	}

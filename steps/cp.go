@@ -80,10 +80,7 @@ func filesOf(arts []report.Artifact) []any {
 
 // Check implements Action.
 func (s *CpStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	var errs []runbook.FieldError
-	if s.Pod.IsZero() {
-		errs = append(errs, fieldErr("pod", "pod is required"))
-	}
+	errs := s.checkTarget()
 	switch {
 	case s.Path.IsZero():
 		errs = append(errs, fieldErr("path", "path is required (an absolute path in the container, e.g. /etc/hostname)"))
@@ -108,12 +105,9 @@ type cpArgs struct {
 	ns, pod, container, src, to string
 }
 
-func (s *CpStep) args(r renderFunc, ns string) (cpArgs, error) {
-	var a cpArgs
+func (s *CpStep) args(r renderFunc, ns, pod string) (cpArgs, error) {
+	a := cpArgs{ns: ns, pod: pod}
 	var err error
-	if a.ns, a.pod, err = s.render(r, ns); err != nil {
-		return a, err
-	}
 	if a.container, err = r(s.Container); err != nil {
 		return a, err
 	}
@@ -146,7 +140,8 @@ func (a cpArgs) kubectl(dest string) string {
 
 // Plan implements Action.
 func (s *CpStep) Plan(p *Planner) (*Planned, error) {
-	a, _ := s.args(plannerRender(p), p.Namespace)
+	pt := s.spec(kube.ChooseAttach).plan(p, p.Namespace, true)
+	a, _ := s.args(plannerRender(p), pt.ns, pt.name)
 	command, err := kube.TarCommand(a.src)
 	if err != nil && !s.Path.HasExpressions() {
 		return nil, err
@@ -155,32 +150,39 @@ func (s *CpStep) Plan(p *Planner) (*Planned, error) {
 		command = []string{"tar", "cf", "-", "-C", "<dir of " + a.src + ">", "--", "<base of " + a.src + ">"}
 	}
 	container := a.container
+	if pt.pod != nil {
+		if c, err := cpContainer(pt.pod, a.container); err == nil {
+			container = c
+		}
+	}
 	if container == "" {
 		container = "<default container>"
 	}
 	dest := "<artifacts>/" + a.to
-	return &Planned{
-		Target:  "pod " + a.ns + "/" + a.pod,
-		Kubectl: a.kubectl(dest),
-		Calls: []Call{
-			{Verb: "get", Resource: "pods", Namespace: a.ns, Name: a.pod,
-				Note: "read the pod to choose and check the container (from the run's pod watch when it has it)"},
-			{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: a.ns, Name: a.pod,
-				Body: map[string]any{"container": container, "command": command, "stdout": true, "stderr": true},
-				Note: fmt.Sprintf("tar streamed over WebSocket (SPDY as the fallback) into %s; at most %d bytes", dest, s.maxBytes())},
-		},
-		Notes: []string{"writes " + dest + " in the run's artifact directory (--artifacts); symlinks, hard links, devices and FIFOs are not copied"},
-	}, nil
+	pl := pt.planned()
+	pl.Kubectl = cpArgs{ns: a.ns, pod: pt.kubectlName(false), container: a.container, src: a.src}.kubectl(dest)
+	if !pt.listed {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: a.ns, Name: a.pod,
+			Note: "read the pod to choose and check the container (from the run's pod watch when it has it)"})
+	}
+	pl.Calls = append(pl.Calls, Call{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: a.ns, Name: a.pod,
+		Body: map[string]any{"container": container, "command": command, "stdout": true, "stderr": true},
+		Note: fmt.Sprintf("tar streamed over WebSocket (SPDY as the fallback) into %s; at most %d bytes", dest, s.maxBytes())})
+	pl.Notes = append(pl.Notes, "writes "+dest+" in the run's artifact directory (--artifacts); symlinks, hard links, devices and FIFOs are not copied")
+	return pl, nil
 }
 
 // Run implements Action.
 func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	a, err := s.args(envRender(e), e.Namespace)
+	t, err := s.spec(kube.ChooseAttach).resolve(ctx, e, out, e.Namespace)
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Target = "pod " + a.ns + "/" + a.pod
+	a, err := s.args(envRender(e), t.ns, t.name)
+	if err != nil {
+		return out.fail(err)
+	}
 	if _, err := kube.TarCommand(a.src); err != nil {
 		return out.fail(fmt.Errorf("path: %w", err))
 	}
@@ -190,7 +192,7 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 	if e.ArtifactDir == "" {
 		return out.fail(errors.New("the run has no artifact directory to copy into (runbook run --artifacts DIR)"))
 	}
-	pod, err := getPod(ctx, e, out, a.ns, a.pod)
+	pod, err := t.podOf(ctx, e, out)
 	if err != nil {
 		return out.fail(err)
 	}

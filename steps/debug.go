@@ -45,9 +45,7 @@ var debugKind = Kind{
 // Check implements Action.
 func (s *EphemeralStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	var errs []runbook.FieldError
-	if s.Pod.IsZero() {
-		errs = append(errs, fieldErr("pod", "pod is required"))
-	}
+	errs = append(errs, s.checkTarget()...)
 	switch s.WaitFor {
 	case "", "Terminated", "Running":
 	default:
@@ -59,18 +57,15 @@ func (s *EphemeralStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 // PrivilegeReasons implements Privileged.
 func (s *EphemeralStep) PrivilegeReasons() []string { return s.privilegeReasons(kube.ModeEphemeral) }
 
-func (s *EphemeralStep) options(r renderFunc, ns string) (kube.EphemeralOptions, string, string, []string, error) {
+func (s *EphemeralStep) options(r renderFunc) (kube.EphemeralOptions, []string, error) {
 	var o kube.EphemeralOptions
-	ns, pod, err := s.render(r, ns)
-	if err != nil {
-		return o, "", "", nil, err
-	}
+	var err error
 	if o.Target, err = r(s.Target); err != nil {
-		return o, "", "", nil, err
+		return o, nil, err
 	}
 	c, secrets, err := s.build(r)
 	o.DebugContainer = c
-	return o, ns, pod, secrets, err
+	return o, secrets, err
 }
 
 func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string {
@@ -86,21 +81,33 @@ func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string 
 
 // Plan implements Action.
 func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
-	o, ns, pod, _, err := s.options(plannerRender(p), p.Namespace)
+	pt := s.spec(kube.ChooseAttach).plan(p, p.Namespace, true)
+	ns, pod := pt.ns, pt.name
+	o, _, err := s.options(plannerRender(p))
 	if err != nil {
 		return nil, err
 	}
-	ec, err := kube.EphemeralContainer(p.Pod(ns, pod), o)
+	pl := pt.planned()
+	if pt.pod != nil && containerNameTaken(pt.pod, o.Name) {
+		// As the run does, when a rerun meets its own earlier debugger.
+		o.Name = o.Name + "-" + kube.ShortSuffix(p.nameSeed())
+	}
+	pl.Kubectl = s.kubectl(o, ns, pt.kubectlName(false))
+	if pt.pod == nil && o.Target != "" {
+		pl.Notes = append(pl.Notes, fmt.Sprintf("checked at run time, on the pod read then: container %q exists (the target)", o.Target))
+	}
+	if !pt.listed {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the pod to check the target container (from the run's pod watch when it has it)"})
+	}
+	ec, err := kube.EphemeralContainer(pt.pod, o)
 	if err != nil {
-		return nil, err
+		return pl, err
 	}
 	patch, err := kube.EphemeralPatch(ec)
 	if err != nil {
-		return nil, err
+		return pl, err
 	}
-	pl := &Planned{Target: "pod " + ns + "/" + pod, Kubectl: s.kubectl(o, ns, pod)}
 	pl.Calls = append(pl.Calls,
-		Call{Verb: "get", Resource: "pods", Namespace: ns, Name: pod, Note: "read the pod to check the target container (from the run's pod watch when it has it)"},
 		Call{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: pod,
 			PatchType: string(types.StrategicMergePatchType), Body: bodyOf(patch),
 			Privileged: kube.ContainerPrivilegedReasons(ec.Name, ec.SecurityContext)},
@@ -119,16 +126,20 @@ func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
 // Run implements Action.
 func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	o, ns, podName, secrets, err := s.options(e.Render, e.Namespace)
+	t, err := s.spec(kube.ChooseAttach).resolve(ctx, e, out, e.Namespace)
+	if err != nil {
+		return out.fail(err)
+	}
+	ns, podName := t.ns, t.name
+	o, secrets, err := s.options(e.Render)
 	out.Secrets = secrets
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Target = "pod " + ns + "/" + podName
 	if err := s.checkRuntimePrivilege(e, o.Profile, kube.ModeEphemeral); err != nil {
 		return out.fail(err)
 	}
-	pod, err := getPod(ctx, e, out, ns, podName)
+	pod, err := t.podOf(ctx, e, out)
 	if err != nil {
 		return out.fail(err)
 	}

@@ -28,12 +28,28 @@ type EventsStep struct {
 	For *EventsFor `yaml:"for,omitempty" json:"for,omitempty"`
 }
 
-// EventsFor names the object whose events an events step lists.
+// EventsFor names the object whose events an events step lists: by kind
+// and name, or a pod as other steps take it (pod or selector).
 type EventsFor struct {
 	// Kind of the object as in its manifest, e.g. Pod, Deployment.
-	Kind string `yaml:"kind" json:"kind"`
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
 	// Name of the object.
-	Name expression.Template `yaml:"name" json:"name"`
+	Name expression.Template `yaml:"name,omitempty" json:"name,omitempty"`
+	// Pod lists the events of a pod (instead of kind and name): NAME,
+	// pod/NAME, or KIND/NAME for a workload one of whose pods is chosen as
+	// kubectl logs chooses it, e.g. deployment/web.
+	Pod expression.Template `yaml:"pod,omitempty" json:"pod,omitempty"`
+	// Selector lists the events of the pod matching a label selector that
+	// kubectl logs would choose (instead of kind and name).
+	Selector expression.Template `yaml:"selector,omitempty" json:"selector,omitempty"`
+}
+
+// podSpec is the pod target of a `for`, nil when it names kind and name.
+func (s *EventsStep) podSpec() *targetSpec {
+	if s.For == nil || s.For.Pod.IsZero() && s.For.Selector.IsZero() {
+		return nil
+	}
+	return &targetSpec{pod: s.For.Pod, selector: s.For.Selector, namespace: s.Namespace, choice: kube.ChooseLogs}
 }
 
 var eventsKind = Kind{
@@ -46,7 +62,14 @@ var eventsKind = Kind{
 // Check implements Action.
 func (s *EventsStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	var errs []runbook.FieldError
-	if f := s.For; f != nil {
+	if t := s.podSpec(); t != nil {
+		if s.For.Kind != "" || !s.For.Name.IsZero() {
+			errs = append(errs, fieldErr("for", "for takes kind and name, or pod, or selector"))
+		}
+		for _, e := range t.check("pod", "selector") {
+			errs = append(errs, fieldErr("for", "for.%s: %s", e.Field, e.Message))
+		}
+	} else if f := s.For; f != nil {
 		if f.Kind == "" {
 			errs = append(errs, fieldErr("for", "for.kind is required (e.g. Pod)"))
 		} else if r := []rune(f.Kind); !unicode.IsUpper(r[0]) {
@@ -82,16 +105,23 @@ func eventSelector(kind, name string) string {
 func (s *EventsStep) Plan(p *Planner) (*Planned, error) {
 	ns := cmp.Or(p.Render(s.Namespace), p.Namespace)
 	var kind, name string
-	target := "events in " + ns
-	if s.For != nil {
+	pl := &Planned{Target: "events in " + ns}
+	if t := s.podSpec(); t != nil {
+		pt := t.plan(p, p.Namespace, false)
+		pl = pt.planned()
+		ns, kind, name = pt.ns, "Pod", pt.name
+		pl.Target = "events of " + pt.target
+	} else if s.For != nil {
 		kind, name = s.For.Kind, p.Render(s.For.Name)
-		target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
+		pl.Target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
 	}
 	c := Call{Verb: "list", Resource: "events", Namespace: ns}
 	if sel := eventSelector(kind, name); sel != "" {
 		c.Note = "fieldSelector=" + sel
 	}
-	return &Planned{Target: target, Kubectl: s.kubectl(ns, kind, name), Calls: []Call{c}}, nil
+	pl.Kubectl = s.kubectl(ns, kind, name)
+	pl.Calls = append(pl.Calls, c)
+	return pl, nil
 }
 
 // Run implements Action.
@@ -104,7 +134,17 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 	ns = cmp.Or(ns, e.Namespace)
 	var kind, name string
 	out.Target = "events in " + ns
-	if s.For != nil {
+	if e.Clients == nil || e.Clients.Kube == nil {
+		return out.fail(fmt.Errorf("no cluster client"))
+	}
+	if t := s.podSpec(); t != nil {
+		rt, err := t.resolve(ctx, e, out, e.Namespace)
+		if err != nil {
+			return out.fail(fmt.Errorf("for: %w", err))
+		}
+		ns, kind, name = rt.ns, "Pod", rt.name
+		out.Target = "events of " + rt.String()
+	} else if s.For != nil {
 		kind = s.For.Kind
 		if name, err = e.Render(s.For.Name); err != nil {
 			return out.fail(fmt.Errorf("for.name: %w", err))
@@ -112,9 +152,6 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.Target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
 	}
 	out.Kubectl = s.kubectl(ns, kind, name)
-	if e.Clients == nil || e.Clients.Kube == nil {
-		return out.fail(fmt.Errorf("no cluster client"))
-	}
 	sel := eventSelector(kind, name)
 	list, err := e.Clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {

@@ -34,10 +34,7 @@ var execKind = Kind{
 
 // Check implements Action.
 func (s *ExecStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	var errs []runbook.FieldError
-	if s.Pod.IsZero() {
-		errs = append(errs, fieldErr("pod", "pod is required"))
-	}
+	errs := s.checkTarget()
 	if len(s.Command) == 0 {
 		errs = append(errs, fieldErr("command", "command is required (a list: [ps, -ef])"))
 	}
@@ -57,23 +54,28 @@ func (s *ExecStep) kubectl(ns, pod, container string, argv []string) string {
 
 // Plan implements Action.
 func (s *ExecStep) Plan(p *Planner) (*Planned, error) {
-	ns, pod, _ := s.render(plannerRender(p), p.Namespace)
+	pt := s.spec(kube.ChooseAttach).plan(p, p.Namespace, false)
+	ns, pod := pt.ns, pt.name
 	container, argv := p.Render(s.Container), p.RenderAll(s.Command)
-	return &Planned{
-		Target:  "pod " + ns + "/" + pod,
-		Kubectl: s.kubectl(ns, pod, container, argv),
-		Calls: []Call{{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: ns, Name: pod,
-			Body: map[string]any{"container": container, "command": argv, "stdin": !s.Stdin.IsZero()},
-			Note: "streamed over WebSocket (SPDY as the fallback)"}},
-	}, nil
+	pl := pt.planned()
+	pl.Kubectl = s.kubectl(ns, pt.kubectlName(true), container, argv)
+	pl.Calls = append(pl.Calls, Call{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: ns, Name: pod,
+		Body: map[string]any{"container": container, "command": argv, "stdin": !s.Stdin.IsZero()},
+		Note: "streamed over WebSocket (SPDY as the fallback)"})
+	return pl, nil
 }
 
 // Run implements Action.
 func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	ns, pod, err := s.render(envRender(e), e.Namespace)
+	t, err := s.spec(kube.ChooseAttach).resolve(ctx, e, out, e.Namespace)
 	if err != nil {
 		return out.fail(err)
+	}
+	ns, pod := t.ns, t.name
+	if t.pod != nil {
+		// The run has the pod: the Secrets it references are found without a read.
+		out.Pod = ObjectMap(t.pod)
 	}
 	container, err := e.Render(s.Container)
 	if err != nil {
@@ -87,7 +89,6 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	out.Target = "pod " + ns + "/" + pod
 	out.Kubectl = s.kubectl(ns, pod, container, argv)
 	var in *strings.Reader
 	if !s.Stdin.IsZero() {

@@ -227,7 +227,7 @@ func TestLogsPreviousRightAfterARestart(t *testing.T) {
 	env.Clients = logServer(t, unreadable, "the crash\n")
 	var logged []string
 	env.Logf = func(format string, args ...any) { logged = append(logged, fmt.Sprintf(format, args...)) }
-	out := (&LogsStep{Pod: tpl(t, "web"), Container: tpl(t, "app"), Previous: true}).Run(testCtx(t), env.Env)
+	out := (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Container: tpl(t, "app"), Previous: true}).Run(testCtx(t), env.Env)
 	if out.Err != nil || out.Stdout != "the crash\n" {
 		t.Fatalf("(%q, %v), want the previous instance's output", out.Stdout, out.Err)
 	}
@@ -237,7 +237,7 @@ func TestLogsPreviousRightAfterARestart(t *testing.T) {
 
 	// Without previous, the kubelet's error fails the step at once: it is no log.
 	env.Clients = logServer(t, unreadable)
-	out = (&LogsStep{Pod: tpl(t, "web"), Container: tpl(t, "app")}).Run(testCtx(t), env.Env)
+	out = (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Container: tpl(t, "app")}).Run(testCtx(t), env.Env)
 	var unavailable *kube.LogUnavailableError
 	if !errors.As(out.Err, &unavailable) || out.Stdout != "" {
 		t.Fatalf("(%q, %v), want no output and a *kube.LogUnavailableError", out.Stdout, out.Err)

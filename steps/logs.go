@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -15,10 +14,8 @@ import (
 // LogsStep reads a container's log into stdout, as `kubectl logs` does
 // (without following), capped at the run's output limit.
 type LogsStep struct {
-	// Pod is the pod's name.
-	Pod expression.Template `yaml:"pod" json:"pod"`
-	// Namespace of the pod (default: the run's namespace).
-	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// PodTarget is the pod whose log is read.
+	PodTarget `yaml:",inline" json:",inline"`
 	// Container in the pod; required when the pod has more than one.
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Previous reads the log of the container's previous instance, the one
@@ -42,10 +39,7 @@ var logsKind = Kind{
 
 // Check implements Action.
 func (s *LogsStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	var errs []runbook.FieldError
-	if s.Pod.IsZero() {
-		errs = append(errs, fieldErr("pod", "pod is required"))
-	}
+	errs := s.checkTarget()
 	if s.TailLines != nil && *s.TailLines < 0 {
 		errs = append(errs, fieldErr("tailLines", "tailLines must be 0 or more (leave it out for the whole log)"))
 	}
@@ -79,37 +73,32 @@ func (s *LogsStep) options(ns, pod, container string) (string, map[string]any) {
 
 // Plan implements Action.
 func (s *LogsStep) Plan(p *Planner) (*Planned, error) {
-	ns := cmp.Or(p.Render(s.Namespace), p.Namespace)
-	pod, container := p.Render(s.Pod), p.Render(s.Container)
-	cmd, params := s.options(ns, pod, container)
-	return &Planned{
-		Target:  "pod " + ns + "/" + pod,
-		Kubectl: cmd,
-		Calls:   []Call{{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Body: params, Note: "query parameters; the log is capped at the run's output limit"}},
-	}, nil
+	pt := s.spec(kube.ChooseLogs).plan(p, p.Namespace, false)
+	container := p.Render(s.Container)
+	cmd, params := s.options(pt.ns, pt.kubectlName(true), container)
+	pl := pt.planned()
+	pl.Kubectl = cmd
+	pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: pt.ns, Name: pt.name, Body: params, Note: "query parameters; the log is capped at the run's output limit"})
+	return pl, nil
 }
 
 // Run implements Action.
 func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	pod, err := e.Render(s.Pod)
+	t, err := s.spec(kube.ChooseLogs).resolve(ctx, e, out, e.Namespace)
 	if err != nil {
-		return out.fail(fmt.Errorf("pod: %w", err))
+		return out.fail(err)
 	}
-	ns, err := e.Render(s.Namespace)
-	if err != nil {
-		return out.fail(fmt.Errorf("namespace: %w", err))
+	ns, pod := t.ns, t.name
+	if t.pod != nil {
+		// The run has the pod: the Secrets it references are found without a read.
+		out.Pod = ObjectMap(t.pod)
 	}
-	ns = cmp.Or(ns, e.Namespace)
 	container, err := e.Render(s.Container)
 	if err != nil {
 		return out.fail(fmt.Errorf("container: %w", err))
 	}
-	out.Target = "pod " + ns + "/" + pod
 	out.Kubectl, _ = s.options(ns, pod, container)
-	if pod == "" {
-		return out.fail(fmt.Errorf("pod %q evaluated to an empty string", s.Pod.Raw))
-	}
 	o := kube.LogOptions{Previous: s.Previous, TailLines: s.TailLines, MaxBytes: e.MaxOutput}
 	if s.Since != nil {
 		d := s.Since.Duration

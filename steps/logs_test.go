@@ -11,7 +11,7 @@ import (
 
 func TestLogsRun(t *testing.T) {
 	env := newTestEnv(t, []runtime.Object{readyPod("web")})
-	out := (&LogsStep{Pod: tpl(t, "${{ vars.name }}"), Container: tpl(t, "app"), TailLines: i64(5)}).Run(testCtx(t), env.Env)
+	out := (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "${{ vars.name }}")}, Container: tpl(t, "app"), TailLines: i64(5)}).Run(testCtx(t), env.Env)
 	if out.Err != nil {
 		t.Fatal(out.Err)
 	}
@@ -31,7 +31,7 @@ func TestLogsRun(t *testing.T) {
 	if sent == nil || sent.Container != "app" || sent.TailLines == nil || *sent.TailLines != 5 {
 		t.Errorf("log options sent = %+v", sent)
 	}
-	out = (&LogsStep{Pod: tpl(t, "${{ vars.none }}")}).Run(testCtx(t), env.Env)
+	out = (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "${{ vars.none }}")}}).Run(testCtx(t), env.Env)
 	if out.Err == nil || out.Err.Error() != `pod "${{ vars.none }}" evaluated to an empty string` {
 		t.Errorf("error = %v", out.Err)
 	}

@@ -22,7 +22,9 @@ import (
 type NodeStep struct {
 	// Name of the node.
 	Name expression.Template `yaml:"name,omitempty" json:"name,omitempty"`
-	// Pod names a pod whose node is debugged (instead of name).
+	// Pod names a pod whose node is debugged (instead of name): NAME,
+	// pod/NAME, or KIND/NAME for a workload one of whose pods is chosen as
+	// kubectl exec chooses it (see pod in debug).
 	Pod expression.Template `yaml:"pod,omitempty" json:"pod,omitempty"`
 	// Selector is a label selector; the first matching node by name is
 	// debugged (instead of name).
@@ -52,6 +54,8 @@ func (s *NodeStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	}
 	if n != 1 {
 		errs = append(errs, fieldErr("", "a node step needs exactly one of name, pod or selector"))
+	} else if !s.Pod.IsZero() {
+		errs = append(errs, s.podSpec().check("pod", "")...)
 	}
 	switch s.WaitFor {
 	case "", "Succeeded", "Running":
@@ -98,9 +102,15 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	case !s.Name.IsZero():
 		o.NodeName = p.Render(s.Name)
 	case !s.Pod.IsZero():
-		pod := p.Render(s.Pod)
-		o.NodeName = "<node of pod " + pod + ">"
-		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: p.Namespace, Name: pod, Note: "find the pod's node"})
+		pt := s.podSpec().plan(p, p.Namespace, true)
+		pl = pt.planned()
+		o.NodeName = "<node of pod " + pt.name + ">"
+		if pt.pod != nil && pt.pod.Spec.NodeName != "" {
+			o.NodeName = pt.pod.Spec.NodeName
+		}
+		if !pt.listed {
+			pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: pt.ns, Name: pt.name, Note: "find the pod's node"})
+		}
 	default:
 		o.NodeName = "<first node matching " + p.Render(s.Selector) + ">"
 		pl.Calls = append(pl.Calls, Call{Verb: "list", Resource: "nodes", Note: "nodes matching " + p.Render(s.Selector)})
@@ -185,6 +195,11 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	return out.fail(err)
 }
 
+// podSpec is the node step's pod as a target.
+func (s *NodeStep) podSpec() targetSpec {
+	return targetSpec{pod: s.Pod, choice: kube.ChooseAttach}
+}
+
 func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (string, error) {
 	switch {
 	case !s.Name.IsZero():
@@ -194,19 +209,19 @@ func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (strin
 		}
 		return name, err
 	case !s.Pod.IsZero():
-		name, err := e.Render(s.Pod)
+		t, err := s.podSpec().resolve(ctx, e, out, e.Namespace)
 		if err != nil {
 			return "", err
 		}
-		pod, err := getPod(ctx, e, out, e.Namespace, name)
+		pod, err := t.podOf(ctx, e, out)
 		if err != nil {
 			return "", err
 		}
 		if pod.Spec.NodeName == "" {
 			if err := kube.PodUnschedulable(pod); err != nil {
-				return "", fmt.Errorf("pod %s/%s is not scheduled on a node: %w", e.Namespace, name, err)
+				return "", fmt.Errorf("%s is not scheduled on a node: %w", t, err)
 			}
-			return "", fmt.Errorf("pod %s/%s is not scheduled on a node yet", e.Namespace, name)
+			return "", fmt.Errorf("%s is not scheduled on a node yet", t)
 		}
 		return pod.Spec.NodeName, nil
 	}

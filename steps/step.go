@@ -13,8 +13,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -194,6 +196,12 @@ type Planned struct {
 	Leftovers []kube.Leftover `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
 	// Notes are anything else worth knowing.
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
+	// Fails says why the run will fail at this step, when the plan can
+	// tell (an error of the step's objects on a pod the plan knows).
+	Fails string `json:"fails,omitempty" yaml:"fails,omitempty"`
+	// Lookups are what a plan made with a cluster (plan --preflight) read
+	// to fill in the parts otherwise known only at run time.
+	Lookups []PlanLookup `json:"lookups,omitempty" yaml:"lookups,omitempty"`
 }
 
 // Call is one API request of a plan.
@@ -251,6 +259,64 @@ type Planner struct {
 	StepID string
 	// Dir is the runbook file's directory.
 	Dir string
+	// Cluster, when set (plan --preflight), is read (never written) to fill
+	// in what a plan otherwise knows only at run time: the pod a workload
+	// or a selector resolves to, a pod a copy or a debug container is built
+	// from. Context bounds those reads.
+	Cluster *kube.Clients
+	Context context.Context
+	// created holds what earlier steps create (see Created), by
+	// group/resource/namespace/name.
+	created map[string]bool
+}
+
+// Created records the objects a planned step creates, so that later steps
+// leave what only the run can see of them to the run.
+func (p *Planner) Created(pl *Planned) {
+	if p.created == nil {
+		p.created = map[string]bool{}
+	}
+	for _, c := range pl.Calls {
+		if c.Verb == "create" && c.Subresource == "" {
+			p.created[c.Group+"/"+c.Resource+"/"+c.Namespace+"/"+c.Name] = true
+		}
+	}
+}
+
+// Creates reports whether an earlier step creates the object, or creates
+// objects the plan cannot name (a manifest read at run time).
+func (p *Planner) Creates(group, resource, namespace, name string) bool {
+	if p.created[group+"/"+resource+"/"+namespace+"/"+name] {
+		return true
+	}
+	for k := range p.created {
+		if kube.Unknown(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayCreatePods reports whether earlier steps may create pods that a
+// selector matches: pods with matching labels, workloads (whose pods'
+// labels the plan does not follow), or objects the plan cannot name. A
+// nil selector stands for the pods of a workload that exists already.
+func (p *Planner) mayCreatePods(sel labels.Selector) bool {
+	for k := range p.created {
+		group, _, _ := strings.Cut(k, "/")
+		if kube.Unknown(k) || sel != nil && (group == "apps" || group == "batch") {
+			return true
+		}
+	}
+	if sel == nil {
+		return false
+	}
+	for _, pod := range p.Pods {
+		if sel.Matches(labels.Set(pod.Labels)) {
+			return true
+		}
+	}
+	return false
 }
 
 // UnknownRunID stands for the run id in a plan made without one.

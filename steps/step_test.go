@@ -83,12 +83,27 @@ func TestCheck(t *testing.T) {
 			{Field: "name", Message: "name is required"},
 			{Field: "for", Message: `for is required: an expression over object, e.g. object.status.phase == "Running"`}}},
 
-		{"logs ok", &LogsStep{Pod: expression.NewTemplate("x"), TailLines: i64(0)}, normal, nil},
+		{"logs ok", &LogsStep{PodTarget: PodTarget{Pod: expression.NewTemplate("x")}, TailLines: i64(0)}, normal, nil},
 		{"logs needs pod", &LogsStep{TailLines: i64(-1), Since: &runbook.Duration{}}, normal, []runbook.FieldError{
-			{Field: "pod", Message: "pod is required"},
+			{Field: "pod", Message: "pod (or selector) is required"},
 			{Field: "tailLines", Message: "tailLines must be 0 or more (leave it out for the whole log)"},
 			{Field: "since", Message: "since must be more than 0 (leave it out for the whole log)"}}},
 
+		{"logs of a deployment", &LogsStep{PodTarget: PodTarget{Pod: expression.NewTemplate("deploy/web")}}, normal, nil},
+		{"logs by selector", &LogsStep{PodTarget: PodTarget{Selector: expression.NewTemplate("app=web,tier in (a,b)")}}, normal, nil},
+		{"logs unknown kind", &LogsStep{PodTarget: PodTarget{Pod: expression.NewTemplate("service/web")}}, normal, []runbook.FieldError{
+			{Field: "pod", Message: `"service/web": unknown kind "service" (a pod target is NAME, pod/NAME, or one of deployment (deploy), statefulset (sts), daemonset (ds), replicaset (rs), job followed by /NAME)`}}},
+		{"logs bad selector", &LogsStep{PodTarget: PodTarget{Selector: expression.NewTemplate("app in (a")}}, normal, []runbook.FieldError{
+			{Field: "selector", Message: `selector "app in (a": unable to parse requirement: found '', expected: ',' or ')'`}}},
+		{"logs pod and selector", &LogsStep{PodTarget: PodTarget{Pod: expression.NewTemplate("web"), Selector: expression.NewTemplate("app=web")}}, normal, []runbook.FieldError{
+			{Field: "selector", Message: "pod and selector are exclusive: give one"}}},
+		{"exec bad pod name", &ExecStep{PodTarget: PodTarget{Pod: expression.NewTemplate("deployment/Web_1")}, Command: []expression.Template{expression.NewTemplate("ps")}}, normal, []runbook.FieldError{
+			{Field: "pod", Message: `"deployment/Web_1": "Web_1" is not a valid deployment name: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`}}},
+		{"events for a deployment's pod", &EventsStep{For: &EventsFor{Pod: expression.NewTemplate("sts/db")}}, normal, nil},
+		{"events for an unknown kind", &EventsStep{For: &EventsFor{Pod: expression.NewTemplate("svc/db")}}, normal, []runbook.FieldError{
+			{Field: "for", Message: `for.pod: "svc/db": unknown kind "svc" (a pod target is NAME, pod/NAME, or one of deployment (deploy), statefulset (sts), daemonset (ds), replicaset (rs), job followed by /NAME)`}}},
+		{"events for pod and kind", &EventsStep{For: &EventsFor{Kind: "Pod", Pod: expression.NewTemplate("db")}}, normal, []runbook.FieldError{
+			{Field: "for", Message: "for takes kind and name, or pod, or selector"}}},
 		{"events ok", &EventsStep{For: &EventsFor{Kind: "Pod", Name: expression.NewTemplate("x")}}, normal, nil},
 		{"events whole namespace", &EventsStep{}, normal, nil},
 		{"events for needs kind and name", &EventsStep{For: &EventsFor{}}, normal, []runbook.FieldError{
@@ -226,7 +241,7 @@ metadata: {name: scratch, namespace: ignored}
 				{Verb: "watch", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until object.status.readyReplicas >= 2"},
 			},
 		}},
-		{"logs", &LogsStep{Pod: tpl(t, "web"), Container: tpl(t, "app"), Previous: true, TailLines: i64(20), Since: &runbook.Duration{Duration: 90 * time.Second}}, &Planned{
+		{"logs", &LogsStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Container: tpl(t, "app"), Previous: true, TailLines: i64(20), Since: &runbook.Duration{Duration: 90 * time.Second}}, &Planned{
 			Target:  "pod default/web",
 			Kubectl: "kubectl logs web -n default -c app --previous --tail=20 --since=1m30s",
 			Calls: []Call{{Verb: "get", Resource: "pods", Subresource: "log", Namespace: "default", Name: "web",

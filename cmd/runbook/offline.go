@@ -149,19 +149,24 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := checkRunID(o.runID); err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID,
-		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})})
+	po := engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID,
+		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})}
+	var c *kube.Clients
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if o.preflight {
+		// The plan reads (only) what it would otherwise know at run time.
+		if c, err = o.kube.clients(); err != nil {
+			return err
+		}
+		po.Cluster, po.Context = c, ctx
+	}
+	p, err := engine.MakePlan(rb, po)
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
 	failed := 0
 	if o.preflight {
-		c, err := o.kube.clients()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
 		p.Preflight = engine.Preflight(ctx, c, p)
 		for _, ch := range p.Preflight {
 			if !ch.OK {

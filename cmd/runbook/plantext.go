@@ -62,6 +62,9 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 		for _, n := range s.Planned.Notes {
 			fmt.Fprintf(b, "   note: %s\n", n)
 		}
+		if s.Planned.Fails != "" {
+			fmt.Fprintf(b, "   !! the run fails here: %s\n", s.Planned.Fails)
+		}
 	}
 	if len(p.Privileged) > 0 {
 		fmt.Fprintf(b, "\nPrivileged (allowed by allowPrivileged: %v)\n", p.AllowPrivileged)

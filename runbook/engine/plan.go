@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -88,6 +89,12 @@ type PlanOptions struct {
 	// the plan are then the run's. Empty: they are derived from a
 	// placeholder, and the plan says so.
 	RunID string
+	// Cluster, when set (plan --preflight), is read to fill in what the
+	// plan otherwise knows only at run time: the pods targets resolve to,
+	// the pods copies and debug containers are built from. Reads only;
+	// Context bounds them.
+	Cluster *kube.Clients
+	Context context.Context
 }
 
 // MakePlan computes the plan of a loaded runbook.
@@ -139,7 +146,11 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 		scope.Vars[k] = v
 	}
 	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File),
-		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout))}
+		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout)), Cluster: o.Cluster, Context: o.Context}
+	if p.TemporaryNamespace {
+		// Nothing exists yet in a namespace the run makes.
+		planner.Cluster = nil
+	}
 	index := 0
 	secrets := newSecretPlan()
 	var cleanup []kube.ObjectRef
@@ -163,8 +174,14 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 			_, action := kindOf(s)
 			pl, err := action.Plan(planner)
 			if err != nil {
-				return nil, fmt.Errorf("step %d (%s): %w", index, s.Title(), err)
+				// Whatever only the run knows is shown as such: an error
+				// left is one the run would meet too. The plan says so.
+				if pl == nil {
+					pl = &steps.Planned{}
+				}
+				pl.Fails = err.Error()
 			}
+			planner.Created(pl)
 			secrets.step(planner, s, pl)
 			ps.Planned = pl
 			if pr, ok := s.Action.(steps.Privileged); ok {

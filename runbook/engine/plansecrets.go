@@ -90,10 +90,14 @@ func entersPod(c steps.Call) bool {
 		(c.Subresource == "ephemeralcontainers" && c.Verb == "patch")
 }
 
-// readsPod reports whether a step reads the pod a call names itself.
+// readsPod reports whether a step reads the pod a call names itself: by
+// name, or in the list it chooses the pod from (a workload or a selector).
 func readsPod(pl *steps.Planned, c steps.Call) bool {
 	for _, o := range pl.Calls {
-		if o.Group == "" && o.Resource == "pods" && o.Subresource == "" && o.Verb == "get" && o.Namespace == c.Namespace && o.Name == c.Name {
+		if o.Group != "" || o.Resource != "pods" || o.Subresource != "" || o.Namespace != c.Namespace {
+			continue
+		}
+		if o.Verb == "get" && o.Name == c.Name || o.Verb == "list" && o.Name == "" {
 			return true
 		}
 	}

@@ -62,6 +62,18 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 	out = append(out, podSecurityCheck(ctx, c, ns, p))
 	created := map[string]bool{}
 	for _, s := range p.Steps {
+		// What the plan read to fill in its run-time parts (the pods
+		// targets resolve to, pods read by name), then what it says fails.
+		read := map[string]bool{}
+		for _, l := range s.Planned.Lookups {
+			out = append(out, Check{What: fmt.Sprintf("step %d: %s", s.Index, l.What), OK: l.OK, Detail: l.Detail})
+			if l.Pod != "" {
+				read[l.Pod] = true
+			}
+		}
+		if s.Planned.Fails != "" {
+			out = append(out, Check{What: fmt.Sprintf("step %d: the plan", s.Index), Detail: "the run fails here: " + s.Planned.Fails})
+		}
 		for _, call := range s.Planned.Calls {
 			if !concrete(call.Name) {
 				continue
@@ -75,7 +87,7 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 				// Made by an earlier step: it cannot be read or patched yet.
 			case call.Verb == "patch" && call.Subresource == "ephemeralcontainers":
 				out = append(out, dryRunPatch(ctx, c, s, call))
-			case call.Verb == "get" && call.Resource == "pods" && call.Subresource == "":
+			case call.Verb == "get" && call.Resource == "pods" && call.Subresource == "" && !read[key]:
 				out = append(out, existsCheck(ctx, c, s, call))
 			}
 		}
@@ -143,6 +155,12 @@ func dryRunCreate(ctx context.Context, c *kube.Clients, s PlannedStep, call step
 	var pod corev1.Pod
 	if err := json.Unmarshal(b, &pod); err != nil {
 		return Check{What: what, Detail: err.Error()}
+	}
+	for _, ct := range pod.Spec.Containers {
+		if kube.Unknown(ct.Name) || kube.Unknown(ct.Image) {
+			// Built from a placeholder: the pod it copies could not be read.
+			return Check{What: what, OK: true, Detail: "not tried: the pod it is made from is known only at run time"}
+		}
 	}
 	if strings.Contains(pod.Spec.NodeName, "<") {
 		pod.Spec.NodeName = ""

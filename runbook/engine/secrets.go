@@ -229,7 +229,9 @@ func enteredPods(kind string, out *steps.Outcome) []podRef {
 		}
 	}
 	if kind == "logs" && len(pods) == 0 {
-		if ns, name, ok := strings.Cut(strings.TrimPrefix(out.Target, "pod "), "/"); ok && strings.HasPrefix(out.Target, "pod ") {
+		// "pod NS/NAME", or "pod NS/NAME (from deployment/web)".
+		target, _, _ := strings.Cut(out.Target, " (")
+		if ns, name, ok := strings.Cut(strings.TrimPrefix(target, "pod "), "/"); ok && strings.HasPrefix(target, "pod ") && !kube.Unknown(name) {
 			pods = append(pods, podRef{ns, name})
 		}
 	}
