@@ -185,4 +185,26 @@ func TestCIDebuggability(t *testing.T) {
 	if perTarget != len(want) {
 		t.Errorf("junit has %d testcases for our pods, want %d:\n%s", perTarget, len(want), raw)
 	}
+
+	// The same check passes as a ServiceAccount holding exactly what
+	// `runbook rbac` prints for it (a ClusterRole: it fans out over every
+	// namespace), with preflight agreeing.
+	sa := "ci-" + strings.TrimPrefix(open, "ci-open-")
+	rb := runCLI(t, "rbac", repoFile("examples/ci-debuggability.yaml"), "--service-account", sa)
+	if rb.code != 0 {
+		t.Fatalf("rbac: %s", rb)
+	}
+	c.applyAll(t, t.Context(), rb.stdout)
+	t.Cleanup(func() {
+		_ = c.client.CoreV1().ServiceAccounts("default").Delete(context.Background(), sa, metav1.DeleteOptions{})
+	})
+	kubeconfig := c.serviceAccountKubeconfig(t, "default", sa)
+	if pre := runCLI(t, "plan", repoFile("examples/ci-debuggability.yaml"), "--preflight", "--kubeconfig", kubeconfig); pre.code != 0 {
+		t.Errorf("preflight as the ServiceAccount: %s", pre)
+	}
+	asSA := filepath.Join(dir, "sa.json")
+	r = runCLI(t, "run", repoFile("examples/ci-debuggability.yaml"), "--kubeconfig", kubeconfig, "--report", "json="+asSA, "-o", "none")
+	if r.code != 0 {
+		t.Errorf("run as the ServiceAccount rbac printed: %s\n%s", r, describeSteps(readResult(t, asSA)))
+	}
 }
