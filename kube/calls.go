@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kube-runbook/runbook/report"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -67,35 +69,11 @@ func CallOf(req *http.Request) Call {
 }
 
 // Key names what was called without the object: "GET pods", "WATCH pods",
-// "PATCH pods/ephemeralcontainers", "LIST deployments.apps"; "GET /version"
-// for a request that names no resource. Request counts are kept by Key.
-func (c Call) Key() string {
-	verb := strings.ToUpper(c.Verb)
-	if c.Resource == "" {
-		return strings.TrimSpace(verb + " " + c.Path)
-	}
-	res := c.Resource
-	if c.Group != "" {
-		res += "." + c.Group
-	}
-	if c.Subresource != "" {
-		res += "/" + c.Subresource
-	}
-	return verb + " " + res
-}
+// "PATCH pods/ephemeralcontainers"; see report.Call, which records it.
+func (c Call) Key() string { return report.Call(c).Key() }
 
-// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell",
-// "LIST pods default/*", "GET nodes worker-0".
-func (c Call) String() string {
-	id := c.Name
-	switch {
-	case c.Namespace != "" && c.Name != "":
-		id = c.Namespace + "/" + c.Name
-	case c.Namespace != "":
-		id = c.Namespace + "/*"
-	}
-	return strings.TrimSpace(c.Key() + " " + id)
-}
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
+func (c Call) String() string { return report.Call(c).String() }
 
 // CallLog records the calls made under one context (a step), in order. It
 // is safe for concurrent use; past MaxLoggedCalls it only counts.

@@ -219,8 +219,10 @@ type Call struct {
 	Path        string `json:"path,omitempty" doc:"URL path of a request that names no resource, e.g. /version."`
 }
 
-// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell".
-func (c Call) String() string {
+// Key names what was called without the object: "GET pods", "WATCH pods",
+// "PATCH pods/ephemeralcontainers", "LIST deployments.apps"; "GET /version"
+// for a request that names no resource. Request counts are kept by Key.
+func (c Call) Key() string {
 	verb := strings.ToUpper(c.Verb)
 	if c.Resource == "" {
 		return strings.TrimSpace(verb + " " + c.Path)
@@ -232,6 +234,12 @@ func (c Call) String() string {
 	if c.Subresource != "" {
 		res += "/" + c.Subresource
 	}
+	return verb + " " + res
+}
+
+// String is the one-line form of a call: "PATCH pods/ephemeralcontainers default/noshell",
+// "LIST pods default/*", "GET nodes worker-0".
+func (c Call) String() string {
 	id := c.Name
 	switch {
 	case c.Namespace != "" && c.Name != "":
@@ -239,7 +247,7 @@ func (c Call) String() string {
 	case c.Namespace != "":
 		id = c.Namespace + "/*"
 	}
-	return strings.TrimSpace(verb + " " + res + " " + id)
+	return strings.TrimSpace(c.Key() + " " + id)
 }
 
 // ObjectRef names an object a step touched and what it did with it.

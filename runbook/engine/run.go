@@ -493,8 +493,7 @@ func reportCalls(l *kube.CallLog) ([]report.Call, int) {
 	calls, dropped := l.Calls()
 	out := make([]report.Call, len(calls))
 	for i, c := range calls {
-		out[i] = report.Call{Verb: c.Verb, Group: c.Group, Version: c.Version, Resource: c.Resource,
-			Subresource: c.Subresource, Namespace: c.Namespace, Name: c.Name, Path: c.Path}
+		out[i] = report.Call(c)
 	}
 	return out, dropped
 }
