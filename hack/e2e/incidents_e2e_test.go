@@ -1,0 +1,172 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// The catalog of incident runbooks (examples/incidents): each test breaks a
+// workload on purpose in a fresh namespace, waits until it is broken in the
+// intended way, runs the runbook against it and checks that the Markdown
+// report names the cause, not just the exit code.
+
+// runIncident runs examples/incidents/FILE in namespace ns with the vars
+// given as NAME=VALUE, and returns how it ended and its Markdown report.
+// It logs the run's wall time.
+func runIncident(t *testing.T, file, ns string, vars ...string) (cliResult, string) {
+	t.Helper()
+	paths := newReportPaths(t)
+	args := []string{"run", repoFile("examples/incidents/" + file), "-n", ns,
+		"--report", "md=" + paths.md, "--report", "json=" + paths.json}
+	for _, v := range vars {
+		args = append(args, "--var", v)
+	}
+	res := runCLI(t, args...)
+	t.Logf("%s took %s (exit %d)", file, res.wall.Round(time.Millisecond), res.code)
+	md := string(readFile(t, paths.md))
+	if dir := os.Getenv("INCIDENT_REPORTS"); dir != "" {
+		// Keep the reports to read them after the test.
+		name := filepath.Join(dir, strings.TrimSuffix(file, ".yaml")+".md")
+		if err := os.WriteFile(name, []byte(md), 0o644); err != nil {
+			t.Errorf("keeping the report: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Markdown report of %s:\n%s", file, md)
+		}
+	})
+	return res, md
+}
+
+// wantInReport fails the test for each text the report lacks.
+func wantInReport(t *testing.T, md string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report does not say %q", s)
+		}
+	}
+}
+
+// deploymentPod creates the Deployment and returns the name of its pod
+// once cond holds for it.
+func (c *cluster) deploymentPod(t *testing.T, ns string, d *appsv1.Deployment, cond podCondition) *corev1.Pod {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := c.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating Deployment %s: %v", d.Name, err)
+	}
+	selector := metav1.FormatLabelSelector(d.Spec.Selector)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		pods, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			t.Fatalf("listing the pods of %s: %v", d.Name, err)
+		}
+		if len(pods.Items) > 0 {
+			pod, err := c.waitForPod(ctx, ns, pods.Items[0].Name, cond)
+			if err != nil {
+				t.Fatalf("waiting for the pod of Deployment %s: %v", d.Name, err)
+			}
+			return pod
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Deployment %s made no pod within %s", d.Name, waitLimit)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// deployment returns a one-replica Deployment of the pod spec, labelled
+// app=name.
+func deployment(name string, spec corev1.PodSpec) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       spec,
+			},
+		},
+	}
+}
+
+// containerStatus returns the status of the pod's container name.
+func containerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == name {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// TestIncidentCrashLoop: a Deployment whose app exits 1 because its
+// configuration file lacks a key. The runbook reads the exit code, the
+// previous log and the events, copies the pod with the command changed to
+// sleep and reads the environment and the configuration file in the copy.
+func TestIncidentCrashLoop(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-crashloop-")
+	ctx := t.Context()
+	_, err := c.client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "app-config"},
+		Data:       map[string]string{"config.yaml": "listen: :8080\nlog_level: debug\n"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating the ConfigMap: %v", err)
+	}
+	d := deployment("crashy", corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name:  "app",
+			Image: busyboxImage,
+			Command: []string{"sh", "-c", `echo "loading /etc/app/config.yaml"
+grep -q '^database_url:' /etc/app/config.yaml || { echo "fatal: database_url is missing from /etc/app/config.yaml" >&2; exit 1; }
+exec sleep 3600`},
+			Env:          []corev1.EnvVar{{Name: "APP_MODE", Value: "production"}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/app"}},
+		}},
+		Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app-config"}},
+		}}},
+	})
+	pod := c.deploymentPod(t, ns, d, func(p *corev1.Pod) (bool, error) {
+		s := containerStatus(p, "app")
+		return s != nil && s.RestartCount >= 1 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff", nil
+	})
+
+	res, md := runIncident(t, "crashloop.yaml", ns, "pod="+pod.Name, "config=/etc/app/config.yaml")
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on a crash-looping pod:\n%s", res)
+	}
+	wantInReport(t, md,
+		"is crash-looping (CrashLoopBackOff",
+		"its last run exited with code 1 (Error)",
+		"fatal: database_url is missing from /etc/app/config.yaml", // the previous log
+		"APP_MODE=production",                                      // the environment, read in the copy
+		"log_level: debug",                                         // the configuration file, read in the copy
+		"kubectl debug "+pod.Name,                                  // the copy's kubectl line
+	)
+	if _, err := c.client.CoreV1().Pods(ns).Get(ctx, pod.Name+"-still", metav1.GetOptions{}); err == nil {
+		t.Errorf("the copy %s-still is left after the run", pod.Name)
+	}
+}
+
+var _ = context.Background
+var _ = fmt.Sprint
