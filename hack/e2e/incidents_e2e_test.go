@@ -168,5 +168,36 @@ exec sleep 3600`},
 	}
 }
 
+// TestIncidentImagePull: a Deployment whose image is in a registry the
+// cluster cannot reach, with a pull secret that does not exist. The
+// runbook names the image, the pull error and the pull secret.
+func TestIncidentImagePull(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-imagepull-")
+	const image = "registry.invalid/team/app:1.4.2"
+	d := deployment("web", corev1.PodSpec{
+		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+		Containers:       []corev1.Container{{Name: "app", Image: image}},
+	})
+	pod := c.deploymentPod(t, ns, d, func(p *corev1.Pod) (bool, error) {
+		s := containerStatus(p, "app")
+		return s != nil && s.State.Waiting != nil &&
+			(s.State.Waiting.Reason == "ErrImagePull" || s.State.Waiting.Reason == "ImagePullBackOff"), nil
+	})
+
+	res, md := runIncident(t, "imagepull.yaml", ns, "pod="+pod.Name)
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on a pod whose image does not pull:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Container app of pod "+pod.Name+" cannot pull its image "+image,
+		"Pull secrets: regcred;",
+		"from ServiceAccount default: none",
+	)
+	if !strings.Contains(md, "(ErrImagePull") && !strings.Contains(md, "(ImagePullBackOff") {
+		t.Errorf("the report does not name the waiting reason (ErrImagePull or ImagePullBackOff)")
+	}
+}
+
 var _ = context.Background
 var _ = fmt.Sprint
