@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
@@ -197,6 +198,46 @@ func TestIncidentImagePull(t *testing.T) {
 	if !strings.Contains(md, "(ErrImagePull") && !strings.Contains(md, "(ImagePullBackOff") {
 		t.Errorf("the report does not name the waiting reason (ErrImagePull or ImagePullBackOff)")
 	}
+}
+
+// TestIncidentPending: a Deployment that requests more CPU than any node
+// has. The runbook reads the scheduler's message and the nodes'
+// allocatable resources.
+func TestIncidentPending(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-pending-")
+	d := deployment("big", corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name:    "app",
+			Image:   busyboxImage,
+			Command: []string{"sleep", "3600"},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("500"),
+			}},
+		}},
+	})
+	pod := c.deploymentPod(t, ns, d, func(p *corev1.Pod) (bool, error) {
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == "Unschedulable" {
+				return true, nil
+			}
+		}
+		if p.Spec.NodeName != "" {
+			return false, fmt.Errorf("the pod was scheduled on %s", p.Spec.NodeName)
+		}
+		return false, nil
+	})
+
+	res, md := runIncident(t, "pending.yaml", ns, "pod="+pod.Name)
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on an unschedulable pod:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Pod "+pod.Name+" is Pending: Unschedulable: ",
+		"Insufficient cpu",
+		"The pod asks for: app requests cpu 500",
+		"allocatable cpu ",
+	)
 }
 
 var _ = context.Background
