@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -237,6 +238,67 @@ func TestIncidentPending(t *testing.T) {
 		"Insufficient cpu",
 		"The pod asks for: app requests cpu 500",
 		"allocatable cpu ",
+	)
+}
+
+// TestIncidentService: a Service whose selector (app=web-v2) matches no
+// pod, in front of a working web pod (app=web). The runbook fails (the
+// Service has no endpoints and does not answer), and says so, and that the
+// pods answer directly.
+func TestIncidentService(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-service-")
+	ctx := t.Context()
+	web := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name:  "httpd",
+			Image: busyboxImage,
+			Command: []string{"sh", "-c",
+				`mkdir -p /www && echo "hello from $HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`},
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+				PeriodSeconds: 1,
+			},
+		}}},
+	}
+	client := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "client"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "app", Image: busyboxImage, Command: []string{"sleep", "3600"},
+		}}},
+	}
+	for _, p := range []*corev1.Pod{web, client} {
+		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating pod %s: %v", p.Name, err)
+		}
+	}
+	_, err := c.client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "web-v2"}, // the pods are app=web
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating Service web: %v", err)
+	}
+	for _, name := range []string{"web", "client"} {
+		if _, err := c.waitForPod(ctx, ns, name, podReady); err != nil {
+			t.Fatalf("waiting for %s to be Ready: %v", name, err)
+		}
+	}
+
+	res, md := runIncident(t, "service.yaml", ns, "service=web", "client=client", "pods=app=web")
+	if res.code != 1 {
+		t.Errorf("the runbook should fail (exit 1) on a Service without endpoints:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Service web has no endpoints: its selector app=web-v2 matches no ready pod.",
+		"does not answer; the pods answer directly on 1 of 1 addresses.",
+		"The pods work: the Service's selector does not match their labels.",
+		"the Service has ready endpoints",
 	)
 }
 
