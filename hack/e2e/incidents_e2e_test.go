@@ -302,5 +302,50 @@ func TestIncidentService(t *testing.T) {
 	)
 }
 
+// TestIncidentDNS: a shell-less pod whose dnsConfig sends its queries to an
+// address where no DNS server is (dnsPolicy None), which is safe for the
+// tests that run at the same time (CoreDNS is left alone). The runbook
+// fails (the pod cannot resolve) and names the bad nameserver, and that the
+// cluster DNS itself answers.
+func TestIncidentDNS(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-dns-")
+	ctx := t.Context()
+	const badNameserver = "192.0.2.53" // TEST-NET-1: nothing answers there
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "noshell"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Image: pauseImage}},
+			DNSPolicy:  corev1.DNSNone,
+			DNSConfig: &corev1.PodDNSConfig{
+				Nameservers: []string{badNameserver},
+				Searches:    []string{ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"},
+			},
+		},
+	}
+	if _, err := c.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating pod %s: %v", pod.Name, err)
+	}
+	if _, err := c.waitForPod(ctx, ns, pod.Name, podReady); err != nil {
+		t.Fatalf("waiting for %s to be Ready: %v", pod.Name, err)
+	}
+	dnsSvc, err := c.client.CoreV1().Services("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the cluster DNS Service: %v (is the coredns add-on off? see hack/cluster.sh)", err)
+	}
+
+	res, md := runIncident(t, "dns.yaml", ns, "pod="+pod.Name)
+	if res.code != 1 {
+		t.Errorf("the runbook should fail (exit 1) on a pod that cannot resolve:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Pod noshell cannot resolve kubernetes.default.svc.cluster.local",
+		"Its resolv.conf sends queries to "+badNameserver+", not to the cluster DNS Service kube-dns ("+dnsSvc.Spec.ClusterIP+
+			"): its dnsPolicy is None with dnsConfig nameservers "+badNameserver+".",
+		"The cluster DNS itself answers",
+		"nameserver "+badNameserver, // the pod's resolv.conf, as the debugger read it
+	)
+}
+
 var _ = context.Background
 var _ = fmt.Sprint
