@@ -347,5 +347,45 @@ func TestIncidentDNS(t *testing.T) {
 	)
 }
 
+// TestIncidentOOM: a Deployment whose app allocates 256 MiB under a limit
+// of 32 MiB. The runbook finds the OOM kill and names the limit.
+func TestIncidentOOM(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-oom-")
+	d := deployment("hungry", corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name:    "app",
+			Image:   busyboxImage,
+			Command: []string{"sh", "-c", "echo allocating 256 MiB; exec dd if=/dev/zero of=/dev/null bs=256M count=1"},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("16Mi")},
+				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
+			},
+		}},
+	})
+	pod := c.deploymentPod(t, ns, d, func(p *corev1.Pod) (bool, error) {
+		s := containerStatus(p, "app")
+		if s == nil || s.LastTerminationState.Terminated == nil {
+			return false, nil
+		}
+		if r := s.LastTerminationState.Terminated.Reason; r != "OOMKilled" {
+			return false, fmt.Errorf("the container ended with %s, not OOMKilled", r)
+		}
+		// In back-off, the previous log is readable (right after the
+		// restart the kubelet answers with an error text instead).
+		return s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff", nil
+	})
+
+	res, md := runIncident(t, "oom.yaml", ns, "pod="+pod.Name)
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on an OOMKilled container:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Container app of pod "+pod.Name+" was OOMKilled: its last run ended OOMKilled with exit code 137",
+		"Its memory limit is 32Mi (request 16Mi, QoS Burstable)",
+		"allocating 256 MiB", // the previous log
+	)
+}
+
 var _ = context.Background
 var _ = fmt.Sprint
