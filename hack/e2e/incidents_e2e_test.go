@@ -387,5 +387,38 @@ func TestIncidentOOM(t *testing.T) {
 	)
 }
 
+// TestIncidentNode: the runbook reads the local cluster's node through
+// /host (nothing is broken: it must find the kubelet, the runtime, the
+// kubelet's config and log, and pass), and its plan flags the node pod as
+// privileged.
+func TestIncidentNode(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-node-")
+	node := c.nodeNames(t)[0]
+
+	plan := runCLI(t, "plan", repoFile("examples/incidents/node.yaml"), "-n", ns, "--var", "node="+node)
+	if plan.code != 0 {
+		t.Fatalf("runbook plan failed:\n%s", plan)
+	}
+	for _, s := range []string{"!! PRIVILEGED", "!! privileged: hostPID", "!! privileged: hostPath volume host-root (/)"} {
+		if !strings.Contains(plan.stdout, s) {
+			t.Errorf("the plan does not say %q:\n%s", s, plan.stdout)
+		}
+	}
+
+	res, md := runIncident(t, "node.yaml", ns, "node="+node)
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on a healthy node:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Node "+node+" is Ready, with no pressure condition. Kubelet v",
+		" is running (pid ",
+		"=== df -h /host",
+		"=== kubelet config /host/",
+		"kind: KubeletConfiguration",
+		"=== kubelet log (/",
+	)
+}
+
 var _ = context.Background
 var _ = fmt.Sprint
