@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
@@ -300,6 +301,27 @@ func TestIncidentService(t *testing.T) {
 		"The pods work: the Service's selector does not match their labels.",
 		"the Service has ready endpoints",
 	)
+
+	t.Run("fixed", func(t *testing.T) {
+		// The selector put right, the same run passes. kube-proxy takes
+		// about a second to program a new endpoint: a few tries.
+		patch := []byte(`{"spec":{"selector":{"app":"web"}}}`)
+		if _, err := c.client.CoreV1().Services(ns).Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatalf("fixing the Service's selector: %v", err)
+		}
+		var res cliResult
+		var md string
+		for try := 0; try < 5; try++ {
+			time.Sleep(2 * time.Second)
+			if res, md = runIncident(t, "service.yaml", ns, "service=web", "client=client"); res.code == 0 {
+				break
+			}
+		}
+		if res.code != 0 {
+			t.Fatalf("the runbook does not pass on a working Service:\n%s", res)
+		}
+		wantInReport(t, md, "Service web has endpoints ", " port 80 answers; the pods answer directly on 1 of 1 addresses.")
+	})
 }
 
 // TestIncidentDNS: a shell-less pod whose dnsConfig sends its queries to an
@@ -345,6 +367,25 @@ func TestIncidentDNS(t *testing.T) {
 		"The cluster DNS itself answers",
 		"nameserver "+badNameserver, // the pod's resolv.conf, as the debugger read it
 	)
+
+	t.Run("healthy", func(t *testing.T) {
+		// A shell-less pod with the default DNS policy resolves: the run passes.
+		ok := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "healthy"},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}},
+		}
+		if _, err := c.client.CoreV1().Pods(ns).Create(ctx, ok, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating pod %s: %v", ok.Name, err)
+		}
+		if _, err := c.waitForPod(ctx, ns, ok.Name, podReady); err != nil {
+			t.Fatalf("waiting for %s to be Ready: %v", ok.Name, err)
+		}
+		res, md := runIncident(t, "dns.yaml", ns, "pod="+ok.Name)
+		if res.code != 0 {
+			t.Errorf("the runbook does not pass on a pod that resolves:\n%s", res)
+		}
+		wantInReport(t, md, "Pod healthy resolves kubernetes.default.svc.cluster.local.")
+	})
 }
 
 // TestIncidentOOM: a Deployment whose app allocates 256 MiB under a limit
