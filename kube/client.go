@@ -249,6 +249,10 @@ var builtinKinds = []struct {
 	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}, "rolebindings", "rolebinding", true},
 	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, "clusterroles", "clusterrole", false},
 	{schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"}, "clusterrolebindings", "clusterrolebinding", false},
+	// metrics-server's kinds, whose resources are not their kinds' plurals:
+	// a plan (and runbook rbac) without discovery must not guess podmetricses.
+	{schema.GroupVersionKind{Group: "metrics.k8s.io", Version: "v1beta1", Kind: "PodMetrics"}, "pods", "pod", true},
+	{schema.GroupVersionKind{Group: "metrics.k8s.io", Version: "v1beta1", Kind: "NodeMetrics"}, "nodes", "node", false},
 }
 
 // builtinMapper returns a RESTMapper that knows only builtinKinds.

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/kube-runbook/runbook/runbook/expression"
@@ -292,9 +294,11 @@ func (d *decoder) checkStep(s *Step, cc *CheckContext, ctx expression.Context) {
 		n := 0
 		if fe.Pods != nil {
 			n++
+			d.checkSelection(s, "forEach.pods", fe.Pods)
 		}
 		if fe.Nodes != nil {
 			n++
+			d.checkSelection(s, "forEach.nodes", fe.Nodes)
 		}
 		if !fe.Items.IsZero() {
 			n++
@@ -406,4 +410,23 @@ func (d *decoder) knownResults() map[string]any {
 		}
 	}
 	return out
+}
+
+// checkSelection checks a forEach selection, which is read as written: a
+// ${{ }} there would reach the API server as text, so it is refused, and
+// the selector must parse as a label selector.
+func (d *decoder) checkSelection(s *Step, what string, sel *Selection) {
+	for _, f := range []struct{ name, value string }{{"selector", sel.Selector}, {"namespace", sel.Namespace}} {
+		if strings.Contains(f.value, "${{") {
+			d.errorf(s.Line, s.Column, "%s.%s cannot hold ${{ }}: a selection is read as written (select with a literal selector, or use forEach.items with an expression)", what, f.name)
+		}
+	}
+	if !strings.Contains(sel.Selector, "${{") {
+		if _, err := labels.Parse(sel.Selector); err != nil {
+			d.errorf(s.Line, s.Column, "%s.selector %q: %v", what, sel.Selector, err)
+		}
+	}
+	if ns := sel.Namespace; ns != "" && !strings.Contains(ns, "${{") && !dnsLabel.MatchString(ns) {
+		d.errorf(s.Line, s.Column, "%s.namespace %q is not a valid namespace name", what, ns)
+	}
 }
