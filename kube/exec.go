@@ -79,7 +79,15 @@ func Exec(ctx context.Context, c *Clients, namespace, pod, container string, com
 	if err != nil {
 		return result(-1, fmt.Errorf("exec: %w", err))
 	}
-	err = executor.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	var outW, errW io.Writer = stdout, stderr
+	if f := OutputFrom(ctx); f != nil {
+		// Also hand the output over as it comes, for the live progress.
+		lo, le := NewLineWriter(f, "stdout"), NewLineWriter(f, "stderr")
+		defer lo.Close()
+		defer le.Close()
+		outW, errW = io.MultiWriter(stdout, lo), io.MultiWriter(stderr, le)
+	}
+	err = executor.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: outW, Stderr: errW})
 	if err == nil {
 		return result(0, nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -155,6 +156,13 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 	stdout, stderr := kube.NewCappedBuffer(limit), kube.NewCappedBuffer(limit)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, stdout, stderr
+	if f := kube.OutputFrom(ctx); f != nil {
+		// Also hand the output over as it comes, for the live progress.
+		lo, le := kube.NewLineWriter(f, "stdout"), kube.NewLineWriter(f, "stderr")
+		defer lo.Close()
+		defer le.Close()
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(stdout, lo), io.MultiWriter(stderr, le)
+	}
 	// Its own process group, so that an interrupt or a timeout kills
 	// whatever the command started too, not only the command.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -187,4 +195,16 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.ExitCode = intPtr(cmd.ProcessState.ExitCode())
 		return out.fail(fmt.Errorf("local command %s: %w", shellQuote(argv[0]), err))
 	}
+}
+
+// LiveOutputSafe implements LiveOutput: a local command's output is shown
+// live unless one of its env values is marked secret (its value is known
+// to the run only once rendered, in the step).
+func (s *LocalStep) LiveOutputSafe() bool {
+	for _, v := range s.Env {
+		if v.Secret {
+			return false
+		}
+	}
+	return true
 }

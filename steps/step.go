@@ -58,6 +58,13 @@ type Action interface {
 	Run(ctx context.Context, e *Env) *Outcome
 }
 
+// LiveOutput is implemented by actions whose output may be shown while
+// they run: every secret it could hold is known to the run before.
+type LiveOutput interface {
+	// LiveOutputSafe reports whether the action's output may be shown live.
+	LiveOutputSafe() bool
+}
+
 // Privileged is implemented by actions that can need allowPrivileged.
 type Privileged interface {
 	// PrivilegeReasons says why the action is privileged; empty if it is not.

@@ -41,18 +41,19 @@ type progress struct {
 	fd     int
 	width0 int // a fixed width (COLUMNS), 0 to ask the terminal
 
-	mu      sync.Mutex
-	current string
-	started time.Time
-	frame   int
-	stop    chan struct{}
-	done    chan struct{}
+	mu       sync.Mutex
+	streamed map[int]map[string]bool // steps whose output was shown live, by stream
+	current  string
+	started  time.Time
+	frame    int
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 func newProgress(w io.Writer, level int) *progress {
-	p := &progress{w: w, level: level, fd: -1}
+	p := &progress{w: w, level: level, fd: -1, streamed: map[int]map[string]bool{}}
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		p.tty, p.fd = true, int(f.Fd())
 		_, noColor := os.LookupEnv("NO_COLOR")
@@ -174,12 +175,45 @@ func (p *progress) StepDone(r *report.StepResult) {
 	p.current = ""
 }
 
-// outputOf shows what a finished step's command printed, under its line.
+// Output implements engine.Progress: a line of a running step's command,
+// shown as it comes — on a terminal above the step's live line (which is
+// redrawn under it), in a log as a timestamped, prefixed line. Shown live,
+// it is not repeated when the step ends.
+func (p *progress) Output(index int, target, stream, line string) {
+	if p.level == outputNone {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.streamed[index] == nil {
+		p.streamed[index] = map[string]bool{}
+	}
+	p.streamed[index][stream] = true
+	bar := "│"
+	if stream == "stderr" {
+		bar = "┆"
+	}
+	prefix := ""
+	if target != "" {
+		prefix = target + ": "
+	}
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s\n", p.fit("    "+p.paint("2", bar)+" "+prefix+line))
+		return
+	}
+	fmt.Fprintf(p.w, "%s    %s %s%s\n", stamp(), bar, prefix, line)
+}
+
+// outputOf shows what a finished step's command printed, under its line,
+// unless it was shown live.
 func (p *progress) outputOf(r *report.StepResult) {
 	if p.level == outputNone {
 		return
 	}
 	for _, o := range []struct{ name, text string }{{"stdout", r.Stdout}, {"stderr", r.Stderr}} {
+		if p.streamed[r.Index][o.name] {
+			continue
+		}
 		lines := strings.Split(strings.TrimRight(o.text, "\n"), "\n")
 		if strings.TrimSpace(o.text) == "" {
 			continue

@@ -54,11 +54,15 @@ type Progress interface {
 	StepStarted(phase string, index int, title, kind string)
 	StepDone(r *report.StepResult)
 	Logf(format string, args ...any)
+	// Output is a line a running step's command printed (stream is stdout
+	// or stderr), as it comes; target names the fanned-out target, if any.
+	Output(index int, target, stream, line string)
 }
 
 type noProgress struct{}
 
 func (noProgress) StepStarted(string, int, string, string) {}
+func (noProgress) Output(int, string, string, string)      {}
 func (noProgress) StepDone(*report.StepResult)             {}
 func (noProgress) Logf(string, ...any)                     {}
 
@@ -378,7 +382,16 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	sr.StartedAt = start.UTC()
 	kind, action := kindOf(s)
 	calls := &kube.CallLog{}
-	out := action.Run(kube.WithCallLog(stepCtx, calls), env)
+	runCtx := kube.WithCallLog(stepCtx, calls)
+	index, target := sr.Index, sr.Target
+	// Output is shown live only when no secret it may hold can be learned
+	// later than it is printed: not for a step that enters a pod (its
+	// Secrets are read when it ends) or sets a secret var; those show it,
+	// redacted, when they end.
+	if live, ok := action.(steps.LiveOutput); ok && live.LiveOutputSafe() && !r.setsSecret(s) {
+		runCtx = kube.WithOutput(runCtx, func(stream, line string) { r.progress.Output(index, target, stream, line) })
+	}
+	out := action.Run(runCtx, env)
 	if out == nil {
 		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}
 	}
@@ -501,4 +514,14 @@ func reportCalls(l *kube.CallLog) ([]report.Call, int) {
 // temporaryNamespace is the name of the namespace a run makes for itself.
 func temporaryNamespace(runID string) string {
 	return "runbook-" + strings.TrimPrefix(runID, "rb-")
+}
+
+// setsSecret reports whether a step sets a var of spec.secretVars.
+func (r *runner) setsSecret(s *runbook.Step) bool {
+	for _, st := range s.Set {
+		if r.sec != nil && r.sec.vars[st.Name] {
+			return true
+		}
+	}
+	return false
 }

@@ -404,6 +404,10 @@ func (p redactingProgress) StepDone(r *report.StepResult) {
 	p.next.StepDone(&c)
 }
 
+func (p redactingProgress) Output(index int, target, stream, line string) {
+	p.next.Output(index, p.red.String(target), stream, p.red.String(line))
+}
+
 func (p redactingProgress) Logf(format string, args ...any) {
 	p.next.Logf("%s", p.red.String(fmt.Sprintf(format, args...)))
 }
