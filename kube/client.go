@@ -25,7 +25,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Client-side rate limits. client-go defaults to 5 QPS / burst 10, which makes a busy run
@@ -79,15 +78,7 @@ type Clients struct {
 // builds the clients. Typed and dynamic clients share one HTTP client, hence one connection
 // pool, and every request is counted in Requests.
 func NewClients(o ConfigOptions) (*Clients, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if o.Kubeconfig != "" {
-		rules.ExplicitPath = o.Kubeconfig
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-	if o.Namespace != "" {
-		overrides.Context.Namespace = o.Namespace
-	}
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	loader := clientConfig(o)
 
 	config, err := loader.ClientConfig()
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/sets"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -42,7 +44,7 @@ func leftoverResources(c *Clients) ([]leftoverResource, error) {
 			continue
 		}
 		for _, r := range list.APIResources {
-			if strings.Contains(r.Name, "/") || !hasVerbs(r.Verbs, "list", "delete") {
+			if strings.Contains(r.Name, "/") || !sets.New(r.Verbs...).HasAll("list", "delete") {
 				continue
 			}
 			out = append(out, leftoverResource{gvr: gv.WithResource(r.Name), kind: r.Kind, namespaced: r.Namespaced})
@@ -50,22 +52,6 @@ func leftoverResources(c *Clients) ([]leftoverResource, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].gvr.String() < out[j].gvr.String() })
 	return out, partial
-}
-
-func hasVerbs(have metav1.Verbs, want ...string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // FindLeftovers lists the objects runbook runs left behind (labelled

@@ -252,6 +252,13 @@ func writeKeptLines(w io.Writer, r *Result) {
 			}
 		}
 	}
+	writeIndented(w, "  remove later: ", CleanupCommand(r.RunID, namespaces))
+}
+
+// CleanupCommand is the `runbook cleanup` that removes what run runID left
+// in namespaces ("" for cluster-scoped objects): in the one namespace when
+// there is only one, else across all of them.
+func CleanupCommand(runID string, namespaces map[string]bool) string {
 	where := "-A"
 	if len(namespaces) == 1 {
 		for ns := range namespaces {
@@ -260,7 +267,7 @@ func writeKeptLines(w io.Writer, r *Result) {
 			}
 		}
 	}
-	writeIndented(w, "  remove later: ", fmt.Sprintf("runbook cleanup %s --run-id %s", where, r.RunID))
+	return fmt.Sprintf("runbook cleanup %s --run-id %s", where, runID)
 }
 
 // containerFlag finds the container a kubectl debug line names.

@@ -34,12 +34,11 @@ const outputHead, outputTail = 4, 6
 // shows what the step's command printed: its first and last lines (-v all,
 // -q none).
 type progress struct {
-	w      io.Writer
-	tty    bool
-	color  bool
-	level  int
-	fd     int
-	width0 int // a fixed width (COLUMNS), 0 to ask the terminal
+	w     io.Writer
+	tty   bool
+	color bool
+	level int
+	fd    int
 
 	mu       sync.Mutex
 	streamed map[int]map[string]bool // steps whose output was shown live, by stream
@@ -59,9 +58,6 @@ func newProgress(w io.Writer, level int) *progress {
 		_, noColor := os.LookupEnv("NO_COLOR")
 		p.color = !noColor && os.Getenv("TERM") != "dumb"
 	}
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		p.width0 = n
-	}
 	if p.tty {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.spin()
@@ -69,22 +65,13 @@ func newProgress(w io.Writer, level int) *progress {
 	return p
 }
 
-// width is the terminal's width now (it may have been resized), COLUMNS
-// when set, or 0 when there is no terminal (no limit).
+// width is the terminal's width now (it may have been resized), or 0 when
+// there is no terminal (no limit).
 func (p *progress) width() int {
 	if !p.tty {
 		return 0 // a log keeps whole lines
 	}
-	if p.width0 > 0 {
-		return p.width0
-	}
-	if p.fd >= 0 {
-		if w, _, err := term.GetSize(p.fd); err == nil && w > 0 {
-			return w
-		}
-		return 80
-	}
-	return 0
+	return ttyWidth(p.fd)
 }
 
 // fit cuts a line to the terminal's width (one column spare, so the cursor
@@ -264,17 +251,22 @@ func (p *progress) Close() {
 
 func stamp() string { return time.Now().UTC().Format("15:04:05Z") }
 
-// terminalWidth is the width of w when it is a terminal (COLUMNS when
-// set), else 0: no limit.
+// terminalWidth is the width of w when it is a terminal, else 0: no limit.
 func terminalWidth(w io.Writer) int {
 	f, ok := w.(*os.File)
 	if !ok || !isatty.IsTerminal(f.Fd()) {
 		return 0
 	}
+	return ttyWidth(int(f.Fd()))
+}
+
+// ttyWidth is the width of the terminal fd: COLUMNS when set, else what
+// the terminal says, else 80.
+func ttyWidth(fd int) int {
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
 		return n
 	}
-	if n, _, err := term.GetSize(int(f.Fd())); err == nil && n > 0 {
+	if n, _, err := term.GetSize(fd); err == nil && n > 0 {
 		return n
 	}
 	return 80

@@ -50,7 +50,8 @@ func TestProgressShowsOutput(t *testing.T) {
 }
 
 func TestProgressFitsTheTerminal(t *testing.T) {
-	p := &progress{tty: true, width0: 40, fd: -1}
+	t.Setenv("COLUMNS", "40")
+	p := &progress{tty: true, fd: -1}
 	line := p.fit("✓ 3. a step with a long name that goes on and on [debug] passed 1.2s")
 	if w := len([]rune(line)); w > 39 {
 		t.Errorf("fitted line is %d columns: %q", w, line)

@@ -34,16 +34,8 @@ func (r *runner) failOnCleanup() {
 	if len(left) == 0 {
 		return
 	}
-	where := "-A"
-	if len(namespaces) == 1 {
-		for ns := range namespaces {
-			if ns != "" {
-				where = "-n " + ns
-			}
-		}
-	}
-	msg := fmt.Sprintf("cleanup could not delete %d object(s): %s; remove them with `runbook cleanup %s --run-id %s` (with the rights to delete them)",
-		len(left), strings.Join(left, "; "), where, r.o.RunID)
+	msg := fmt.Sprintf("cleanup could not delete %d object(s): %s; remove them with `%s` (with the rights to delete them)",
+		len(left), strings.Join(left, "; "), report.CleanupCommand(r.o.RunID, namespaces))
 	if r.res.Verdict == report.VerdictPassed {
 		r.res.Verdict = report.VerdictFailed
 	}
