@@ -61,7 +61,8 @@ func (s *ApplyStep) parse(dir string, values valuesFunc) ([]*applyObject, []erro
 	if len(errs) > 0 {
 		return nil, append(errs, errors.New(`a manifest with ${{ }} must be valid YAML as written: in a flow mapping {...} or list [...], quote the value, e.g. {name: "${{ vars.pod }}"}`))
 	}
-	if err := checkTemplated(s.Manifest, docs, line); err != nil {
+	scalars, err := checkTemplated(s.Manifest, docs, line)
+	if err != nil {
 		return nil, []error{err}
 	}
 	if values == nil {
@@ -71,7 +72,7 @@ func (s *ApplyStep) parse(dir string, values valuesFunc) ([]*applyObject, []erro
 	if err != nil {
 		return nil, []error{fmt.Errorf("manifest: %w", err)}
 	}
-	if err := substitute(docs, vs, line); err != nil {
+	if err := substitute(scalars, vs, line); err != nil {
 		return nil, []error{fmt.Errorf("manifest: %w", err)}
 	}
 	return objectsOf(docs, line)

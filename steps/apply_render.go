@@ -64,28 +64,26 @@ func templatedScalars(docs []*yaml.Node, line func(int) string) ([]*yaml.Node, e
 
 // checkTemplated checks, before any value exists, that the manifest's
 // ${{ }} parts all stand in values: their count in the scalars equals the
-// template's (a part in a comment or a key would break the placement).
-func checkTemplated(t expression.Template, docs []*yaml.Node, line func(int) string) error {
+// template's (a part in a comment or a key would break the placement). It
+// returns the templated scalars, for substitute.
+func checkTemplated(t expression.Template, docs []*yaml.Node, line func(int) string) ([]*yaml.Node, error) {
 	scalars, err := templatedScalars(docs, line)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n := 0
 	for _, s := range scalars {
 		n += expression.Placeholders(s.Value)
 	}
 	if want := expression.Placeholders(t.Raw); n != want {
-		return fmt.Errorf("%d of the manifest's %d ${{ }} stand outside a value (in a comment or a key): put each in a value, e.g. image: \"${{ vars.image }}\"", want-n, want)
+		return nil, fmt.Errorf("%d of the manifest's %d ${{ }} stand outside a value (in a comment or a key): put each in a value, e.g. image: \"${{ vars.image }}\"", want-n, want)
 	}
-	return nil
+	return scalars, nil
 }
 
-// substitute puts values, in order, into the templated scalars of docs.
-func substitute(docs []*yaml.Node, values []any, line func(int) string) error {
-	scalars, err := templatedScalars(docs, line)
-	if err != nil {
-		return err
-	}
+// substitute puts values, in order, into the templated scalars (as
+// checkTemplated returns them).
+func substitute(scalars []*yaml.Node, values []any, line func(int) string) error {
 	for _, n := range scalars {
 		k := expression.Placeholders(n.Value)
 		if k > len(values) {
