@@ -137,3 +137,62 @@ func TestLoadOK(t *testing.T) {
 		t.Errorf("decoded steps: %+v", rb.Spec.Steps[0])
 	}
 }
+
+// TestBooleansAreYAML12 checks that a boolean field takes YAML 1.2's
+// booleans only, as the schema's type: boolean does in an editor
+// (yaml-language-server reads YAML 1.2): yaml.v3 would take YAML 1.1's
+// yes/no/on/off into a bool but not a quoted "true". Every other value is
+// an error at its position that says what to write; a pointer field
+// (delete's wait) follows the same rule.
+func TestBooleansAreYAML12(t *testing.T) {
+	step := func(v string) string {
+		return head + "  steps:\n  - local: {command: [echo]}\n    continueOnError: " + v + "\n"
+	}
+	const at = "rb.yaml:7:22: continueOnError: expected true or false, found "
+	for _, tc := range []struct {
+		value string
+		want  bool
+		err   string
+	}{
+		{"true", true, ""},
+		{"false", false, ""},
+		{"True", true, ""},
+		{"FALSE", false, ""},
+		{"!!bool true", true, ""},
+		{"yes", false, at + `"yes", which YAML 1.2 reads as a string: write true`},
+		{"no", false, at + `"no", which YAML 1.2 reads as a string: write false`},
+		{"on", false, at + `"on", which YAML 1.2 reads as a string: write true`},
+		{"off", false, at + `"off", which YAML 1.2 reads as a string: write false`},
+		{"y", false, at + `"y", which YAML 1.2 reads as a string: write true`},
+		{"N", false, at + `"N", which YAML 1.2 reads as a string: write false`},
+		{`"yes"`, false, at + `the string "yes": write true, without quotes`},
+		{`"true"`, false, at + `the string "true": write true, without quotes`},
+		{`'false'`, false, at + `the string "false": write false, without quotes`},
+		{`"True"`, false, at + `the string "True": write true, without quotes`},
+		{"1", false, at + `"1": write true`},
+		{"0", false, at + `"0": write false`},
+		{"maybe", false, at + `"maybe"`},
+		{"~", false, at + "nothing (null)"},
+		{"[true]", false, at + "a list"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			rb, err := runbook.Parse("rb.yaml", []byte(step(tc.value)), runbook.LoadOptions{Kinds: steps.Registry})
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("error:\n got: %v\nwant: %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rb.Spec.Steps[0].ContinueOnError; got != tc.want {
+				t.Errorf("continueOnError = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	_, err := runbook.Parse("rb.yaml", []byte(head+"  steps:\n  - delete: {kind: Pod, name: p, wait: \"no\"}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	if want := `rb.yaml:6:40: delete.wait: expected true or false, found the string "no": write false, without quotes`; err == nil || err.Error() != want {
+		t.Errorf("delete.wait \"no\":\n got: %v\nwant: %s", err, want)
+	}
+}
