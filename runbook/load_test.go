@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -194,5 +195,52 @@ func TestBooleansAreYAML12(t *testing.T) {
 	_, err := runbook.Parse("rb.yaml", []byte(head+"  steps:\n  - delete: {kind: Pod, name: p, wait: \"no\"}\n"), runbook.LoadOptions{Kinds: steps.Registry})
 	if want := `rb.yaml:6:40: delete.wait: expected true or false, found the string "no": write false, without quotes`; err == nil || err.Error() != want {
 		t.Errorf("delete.wait \"no\":\n got: %v\nwant: %s", err, want)
+	}
+}
+
+// TestEnumTagsMatchTheLoader checks the closed sets the schema offers
+// editors (enum tags) on the format's own fields against what the loader
+// accepts: every value in a tag loads, a value outside it does not, and no
+// field with an enum tag is left out of the test.
+func TestEnumTagsMatchTheLoader(t *testing.T) {
+	docs := map[string]func(v string) string{
+		"Runbook.APIVersion": func(v string) string {
+			return "apiVersion: " + v + "\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps: [{local: {command: [echo]}}]\n"
+		},
+		"Runbook.Kind": func(v string) string {
+			return "apiVersion: runbook/v1alpha1\nkind: " + v + "\nmetadata: {name: t}\nspec:\n  steps: [{local: {command: [echo]}}]\n"
+		},
+		"Spec.Cleanup": func(v string) string {
+			return head + "  cleanup: " + v + "\n  steps: [{local: {command: [echo]}}]\n"
+		},
+	}
+	tested := 0
+	for _, typ := range []reflect.Type{reflect.TypeOf(runbook.Runbook{}), reflect.TypeOf(runbook.Metadata{}), reflect.TypeOf(runbook.Spec{}),
+		reflect.TypeOf(runbook.Step{}), reflect.TypeOf(runbook.Assertion{}), reflect.TypeOf(runbook.ForEach{}), reflect.TypeOf(runbook.Selection{})} {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			enum := f.Tag.Get("enum")
+			if enum == "" {
+				continue
+			}
+			name := typ.Name() + "." + f.Name
+			doc, ok := docs[name]
+			if !ok {
+				t.Errorf("%s has an enum tag and no case here", name)
+				continue
+			}
+			tested++
+			for _, v := range strings.Split(enum, ",") {
+				if _, err := runbook.Parse("rb.yaml", []byte(doc(v)), runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
+					t.Errorf("%s = %q is in the enum, but: %v", name, v, err)
+				}
+			}
+			if _, err := runbook.Parse("rb.yaml", []byte(doc("Nope")), runbook.LoadOptions{Kinds: steps.Registry}); err == nil {
+				t.Errorf("%s = Nope loads", name)
+			}
+		}
+	}
+	if tested != len(docs) {
+		t.Errorf("tested %d enum fields, want %d", tested, len(docs))
 	}
 }

@@ -222,6 +222,12 @@ func (g *gen) fields(t reflect.Type, props map[string]any, required *[]string) {
 			s = enumSchema(s, f.Type, strings.Split(enum, ","))
 		}
 		if d := g.docs[t.Name()+"."+f.Name]; d != "" {
+			// An editor shows the description over the key: name a
+			// camel-case key as written in YAML (waitFor, not WaitFor);
+			// a one-word name (Image) reads as the sentence's first word.
+			if rest, ok := strings.CutPrefix(d, f.Name+" "); ok && name != strings.ToLower(name) {
+				d = name + " " + rest
+			}
 			if _, isRef := s["$ref"]; isRef {
 				s = map[string]any{"allOf": []any{s}, "description": d}
 			} else {
