@@ -134,6 +134,9 @@ func TestHelpAndMistakes(t *testing.T) {
 	if code != exitPassed || !strings.HasPrefix(stdout, "Usage: runbook plan [flags] FILE\n") || stderr != "" {
 		t.Errorf("plan -h: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	if code, help, _ := run(t, "help", "plan"); code != exitPassed || help != stdout {
+		t.Errorf("help plan: exit %d, %q; want plan -h's", code, help)
+	}
 	code, stdout, stderr = run(t, "plan", "--bogus", "x.yaml")
 	if want := "runbook plan: unknown flag: --bogus\nRun 'runbook plan --help' for its flags and examples.\n"; code != exitInvalid || stdout != "" || stderr != want {
 		t.Errorf("plan --bogus: exit %d, stdout %q, stderr %q, want %q", code, stdout, stderr, want)
