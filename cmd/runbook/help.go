@@ -63,8 +63,8 @@ var examples = map[string]string{
   # As JUnit XML into a file, for CI
   runbook report -o junit --to junit.xml result.json
 
-  # The result from standard input
-  runbook report -o table - < result.json`,
+  # Straight from a run, through a pipe (- reads standard input)
+  runbook run -o json examples/distroless.yaml | runbook report -o md -`,
 
 	"cleanup": `
   # List what earlier runs left in the current namespace; delete nothing
