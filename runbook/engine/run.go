@@ -58,12 +58,17 @@ type Progress interface {
 	// or stderr), as it comes, or a line runbook says about that output
 	// (stream StreamNote); target names the fanned-out target, if any.
 	Output(index int, target, stream, line string)
+	// FanOut is how far a fanned-out step is: done of its total targets
+	// have ended, failed of them failed. It comes once the targets are
+	// known (done 0), then after each one.
+	FanOut(index, done, total, failed int)
 }
 
 type noProgress struct{}
 
 func (noProgress) StepStarted(string, int, string, string) {}
 func (noProgress) Output(int, string, string, string)      {}
+func (noProgress) FanOut(int, int, int, int)               {}
 func (noProgress) StepDone(*report.StepResult)             {}
 func (noProgress) Logf(string, ...any)                     {}
 
