@@ -64,6 +64,8 @@ type progress struct {
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
+
+	closeOnce sync.Once
 }
 
 // runningStep is what the frame shows of a running step.
@@ -375,19 +377,34 @@ func (p *progress) Logf(format string, args ...any) {
 	fmt.Fprintf(p.w, "%s        %s\n", stamp(), clean(fmt.Sprintf(format, args...), false))
 }
 
-// Close stops the spinner and clears what is left of the frame.
+// Println writes a line of runbook's own (an interrupt's notice) above
+// the frame, so that it is neither overwritten nor leaves the frame stale.
+func (p *progress) Println(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live {
+		p.render([]string{p.fit(line)})
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+// Close stops the spinner and clears what is left of the frame. It may be
+// called more than once.
 func (p *progress) Close() {
 	if !p.live {
 		return
 	}
-	if p.stop != nil {
-		close(p.stop)
-		<-p.done
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	clear(p.running)
-	p.render(nil)
+	p.closeOnce.Do(func() {
+		if p.stop != nil {
+			close(p.stop)
+			<-p.done
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		clear(p.running)
+		p.render(nil)
+	})
 }
 
 func stamp() string { return time.Now().UTC().Format("15:04:05Z") }
