@@ -223,7 +223,8 @@ func TestTmuxSeed(t *testing.T) {
 var pauseRow = regexp.MustCompile(`│\s+1\s+65535\s+.*/pause$`)
 
 // tickerRunbook has three steps that print a line a second for 5 seconds:
-// a local one, an exec in a pod and an ephemeral debugger in that pod.
+// a local one, an exec in a pod and an ephemeral debugger in that pod; then
+// a fan-out over four items, a second each, the second failing.
 const tickerRunbook = `apiVersion: runbook/v1alpha1
 kind: Runbook
 metadata: {name: ticker}
@@ -246,13 +247,21 @@ spec:
     exec: {pod: ticker, command: [sh, -c, "for i in 1 2 3 4 5; do echo exec tick $i; sleep 1; done"]}
   - name: A debugger loop
     debug: {pod: ticker, image: "busybox:1.36", target: app, command: [sh, -c, "for i in 1 2 3 4 5; do echo debug tick $i; sleep 1; done"]}
+  - name: A fan-out
+    forEach: {items: "[1, 2, 3, 4]"}
+    local:
+      shell: 'sleep 1; echo "fan tick $ITEM"; test "$ITEM" != 2'
+      env: [{name: ITEM, value: "${{ item }}"}]
+    continueOnError: true
 `
 
 // TestTmuxLiveLines runs steps that print a line a second (a local loop,
 // an exec loop and a debugger loop) in tmux: while each runs, the screen
 // shows its running line with its lines under it (a capture taken before
-// the step's final line appears); at the end each step has one final line
-// with all its lines under it, and nothing is stale or wider than the pane.
+// the step's final line appears); then a fan-out whose second target fails
+// shows on its running line how many targets ended and failed; at the end
+// each step has one final line with all its lines under it, and nothing is
+// stale or wider than the pane.
 func TestTmuxLiveLines(t *testing.T) {
 	c := connect(t)
 	file := filepath.Join(t.TempDir(), "ticker.yaml")
@@ -285,11 +294,26 @@ func TestTmuxLiveLines(t *testing.T) {
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
-			rows, code := p.finalCapture()
-			if code != 0 {
-				t.Errorf("exit %d, want 0", code)
+			// The fan-out's running line counts its targets as they end.
+			fan := regexp.MustCompile(fmt.Sprintf(`^[%s] 5\. A fan-out \[local\] .*· [23]/4 done, 1 failed$`, spinnerChars))
+			for deadline := time.Now().Add(runLimit); ; time.Sleep(100 * time.Millisecond) {
+				rows := p.capture()
+				if i := slices.IndexFunc(rows, fan.MatchString); i >= 0 {
+					t.Logf("the fan-out while it runs, at %d columns: %s", width, rows[i])
+					break
+				}
+				if slices.ContainsFunc(rows, regexp.MustCompile(`^[✓✗] 5\. `).MatchString) || time.Now().After(deadline) {
+					t.Fatalf("the fan-out ended before a capture showed its counts:\n%s", strings.Join(rows, "\n"))
+				}
 			}
-			checkFinalScreen(t, rows, width, 4)
+			rows, code := p.finalCapture()
+			if code != 1 {
+				t.Errorf("exit %d, want 1 (a target of the fan-out fails)", code)
+			}
+			checkFinalScreen(t, rows, width, 5)
+			if under := outputUnder(rows, 5); !slices.ContainsFunc(under, regexp.MustCompile(`^    ✗ local: `).MatchString) {
+				t.Errorf("the failed target is not named under the fan-out:\n%s", strings.Join(under, "\n"))
+			}
 			for _, l := range loops {
 				under := strings.Join(outputUnder(rows, l.index), "\n")
 				for i := 1; i <= 5; i++ {

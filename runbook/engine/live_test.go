@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -133,4 +134,51 @@ func (p *liveLines) Output(index int, _, stream, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lines = append(p.lines, strings.Join([]string{string(rune('0' + index)), stream, line}, " "))
+}
+
+// TestFanOutProgress checks that a fanned-out step reports how far it is:
+// its total once the targets are known, then each target's end, failures
+// counted as they happen.
+func TestFanOutProgress(t *testing.T) {
+	src := runHead + `  steps:
+  - forEach: {items: "[0, 1, 0]"}
+    local: {command: [sh, -c, "exit ${{ item }}"]}
+    continueOnError: true
+`
+	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fanOuts{}
+	c := kube.NewClientsWith(fake.NewClientset(), nil, nil, "default")
+	res := Run(context.Background(), rb, RunOptions{Clients: c, RunID: "rb-test", Progress: rec})
+	if res.Verdict != "failed" {
+		t.Fatalf("verdict %s, want failed (one target exits 1): %s", res.Verdict, res.Error)
+	}
+	// The targets end in any order: done counts up, failed counts the
+	// one failure from when it ends.
+	if len(rec.events) != 4 || rec.events[0] != "1: 0/3 failed 0" || rec.events[3] != "1: 3/3 failed 1" {
+		t.Fatalf("fan-out progress %q, want 0/3 first, 3/3 with 1 failed last", rec.events)
+	}
+	for i, e := range rec.events[1:3] {
+		if !strings.HasPrefix(e, fmt.Sprintf("1: %d/3 failed ", i+1)) {
+			t.Errorf("event %d is %q, want %d/3 done", i+1, e, i+1)
+		}
+	}
+	if rec.events[1] == "1: 1/3 failed 1" && rec.events[2] != "1: 2/3 failed 1" {
+		t.Errorf("a failure was uncounted: %q", rec.events)
+	}
+}
+
+// fanOuts keeps only what FanOut is given.
+type fanOuts struct {
+	noProgress
+	mu     sync.Mutex
+	events []string
+}
+
+func (p *fanOuts) FanOut(index, done, total, failed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, fmt.Sprintf("%d: %d/%d failed %d", index, done, total, failed))
 }
