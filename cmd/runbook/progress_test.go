@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -265,5 +266,41 @@ func TestClean(t *testing.T) {
 		if got := clean(tt.in, tt.expand); got != tt.want {
 			t.Errorf("clean(%q, %v) = %q, want %q", tt.in, tt.expand, got, tt.want)
 		}
+	}
+}
+
+// TestProgressConcurrent runs the spinner while steps of a fan-out start,
+// print and end from several goroutines (run it with -race): at the end
+// the screen holds each step's final line once and nothing of the frame.
+func TestProgressConcurrent(t *testing.T) {
+	t.Setenv("COLUMNS", "60")
+	t.Setenv("LINES", "20")
+	scr := &screen{width: 60}
+	p := &progress{w: scr, live: true, fd: -1, level: outputShort, streamed: map[int]map[string]bool{}, running: map[int]*runningStep{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go p.spin()
+	var wg sync.WaitGroup
+	for i := 1; i <= 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.StepStarted(report.PhaseSteps, i, fmt.Sprintf("step %d", i), "local")
+			for j := 0; j < 200; j++ {
+				p.Output(i, "", "stdout", fmt.Sprintf("line %d of step %d", j, i))
+				p.FanOut(i, j, 200, 0)
+			}
+			p.StepDone(&report.StepResult{Index: i, Name: fmt.Sprintf("step %d", i), Kind: "local", Status: report.StatusPassed})
+		}()
+	}
+	wg.Wait()
+	p.Close()
+	final := scr.text()
+	for i := 1; i <= 6; i++ {
+		if n := strings.Count(final, fmt.Sprintf("%d. step %d [local]", i, i)); n != 1 {
+			t.Errorf("step %d has %d lines, want 1:\n%s", i, n, final)
+		}
+	}
+	if strings.ContainsAny(final, strings.Join(spinner, "")) || strings.Contains(final, "line ") {
+		t.Errorf("the frame is left on the screen:\n%s", final)
 	}
 }
