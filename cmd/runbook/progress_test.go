@@ -161,8 +161,8 @@ func (s *screen) text() string {
 // live progress writes while two steps run and print (a window of their
 // last lines under each, cut to the width, hostile escapes dropped), then
 // end: every row fits, none wraps, and at the end each step has its one
-// final line with its output's first and last lines under it, and nothing
-// of the frame (spinners, windows) is left.
+// final line with its output's first and last lines (and runbook's notes
+// on it) under it, and nothing of the frame (spinners, windows) is left.
 func TestProgressRedrawsInPlace(t *testing.T) {
 	t.Setenv("COLUMNS", "40")
 	t.Setenv("LINES", "30")
@@ -184,6 +184,7 @@ func TestProgressRedrawsInPlace(t *testing.T) {
 	}
 	p.Output(1, "", "stderr", "\x1b]0;owned\x07\x1b[31mred\x1b[0m\tand a line far wider than the terminal is")
 	p.Output(2, "pod ns/web-1", "stdout", "from a target")
+	p.Output(2, "", engine.StreamNote, "API_* masked")
 	tick()
 	mid := scr.text()
 	for _, want := range []string{"1. a loop on this machine [local]", "│ tick 12", "┆ red     and a line far wider", "2. a fan-out [exec]", "· 1/3 done, 1…", "│ pod ns/web-1: from a target"} {
@@ -214,6 +215,7 @@ func TestProgressRedrawsInPlace(t *testing.T) {
 		"    │ tick 7", "    │ tick 8", "    │ tick 9", "    │ tick 10", "    │ tick 11", "    │ tick 12",
 		"✗ 2. a fan-out [exec] failed 0s",
 		"    1 of 3 targets failed",
+		"    ! API_* masked",
 	}, "\n")
 	if diff := cmp.Diff(want, final); diff != "" {
 		t.Errorf("final screen (-want +got):\n%s", diff)
