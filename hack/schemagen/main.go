@@ -265,6 +265,9 @@ func (g *gen) stepSchema() map[string]any {
 		props[k.Name] = map[string]any{"allOf": []any{ref}, "description": k.Summary}
 		oneOf = append(oneOf, map[string]any{"required": []string{k.Name}})
 	}
+	// A parallel group has no action: parallel (a common field) is its one
+	// required key.
+	oneOf = append(oneOf, map[string]any{"required": []string{"parallel"}})
 	s["oneOf"] = oneOf
 	return s
 }
