@@ -167,6 +167,8 @@ type StepResult struct {
 	Description     string            `json:"description,omitempty" doc:"The step's description."`
 	Kind            string            `json:"kind,omitempty" doc:"Step kind (absent in a target that shares its step's): apply, exec, debug, copy, node, get, wait, logs, events, delete, local, ..."`
 	Phase           string            `json:"phase,omitempty" enum:"steps,finally,onFailure" doc:"Which list the step came from; absent in a target that shares its step's."`
+	Group           int               `json:"group,omitempty" doc:"Number of the parallel group the step ran in, from 1 in run order; the steps of one group ran at the same time. Absent for a step of no group."`
+	GroupName       string            `json:"groupName,omitempty" doc:"Name of the step's parallel group (its name, or parallel group)."`
 	Target          string            `json:"target,omitempty" doc:"What the step acted on, e.g. pod default/noshell or node worker-0."`
 	Status          Status            `json:"status" enum:"passed,failed,skipped,interrupted" doc:"Outcome of the step."`
 	SkipReason      string            `json:"skipReason,omitempty" doc:"Why a skipped step was skipped."`
