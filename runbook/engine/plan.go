@@ -63,15 +63,15 @@ type Plan struct {
 
 // PlannedStep is one step of a plan.
 type PlannedStep struct {
-	Index      int            `json:"index" yaml:"index"`
-	Phase      string         `json:"phase" yaml:"phase"`
-	ID         string         `json:"id,omitempty" yaml:"id,omitempty"`
-	Name       string         `json:"name" yaml:"name"`
-	Kind       string         `json:"kind" yaml:"kind"`
-	When       string         `json:"when,omitempty" yaml:"when,omitempty"`
-	ForEach    string         `json:"forEach,omitempty" yaml:"forEach,omitempty"`
-	Privileged []string       `json:"privileged,omitempty" yaml:"privileged,omitempty"`
-	Assertions []string       `json:"assert,omitempty" yaml:"assert,omitempty"`
+	Index      int      `json:"index" yaml:"index"`
+	Phase      string   `json:"phase" yaml:"phase"`
+	ID         string   `json:"id,omitempty" yaml:"id,omitempty"`
+	Name       string   `json:"name" yaml:"name"`
+	Kind       string   `json:"kind" yaml:"kind"`
+	When       string   `json:"when,omitempty" yaml:"when,omitempty"`
+	ForEach    string   `json:"forEach,omitempty" yaml:"forEach,omitempty"`
+	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	Assertions []string `json:"assert,omitempty" yaml:"assert,omitempty"`
 	// Group is the number of the step's parallel group (Plan.Groups), 0
 	// for none.
 	Group   int            `json:"group,omitempty" yaml:"group,omitempty"`
