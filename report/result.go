@@ -393,6 +393,14 @@ func (l leaf) name() string { return l.pick(func(s *StepResult) string { return 
 // kind returns the leaf's step kind, falling back to the parent's.
 func (l leaf) kind() string { return l.pick(func(s *StepResult) string { return s.Kind }) }
 
+// group returns the leaf's parallel group, falling back to the parent's.
+func (l leaf) group() int {
+	if l.step.Group == 0 && l.parent != nil {
+		return l.parent.Group
+	}
+	return l.step.Group
+}
+
 // phase returns the leaf's phase, falling back to the parent's.
 func (l leaf) phase() string { return l.pick(func(s *StepResult) string { return s.Phase }) }
 

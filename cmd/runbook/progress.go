@@ -42,8 +42,7 @@ type progress struct {
 
 	mu       sync.Mutex
 	streamed map[int]map[string]bool // steps whose output was shown live, by stream
-	current  string
-	started  time.Time
+	running  []liveStep // the steps running now, in the order they started
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
@@ -94,15 +93,36 @@ func (p *progress) spin() {
 			return
 		case <-t.C:
 			p.mu.Lock()
-			if p.current != "" {
+			if len(p.running) > 0 {
 				p.frame++
-				elapsed := time.Since(p.started).Round(100 * time.Millisecond).String()
-				line := p.fit(spinner[p.frame%len(spinner)] + " " + p.current + " " + elapsed)
+				line := p.fit(spinner[p.frame%len(spinner)] + " " + runningLine(p.running, time.Now()))
 				fmt.Fprintf(p.w, "\r\033[K%s", p.paintPrefix(line, len(spinner[0])))
 			}
 			p.mu.Unlock()
 		}
 	}
+}
+
+// liveStep is a running step: its label and when it started.
+type liveStep struct {
+	index   int
+	label   string
+	started time.Time
+}
+
+// runningLine is what the live line says of the running steps: the one
+// with its elapsed time, or, when steps of a parallel group run at the
+// same time, how many and each with its own.
+func runningLine(running []liveStep, now time.Time) string {
+	elapsed := func(s liveStep) string { return now.Sub(s.started).Round(100 * time.Millisecond).String() }
+	if len(running) == 1 {
+		return running[0].label + " " + elapsed(running[0])
+	}
+	parts := make([]string, len(running))
+	for i, s := range running {
+		parts[i] = s.label + " " + elapsed(s)
+	}
+	return fmt.Sprintf("%d running: %s", len(running), strings.Join(parts, " · "))
 }
 
 // paintPrefix colours the spinner (the first n bytes) of a fitted line.
@@ -128,7 +148,7 @@ func (p *progress) StepStarted(phase string, index int, title, kind string) {
 	if phase != report.PhaseSteps {
 		label += " (" + phase + ")"
 	}
-	p.current, p.started = label, time.Now()
+	p.running = append(p.running, liveStep{index: index, label: label, started: time.Now()})
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s start  %s\n", stamp(), label)
 	}
@@ -159,7 +179,12 @@ func (p *progress) StepDone(r *report.StepResult) {
 		}
 	}
 	p.outputOf(r)
-	p.current = ""
+	for i, s := range p.running {
+		if s.index == r.Index {
+			p.running = append(p.running[:i], p.running[i+1:]...)
+			break
+		}
+	}
 }
 
 // Output implements engine.Progress: a line of a running step's command,
