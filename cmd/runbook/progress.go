@@ -42,7 +42,7 @@ type progress struct {
 
 	mu       sync.Mutex
 	streamed map[int]map[string]bool // steps whose output was shown live, by stream
-	running  []liveStep // the steps running now, in the order they started
+	running  []liveStep              // the steps running now, in the order they started
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
