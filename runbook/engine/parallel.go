@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -93,8 +94,14 @@ func (r *runner) runGroup(ctx context.Context, g *runbook.Step, phase string) []
 			acquired = true
 		case <-gctx.Done():
 		}
+		// An interrupt (or the run's timeout) is the reason, then a
+		// failure in the group, then the group's own timeout.
+		why := ""
+		if ctx.Err() != nil {
+			why = stopReason(ctx)
+		}
 		mu.Lock()
-		why := failed
+		why = cmp.Or(why, failed)
 		mu.Unlock()
 		if why == "" && gctx.Err() != nil {
 			why = stopReason(gctx)
