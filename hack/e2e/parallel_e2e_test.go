@@ -315,6 +315,22 @@ func TestParallelSeed(t *testing.T) {
 			}
 		}
 	}
+	// Each step counts its own calls, though they ran at the same time.
+	for _, tt := range []struct {
+		id, has, not string
+	}{
+		{"ephemeral", "PATCH pods/ephemeralcontainers", "CREATE pods"},
+		{"copy", "CREATE pods", "PATCH pods/ephemeralcontainers"},
+		{"host", "GET nodes", "PATCH pods/ephemeralcontainers"},
+	} {
+		var keys []string
+		for _, call := range stepByID(t, res, tt.id).Calls {
+			keys = append(keys, call.Key())
+		}
+		if !slices.Contains(keys, tt.has) || slices.Contains(keys, tt.not) {
+			t.Errorf("step %s made %v: want %s and no %s", tt.id, keys, tt.has, tt.not)
+		}
+	}
 	app, shared := stepByID(t, res, "app"), stepByID(t, res, "shared")
 	for _, s := range three {
 		if s.StartedAt.Before(app.FinishedAt) || shared.StartedAt.Before(s.FinishedAt) {

@@ -291,3 +291,56 @@ func TestParallelGroupTimeoutWhenForEach(t *testing.T) {
 		t.Errorf("the fan-out in the group has %d targets, want 3", n)
 	}
 }
+
+// TestParallelGroupRunTimeout: the run's timeout expires while a group
+// runs: its running steps fail with the run's timeout, the step not started
+// is skipped for it, onFailure runs (a group there too), and a secret
+// value of one step of the group is redacted from every step's output.
+func TestParallelGroupRunTimeout(t *testing.T) {
+	res := runLocal(t, t.Context(), runHead+`  timeout: 1s
+  steps:
+  - parallel:
+      concurrency: 2
+      steps:
+      - id: slow
+        local: {command: [sleep, "30"]}
+      - id: secretive
+        local:
+          shell: 'echo "token is $TOKEN"; sleep 30'
+          env: [{name: TOKEN, value: s3cr3t-value, secret: true}]
+      - {id: never, local: {command: ["true"]}}
+  onFailure:
+  - parallel:
+      steps:
+      - {id: evidence, local: {command: [echo, s3cr3t-value]}}
+      - {id: more, local: {command: [echo, more]}}
+`)
+	got := groupSummaries(res)
+	timeout := "the run's timeout of 1s expired"
+	for i := range got {
+		if strings.HasPrefix(got[i].Why, timeout) {
+			got[i].Why = timeout
+		}
+	}
+	want := []groupSummary{
+		{1, "slow", 1, report.StatusFailed, timeout},
+		{2, "secretive", 1, report.StatusFailed, timeout},
+		{3, "never", 1, report.StatusSkipped, timeout},
+		{4, "evidence", 2, report.StatusPassed, ""},
+		{5, "more", 2, report.StatusPassed, ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("steps (-want +got):\n%s\nrun error: %s", diff, res.Error)
+	}
+	for _, s := range res.Steps {
+		if strings.Contains(s.Stdout, "s3cr3t-value") {
+			t.Errorf("step %s: the secret is in its stdout %q", s.ID, s.Stdout)
+		}
+	}
+	if out := res.Steps[3].Stdout; !strings.Contains(out, "***") {
+		t.Errorf("onFailure step's stdout %q, want the secret redacted as ***", out)
+	}
+	if res.Verdict != report.VerdictFailed || !strings.Contains(res.Error, timeout) {
+		t.Errorf("verdict %s, error %q", res.Verdict, res.Error)
+	}
+}
