@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +44,7 @@ type progress struct {
 
 	mu       sync.Mutex
 	streamed map[int]map[string]bool // steps whose output was shown live, by stream
-	running  []liveStep              // the steps running now, in the order they started
+	running  []liveStep              // the steps running now, by index
 	frame    int
 	stop     chan struct{}
 	done     chan struct{}
@@ -148,7 +150,9 @@ func (p *progress) StepStarted(phase string, index int, title, kind string) {
 	if phase != report.PhaseSteps {
 		label += " (" + phase + ")"
 	}
-	p.running = append(p.running, liveStep{index: index, label: label, started: time.Now()})
+	// Kept by index: the steps of a group read in the order written.
+	i := sort.Search(len(p.running), func(i int) bool { return p.running[i].index > index })
+	p.running = slices.Insert(p.running, i, liveStep{index: index, label: label, started: time.Now()})
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s start  %s\n", stamp(), label)
 	}

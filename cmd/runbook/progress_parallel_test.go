@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +12,28 @@ import (
 
 // TestProgressSeveralRunning checks the live progress while the steps of a
 // parallel group run at the same time: the live line names every running
-// step with its own elapsed time, a step that ends leaves it (the others
-// stay), and a log gets a start and an end line per step.
+// step with its own elapsed time, in the order written whatever order they
+// started in, a step that ends leaves it (the others stay), and a log gets
+// a start and an end line per step.
 func TestProgressSeveralRunning(t *testing.T) {
 	var buf bytes.Buffer
 	p := newProgress(&buf, outputShort)
 	p.StepStarted("steps", 2, "exec", "exec")
-	p.StepStarted("steps", 3, "ephemeral", "debug")
 	p.StepStarted("steps", 4, "copy", "copy")
-	p.StepDone(&report.StepResult{Index: 3, Name: "ephemeral", Kind: "debug", Status: report.StatusPassed})
-	var left []int
-	for _, s := range p.running {
-		left = append(left, s.index)
+	p.StepStarted("steps", 3, "ephemeral", "debug")
+	indices := func() []int {
+		var out []int
+		for _, s := range p.running {
+			out = append(out, s.index)
+		}
+		return out
 	}
-	if len(left) != 2 || left[0] != 2 || left[1] != 4 {
-		t.Errorf("running after step 3 ended: %v, want [2 4]", left)
+	if got := indices(); !slices.Equal(got, []int{2, 3, 4}) {
+		t.Errorf("running: %v, want [2 3 4]", got)
+	}
+	p.StepDone(&report.StepResult{Index: 3, Name: "ephemeral", Kind: "debug", Status: report.StatusPassed})
+	if got := indices(); !slices.Equal(got, []int{2, 4}) {
+		t.Errorf("running after step 3 ended: %v, want [2 4]", got)
 	}
 	p.StepDone(&report.StepResult{Index: 4, Name: "copy", Kind: "copy", Status: report.StatusFailed, Error: "boom"})
 	p.StepDone(&report.StepResult{Index: 2, Name: "exec", Kind: "exec", Status: report.StatusPassed})
@@ -41,7 +49,7 @@ func TestProgressSeveralRunning(t *testing.T) {
 		}
 		got = append(got, strings.Join(f, " "))
 	}
-	want := []string{"start 2. exec [exec]", "start 3. ephemeral [debug]", "start 4. copy [copy]",
+	want := []string{"start 2. exec [exec]", "start 4. copy [copy]", "start 3. ephemeral [debug]",
 		"passed 3. ephemeral [debug] in 0s", "failed 4. copy [copy] in 0s", "boom", "passed 2. exec [exec] in 0s"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
