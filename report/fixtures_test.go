@@ -46,6 +46,7 @@ var fixtures = []fixtureCase{
 	{"fanout", fanoutResult},
 	{"error", errorResult},
 	{"artifacts", artifactsResult},
+	{"parallel", parallelResult},
 }
 
 // runInfo fills the run-level facts shared by the fixtures.

@@ -122,12 +122,34 @@ func (m *mdWriter) summary() {
 	}
 	m.printf("| # | Step | Kind | Target | Result | Duration | Assertions |\n")
 	m.printf("|---:|---|---|---|---|---:|---:|\n")
+	groups := groupsOf(m.r)
+	last := 0
 	for _, l := range ls {
+		if g := l.group(); g != 0 && g != last {
+			m.printf("| | %s | | | | %s | |\n", mdCell(m.groupTitle(groups[g-1])), groupSpan(groups[g-1]))
+		}
+		last = l.group()
 		m.printf("| %d | %s | %s | %s | %s %s | %s | %s |\n",
 			l.index(), mdCell(mdText(stepLabel(l))), mdCell(mdCode(l.kind())), mdCell(mdCode(l.step.Target)),
 			statusEmoji(l.step.Status), mdCell(resultWord(l.step)), durationCell(l.step), assertionsCell(l.step))
 	}
 	m.printf("\n")
+}
+
+// groupTitle is the summary's row for a parallel group: its mark, its
+// name and the steps that ran at the same time.
+func (m *mdWriter) groupTitle(g parallelGroup) string {
+	return fmt.Sprintf("**%s parallel group %d: %s** (steps %d-%d at the same time)", groupMark(g.number), g.number,
+		mdText(g.name), m.r.Steps[g.first].Index, m.r.Steps[g.last].Index)
+}
+
+// groupSpan is how long a parallel group ran, from its first step's start
+// to its last step's end.
+func groupSpan(g parallelGroup) string {
+	if g.start.IsZero() || g.end.IsZero() {
+		return ""
+	}
+	return Seconds(g.end.Sub(g.start)).String()
 }
 
 func (m *mdWriter) steps() {
@@ -179,6 +201,9 @@ func (m *mdWriter) stepBody(s *StepResult, showTarget bool) {
 	}
 	if s.ContinueOnError {
 		facts = append(facts, "**Continue on error:** yes")
+	}
+	if s.Group != 0 {
+		facts = append(facts, fmt.Sprintf("**Parallel group:** %s %d, %s (its steps ran at the same time)", groupMark(s.Group), s.Group, mdText(s.GroupName)))
 	}
 	for _, f := range facts {
 		m.printf("- %s\n", f)
@@ -376,9 +401,24 @@ func (m *mdWriter) timeline() {
 	if !r.StartedAt.IsZero() {
 		events = append(events, timelineEvent{r.StartedAt, "Run started"})
 	}
+	// A group's start comes before its first step's, its end after its
+	// last step's (the sort is stable).
+	var ends []timelineEvent
+	for _, g := range groupsOf(r) {
+		what := fmt.Sprintf("%s Parallel group %d (steps %d-%d)", groupMark(g.number), g.number, r.Steps[g.first].Index, r.Steps[g.last].Index)
+		if !g.start.IsZero() {
+			events = append(events, timelineEvent{g.start, what + " started: " + mdText(g.name)})
+		}
+		if !g.end.IsZero() {
+			ends = append(ends, timelineEvent{g.end, what + " ended: " + mdText(g.name)})
+		}
+	}
 	for _, l := range leaves(r) {
 		s := l.step
 		name := mdText(l.title())
+		if g := l.group(); g != 0 {
+			name = groupMark(g) + " " + name
+		}
 		if !s.StartedAt.IsZero() {
 			events = append(events, timelineEvent{s.StartedAt, fmt.Sprintf("Step %d started: %s", l.index(), name)})
 		}
@@ -386,6 +426,7 @@ func (m *mdWriter) timeline() {
 			events = append(events, timelineEvent{s.FinishedAt, fmt.Sprintf("Step %d %s: %s", l.index(), mdText(resultWord(s)), name)})
 		}
 	}
+	events = append(events, ends...)
 	if !r.FinishedAt.IsZero() {
 		events = append(events, timelineEvent{r.FinishedAt, "Run finished: " + mdText(string(r.Verdict))})
 	}

@@ -27,6 +27,7 @@ func (m *mdWriter) whatFailed() {
 		return
 	}
 	m.printf("## What failed\n\n")
+	defer m.notStarted()
 	for _, l := range failed {
 		s := l.step
 		m.printf("**%s %d. %s** (%s", statusEmoji(s.Status), l.index(), mdText(stepLabel(l)), mdCode(l.kind()))
@@ -67,6 +68,20 @@ func (m *mdWriter) whatFailed() {
 			}
 		}
 	}
+}
+
+// notStarted lists, under what failed, the steps of parallel groups that
+// a failure stopped before they started, with why.
+func (m *mdWriter) notStarted() {
+	steps := notStarted(m.r)
+	if len(steps) == 0 {
+		return
+	}
+	m.printf("**Not started** (their parallel group was stopped):\n\n")
+	for _, s := range steps {
+		m.printf("- %s %d. %s %s — %s\n", statusEmoji(s.Status), s.Index, groupMark(s.Group), mdText(s.Name), mdText(s.SkipReason))
+	}
+	m.printf("\n")
 }
 
 func hasFailedAssertion(s *StepResult) bool {

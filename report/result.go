@@ -167,6 +167,8 @@ type StepResult struct {
 	Description     string            `json:"description,omitempty" doc:"The step's description."`
 	Kind            string            `json:"kind,omitempty" doc:"Step kind (absent in a target that shares its step's): apply, exec, debug, copy, node, get, wait, logs, events, delete, local, ..."`
 	Phase           string            `json:"phase,omitempty" enum:"steps,finally,onFailure" doc:"Which list the step came from; absent in a target that shares its step's."`
+	Group           int               `json:"group,omitempty" doc:"Number of the parallel group the step ran in, from 1 in run order; the steps of one group ran at the same time. Absent for a step of no group."`
+	GroupName       string            `json:"groupName,omitempty" doc:"Name of the step's parallel group (its name, or parallel group)."`
 	Target          string            `json:"target,omitempty" doc:"What the step acted on, e.g. pod default/noshell or node worker-0."`
 	Status          Status            `json:"status" enum:"passed,failed,skipped,interrupted" doc:"Outcome of the step."`
 	SkipReason      string            `json:"skipReason,omitempty" doc:"Why a skipped step was skipped."`
@@ -390,6 +392,14 @@ func (l leaf) name() string { return l.pick(func(s *StepResult) string { return 
 
 // kind returns the leaf's step kind, falling back to the parent's.
 func (l leaf) kind() string { return l.pick(func(s *StepResult) string { return s.Kind }) }
+
+// group returns the leaf's parallel group, falling back to the parent's.
+func (l leaf) group() int {
+	if l.step.Group == 0 && l.parent != nil {
+		return l.parent.Group
+	}
+	return l.step.Group
+}
 
 // phase returns the leaf's phase, falling back to the parent's.
 func (l leaf) phase() string { return l.pick(func(s *StepResult) string { return s.Phase }) }

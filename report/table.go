@@ -178,6 +178,10 @@ func writeFailures(w io.Writer, r *Result) {
 		}
 		writeTail(w, name, out)
 	}
+	for _, s := range notStarted(r) {
+		fmt.Fprintf(w, "\nNOT STARTED %d. %s %s\n", s.Index, groupMark(s.Group), oneLine(s.Name))
+		writeIndented(w, "  ", s.SkipReason)
+	}
 }
 
 // writeIndented writes text after prefix; continuation lines are indented

@@ -185,11 +185,70 @@ func durationCell(s *StepResult) string {
 // stepLabel is a leaf's name as the table and summary show it: finally and
 // onFailure steps say which list they come from.
 func stepLabel(l leaf) string {
+	label := l.name()
+	if g := l.group(); g != 0 {
+		label = groupMark(g) + " " + label
+	}
 	switch p := l.phase(); p {
 	case PhaseFinally, PhaseOnFailure:
-		return p + ": " + l.name()
+		return p + ": " + label
 	}
-	return l.name()
+	return label
+}
+
+// groupMark marks the steps of parallel group g: ∥1, ∥2, ...
+func groupMark(g int) string { return fmt.Sprintf("∥%d", g) }
+
+// parallelGroup is the span of a parallel group in a result: its steps
+// (indices into Result.Steps) and when the first started and the last
+// ended.
+type parallelGroup struct {
+	number      int
+	name        string
+	first, last int // Result.Steps indices
+	start, end  time.Time
+}
+
+// notStarted lists the steps of parallel groups that were skipped in a
+// group where a step failed or was interrupted: the steps a failure
+// stopped before they started (their skip reason says which).
+func notStarted(r *Result) []*StepResult {
+	stopped := map[int]bool{}
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.Group != 0 && (s.Status == StatusFailed || s.Status == StatusInterrupted) {
+			stopped[s.Group] = true
+		}
+	}
+	var out []*StepResult
+	for i := range r.Steps {
+		if s := &r.Steps[i]; stopped[s.Group] && s.Status == StatusSkipped {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// groupsOf lists the parallel groups of r, in run order.
+func groupsOf(r *Result) []parallelGroup {
+	var out []parallelGroup
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.Group == 0 {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].number != s.Group {
+			out = append(out, parallelGroup{number: s.Group, name: s.GroupName, first: i})
+		}
+		g := &out[len(out)-1]
+		g.last = i
+		if !s.StartedAt.IsZero() && (g.start.IsZero() || s.StartedAt.Before(g.start)) {
+			g.start = s.StartedAt
+		}
+		if s.FinishedAt.After(g.end) {
+			g.end = s.FinishedAt
+		}
+	}
+	return out
 }
 
 // verdictWord renders a verdict as the title and final lines show it.

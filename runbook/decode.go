@@ -399,6 +399,9 @@ func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 		}
 		seen[k.Value] = true
 		if f, ok := commonStepKeys[k.Value]; ok {
+			if k.Value == "parallel" {
+				s.groupNode = val
+			}
 			d.decode(val, v.FieldByIndex(f.index), k.Value)
 			continue
 		}
@@ -418,8 +421,31 @@ func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 		s.actionNode = val
 		d.decode(val, reflect.ValueOf(s.Action), kind.Name)
 	}
+	if s.Parallel != nil {
+		d.checkGroupKeys(n, s, actionKey)
+		return
+	}
 	if actionKey == nil {
 		d.nodeErrorf(n, "step has no action: add one of %s", strings.Join(d.kinds.Names(), ", "))
+	}
+}
+
+// groupKeys are the keys a parallel group takes besides parallel.
+var groupKeys = map[string]bool{"parallel": true, "name": true, "description": true, "when": true, "timeout": true}
+
+// checkGroupKeys refuses in a parallel group what belongs to one step: an
+// action, and the common keys that have no meaning for a group.
+func (d *decoder) checkGroupKeys(n *yaml.Node, s *Step, actionKey *yaml.Node) {
+	s.Kind = KindParallel
+	if actionKey != nil {
+		d.nodeErrorf(actionKey, "a step is either a parallel group or one action: %q is here next to parallel (put it in parallel.steps, or in a step of its own)", actionKey.Value)
+		s.Action, s.actionNode = nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, common := commonStepKeys[k.Value]; common && !groupKeys[k.Value] {
+			d.nodeErrorf(k, "a parallel group takes only name, description, when, timeout and parallel: %q belongs on a step of parallel.steps", k.Value)
+		}
 	}
 }
 

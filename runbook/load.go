@@ -245,7 +245,8 @@ func mapKeys(m map[string]any) []string {
 func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 	cc := &CheckContext{AllowPrivileged: rb.Spec.AllowPrivileged || opts.AllowPrivileged, Dir: dir}
 	ids := map[string]*Step{}
-	lists := [phases][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally}
+	where := newPlaces(rb)
+	lists := where.flat
 	for _, list := range lists {
 		for _, s := range list {
 			if s == nil || s.ID == "" {
@@ -262,7 +263,18 @@ func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 		}
 	}
 	known := d.knownResults()
-	where := newPlaces(rb)
+	for phase, list := range [phases][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
+		first := 0
+		for _, s := range list {
+			if s == nil {
+				continue
+			}
+			if s.Parallel != nil {
+				d.checkGroup(s, where.at(phase, first), known)
+			}
+			first += len(Flatten([]*Step{s}))
+		}
+	}
 	for phase, list := range lists {
 		for i, s := range list {
 			if s == nil || s.Action == nil {
@@ -270,6 +282,45 @@ func (d *decoder) checkSteps(rb *Runbook, dir string, opts LoadOptions) {
 			}
 			d.checkStep(s, cc, expression.Context{Names: where.at(phase, i), Known: known, ForEach: s.ForEach != nil})
 		}
+	}
+}
+
+// checkGroup checks a parallel group: its own keys, that it holds steps
+// and no group, and that no two of its steps set the same variable (which
+// value would be kept would depend on which finished last). first is the
+// place of its first step, where its when is evaluated.
+func (d *decoder) checkGroup(g *Step, first place, known map[string]any) {
+	pg := g.Parallel
+	if len(pg.Steps) == 0 {
+		d.errorf(g.Line, g.Column, "parallel.steps is empty: a parallel group needs at least one step")
+	}
+	if pg.Concurrency < 0 {
+		d.nodeErrorf(fieldNode(g.groupNode, "concurrency"), "parallel.concurrency must be 1 or more (default: all the steps of the group)")
+	}
+	switch pg.OnFailure {
+	case "", OnFailureWait, OnFailureCancel:
+	default:
+		d.nodeErrorf(fieldNode(g.groupNode, "onFailure"), "parallel.onFailure must be wait or cancel, found %q", pg.OnFailure)
+	}
+	setBy := map[string]*Step{}
+	for _, m := range pg.Steps {
+		if m == nil {
+			continue
+		}
+		if m.Parallel != nil {
+			d.errorf(m.Line, m.Column, "parallel groups do not nest: put these steps in the enclosing group, or run them after it")
+			continue
+		}
+		for _, st := range m.Set {
+			if prev, ok := setBy[st.Name]; ok && prev != m {
+				d.errorf(m.Line, m.Column, "set.%s: the step at line %d of the same parallel group sets it too; which value is kept would depend on which finishes last", st.Name, prev.Line)
+				continue
+			}
+			setBy[st.Name] = m
+		}
+	}
+	if !g.When.IsZero() && len(Flatten(pg.Steps)) > 0 {
+		d.problems(g.When.Compile(expression.Context{Names: first, Known: known, Bool: true}), "when")
 	}
 }
 

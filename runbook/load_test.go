@@ -213,10 +213,13 @@ func TestEnumTagsMatchTheLoader(t *testing.T) {
 		"Spec.Cleanup": func(v string) string {
 			return head + "  cleanup: " + v + "\n  steps: [{local: {command: [echo]}}]\n"
 		},
+		"Parallel.OnFailure": func(v string) string {
+			return head + "  steps: [{parallel: {onFailure: " + v + ", steps: [{local: {command: [echo]}}]}}]\n"
+		},
 	}
 	tested := 0
 	for _, typ := range []reflect.Type{reflect.TypeOf(runbook.Runbook{}), reflect.TypeOf(runbook.Metadata{}), reflect.TypeOf(runbook.Spec{}),
-		reflect.TypeOf(runbook.Step{}), reflect.TypeOf(runbook.Assertion{}), reflect.TypeOf(runbook.ForEach{}), reflect.TypeOf(runbook.Selection{})} {
+		reflect.TypeOf(runbook.Step{}), reflect.TypeOf(runbook.Assertion{}), reflect.TypeOf(runbook.ForEach{}), reflect.TypeOf(runbook.Selection{}), reflect.TypeOf(runbook.Parallel{})} {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
 			enum := f.Tag.Get("enum")

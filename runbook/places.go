@@ -17,7 +17,8 @@ const (
 	phases
 )
 
-// stepAt is where a step stands: its phase and index in it.
+// stepAt is where a step stands: its phase and index in it (the steps of
+// parallel groups counted in place of their group).
 type stepAt struct{ phase, index int }
 
 // varAt is where a variable becomes known: declared in spec.vars, or set
@@ -40,6 +41,11 @@ type places struct {
 	// suggestions is what is left of the candidates "did you mean" may
 	// weigh, so that a file full of wrong names stays linear to check.
 	suggestions int
+	// flat are the steps of each phase with groups flattened, and limit,
+	// for each of them, the index of the first step it may not read: its
+	// own, or the first of its parallel group (a sibling may still run).
+	flat  [phases][]*Step
+	limit [phases][]int
 }
 
 type idAt struct {
@@ -59,10 +65,20 @@ func newPlaces(rb *Runbook) *places {
 		p.variable(name).spec = true
 	}
 	for phase, list := range [phases][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
-		for i, s := range list {
+		for _, s := range list {
 			if s == nil {
 				continue
 			}
+			first := len(p.flat[phase])
+			for _, m := range Flatten([]*Step{s}) {
+				p.limit[phase] = append(p.limit[phase], first)
+				if s.Parallel == nil {
+					p.limit[phase][len(p.limit[phase])-1] = len(p.flat[phase])
+				}
+				p.flat[phase] = append(p.flat[phase], m)
+			}
+		}
+		for i, s := range p.flat[phase] {
 			if s.ID != "" {
 				if _, dup := p.ids[s.ID]; !dup {
 					p.ids[s.ID] = stepAt{phase, i}
@@ -99,9 +115,14 @@ type place struct {
 	at stepAt
 }
 
-// before reports whether a step of phase at index i runs before this one.
+// limit is the index of the first step of its phase this one may not
+// read: its own, or the first of its parallel group.
+func (pl place) limit() int { return pl.p.limit[pl.at.phase][pl.at.index] }
+
+// before reports whether a step of phase at index i has finished before
+// this one starts.
 func (pl place) before(phase, i int) bool {
-	return phase == pl.at.phase && i < pl.at.index || pl.at.phase != phaseMain && phase == phaseMain
+	return phase == pl.at.phase && i < pl.limit() || pl.at.phase != phaseMain && phase == phaseMain
 }
 
 // Step implements expression.Names.
@@ -112,6 +133,8 @@ func (pl place) Step(id string) expression.Order {
 		return expression.NoSuchStep
 	case pl.before(s.phase, s.index):
 		return expression.Before
+	case s.phase == pl.at.phase && s.index != pl.at.index && pl.p.limit[s.phase][s.index] == pl.limit():
+		return expression.Sibling
 	}
 	return expression.NotYet
 }
@@ -122,7 +145,7 @@ func (pl place) Var(name string) bool {
 	if !ok {
 		return false
 	}
-	return v.spec || v.first[pl.at.phase] < pl.at.index || pl.at.phase != phaseMain && v.first[phaseMain] != math.MaxInt
+	return v.spec || v.first[pl.at.phase] < pl.limit() || pl.at.phase != phaseMain && v.first[phaseMain] != math.MaxInt
 }
 
 // EarlierSteps implements expression.Names.

@@ -110,8 +110,12 @@ type Step struct {
 	Set []Setter `yaml:"set,omitempty" json:"set,omitempty"`
 	// ForEach fans the step out over pods, nodes or a list.
 	ForEach *ForEach `yaml:"forEach,omitempty" json:"forEach,omitempty"`
+	// Parallel makes the step a group whose steps run at the same time,
+	// instead of an action. A group takes only name, description, when and
+	// timeout besides; groups do not nest.
+	Parallel *Parallel `yaml:"parallel,omitempty" json:"parallel,omitempty"`
 
-	// Kind is the action key.
+	// Kind is the action key (KindParallel for a group).
 	Kind string `yaml:"-" json:"kind"`
 	// Action is the decoded action spec.
 	Action Action `yaml:"-" json:"-"`
@@ -119,6 +123,8 @@ type Step struct {
 	Line, Column int `yaml:"-" json:"-"`
 
 	actionNode *yaml.Node
+	// groupNode is the value of parallel, for the positions of errors.
+	groupNode *yaml.Node
 }
 
 // Title is the step's name, or its kind and id when it has none.
@@ -126,10 +132,69 @@ func (s *Step) Title() string {
 	if s.Name != "" {
 		return s.Name
 	}
+	if s.Parallel != nil {
+		return "parallel group"
+	}
 	if s.ID != "" {
 		return s.Kind + " " + s.ID
 	}
 	return s.Kind
+}
+
+// KindParallel is the Kind of a parallel group.
+const KindParallel = "parallel"
+
+// The failure policies of a parallel group (parallel.onFailure): what
+// happens to the group's running steps when one of them fails. Steps of the
+// group not yet started never start, whatever the policy.
+const (
+	// OnFailureWait lets the running steps finish (the default).
+	OnFailureWait = "wait"
+	// OnFailureCancel cancels the running steps.
+	OnFailureCancel = "cancel"
+)
+
+// Parallel is a group of steps that run at the same time. Their results
+// are kept in the order written; a step of the group cannot read another
+// step of the group (steps.ID, a var one of them sets), the steps after
+// the group can read all of them.
+type Parallel struct {
+	// Concurrency is how many of the steps run at once (default: all).
+	// Steps start in the order written.
+	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	// OnFailure is what happens to the running steps of the group when
+	// one fails (without continueOnError): wait (default) lets them
+	// finish, cancel stops them. The steps not started yet never start.
+	OnFailure string `yaml:"onFailure,omitempty" json:"onFailure,omitempty" enum:"wait,cancel"`
+	// Steps are the steps of the group (no group among them).
+	Steps []*Step `yaml:"steps" json:"steps"`
+}
+
+// Flatten returns the steps of list in the order written, each parallel
+// group replaced by its steps: the steps that have an action.
+func Flatten(list []*Step) []*Step {
+	out := make([]*Step, 0, len(list))
+	for _, s := range list {
+		if s == nil {
+			continue
+		}
+		if s.Parallel != nil {
+			out = append(out, Flatten(s.Parallel.Steps)...)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ActionSteps returns every step with an action of the runbook, in the
+// order written: steps, onFailure, finally, groups flattened.
+func (rb *Runbook) ActionSteps() []*Step {
+	var out []*Step
+	for _, list := range [][]*Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
+		out = append(out, Flatten(list)...)
+	}
+	return out
 }
 
 // Assertion is an expression that must be true after the step. It is

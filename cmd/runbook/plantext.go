@@ -30,42 +30,101 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 		}
 	}
 	for _, s := range p.Steps {
-		fmt.Fprintf(b, "\n%d. %s [%s]", s.Index, s.Name, s.Kind)
-		if s.Phase != "steps" {
-			fmt.Fprintf(b, " (%s)", s.Phase)
+		if s.Group == 0 {
+			writePlannedStep(b, s)
+			continue
 		}
-		if len(s.Privileged) > 0 {
-			fmt.Fprintf(b, "  !! PRIVILEGED")
+		g := p.Groups[s.Group-1]
+		if s.Index == g.Steps[0] {
+			writeGroupHeader(b, g)
 		}
-		fmt.Fprintln(b)
-		if s.Planned.Target != "" {
-			fmt.Fprintf(b, "   target: %s\n", s.Planned.Target)
+		// The steps of a group are marked down their left side.
+		step := &bytes.Buffer{}
+		writePlannedStep(step, s)
+		for _, line := range strings.SplitAfter(step.String(), "\n") {
+			switch line {
+			case "":
+			case "\n":
+				fmt.Fprintln(b, "║")
+			default:
+				fmt.Fprintf(b, "║ %s", line)
+			}
 		}
-		if s.When != "" {
-			fmt.Fprintf(b, "   only when: %s\n", s.When)
-		}
-		if s.ForEach != "" {
-			fmt.Fprintf(b, "   for: %s\n", s.ForEach)
-		}
-		for _, why := range s.Privileged {
-			fmt.Fprintf(b, "   !! privileged: %s\n", why)
-		}
-		if s.Planned.Kubectl != "" {
-			fmt.Fprintf(b, "   like: %s\n", s.Planned.Kubectl)
-		}
-		for _, c := range s.Planned.Calls {
-			writeCall(b, c)
-		}
-		for _, a := range s.Assertions {
-			fmt.Fprintf(b, "   assert: %s\n", a)
-		}
-		for _, n := range s.Planned.Notes {
-			fmt.Fprintf(b, "   note: %s\n", n)
-		}
-		if s.Planned.Fails != "" {
-			fmt.Fprintf(b, "   !! the run fails here: %s\n", s.Planned.Fails)
+		if s.Index == g.Steps[len(g.Steps)-1] {
+			fmt.Fprintf(b, "╚═ end of parallel group %d: the next step starts when all of its steps have ended\n", g.Number)
 		}
 	}
+	writePlanTail(b, p)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// writeGroupHeader says which steps run at the same time, and how a
+// failure among them is handled.
+func writeGroupHeader(b *bytes.Buffer, g engine.PlannedGroup) {
+	fmt.Fprintf(b, "\n╔═ parallel group %d: %s", g.Number, g.Name)
+	if g.Phase != "steps" {
+		fmt.Fprintf(b, " (%s)", g.Phase)
+	}
+	fmt.Fprintf(b, "\n║  steps %d-%d run at the same time, %d at once", g.Steps[0], g.Steps[len(g.Steps)-1], g.Concurrency)
+	if g.Phase == "steps" {
+		verb := "finish"
+		if g.OnFailure == runbook.OnFailureCancel {
+			verb = "are cancelled"
+		}
+		fmt.Fprintf(b, "; a failure stops those not started, running ones %s (onFailure: %s)", verb, g.OnFailure)
+	}
+	fmt.Fprintln(b)
+	if g.When != "" {
+		fmt.Fprintf(b, "║  only when: %s\n", g.When)
+	}
+	if g.Timeout != "" {
+		fmt.Fprintf(b, "║  timeout of the group: %s\n", g.Timeout)
+	}
+}
+
+// writePlannedStep writes one step of a plan.
+func writePlannedStep(b *bytes.Buffer, s engine.PlannedStep) {
+	fmt.Fprintf(b, "\n%d. %s [%s]", s.Index, s.Name, s.Kind)
+	if s.Phase != "steps" {
+		fmt.Fprintf(b, " (%s)", s.Phase)
+	}
+	if len(s.Privileged) > 0 {
+		fmt.Fprintf(b, "  !! PRIVILEGED")
+	}
+	fmt.Fprintln(b)
+	if s.Planned.Target != "" {
+		fmt.Fprintf(b, "   target: %s\n", s.Planned.Target)
+	}
+	if s.When != "" {
+		fmt.Fprintf(b, "   only when: %s\n", s.When)
+	}
+	if s.ForEach != "" {
+		fmt.Fprintf(b, "   for: %s\n", s.ForEach)
+	}
+	for _, why := range s.Privileged {
+		fmt.Fprintf(b, "   !! privileged: %s\n", why)
+	}
+	if s.Planned.Kubectl != "" {
+		fmt.Fprintf(b, "   like: %s\n", s.Planned.Kubectl)
+	}
+	for _, c := range s.Planned.Calls {
+		writeCall(b, c)
+	}
+	for _, a := range s.Assertions {
+		fmt.Fprintf(b, "   assert: %s\n", a)
+	}
+	for _, n := range s.Planned.Notes {
+		fmt.Fprintf(b, "   note: %s\n", n)
+	}
+	if s.Planned.Fails != "" {
+		fmt.Fprintf(b, "   !! the run fails here: %s\n", s.Planned.Fails)
+	}
+}
+
+// writePlanTail writes what follows the steps: privilege, RBAC, cleanup
+// and preflight.
+func writePlanTail(b *bytes.Buffer, p *engine.Plan) {
 	if len(p.Privileged) > 0 {
 		fmt.Fprintf(b, "\nPrivileged (allowed by allowPrivileged: %v)\n", p.AllowPrivileged)
 		for _, x := range p.Privileged {
@@ -114,8 +173,6 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 			fmt.Fprintf(b, "  %s %s: %s\n", mark, c.What, c.Detail)
 		}
 	}
-	_, err := w.Write(b.Bytes())
-	return err
 }
 
 func writeCall(b *bytes.Buffer, c steps.Call) {

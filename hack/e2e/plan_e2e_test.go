@@ -43,7 +43,7 @@ type plannedObject struct {
 // name read from a pod the run creates).
 func TestPlanMatchesRun(t *testing.T) {
 	c := connect(t)
-	for i, ex := range []string{"distroless", "ephemeral", "copy", "crashloop-copy", "node", "cp"} {
+	for i, ex := range []string{"distroless", "distroless-sequential", "ephemeral", "copy", "crashloop-copy", "node", "cp"} {
 		t.Run(ex, func(t *testing.T) {
 			ns := c.newNamespace(t, "e2e-plan-")
 			file := repoFile("examples/" + ex + ".yaml")

@@ -117,8 +117,23 @@ func TestReportsDistroless(t *testing.T) {
 				t.Errorf("no <code> with %q", want)
 			}
 		}
-		// The summary is a GFM table: a row per step.
-		rows := tableRows(doc, "Step")
+		// The summary is a GFM table: a row per step, and one (with no
+		// number) naming the parallel group.
+		var rows [][]string
+		groups := 0
+		for _, row := range tableRows(doc, "Step") {
+			if len(row) > 1 && row[0] == "" {
+				groups++
+				if !strings.Contains(row[1], "parallel group 1") {
+					t.Errorf("a summary row without a number that names no group: %q", row)
+				}
+				continue
+			}
+			rows = append(rows, row)
+		}
+		if groups != 1 {
+			t.Errorf("%d group rows in the summary, want 1 (the seed's parallel group)", groups)
+		}
 		if len(rows) != len(res.Steps) {
 			t.Errorf("summary table has %d rows, want %d: %q", len(rows), len(res.Steps), rows)
 		}
@@ -175,7 +190,7 @@ func TestReportsOnFailure(t *testing.T) {
 		},
 		{
 			name:       "interrupted run",
-			file:       repoFile("examples/distroless.yaml"),
+			file:       repoFile("examples/distroless-sequential.yaml"),
 			signalAt:   regexp.MustCompile(`waiting for ephemeral container debugger`),
 			code:       130,
 			verdict:    report.VerdictInterrupted,

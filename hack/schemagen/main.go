@@ -275,6 +275,9 @@ func (g *gen) stepSchema() map[string]any {
 		props[k.Name] = map[string]any{"allOf": []any{ref}, "description": k.Summary}
 		oneOf = append(oneOf, map[string]any{"required": []string{k.Name}, "errorMessage": noAction})
 	}
+	// A parallel group has no action: parallel (a common field) is its one
+	// required key.
+	oneOf = append(oneOf, map[string]any{"required": []string{"parallel"}, "errorMessage": noAction})
 	s["oneOf"] = oneOf
 	return s
 }

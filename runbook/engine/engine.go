@@ -28,11 +28,9 @@ func check(rb *runbook.Runbook) error {
 	if err := checkSecretVars(rb); err != nil {
 		return err
 	}
-	for _, list := range [][]*runbook.Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
-		for _, s := range list {
-			if _, a := kindOf(s); a == nil {
-				return fmt.Errorf("%s:%d:%d: step kind %q has no runner (load runbooks with steps.Registry)", rb.File, s.Line, s.Column, s.Kind)
-			}
+	for _, s := range rb.ActionSteps() {
+		if _, a := kindOf(s); a == nil {
+			return fmt.Errorf("%s:%d:%d: step kind %q has no runner (load runbooks with steps.Registry)", rb.File, s.Line, s.Column, s.Kind)
 		}
 	}
 	return nil

@@ -129,9 +129,11 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 				targetEnded(t)
 				return
 			}
-			sc := r.snapshot()
+			// Every target sees what the step saw when it started (in a
+			// parallel group, what was there when the group started).
+			sc := *scope
 			sc.Item = it.value
-			res, view := r.execute(fctx, s, t, sc)
+			res, view := r.execute(fctx, s, t, &sc)
 			if res.Target == "" {
 				res.Target = it.label
 			}

@@ -37,6 +37,9 @@ type Plan struct {
 	RunID string        `json:"runID,omitempty" yaml:"runID,omitempty"`
 	Setup []steps.Call  `json:"setup,omitempty" yaml:"setup,omitempty"`
 	Steps []PlannedStep `json:"steps" yaml:"steps"`
+	// Groups are the parallel groups, whose steps (in Steps, by index)
+	// run at the same time.
+	Groups []PlannedGroup `json:"groups,omitempty" yaml:"groups,omitempty"`
 	// Privileged lists every privileged item of the run, by step.
 	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
 	// RBAC are the rules the run needs, derived from every call of the
@@ -60,16 +63,36 @@ type Plan struct {
 
 // PlannedStep is one step of a plan.
 type PlannedStep struct {
-	Index      int            `json:"index" yaml:"index"`
-	Phase      string         `json:"phase" yaml:"phase"`
-	ID         string         `json:"id,omitempty" yaml:"id,omitempty"`
-	Name       string         `json:"name" yaml:"name"`
-	Kind       string         `json:"kind" yaml:"kind"`
-	When       string         `json:"when,omitempty" yaml:"when,omitempty"`
-	ForEach    string         `json:"forEach,omitempty" yaml:"forEach,omitempty"`
-	Privileged []string       `json:"privileged,omitempty" yaml:"privileged,omitempty"`
-	Assertions []string       `json:"assert,omitempty" yaml:"assert,omitempty"`
-	Planned    *steps.Planned `json:"plan" yaml:"plan"`
+	Index      int      `json:"index" yaml:"index"`
+	Phase      string   `json:"phase" yaml:"phase"`
+	ID         string   `json:"id,omitempty" yaml:"id,omitempty"`
+	Name       string   `json:"name" yaml:"name"`
+	Kind       string   `json:"kind" yaml:"kind"`
+	When       string   `json:"when,omitempty" yaml:"when,omitempty"`
+	ForEach    string   `json:"forEach,omitempty" yaml:"forEach,omitempty"`
+	Privileged []string `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	Assertions []string `json:"assert,omitempty" yaml:"assert,omitempty"`
+	// Group is the number of the step's parallel group (Plan.Groups), 0
+	// for none.
+	Group   int            `json:"group,omitempty" yaml:"group,omitempty"`
+	Planned *steps.Planned `json:"plan" yaml:"plan"`
+}
+
+// PlannedGroup is a parallel group of a plan: steps that run at the same
+// time.
+type PlannedGroup struct {
+	// Number counts the groups of the plan from 1.
+	Number int    `json:"number" yaml:"number"`
+	Name   string `json:"name" yaml:"name"`
+	Phase  string `json:"phase" yaml:"phase"`
+	// Steps are the indices of the group's steps.
+	Steps []int `json:"steps" yaml:"steps"`
+	// Concurrency is how many run at once.
+	Concurrency int `json:"concurrency" yaml:"concurrency"`
+	// OnFailure is wait or cancel.
+	OnFailure string `json:"onFailure" yaml:"onFailure"`
+	When      string `json:"when,omitempty" yaml:"when,omitempty"`
+	Timeout   string `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 }
 
 // podLister is implemented by actions that create pods (apply), so later
@@ -158,10 +181,29 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 		phase string
 		steps []*runbook.Step
 	}{{"steps", rb.Spec.Steps}, {"onFailure", rb.Spec.OnFailure}, {"finally", rb.Spec.Finally}} {
-		for _, s := range list.steps {
+		groupOf := map[*runbook.Step]int{}
+		for _, g := range list.steps {
+			if g.Parallel == nil {
+				continue
+			}
+			pg := PlannedGroup{Number: len(p.Groups) + 1, Name: g.Title(), Phase: list.phase, When: g.When.Source,
+				Concurrency: g.Parallel.Concurrency, OnFailure: cmp.Or(g.Parallel.OnFailure, runbook.OnFailureWait)}
+			if pg.Concurrency <= 0 || pg.Concurrency > len(g.Parallel.Steps) {
+				pg.Concurrency = len(g.Parallel.Steps)
+			}
+			if g.Timeout.Duration > 0 {
+				pg.Timeout = g.Timeout.Duration.String()
+			}
+			for i, m := range g.Parallel.Steps {
+				groupOf[m] = pg.Number
+				pg.Steps = append(pg.Steps, index+countBefore(list.steps, g)+i+1)
+			}
+			p.Groups = append(p.Groups, pg)
+		}
+		for _, s := range runbook.Flatten(list.steps) {
 			index++
 			planner.StepID = steps.StepID(s.ID, index)
-			ps := PlannedStep{Index: index, Phase: list.phase, ID: s.ID, Name: s.Title(), Kind: s.Kind, When: s.When.Source}
+			ps := PlannedStep{Index: index, Phase: list.phase, ID: s.ID, Name: s.Title(), Kind: s.Kind, When: s.When.Source, Group: groupOf[s]}
 			for _, a := range s.Assert {
 				ps.Assertions = append(ps.Assertions, a.That.Source)
 			}
@@ -237,6 +279,17 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	p.RBAC = kube.RulesFor(api)
 	p.Permissions = permissions(api, p.TemporaryNamespace)
 	return p, nil
+}
+
+// countBefore is the number of steps with an action written before g in
+// list (groups counted by their steps).
+func countBefore(list []*runbook.Step, g *runbook.Step) int {
+	for i, s := range list {
+		if s == g {
+			return len(runbook.Flatten(list[:i]))
+		}
+	}
+	return 0
 }
 
 // Permission is what a run needs in one namespace, or cluster-wide.

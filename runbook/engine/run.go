@@ -112,6 +112,8 @@ type runner struct {
 	leftover []kube.Leftover
 	watchers map[string]*kube.PodWatcher
 	index    int
+	// groups counts the parallel groups opened.
+	groups int
 }
 
 // NewRunID returns a random run id usable as a label value and a name part.
@@ -274,21 +276,32 @@ func (r *runner) runList(ctx context.Context, list []*runbook.Step, phase string
 			continue
 		}
 		if ctx.Err() != nil {
-			reason := "the run was interrupted"
-			if !errors.Is(context.Cause(ctx), ErrInterrupted) {
-				reason = context.Cause(ctx).Error()
-			}
-			r.skip(s, phase, reason)
+			r.skip(s, phase, stopReason(ctx))
 			continue
 		}
-		sr := r.runStep(ctx, s, phase)
-		if sr.Status == report.StatusFailed || sr.Status == report.StatusInterrupted {
-			r.failed = true
-			if !s.ContinueOnError && phase == report.PhaseSteps {
-				stopped = true
+		var done []report.StepResult
+		if s.Parallel != nil {
+			done = r.runGroup(ctx, s, phase)
+		} else {
+			done = []report.StepResult{r.runStep(ctx, s, phase)}
+		}
+		for i, sr := range done {
+			if sr.Status == report.StatusFailed || sr.Status == report.StatusInterrupted {
+				r.failed = true
+				if !runbook.Flatten([]*runbook.Step{s})[i].ContinueOnError && phase == report.PhaseSteps {
+					stopped = true
+				}
 			}
 		}
 	}
+}
+
+// stopReason says why a step of a stopped context does not start.
+func stopReason(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), ErrInterrupted) {
+		return "the run was interrupted"
+	}
+	return context.Cause(ctx).Error()
 }
 
 func (r *runner) skipList(list []*runbook.Step, phase, reason string) {
@@ -304,11 +317,28 @@ func (r *runner) nextIndex() int {
 	return r.index
 }
 
+// skip records a step, or every step of a group, as skipped.
 func (r *runner) skip(s *runbook.Step, phase, reason string) {
+	if s.Parallel != nil {
+		first, g := r.openGroup(s)
+		for i, m := range s.Parallel.Steps {
+			sr := r.base(m, phase, first+i, g)
+			sr.Status, sr.SkipReason = report.StatusSkipped, reason
+			r.res.Steps = append(r.res.Steps, sr)
+			r.progress.StepDone(&sr)
+		}
+		return
+	}
 	sr := report.StepResult{Index: r.nextIndex(), ID: s.ID, Name: s.Title(), Description: s.Description,
 		Kind: s.Kind, Phase: phase, Status: report.StatusSkipped, SkipReason: reason}
 	r.res.Steps = append(r.res.Steps, sr)
 	r.progress.StepDone(&sr)
+}
+
+// base is the start of a step's result: who it is and where it stands.
+func (r *runner) base(s *runbook.Step, phase string, index int, g group) report.StepResult {
+	return report.StepResult{Index: index, ID: s.ID, Name: s.Title(), Description: s.Description, Kind: s.Kind,
+		Phase: phase, Group: g.number, GroupName: g.name, ExpectFailure: s.ExpectFailure, ContinueOnError: s.ContinueOnError}
 }
 
 // snapshot copies the scope for one step's evaluation.
@@ -326,36 +356,39 @@ func (r *runner) snapshot() *expression.Scope {
 }
 
 func (r *runner) runStep(ctx context.Context, s *runbook.Step, phase string) report.StepResult {
-	index := r.nextIndex()
-	base := report.StepResult{Index: index, ID: s.ID, Name: s.Title(), Description: s.Description, Kind: s.Kind,
-		Phase: phase, ExpectFailure: s.ExpectFailure, ContinueOnError: s.ContinueOnError}
-	scope := r.snapshot()
+	sr, view := r.stepAt(ctx, s, r.base(s, phase, r.nextIndex(), group{}), r.snapshot())
+	r.publish(s, sr, view)
+	r.mu.Lock()
+	r.res.Steps = append(r.res.Steps, sr)
+	r.mu.Unlock()
+	return sr
+}
+
+// stepAt runs one step (its when, its fan-out) from base, with scope as
+// what its expressions see. Its result is not recorded yet.
+func (r *runner) stepAt(ctx context.Context, s *runbook.Step, base report.StepResult, scope *expression.Scope) (report.StepResult, map[string]any) {
 	if !s.When.IsZero() {
 		ok, err := s.When.Program.EvalBool(scope)
 		if err != nil {
 			base.Status, base.Error = report.StatusFailed, "when: "+err.Error()
-			r.record(s, base, nil)
-			return base
+			return base, nil
 		}
 		if !ok {
 			base.Status, base.SkipReason = report.StatusSkipped, "when: "+s.When.Source+" is false"
-			r.record(s, base, nil)
-			return base
+			return base, nil
 		}
 	}
-	r.progress.StepStarted(phase, index, base.Name, s.Kind)
+	r.progress.StepStarted(base.Phase, base.Index, base.Name, s.Kind)
 	if s.ForEach != nil {
-		sr := r.runForEach(ctx, s, base, scope)
-		r.record(s, sr, nil)
-		return sr
+		return r.runForEach(ctx, s, base, scope), nil
 	}
-	sr, view := r.execute(ctx, s, base, scope)
-	r.record(s, sr, view)
-	return sr
+	return r.execute(ctx, s, base, scope)
 }
 
-// record appends a step's result and makes it visible to later steps.
-func (r *runner) record(s *runbook.Step, sr report.StepResult, view map[string]any) {
+// publish makes a step's result visible to later steps (steps.ID) and to
+// the live progress; the caller appends it to the run's result, in the
+// order written.
+func (r *runner) publish(s *runbook.Step, sr report.StepResult, view map[string]any) {
 	r.mu.Lock()
 	if s.ID != "" {
 		if view == nil {
@@ -364,7 +397,6 @@ func (r *runner) record(s *runbook.Step, sr report.StepResult, view map[string]a
 		view[viewStatus] = string(sr.Status)
 		r.scope.Steps[s.ID] = view
 	}
-	r.res.Steps = append(r.res.Steps, sr)
 	r.mu.Unlock()
 	r.progress.StepDone(&sr)
 }

@@ -78,10 +78,8 @@ func newSecrets(rb *runbook.Runbook) *secrets {
 		}
 	}
 	// Secret env values that hold no expression are known before any step.
-	for _, list := range [][]*runbook.Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
-		for _, st := range list {
-			secretEnvLiterals(reflect.ValueOf(st.Action), s.red)
-		}
+	for _, st := range rb.ActionSteps() {
+		secretEnvLiterals(reflect.ValueOf(st.Action), s.red)
 	}
 	return s
 }
@@ -133,11 +131,9 @@ func checkSecretVars(rb *runbook.Runbook) error {
 	for name := range rb.Spec.Vars {
 		known[name] = true
 	}
-	for _, list := range [][]*runbook.Step{rb.Spec.Steps, rb.Spec.OnFailure, rb.Spec.Finally} {
-		for _, st := range list {
-			for _, set := range st.Set {
-				known[set.Name] = true
-			}
+	for _, st := range rb.ActionSteps() {
+		for _, set := range st.Set {
+			known[set.Name] = true
 		}
 	}
 	for _, name := range rb.Spec.SecretVars {

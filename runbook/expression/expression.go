@@ -246,6 +246,8 @@ func (v *nameChecker) Visit(node *ast.Node) {
 			case Before:
 			case NotYet:
 				v.add(id, "steps.%s refers to a step that has not run yet at this point", prop.Value)
+			case Sibling:
+				v.add(id, "steps.%s runs in the same parallel group as this step: it may not have finished (read it after the group)", prop.Value)
 			default:
 				v.add(id, "steps.%s: no step has id %q%s", prop.Value, prop.Value, Suggest(prop.Value, v.names.EarlierSteps()))
 			}

@@ -6,11 +6,13 @@ import "sort"
 type Order int
 
 // Where a step id stands: no step has it, the step runs before the
-// expression, or it runs at the expression's step or after it.
+// expression, it runs at the expression's step or after it, or it runs
+// in the same parallel group (at the same time).
 const (
 	NoSuchStep Order = iota
 	Before
 	NotYet
+	Sibling
 )
 
 // Names says which step ids and variables an expression may use where it
