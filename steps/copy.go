@@ -145,13 +145,14 @@ func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
 		cmd += " --keep-init-containers=false"
 	}
 	cmd += kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
+	var notes []string
 	if o.Image == "" && len(o.SetImage) > 0 && len(o.Command) == 0 && len(o.Args) == 0 {
 		// kubectl applies no profile to a copy that only sets images;
 		// runbook does, so that the copy's labels cannot be adopted by the
 		// original's ReplicaSet.
-		cmd += "  # differs: kubectl applies no --profile to a set-image-only copy; this step does"
+		notes = append(notes, "kubectl applies no --profile to a set-image-only copy; this step does")
 	}
-	return cmd
+	return kubectlDiffers(cmd, o.DebugContainer, notes...)
 }
 
 // Plan implements Action.
