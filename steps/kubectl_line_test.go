@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
 // TestEnvFlagsReadBack parses the --env flags of a printed kubectl line
@@ -69,5 +71,22 @@ func TestKubectlDiffers(t *testing.T) {
 				t.Errorf("line %q, want a note saying %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCopyArgsOnly checks that a copy takes args without command for an
+// existing container, as kubectl's --arguments-only does, and names the
+// container it needs.
+func TestCopyArgsOnly(t *testing.T) {
+	ok := &CopyStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, DebugContainer: DebugContainer{
+		Container: tpl(t, "app"), Args: []expression.Template{tpl(t, "-v")}}}
+	if errs := ok.Check(&runbook.CheckContext{}); len(errs) > 0 {
+		t.Errorf("args for container app refused: %v", errs)
+	}
+	bad := &CopyStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, DebugContainer: DebugContainer{
+		Args: []expression.Template{tpl(t, "-v")}}}
+	errs := bad.Check(&runbook.CheckContext{})
+	if len(errs) != 1 || errs[0].Field != "args" || !strings.Contains(errs[0].Message, "name it with container") {
+		t.Errorf("args without image or container: %v, want one error on args asking for container", errs)
 	}
 }

@@ -95,6 +95,7 @@ func lineCases(node string) []lineCase {
 		lineCase{id: "copy_custom_app", kind: "copy", step: `{pod: web, to: web-custom-app, container: app, command: [/pause], waitFor: None,
   custom: {env: [{name: ORIG, value: changed}, {name: MORE, value: "1"}]}}`},
 		lineCase{id: "copy_args_only", kind: "copy", step: `{pod: web, to: web-args, image: "busybox:1.36", container: dbg, args: [sleep, "3600"], waitFor: None}`},
+		lineCase{id: "copy_args_app", kind: "copy", step: `{pod: web, to: web-args-app, container: app, args: ["-v"], waitFor: None}`},
 		lineCase{id: "copy_command_args", kind: "copy", step: `{pod: web, to: web-cmdargs, image: "busybox:1.36", container: dbg, command: [sh, -c], args: ["sleep 3600"], waitFor: None}`,
 			differs: []string{"command and args"}, divergence: splitCommand("dbg", 2)},
 		lineCase{id: "copy_command", kind: "copy", step: `{pod: web, to: web-command, container: app, setImage: {app: "busybox:1.36"}, command: [sleep, "3600"], waitFor: None}`},
