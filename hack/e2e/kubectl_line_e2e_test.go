@@ -178,28 +178,11 @@ func TestKubectlLine(t *testing.T) {
 			if n := strings.Count(line, nsRun); n != 1 || !strings.Contains(line, " -n "+nsRun+" ") {
 				t.Fatalf("the line names namespace %s %d times, want once as -n: %s", nsRun, n, line)
 			}
-			out := runLine(t, bin, strings.Replace(line, " -n "+nsRun+" ", " -n "+nsKubectl+" ", 1))
-
-			var got, want map[string]any
-			switch tc.kind {
-			case "debug":
-				name := lineContainer(t, line)
-				want = c.ephemeral(t, nsRun, "web", name)
-				got = c.ephemeral(t, nsKubectl, "web", name)
-			case "copy":
-				name := regexp.MustCompile(`--copy-to=(\S+)`).FindStringSubmatch(line)[1]
-				want = c.podObject(t, nsRun, name)
-				got = c.podObject(t, nsKubectl, name)
+			want, got := c.runAndRead(t, bin, tc.kind, step, nsRun, nsKubectl)
+			if tc.kind == "copy" {
 				if n, _ := want["spec"].(map[string]any)["nodeName"].(string); tc.sameNode != (n == node) {
 					t.Errorf("the step's copy has nodeName %q as created; want the original's (%s) only with sameNode", n, node)
 				}
-			case "node":
-				want = c.podObject(t, nsRun, createdPod(t, step))
-				m := regexp.MustCompile(`Creating debugging pod (\S+) with container`).FindStringSubmatch(out)
-				if m == nil {
-					t.Fatalf("kubectl did not say which pod it created:\n%s", out)
-				}
-				got = c.podObject(t, nsKubectl, m[1])
 			}
 			if tc.divergence != nil {
 				if diff := cmp.Diff(want, got); diff == "" {
@@ -211,6 +194,132 @@ func TestKubectlLine(t *testing.T) {
 				t.Errorf("kubectl's object differs from the step's (-step +kubectl):\n%s", diff)
 			}
 		})
+	}
+}
+
+// runAndRead runs the line of a step that ran in nsRun in nsKubectl
+// instead, and returns the object the step made (want) and the one the
+// line made (got), normalised. For a debug step they are the ephemeral
+// container the line names, with the pod's labels and annotations.
+func (c *cluster) runAndRead(t *testing.T, bin, kind string, step *report.StepResult, nsRun, nsKubectl string) (want, got map[string]any) {
+	t.Helper()
+	line := step.Command
+	out := runLine(t, bin, strings.Replace(line, " -n "+nsRun+" ", " -n "+nsKubectl+" ", 1))
+	switch kind {
+	case "debug":
+		name := lineContainer(t, line)
+		pod := lineTarget(t, line)
+		return c.ephemeral(t, nsRun, pod, name), c.ephemeral(t, nsKubectl, pod, name)
+	case "copy":
+		name := regexp.MustCompile(`--copy-to=(\S+)`).FindStringSubmatch(line)[1]
+		return c.podObject(t, nsRun, name), c.podObject(t, nsKubectl, name)
+	case "node":
+		m := regexp.MustCompile(`Creating debugging pod (\S+) with container`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("kubectl did not say which pod it created:\n%s", out)
+		}
+		return c.podObject(t, nsRun, createdPod(t, step)), c.podObject(t, nsKubectl, m[1])
+	}
+	t.Fatalf("no comparison for kind %q", kind)
+	return nil, nil
+}
+
+// lineTarget is what a `kubectl debug TARGET -n NS ...` line debugs: a
+// pod's name, or node/NAME.
+func lineTarget(t *testing.T, line string) string {
+	t.Helper()
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "kubectl" || f[1] != "debug" {
+		t.Fatalf("not a kubectl debug line: %s", line)
+	}
+	return f[2]
+}
+
+// TestKubectlLineExamples runs the examples that run as they are with
+// --keep and, for each of their debug, copy and node steps, the printed
+// line in a namespace of its own holding a twin of the pod the step read
+// (its spec on the same node, its labels and annotations but runbook's),
+// and compares the objects as TestKubectlLine does. The examples' lines
+// carry no "differs" note: each must build the step's object.
+func TestKubectlLineExamples(t *testing.T) {
+	c := connect(t)
+	kubectl := kubectlBinary(t, c)
+	bin := t.TempDir()
+	if err := os.Symlink(kubectl, filepath.Join(bin, "kubectl")); err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range []string{"distroless", "ephemeral", "copy", "crashloop-copy", "node", "cp"} {
+		t.Run(ex, func(t *testing.T) {
+			nsRun := c.newNamespace(t, "runbook-e2e-line-ex-")
+			p := newReportPaths(t)
+			run := runCLI(t, "run", repoFile("examples/"+ex+".yaml"), "-n", nsRun, "--keep",
+				"--artifacts", t.TempDir(), "--report", "json="+p.json)
+			if _, err := os.Stat(p.json); err != nil {
+				t.Fatalf("the run wrote no result:\n%s", run)
+			}
+			res := readResult(t, p.json)
+			if run.code != 0 {
+				// What is compared is the objects, which a failed
+				// assertion does not change; a step that made none fails
+				// its comparison below.
+				t.Logf("the run failed (verdict %s):%s", res.Verdict, describeSteps(res))
+			}
+			seen := 0
+			for _, s := range res.Steps {
+				if s.Kind != "debug" && s.Kind != "copy" && s.Kind != "node" {
+					continue
+				}
+				steps := []report.StepResult{s}
+				if len(s.Targets) > 0 {
+					steps = s.Targets
+				}
+				for i := range steps {
+					step := &steps[i]
+					seen++
+					t.Run(fmt.Sprintf("%d_%s_%d", s.Index, s.Kind, i), func(t *testing.T) {
+						t.Logf("line: %s", step.Command)
+						checkNote(t, step.Command, nil)
+						nsKubectl := c.newNamespace(t, "runbook-e2e-line-ex-kubectl-")
+						if target := lineTarget(t, step.Command); !strings.HasPrefix(target, "node/") {
+							c.twin(t, nsRun, nsKubectl, target, s.Kind == "debug")
+						}
+						want, got := c.runAndRead(t, bin, s.Kind, step, nsRun, nsKubectl)
+						if diff := cmp.Diff(want, got); diff != "" {
+							t.Errorf("kubectl's object differs from the step's (-step +kubectl):\n%s", diff)
+						}
+					})
+				}
+			}
+			if seen == 0 {
+				t.Errorf("the example has no debug, copy or node step")
+			}
+		})
+	}
+}
+
+// twin creates in namespace to a pod like pod name of namespace from, as
+// it was before the run's debuggers: its spec (on the same node) without
+// ephemeral containers, its labels and annotations without runbook's. A
+// twin that an ephemeral debugger will join must run first.
+func (c *cluster) twin(t *testing.T, from, to, name string, running bool) {
+	t.Helper()
+	p, err := c.client.CoreV1().Pods(from).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("reading the original %s/%s: %v", from, name, err)
+	}
+	dropMarks(t, p)
+	tw := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Labels: p.Labels, Annotations: p.Annotations}, Spec: *p.Spec.DeepCopy()}
+	tw.Spec.EphemeralContainers = nil
+	if _, err := c.client.CoreV1().Pods(to).Create(t.Context(), tw, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the twin of %s/%s in %s: %v", from, name, to, err)
+	}
+	if !running {
+		return
+	}
+	if _, err := c.waitForPod(t.Context(), to, name, func(p *corev1.Pod) (bool, error) {
+		return p.Status.Phase == corev1.PodRunning, stuck(p)
+	}); err != nil {
+		t.Fatalf("the twin: %v", err)
 	}
 }
 
@@ -349,11 +458,19 @@ func (c *cluster) ephemeral(t *testing.T, ns, pod, name string) map[string]any {
 	if err != nil {
 		t.Fatalf("reading pod %s/%s: %v", ns, pod, err)
 	}
+	dropMarks(t, p)
 	for _, ec := range p.Spec.EphemeralContainers {
 		if ec.Name == name {
 			obj := toMap(t, ec)
 			sortEnv(obj)
-			return map[string]any{"labels": p.Labels, "annotations": p.Annotations, "container": obj}
+			out := map[string]any{"container": obj}
+			if len(p.Labels) > 0 {
+				out["labels"] = p.Labels
+			}
+			if len(p.Annotations) > 0 {
+				out["annotations"] = p.Annotations
+			}
+			return out
 		}
 	}
 	t.Fatalf("pod %s/%s has no ephemeral container %q", ns, pod, name)
@@ -378,22 +495,7 @@ func (c *cluster) podObject(t *testing.T, ns, name string) map[string]any {
 			creatorSetNode = true
 		}
 	}
-	switch v := p.Labels[labelManagedBy]; v {
-	case "", "runbook", "kubectl-debug":
-		delete(p.Labels, labelManagedBy)
-	default:
-		t.Errorf("pod %s/%s: label %s=%q, want runbook's or kubectl's own", ns, name, labelManagedBy, v)
-	}
-	for k := range p.Labels {
-		if strings.HasPrefix(k, "runbook/") {
-			delete(p.Labels, k)
-		}
-	}
-	for k := range p.Annotations {
-		if strings.HasPrefix(k, "runbook/") {
-			delete(p.Annotations, k)
-		}
-	}
+	dropMarks(t, p)
 	obj := toMap(t, p)
 	meta := map[string]any{"name": p.Name}
 	if strings.HasPrefix(p.Name, "node-debugger-") {
@@ -418,6 +520,30 @@ func (c *cluster) podObject(t *testing.T, ns, name string) map[string]any {
 // tokenVolume is the name the ServiceAccount admission plugin gives the
 // token volume it adds to a pod: kube-api-access- and a random suffix.
 var tokenVolume = regexp.MustCompile(`"kube-api-access-[a-z0-9]{5}"`)
+
+// dropMarks removes from a pod the labels and annotations of runbook's own
+// (the run's labels, its deadline) and kubectl's (v1.37 and later label a
+// node pod app.kubernetes.io/managed-by=kubectl-debug); any other value of
+// that label is an error.
+func dropMarks(t *testing.T, p *corev1.Pod) {
+	t.Helper()
+	switch v := p.Labels[labelManagedBy]; v {
+	case "", "runbook", "kubectl-debug":
+		delete(p.Labels, labelManagedBy)
+	default:
+		t.Errorf("pod %s/%s: label %s=%q, want runbook's or kubectl's own", p.Namespace, p.Name, labelManagedBy, v)
+	}
+	for k := range p.Labels {
+		if strings.HasPrefix(k, "runbook/") {
+			delete(p.Labels, k)
+		}
+	}
+	for k := range p.Annotations {
+		if strings.HasPrefix(k, "runbook/") {
+			delete(p.Annotations, k)
+		}
+	}
+}
 
 // toMap turns an API object into plain JSON data, through its JSON form
 // (what a diff shows is what kubectl get -o json would), with the token
