@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
@@ -88,5 +89,21 @@ func TestCopyArgsOnly(t *testing.T) {
 	errs := bad.Check(&runbook.CheckContext{})
 	if len(errs) != 1 || errs[0].Field != "args" || !strings.Contains(errs[0].Message, "name it with container") {
 		t.Errorf("args without image or container: %v, want one error on args asking for container", errs)
+	}
+}
+
+// TestKubectlLineRedacted checks that a secret env value leaves no piece
+// of itself in a printed line once redacted, whatever quoting the line
+// gives it (shell, CSV).
+func TestKubectlLineRedacted(t *testing.T) {
+	for _, secret := range []string{"it's-a-s3cret", `ab"cd-s3cret"`, "k=v,s3cret-x", `o'ne="tw,o"-s3cret`, "plain-s3cret"} {
+		t.Run(secret, func(t *testing.T) {
+			c := kube.DebugContainer{Name: "d", Image: "busybox", Env: []corev1.EnvVar{{Name: "TOKEN", Value: secret}}}
+			r := &report.Result{Error: (&EphemeralStep{}).kubectl(kube.EphemeralOptions{DebugContainer: c}, "ns", "web")}
+			report.Redact(r, []string{secret})
+			if strings.Contains(r.Error, "s3cret") || !strings.Contains(r.Error, "***") {
+				t.Errorf("redacted line %q still holds part of the secret %q", r.Error, secret)
+			}
+		})
 	}
 }
