@@ -129,10 +129,8 @@ func CheckCustom(custom map[string]any, mode Mode) (*corev1.Container, error) {
 // (it compares existing ephemeral containers by name).
 //
 // The patch is the whole change: in ephemeral mode no profile changes the pod
-// itself (kubectl v1.33). Newer kubectl releases also remove the target pod's
-// labels with a separate metadata patch unless --keep-labels is given; runbook
-// deliberately does not, because that detaches a live pod from its Service and
-// makes its ReplicaSet start a replacement, changing the scene being debugged.
+// itself (kubectl v1.33 to v1.37 alike: hack/e2e/kubectl_line_e2e_test.go
+// also compares the target pod's labels and annotations after kubectl's patch).
 func EphemeralPatch(ec *corev1.EphemeralContainer) ([]byte, error) {
 	if ec == nil {
 		return nil, errors.New("ephemeral patch: no ephemeral container")

@@ -109,8 +109,8 @@ func encodings(x string, out map[string]bool) {
 	base64Forms([]byte(x), add)
 }
 
-// escapes returns x as quoted strings and XML text show it, without the
-// outer quotes.
+// escapes returns x as quoted strings, XML text and a shell or CSV quoting
+// show it, without the outer quotes.
 func escapes(x string) []string {
 	return []string{
 		inner(strconv.Quote(x)),
@@ -119,6 +119,10 @@ func escapes(x string) []string {
 		jsonString(x, false),
 		xmlText(x, true),
 		xmlText(x, false),
+		// A printed kubectl line: a single-quoted shell word, and a
+		// quoted CSV field (an --env value kubectl reads as CSV).
+		strings.ReplaceAll(x, "'", `'\''`),
+		strings.ReplaceAll(x, `"`, `""`),
 	}
 }
 

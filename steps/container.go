@@ -175,9 +175,50 @@ func kubectlArgs(c kube.DebugContainer) []string {
 	env := slices.Clone(c.Env)
 	sort.SliceStable(env, func(i, j int) bool { return env[i].Name < env[j].Name })
 	for _, e := range env {
-		args = append(args, "--env="+e.Name+"="+e.Value)
+		args = append(args, "--env="+envFlagValue(e.Name, e.Value))
 	}
 	return args
+}
+
+// envFlagValue writes NAME=VALUE as kubectl's --env (pflag's
+// StringToString) reads it back. A pair with one "=" is taken as it is,
+// less any '"' at its ends; a pair with more is read as one CSV record
+// whose fields are pairs. So a pair that has a second "=" or ends in '"'
+// is written as a quoted CSV field, and a quoted field whose pair has only
+// one "=" is written twice (the same pair: kubectl's map keeps one) so
+// that the CSV reading applies.
+func envFlagValue(name, value string) string {
+	pair := name + "=" + value
+	if !envFlagCSV(pair) {
+		return pair
+	}
+	field := `"` + strings.ReplaceAll(pair, `"`, `""`) + `"`
+	if strings.Count(pair, "=") == 1 {
+		return field + "," + field
+	}
+	return field
+}
+
+// envFlagCSV says whether pflag reads the pair written as it is wrongly.
+func envFlagCSV(pair string) bool {
+	return strings.Count(pair, "=") > 1 || strings.HasPrefix(pair, `"`) || strings.HasSuffix(pair, `"`)
+}
+
+// envFlagsDiffer says why the --env flags cannot build the step's
+// environment, or "": kubectl reads them into a map (one value per name)
+// and its CSV reading turns a CR LF into LF.
+func envFlagsDiffer(env []corev1.EnvVar) string {
+	seen := map[string]bool{}
+	for _, e := range env {
+		if seen[e.Name] {
+			return "kubectl keeps one value per --env name; the step sets " + e.Name + " twice"
+		}
+		seen[e.Name] = true
+		if envFlagCSV(e.Name+"="+e.Value) && strings.Contains(e.Value, "\r\n") {
+			return "kubectl's --env reads CR LF in " + e.Name + " as LF"
+		}
+	}
+	return ""
 }
 
 // kubectlCustom is the --custom flag of a custom container spec, carried
@@ -191,6 +232,22 @@ func kubectlCustom(c kube.DebugContainer) string {
 		return ""
 	}
 	return " --custom=<(printf '%s' " + shellQuote(string(b)) + ")"
+}
+
+// kubectlDiffers appends to a kubectl line what it cannot reproduce of the
+// step, as a shell comment ("  # differs: ..."), so that the line is never
+// taken for an exact one where it is not; notes may add the mode's own.
+func kubectlDiffers(line string, c kube.DebugContainer, notes ...string) string {
+	if len(c.Command) > 0 && len(c.Args) > 0 {
+		notes = append(notes, "kubectl puts command and args all in the container's command; this step sets command and args as written")
+	}
+	if n := envFlagsDiffer(c.Env); n != "" {
+		notes = append(notes, n)
+	}
+	if len(notes) == 0 {
+		return line
+	}
+	return line + "  # differs: " + strings.Join(notes, "; ")
 }
 
 // kubectlCommand renders the command of a debug container after --:

@@ -71,11 +71,18 @@ func (s *CopyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 			errs = append(errs, fieldErr("to", "copy name %q: %s", s.To.Raw, strings.Join(msgs, "; ")))
 		}
 	}
-	if s.Image.IsZero() && len(s.SetImage) == 0 && len(s.Command) == 0 {
-		errs = append(errs, fieldErr("", "a copy needs image (a debug container), setImage, or container+command (a changed command)"))
+	// As kubectl: without image, command or args (--arguments-only)
+	// change the container that container names.
+	changes := len(s.Command) > 0 || len(s.Args) > 0
+	if s.Image.IsZero() && len(s.SetImage) == 0 && !changes {
+		errs = append(errs, fieldErr("", "a copy needs image (a debug container), setImage, or container+command or args (a changed command)"))
 	}
-	if s.Image.IsZero() && len(s.Command) > 0 && s.Container.IsZero() {
-		errs = append(errs, fieldErr("command", "without image, command changes an existing container: name it with container"))
+	if s.Image.IsZero() && changes && s.Container.IsZero() {
+		field := "command"
+		if len(s.Command) == 0 {
+			field = "args"
+		}
+		errs = append(errs, fieldErr(field, "without image, %s changes an existing container: name it with container", field))
 	}
 	switch s.WaitFor {
 	case "", "Ready", "Running", "None":
@@ -145,13 +152,14 @@ func (s *CopyStep) kubectl(o kube.CopyOptions, ns, pod string) string {
 		cmd += " --keep-init-containers=false"
 	}
 	cmd += kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
+	var notes []string
 	if o.Image == "" && len(o.SetImage) > 0 && len(o.Command) == 0 && len(o.Args) == 0 {
 		// kubectl applies no profile to a copy that only sets images;
 		// runbook does, so that the copy's labels cannot be adopted by the
 		// original's ReplicaSet.
-		cmd += "  # differs: kubectl applies no --profile to a set-image-only copy; this step does"
+		notes = append(notes, "kubectl applies no --profile to a set-image-only copy; this step does")
 	}
-	return cmd
+	return kubectlDiffers(cmd, o.DebugContainer, notes...)
 }
 
 // Plan implements Action.

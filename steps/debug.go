@@ -76,7 +76,7 @@ func (s *EphemeralStep) kubectl(o kube.EphemeralOptions, ns, pod string) string 
 	if o.Target != "" {
 		cmd += " --target=" + shellQuote(o.Target)
 	}
-	return cmd + kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
+	return kubectlDiffers(cmd+kubectlCustom(o.DebugContainer)+kubectlCommand(o.Command, o.Args), o.DebugContainer)
 }
 
 // Plan implements Action.

@@ -88,7 +88,7 @@ func (s *NodeStep) kubectl(o kube.NodeOptions) string {
 	for _, a := range kubectlArgs(o.DebugContainer) {
 		cmd += " " + shellQuote(a)
 	}
-	return cmd + kubectlCustom(o.DebugContainer) + kubectlCommand(o.Command, o.Args)
+	return kubectlDiffers(cmd+kubectlCustom(o.DebugContainer)+kubectlCommand(o.Command, o.Args), o.DebugContainer)
 }
 
 // Plan implements Action.
