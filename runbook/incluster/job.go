@@ -242,7 +242,7 @@ func (in *Install) jobSpec(args []string, labels, annotations map[string]string)
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(ImageUser)), RunAsGroup: ptr.To(int64(ImageUser)),
 					// The Secret's files are root's; the group can read them.
-					FSGroup: ptr.To(int64(ImageUser)),
+					FSGroup:        ptr.To(int64(ImageUser)),
 					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				},
 				Containers: []corev1.Container{{
