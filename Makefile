@@ -87,7 +87,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook
 
 ## e2e: bring the local cluster up, then run the end-to-end tests against it
+## (tmux, which the terminal tests drive, is installed from Debian when missing)
 e2e: build cluster-up
+	@command -v tmux >/dev/null || { echo "installing tmux (the terminal tests drive it)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null; }
 	@mkdir -p $(OUT)
 	$(MAKE) --no-print-directory image
 	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \

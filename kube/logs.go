@@ -184,3 +184,45 @@ func deadlineNear(ctx context.Context, err error) bool {
 	_, has := ctx.Deadline()
 	return has && strings.Contains(err.Error(), "would exceed context deadline")
 }
+
+// FollowLogs reads a started container's log as it is written, like kubectl logs -f, until
+// the container ends (the server then closes the stream), ctx ends or the log reaches
+// maxBytes (DefaultMaxBytes if <= 0). Each line is handed to f as it comes (f may be nil);
+// the log, at most maxBytes of it, is returned with whether there was more. A log the
+// kubelet could not read is a *LogUnavailableError, as for Logs; a stream that broke is an
+// error, returned with what was read before.
+func FollowLogs(ctx context.Context, c *Clients, namespace, pod, container string, maxBytes int, f OutputFunc) (string, bool, error) {
+	if c == nil || c.Kube == nil {
+		return "", false, errors.New("logs: no cluster client")
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	limit := int64(maxBytes) + 1
+	stream, err := c.Kube.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{
+		Container: container, Follow: true, LimitBytes: &limit,
+	}).Stream(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("logs of %s/%s: %w", namespace, pod, err)
+	}
+	defer stream.Close()
+	buf := NewCappedBuffer(maxBytes)
+	var w io.Writer = buf
+	if f != nil {
+		lw := NewLineWriter(f, "stdout")
+		defer lw.Close()
+		w = io.MultiWriter(buf, lw)
+	}
+	_, err = io.Copy(w, io.LimitReader(stream, limit))
+	text := buf.String()
+	if err != nil {
+		if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
+			err = ctxErr
+		}
+		return text, buf.Truncated(), fmt.Errorf("following the log of %s/%s: %w", namespace, pod, err)
+	}
+	if msg, ok := kubeletLogError([]byte(text)); ok {
+		return "", false, &LogUnavailableError{Pod: namespace + "/" + pod, Container: container, Kubelet: msg}
+	}
+	return text, buf.Truncated(), nil
+}

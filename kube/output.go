@@ -24,9 +24,12 @@ func OutputFrom(ctx context.Context) OutputFunc {
 	return f
 }
 
-// maxLiveLine cuts a line handed to an OutputFunc: a command that prints
-// no newline cannot make the progress hold unbounded text.
-const maxLiveLine = 4096
+// MaxLiveLine cuts a line handed to an OutputFunc: a command that prints
+// no newline cannot make the progress hold unbounded text. What follows the
+// cut, up to the next newline, is dropped (not handed over as a line of its
+// own, which could start in the middle of a secret); a receiver that
+// redacts treats a line of this length as cut at its end.
+const MaxLiveLine = 4096
 
 // LineWriter calls an OutputFunc for each complete line written to it; Close
 // hands over the last, unterminated one. It is safe for concurrent use.
@@ -35,6 +38,8 @@ type LineWriter struct {
 	f      OutputFunc
 	stream string
 	buf    []byte
+	// skip is set after a line was cut: the rest of it is dropped.
+	skip bool
 }
 
 // NewLineWriter returns a LineWriter of stream for f.
@@ -46,23 +51,34 @@ func NewLineWriter(f OutputFunc, stream string) *LineWriter {
 func (w *LineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			if len(w.buf) > maxLiveLine {
-				w.f(w.stream, string(w.buf[:maxLiveLine]))
-				w.buf = w.buf[:0]
+	data := p
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if w.skip {
+			if i < 0 {
+				break
 			}
-			return len(p), nil
+			w.skip, data = false, data[i+1:]
+			continue
 		}
-		line := w.buf[:i]
-		if len(line) > maxLiveLine {
-			line = line[:maxLiveLine]
+		if i < 0 {
+			w.buf = append(w.buf, data...)
+			if len(w.buf) >= MaxLiveLine {
+				w.f(w.stream, string(w.buf[:MaxLiveLine]))
+				w.buf, w.skip = w.buf[:0], true
+			}
+			break
 		}
-		w.f(w.stream, string(bytes.TrimSuffix(line, []byte("\r"))))
-		w.buf = w.buf[i+1:]
+		w.buf = append(w.buf, data[:i]...)
+		data = data[i+1:]
+		line := bytes.TrimSuffix(w.buf, []byte("\r"))
+		if len(line) > MaxLiveLine {
+			line = line[:MaxLiveLine]
+		}
+		w.f(w.stream, string(line))
+		w.buf = w.buf[:0]
 	}
+	return len(p), nil
 }
 
 // Close hands over what is left of the last line.

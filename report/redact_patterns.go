@@ -126,8 +126,35 @@ func authorizationValue(s string, i int) (from, to int) {
 // returns the masked text and the values it masked (with and without their
 // quotes), for a Redactor to hide wherever else they appear.
 func MaskEnv(text string, names, prefixes []string) (string, []string) {
-	if text == "" || (len(names) == 0 && len(prefixes) == 0) {
+	m := NewEnvMasker(names, prefixes)
+	if text == "" || m == nil {
 		return text, nil
+	}
+	var out strings.Builder
+	var values []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		body := strings.TrimRight(line, "\r\n")
+		masked, v := m.Line(body)
+		values = append(values, v...)
+		out.WriteString(masked + line[len(body):])
+	}
+	return out.String(), values
+}
+
+// EnvMasker is MaskEnv for output that comes a line at a time (the live
+// output of a running command): it remembers, from one line to the next,
+// that a masked value goes on. Use one per stream; it is not safe for
+// concurrent use.
+type EnvMasker struct {
+	re      *regexp.Regexp
+	inValue bool
+}
+
+// NewEnvMasker returns a masker of the assignments of names and of names
+// starting with prefixes; nil when there are none (nothing to mask).
+func NewEnvMasker(names, prefixes []string) *EnvMasker {
+	if len(names) == 0 && len(prefixes) == 0 {
+		return nil
 	}
 	var alts []string
 	for _, n := range names {
@@ -136,29 +163,24 @@ func MaskEnv(text string, names, prefixes []string) (string, []string) {
 	for _, p := range prefixes {
 		alts = append(alts, regexp.QuoteMeta(p)+`[A-Za-z0-9_]*`)
 	}
-	re := regexp.MustCompile(`(?:^|[\s;'"(])(?:` + strings.Join(alts, "|") + `)=`)
-	var out strings.Builder
-	var values []string
-	inValue := false
-	for _, line := range strings.SplitAfter(text, "\n") {
-		body := strings.TrimRight(line, "\r\n")
-		end := line[len(body):]
-		if loc := re.FindStringIndex(body); loc != nil {
-			value := body[loc[1]:]
-			if value != "" {
-				values = append(values, value, strings.Trim(value, `"'`))
-				body = body[:loc[1]] + Redacted
-			}
-			inValue = true
-		} else if inValue && body != "" && !envAssignmentRE.MatchString(body) {
-			values = append(values, body, strings.TrimSpace(body))
-			body = Redacted
-		} else {
-			inValue = false
+	return &EnvMasker{re: regexp.MustCompile(`(?:^|[\s;'"(])(?:` + strings.Join(alts, "|") + `)=`)}
+}
+
+// Line masks one line (without its line break), as MaskEnv does, and
+// returns it with the values it masked.
+func (m *EnvMasker) Line(body string) (string, []string) {
+	if loc := m.re.FindStringIndex(body); loc != nil {
+		m.inValue = true
+		if value := body[loc[1]:]; value != "" {
+			return body[:loc[1]] + Redacted, []string{value, strings.Trim(value, `"'`)}
 		}
-		out.WriteString(body + end)
+		return body, nil
 	}
-	return out.String(), values
+	if m.inValue && body != "" && !envAssignmentRE.MatchString(body) {
+		return Redacted, []string{body, strings.TrimSpace(body)}
+	}
+	m.inValue = false
+	return body, nil
 }
 
 // envAssignmentRE is a line that starts an environment assignment.

@@ -158,6 +158,12 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
+	var live kube.OutputFunc
+	if s.WaitFor != "Running" {
+		// The debugger sees the pod's processes (and their environment):
+		// the run learns the pod's Secrets before any line is shown.
+		live = e.live(ctx, secrets, EnteredPod{Namespace: ns, Name: podName, Pod: pod})
+	}
 	out.Kubectl = s.kubectl(o, ns, podName)
 	patch, err := kube.EphemeralPatch(ec)
 	if err != nil {
@@ -175,6 +181,19 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		cond = kube.EphemeralContainerRunning(ec.Name)
 	}
 	e.logf("waiting for ephemeral container %s in pod %s/%s", ec.Name, ns, podName)
+	followed := false
+	if s.WaitFor != "Running" {
+		// Its output as it comes, from when it has started.
+		started, err := e.Pods(ns).WaitFrom(ctx, patched, kube.EphemeralContainerRunning(ec.Name))
+		if err != nil {
+			if started != nil {
+				out.Pod, out.Container = ObjectMap(started), ephemeralStatus(started, ec.Name)
+			}
+			return out.fail(err)
+		}
+		patched = started
+		followed = follow(ctx, e, out, ns, podName, ec.Name, live)
+	}
 	pod, err = e.Pods(ns).WaitFrom(ctx, patched, cond)
 	if pod != nil {
 		out.Pod = ObjectMap(pod)
@@ -189,8 +208,23 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if st := ephemeralStatusOf(pod, ec.Name); st != nil && st.State.Terminated != nil {
 		out.ExitCode = intPtr(int(st.State.Terminated.ExitCode))
 	}
-	logs(ctx, e, out, ns, podName, ec.Name)
+	if !followed {
+		logs(ctx, e, out, ns, podName, ec.Name)
+	}
 	return out
+}
+
+// follow reads a started container's output into the outcome as it is
+// written, handing each line to live (which may be nil) as it comes. It
+// reports whether it read all of it; when not (the stream broke), the
+// caller reads the log once the container has ended.
+func follow(ctx context.Context, e *Env, out *Outcome, ns, pod, container string, live kube.OutputFunc) bool {
+	text, truncated, err := kube.FollowLogs(ctx, e.Clients, ns, pod, container, e.MaxOutput, live)
+	if err != nil {
+		return false
+	}
+	out.Stdout, out.StdoutTruncated = text, truncated
+	return true
 }
 
 // getPod reads a pod from the run's pod watch when it has it, else from the API.

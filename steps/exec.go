@@ -94,6 +94,10 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	if !s.Stdin.IsZero() {
 		in = strings.NewReader(stdin)
 	}
+	if f := e.live(ctx, nil, EnteredPod{Namespace: ns, Name: pod, Pod: t.pod}); f != nil {
+		// Also hand the output over as it comes, for the live progress.
+		ctx = kube.WithOutput(ctx, f)
+	}
 	var r kube.ExecResult
 	if in != nil {
 		r = kube.Exec(ctx, e.Clients, ns, pod, container, argv, in, e.MaxOutput)

@@ -156,7 +156,7 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 	stdout, stderr := kube.NewCappedBuffer(limit), kube.NewCappedBuffer(limit)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, stdout, stderr
-	if f := kube.OutputFrom(ctx); f != nil {
+	if f := e.live(ctx, out.Secrets); f != nil {
 		// Also hand the output over as it comes, for the live progress.
 		lo, le := kube.NewLineWriter(f, "stdout"), kube.NewLineWriter(f, "stderr")
 		defer lo.Close()
@@ -195,16 +195,4 @@ func (s *LocalStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.ExitCode = intPtr(cmd.ProcessState.ExitCode())
 		return out.fail(fmt.Errorf("local command %s: %w", shellQuote(argv[0]), err))
 	}
-}
-
-// LiveOutputSafe implements LiveOutput: a local command's output is shown
-// live unless one of its env values is marked secret (its value is known
-// to the run only once rendered, in the step).
-func (s *LocalStep) LiveOutputSafe() bool {
-	for _, v := range s.Env {
-		if v.Secret {
-			return false
-		}
-	}
-	return true
 }

@@ -165,6 +165,10 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
+	var live kube.OutputFunc
+	if s.WaitFor != "Running" {
+		live = e.live(ctx, secrets)
+	}
 	created, err := createPod(ctx, e, out, pod)
 	if err != nil {
 		return out.fail(err)
@@ -175,6 +179,15 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		cond = kube.PodRunning()
 	}
 	e.logf("waiting for node pod %s on %s", pod.Name, o.NodeName)
+	followed := false
+	if s.WaitFor != "Running" {
+		// Its output as it comes, from when it has started; a pod that
+		// failed at once is read below, once it has ended.
+		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, kube.PodRunning()); err == nil {
+			created = started
+			followed = follow(ctx, e, out, pod.Namespace, pod.Name, o.Name, live)
+		}
+	}
 	done, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, cond)
 	if done != nil {
 		out.Pod = ObjectMap(done)
@@ -188,7 +201,7 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 			}
 		}
 	}
-	if s.WaitFor != "Running" && done != nil && out.ExitCode != nil {
+	if s.WaitFor != "Running" && !followed && done != nil && out.ExitCode != nil {
 		// The output is wanted also when the command failed.
 		logs(ctx, e, out, pod.Namespace, pod.Name, o.Name)
 	}

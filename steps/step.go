@@ -58,13 +58,6 @@ type Action interface {
 	Run(ctx context.Context, e *Env) *Outcome
 }
 
-// LiveOutput is implemented by actions whose output may be shown while
-// they run: every secret it could hold is known to the run before.
-type LiveOutput interface {
-	// LiveOutputSafe reports whether the action's output may be shown live.
-	LiveOutputSafe() bool
-}
-
 // Privileged is implemented by actions that can need allowPrivileged.
 type Privileged interface {
 	// PrivilegeReasons says why the action is privileged; empty if it is not.
@@ -112,6 +105,32 @@ type Env struct {
 	// files writes them under it (creating it when it is the first) and
 	// lists them in Outcome.Artifacts. Empty when the run keeps no files.
 	ArtifactDir string
+	// Live, when set, prepares the live output of a step's command, before
+	// the command starts: the run learns the secret values the step holds
+	// (its secret env values) and reads the Secrets of the pods the command
+	// runs in or reads from, so that no line it shows holds one of them. It
+	// returns where to hand the lines as they come; nil when the run shows
+	// nothing live for this step (its output may hold a secret that the run
+	// learns only when it ends, as a var of spec.secretVars set from it).
+	Live func(ctx context.Context, secrets []string, pods ...EnteredPod) kube.OutputFunc
+}
+
+// EnteredPod is a pod a step's command runs in or whose processes it sees
+// (exec, an ephemeral debugger): the Secrets it references may show in the
+// command's output.
+type EnteredPod struct {
+	Namespace, Name string
+	// Pod is the pod when the step has it; nil: the run finds it.
+	Pod *corev1.Pod
+}
+
+// live returns where to hand a command's output as it comes (see
+// Env.Live), or nil.
+func (e *Env) live(ctx context.Context, secrets []string, pods ...EnteredPod) kube.OutputFunc {
+	if e.Live == nil {
+		return nil
+	}
+	return e.Live(ctx, secrets, pods...)
 }
 
 // Render evaluates a template in the step's scope.

@@ -159,6 +159,18 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		return exitf(exitInvalid, "--artifacts: %v", err)
 	}
 
+	level := outputShort
+	switch {
+	case o.verbose && o.quiet:
+		return exitf(exitInvalid, "--verbose and --quiet contradict each other")
+	case o.verbose:
+		level = outputAll
+	case o.quiet:
+		level = outputNone
+	}
+	progress := newProgress(stderr, level)
+	defer progress.Close()
+
 	// The first SIGINT or SIGTERM stops the run, which then runs its
 	// finally steps, cleans up and writes its reports; a second one exits
 	// at once.
@@ -172,24 +184,15 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return
 		}
-		fmt.Fprintf(stderr, "\n%s: stopping the run, then cleaning up (send it again to exit now)\n", sig)
+		progress.Println(fmt.Sprintf("%s: stopping the run, then cleaning up (send it again to exit now)", sig))
 		cancel(engine.ErrInterrupted)
 		if _, ok := <-sigs; ok {
+			progress.Close()
 			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
 			os.Exit(exitInterrupted)
 		}
 	}()
 
-	level := outputShort
-	switch {
-	case o.verbose && o.quiet:
-		return exitf(exitInvalid, "--verbose and --quiet contradict each other")
-	case o.verbose:
-		level = outputAll
-	case o.quiet:
-		level = outputNone
-	}
-	progress := newProgress(stderr, level)
 	res := engine.Run(ctx, rb, engine.RunOptions{
 		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
 		AllowPrivileged: o.allowPrivileged,

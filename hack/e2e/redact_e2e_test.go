@@ -14,6 +14,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,6 +181,10 @@ spec:
 	}
 	checkNoLeak(t, "the table on stdout", []byte(run.stdout), forms)
 	checkNoLeak(t, "the progress on stderr", []byte(run.stderr), forms)
+	// The env was shown as it came, the Secret's values already redacted.
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\dZ    │ PASSWORD=\*\*\*$`).MatchString(run.stderr) {
+		t.Errorf("the live progress does not show the env line PASSWORD=***:\n%s", run.stderr)
+	}
 }
 
 // TestRedactUnreadableSecrets runs, as a ServiceAccount holding what
@@ -255,4 +260,10 @@ spec:
 		checkNoLeak(t, where, readFile(t, path), forms)
 	}
 	checkNoLeak(t, "the progress on stderr", []byte(run.stderr), forms)
+	// Shown as it came: masked from the first line, and a note says why.
+	for _, want := range []string{"    │ DB_PASSWORD=***\n", "    │ X_API_KEY=***\n", "    ! Secrets this step's pod references could not be read"} {
+		if !strings.Contains(run.stderr, want) {
+			t.Errorf("the live progress lacks %q:\n%s", want, run.stderr)
+		}
+	}
 }

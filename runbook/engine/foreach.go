@@ -101,6 +101,18 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 	defer cancel()
 	results := make([]report.StepResult, len(items))
 	views := make([]any, len(items))
+	var mu sync.Mutex
+	ended, endedFailed := 0, 0
+	r.progress.FanOut(sr.Index, 0, len(items), 0)
+	targetEnded := func(res report.StepResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		ended++
+		if res.Status == report.StatusFailed || res.Status == report.StatusInterrupted {
+			endedFailed++
+		}
+		r.progress.FanOut(sr.Index, ended, len(items), endedFailed)
+	}
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	for i, it := range items {
@@ -114,6 +126,7 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 			if fctx.Err() != nil {
 				t.Status, t.SkipReason = report.StatusSkipped, "failFast: another target failed"
 				results[i] = t
+				targetEnded(t)
 				return
 			}
 			sc := r.snapshot()
@@ -123,6 +136,7 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 				res.Target = it.label
 			}
 			results[i], views[i] = res, view
+			targetEnded(res)
 			if res.Status == report.StatusFailed && s.ForEach.FailFast {
 				cancel()
 			}

@@ -55,14 +55,20 @@ type Progress interface {
 	StepDone(r *report.StepResult)
 	Logf(format string, args ...any)
 	// Output is a line a running step's command printed (stream is stdout
-	// or stderr), as it comes; target names the fanned-out target, if any.
+	// or stderr), as it comes, or a line runbook says about that output
+	// (stream StreamNote); target names the fanned-out target, if any.
 	Output(index int, target, stream, line string)
+	// FanOut is how far a fanned-out step is: done of its total targets
+	// have ended, failed of them failed. It comes once the targets are
+	// known (done 0), then after each one.
+	FanOut(index, done, total, failed int)
 }
 
 type noProgress struct{}
 
 func (noProgress) StepStarted(string, int, string, string) {}
 func (noProgress) Output(int, string, string, string)      {}
+func (noProgress) FanOut(int, int, int, int)               {}
 func (noProgress) StepDone(*report.StepResult)             {}
 func (noProgress) Logf(string, ...any)                     {}
 
@@ -383,14 +389,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	kind, action := kindOf(s)
 	calls := &kube.CallLog{}
 	runCtx := kube.WithCallLog(stepCtx, calls)
-	index, target := sr.Index, sr.Target
-	// Output is shown live only when no secret it may hold can be learned
-	// later than it is printed: not for a step that enters a pod (its
-	// Secrets are read when it ends) or sets a secret var; those show it,
-	// redacted, when they end.
-	if live, ok := action.(steps.LiveOutput); ok && live.LiveOutputSafe() && !r.setsSecret(s) {
-		runCtx = kube.WithOutput(runCtx, func(stream, line string) { r.progress.Output(index, target, stream, line) })
-	}
+	env.Live = r.liveOutput(s, sr.Index, sr.Target)
 	out := action.Run(runCtx, env)
 	if out == nil {
 		out = &steps.Outcome{Err: errors.New("the step produced no outcome")}

@@ -411,3 +411,7 @@ func (p redactingProgress) Output(index int, target, stream, line string) {
 func (p redactingProgress) Logf(format string, args ...any) {
 	p.next.Logf("%s", p.red.String(fmt.Sprintf(format, args...)))
 }
+
+func (p redactingProgress) FanOut(index, done, total, failed int) {
+	p.next.FanOut(index, done, total, failed)
+}

@@ -141,6 +141,7 @@ func (p *recorder) StepDone(r *report.StepResult) {
 	}
 }
 func (p *recorder) Logf(format string, args ...any)      { p.add(fmt.Sprintf(format, args...)) }
+func (p *recorder) FanOut(int, int, int, int)            {}
 func (p *recorder) Output(_ int, target, _, line string) { p.add(target + " " + line) }
 func (p *recorder) add(s string) {
 	p.mu.Lock()
