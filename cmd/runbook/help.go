@@ -86,6 +86,29 @@ var examples = map[string]string{
   # The runbook from standard input
   runbook rbac - < examples/node.yaml`,
 
+	"job": `
+  # What running the seed's runbook in the cluster takes: ConfigMap, ServiceAccount and RBAC, a Job
+  runbook job -n checks examples/distroless.yaml
+
+  # Run it once as a Job (server-side apply); its result: runbook results -n checks
+  runbook job -n checks --apply examples/distroless.yaml
+
+  # The debuggability check every 30 minutes, as a CronJob
+  runbook job -n checks --schedule "*/30 * * * *" --apply examples/ci-debuggability.yaml
+
+  # Remove it all: CronJob, Jobs, results, ConfigMap, Secret, account and RBAC
+  runbook job -n checks --delete examples/ci-debuggability.yaml`,
+
+	"results": `
+  # The results runs stored in namespace checks, newest first
+  runbook results -n checks
+
+  # One runbook's, in every namespace, as JSON
+  runbook results -A -o json ci-debuggability
+
+  # One result as Markdown (or json, junit, table), as runbook report renders it
+  runbook results show rb-1a2b3c4d -n checks -o md`,
+
 	"version": `
   runbook version
   runbook --version
