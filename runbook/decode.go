@@ -62,6 +62,8 @@ func (l ErrorList) Format(snippets bool) string {
 type decoder struct {
 	kinds Kinds
 	file  string
+	// doc names the whole document in messages ("the runbook" when empty).
+	doc   string
 	lines []string
 	errs  ErrorList
 	// seen are the problems reported, to report each once (a problem
@@ -304,6 +306,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 		}
 		if what == "" {
 			what = "a runbook"
+			if d.doc != "" {
+				what = d.doc
+			}
 		}
 		d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
 		return
@@ -317,6 +322,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 			where := what
 			if where == "" {
 				where = "the runbook"
+				if d.doc != "" {
+					where = d.doc
+				}
 			}
 			d.nodeErrorf(k, "unknown field %q in %s%s", k.Value, where, expression.Suggest(k.Value, keysOf(fields)))
 			continue
