@@ -22,7 +22,7 @@ import (
 type Run struct {
 	// Route is the name of the route that matched.
 	Route string
-	// Runbook is the installed runbook's name.
+	// Runbook is the installed runbook's metadata.name.
 	Runbook string
 	// Namespace is the target namespace ("" for the runbook's own).
 	Namespace string
@@ -265,18 +265,18 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 			lines = append(lines, fmt.Sprintf("%s %s: %d runs active, the cap: try later", a.Name(), a.Key(), active))
 			continue
 		}
-		run := Run{Route: route.Name, Runbook: route.Runbook, Namespace: target.Namespace, Vars: target.Vars, Alert: a.Name(), Fingerprint: a.Key()}
+		run := Run{Route: route.Name, Runbook: route.Runbook.Metadata.Name, Namespace: target.Namespace, Vars: target.Vars, Alert: a.Name(), Fingerprint: a.Key()}
 		job, err := rc.opts.Starter.Start(ctx, run)
 		if err != nil {
 			retry = true
 			rc.metrics.failed.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: starting runbook %s: %v", a.Name(), a.Key(), route.Runbook, err))
+			lines = append(lines, fmt.Sprintf("%s %s: starting runbook %s: %v", a.Name(), a.Key(), run.Runbook, err))
 			continue
 		}
 		rc.seen[key] = now
 		active++
 		rc.metrics.started.WithLabelValues(route.Name).Inc()
-		lines = append(lines, fmt.Sprintf("%s %s: started %s (runbook %s, namespace %s)", a.Name(), a.Key(), job, route.Runbook, orDefault(target.Namespace)))
+		lines = append(lines, fmt.Sprintf("%s %s: started %s (runbook %s, namespace %s)", a.Name(), a.Key(), job, run.Runbook, orDefault(target.Namespace)))
 	}
 	for _, l := range lines {
 		rc.opts.Log.Print(l)

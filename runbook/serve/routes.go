@@ -2,6 +2,10 @@ package serve
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -12,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/expression"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // RoutesKind is the kind of a routes file; its apiVersion is the
@@ -40,9 +46,17 @@ type RouteSpec struct {
 	// Selector further matches the alert's labels, in Kubernetes label
 	// selector syntax ("severity=critical,namespace in (shop,payments)").
 	Selector string `yaml:"selector,omitempty"`
-	// Runbook is the name of the installed runbook to run (its
-	// metadata.name, as `runbook job FILE --apply` installed it).
+	// Runbook is the runbook file (relative to the routes file), as
+	// `runbook job FILE --apply` installed it in the receiver's namespace.
 	Runbook string `yaml:"runbook"`
+	// Install is the install's name (`runbook job --name`); empty for
+	// the default, runbook-NAME.
+	Install string `yaml:"install,omitempty"`
+	// TargetNamespaces are the namespaces the install's account has the
+	// runbook's rules in besides its own (`runbook job
+	// --target-namespace`; "*" for any): a run's namespace must be one of
+	// them.
+	TargetNamespaces []string `yaml:"targetNamespaces,omitempty"`
 	// Namespace is the run's target namespace: a reference to a label
 	// ("labels.namespace"), or a namespace name. Empty: the runbook's own.
 	Namespace string `yaml:"namespace,omitempty"`
@@ -104,9 +118,17 @@ type Routes struct {
 
 // Route is one compiled route.
 type Route struct {
-	Name     string
-	Alert    string
-	Runbook  string
+	// Name and Alert are the route's.
+	Name, Alert string
+	// File is the runbook file's path, Source its bytes and Runbook the
+	// runbook loaded from them.
+	File    string
+	Source  []byte
+	Runbook *runbook.Runbook
+	// Install and TargetNamespaces are the route's, for incluster.New.
+	Install          string
+	TargetNamespaces []string
+	// Resolved starts runs for resolved alerts too.
 	Resolved bool
 	selector labels.Selector
 	// namespace is a reference (ref.source != "") or a fixed name.
@@ -135,17 +157,17 @@ func (rs *Routes) Names() []string {
 func LoadRoutes(file string) (*Routes, error) {
 	var f RoutesFile
 	doc := runbook.LoadDocument(file, "the routes file", &f)
-	return compileRoutes(doc, &f)
+	return compileRoutes(file, doc, &f)
 }
 
 // ParseRoutes is LoadRoutes for bytes already read.
 func ParseRoutes(file string, data []byte) (*Routes, error) {
 	var f RoutesFile
 	doc := runbook.ParseDocument(file, "the routes file", data, &f)
-	return compileRoutes(doc, &f)
+	return compileRoutes(file, doc, &f)
 }
 
-func compileRoutes(doc *runbook.Document, f *RoutesFile) (*Routes, error) {
+func compileRoutes(file string, doc *runbook.Document, f *RoutesFile) (*Routes, error) {
 	if doc.Root == nil {
 		return nil, doc.Err()
 	}
@@ -163,7 +185,8 @@ func compileRoutes(doc *runbook.Document, f *RoutesFile) (*Routes, error) {
 	seen := map[string]bool{}
 	for i, spec := range f.Routes {
 		idx := fmt.Sprint(i)
-		r := &Route{Name: spec.Name, Alert: spec.Alert, Runbook: spec.Runbook, Resolved: spec.Resolved, vars: map[string]ref{}}
+		r := &Route{Name: spec.Name, Alert: spec.Alert, Install: spec.Install, TargetNamespaces: spec.TargetNamespaces,
+			Resolved: spec.Resolved, vars: map[string]ref{}}
 		where := fmt.Sprintf("routes[%d]", i)
 		switch {
 		case spec.Name == "":
@@ -177,17 +200,24 @@ func compileRoutes(doc *runbook.Document, f *RoutesFile) (*Routes, error) {
 		if spec.Alert == "" {
 			doc.Errorf(at("routes", idx), "%s: alert is required (the alertname to match)", where)
 		}
-		switch {
-		case spec.Runbook == "":
-			doc.Errorf(at("routes", idx), "%s: runbook is required (the name of an installed runbook)", where)
-		case len(validation.IsDNS1123Subdomain(spec.Runbook)) > 0:
-			doc.Errorf(at("routes", idx, "runbook"), "%s: runbook %q is not a valid name (lower-case letters, digits, '-', '.')", where, spec.Runbook)
+		if spec.Runbook == "" {
+			doc.Errorf(at("routes", idx), "%s: runbook is required (the file of an installed runbook)", where)
+		} else {
+			r.File = spec.Runbook
+			if !filepath.IsAbs(r.File) {
+				r.File = filepath.Join(filepath.Dir(file), r.File)
+			}
+			var err error
+			r.Source, r.Runbook, err = loadRunbook(r.File)
+			if err != nil {
+				doc.Errorf(at("routes", idx, "runbook"), "%s: runbook %s: %s", where, spec.Runbook, indent(err.Error()))
+			}
 		}
 		sel, err := labels.Parse(spec.Selector)
+		r.selector = sel
 		if err != nil {
 			doc.Errorf(at("routes", idx, "selector"), "%s: selector: %v", where, err)
 		}
-		r.selector = sel
 		if spec.Namespace != "" {
 			if strings.Contains(spec.Namespace, ".") {
 				ns, msg := parseRef(VarSpec{From: spec.Namespace, As: AsName})
@@ -209,6 +239,10 @@ func compileRoutes(doc *runbook.Document, f *RoutesFile) (*Routes, error) {
 				doc.Errorf(at("routes", idx, "vars"), "%s: vars: %q is not a valid variable name (letters, digits, _)", where, name)
 			case msg != "":
 				doc.Errorf(at("routes", idx, "vars", name), "%s: vars.%s: %s", where, name, msg)
+			case r.Runbook != nil && !declared(r.Runbook, name):
+				doc.Errorf(at("routes", idx, "vars"), "%s: vars: the runbook %s declares no var %q in spec.vars%s", where, r.Runbook.Metadata.Name, name, expression.Suggest(name, sortedKeys(r.Runbook.Spec.Vars)))
+			case r.Runbook != nil && slices.Contains(r.Runbook.Spec.SecretVars, name):
+				doc.Errorf(at("routes", idx, "vars"), "%s: vars: %q is a secret var of the runbook: an alert cannot set it", where, name)
 			}
 			r.vars[name] = v
 		}
@@ -218,6 +252,29 @@ func compileRoutes(doc *runbook.Document, f *RoutesFile) (*Routes, error) {
 		return nil, err
 	}
 	return rs, nil
+}
+
+// loadRunbook reads and loads a route's runbook with the step kinds.
+func loadRunbook(file string) ([]byte, *runbook.Runbook, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, runbook.MaxFileBytes+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	rb, err := runbook.Parse(file, data, runbook.LoadOptions{Kinds: steps.Registry})
+	return data, rb, err
+}
+
+// indent puts the lines after the first of a multi-line message under it.
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+func declared(rb *runbook.Runbook, name string) bool {
+	_, ok := rb.Spec.Vars[name]
+	return ok
 }
 
 func parseRef(v VarSpec) (ref, string) {

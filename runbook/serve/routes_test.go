@@ -113,7 +113,7 @@ func TestRoutesErrors(t *testing.T) {
 				`routes.yaml:1:13: apiVersion must be runbook/v1alpha1, found "v1"`,
 				`routes.yaml:2:7: kind must be Routes, found "Foo"`,
 				`routes.yaml:4:3: routes[0]: alert is required (the alertname to match)`,
-				`routes.yaml:4:3: routes[0]: runbook is required (the name of an installed runbook)`,
+				`routes.yaml:4:3: routes[0]: runbook is required (the file of an installed runbook)`,
 				`routes.yaml:4:9: routes[0]: name "Bad_Name" is not a DNS label (lower-case letters, digits, '-', at most 63)`,
 				`routes.yaml:5:13: routes[0]: selector: unable to parse requirement: found '(', expected: ',', ')' or identifier`,
 			},
@@ -128,22 +128,28 @@ routes:
   runbok: x
 - name: a
   alert: A
-  runbook: x
+  runbook: node.yaml
   namespace: spec.ns
   vars:
-    pod: label.pod
-    c: {from: labels.c, as: uuid}
-    d: {from: labels.d, bogus: 1}
+    node: {from: labels.c, as: uuid}
+    summary: {from: labels.d, bogus: 1}
+    token: labels.token
+    nod: labels.node
+- name: b
+  alert: B
+  runbook: missing.yaml
 `,
 			want: []string{
-				`routes.yaml:4:3: routes[0]: runbook is required (the name of an installed runbook)`,
+				`routes.yaml:4:3: routes[0]: runbook is required (the file of an installed runbook)`,
 				`routes.yaml:6:3: unknown field "runbok" in routes[0] (did you mean "runbook"?)`,
 				`routes.yaml:7:9: routes[1]: route "a" is defined twice`,
 				`routes.yaml:10:14: routes[1]: namespace: "spec.ns" is not labels.NAME or annotations.NAME`,
-				`routes.yaml:12:10: routes[1]: vars.pod: "label.pod" is not labels.NAME or annotations.NAME`,
-				`routes.yaml:13:8: routes[1]: vars.c: as must be name, label or text, found "uuid"`,
-				`routes.yaml:14:8: routes[1].vars.d: unknown field "bogus" in a var (from, as)`,
-				`routes.yaml:14:8: routes[1]: vars.d: "" is not labels.NAME or annotations.NAME`,
+				`routes.yaml:12:5: routes[1]: vars: the runbook disk declares no var "nod" in spec.vars (did you mean "node"?)`,
+				`routes.yaml:12:5: routes[1]: vars: "token" is a secret var of the runbook: an alert cannot set it`,
+				`routes.yaml:12:11: routes[1]: vars.node: as must be name, label or text, found "uuid"`,
+				`routes.yaml:13:14: routes[1].vars.summary: unknown field "bogus" in a var (from, as)`,
+				`routes.yaml:13:14: routes[1]: vars.summary: "" is not labels.NAME or annotations.NAME`,
+				`routes.yaml:18:12: routes[2]: runbook missing.yaml: open missing.yaml: no such file or directory`,
 			},
 		},
 		{
@@ -163,7 +169,14 @@ routes:
 			if err := os.WriteFile(file, []byte(tt.src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := LoadRoutes(file)
+			node, err := os.ReadFile("testdata/node.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(filepath.Dir(file), "node.yaml"), node, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = LoadRoutes(file)
 			if err == nil {
 				t.Fatal("want errors, got none")
 			}
