@@ -130,6 +130,8 @@ type Route struct {
 	TargetNamespaces []string
 	// Resolved starts runs for resolved alerts too.
 	Resolved bool
+	// spec is the runbook as written in the routes file.
+	spec     string
 	selector labels.Selector
 	// namespace is a reference (ref.source != "") or a fixed name.
 	namespace ref
@@ -203,7 +205,7 @@ func compileRoutes(file string, doc *runbook.Document, f *RoutesFile) (*Routes, 
 		if spec.Runbook == "" {
 			doc.Errorf(at("routes", idx), "%s: runbook is required (the file of an installed runbook)", where)
 		} else {
-			r.File = spec.Runbook
+			r.File, r.spec = spec.Runbook, spec.Runbook
 			if !filepath.IsAbs(r.File) {
 				r.File = filepath.Join(filepath.Dir(file), r.File)
 			}
