@@ -2,8 +2,9 @@
 # check-imports.sh: fail when a package of the project imports one above it.
 # The layers, bottom to top: expression and report (leaves); kube (which
 # names the outcomes of its deletions with report's); the format (runbook);
-# the step kinds (steps); the engines (runbook/engine, and runbook/serve,
-# the alert receiver); the command.
+# the step kinds (steps); the engine (runbook/engine) and, on it, running
+# in the cluster (runbook/incluster) and, on that, the alert receiver
+# (runbook/serve); the command.
 # Each package may import only the project packages listed for it here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,9 @@ allowed() {
 	runbook) echo "runbook/expression" ;;
 	steps) echo "runbook runbook/expression kube report" ;;
 	runbook/engine) echo "runbook runbook/expression steps kube report" ;;
-	runbook/serve) echo "runbook runbook/expression steps kube report" ;;
-	cmd/runbook) echo "runbook runbook/expression runbook/engine runbook/serve steps kube report schemas" ;;
+	runbook/incluster) echo "runbook runbook/expression runbook/engine steps kube report" ;;
+	runbook/serve) echo "runbook runbook/expression runbook/engine runbook/incluster steps kube report" ;;
+	cmd/runbook) echo "runbook runbook/expression runbook/engine runbook/incluster runbook/serve steps kube report schemas" ;;
 	hack/*) echo "*" ;;
 	*) echo "unknown" ;;
 	esac

@@ -2,16 +2,14 @@ package main
 
 import (
 	"io"
-	"regexp"
-	"strings"
 
 	"github.com/spf13/pflag"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/runbook/incluster"
 	"github.com/kube-runbook/runbook/steps"
 )
 
@@ -53,9 +51,9 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if o.kube.namespace != "" {
 		saNamespace = o.kube.namespace
 	}
-	docs := rbacObjects(name, saNamespace, p.Permissions)
+	docs := incluster.RBACObjects(name, saNamespace, p.Permissions, rbacLabels())
 	for i, d := range docs {
-		b, err := yaml.Marshal(d)
+		b, err := yaml.Marshal(d.Object)
 		if err != nil {
 			return err
 		}
@@ -71,60 +69,11 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	return nil
 }
 
-// rbacObjects are what a ServiceAccount needs to run the plan: the
-// account, a Role and RoleBinding per namespace the run works in, and a
-// ClusterRole and ClusterRoleBinding for what applies cluster-wide (named
-// after the account's namespace too, since they are not namespaced).
-func rbacObjects(name, saNamespace string, perms []engine.Permission) []map[string]any {
-	subject := []map[string]any{{"kind": "ServiceAccount", "name": name, "namespace": saNamespace}}
-	docs := []map[string]any{{"apiVersion": "v1", "kind": "ServiceAccount",
-		"metadata": map[string]any{"name": name, "namespace": saNamespace, "labels": rbacLabels()}}}
-	for _, perm := range perms {
-		meta := map[string]any{"name": name, "labels": rbacLabels()}
-		kind, bindingKind := "Role", "RoleBinding"
-		if perm.Namespace == "" {
-			kind, bindingKind = "ClusterRole", "ClusterRoleBinding"
-			meta["name"] = name + "-" + saNamespace
-		} else {
-			meta["namespace"] = perm.Namespace
-		}
-		docs = append(docs,
-			map[string]any{"apiVersion": rbacv1.SchemeGroupVersion.String(), "kind": kind, "metadata": meta, "rules": rulesOf(perm.Rules)},
-			map[string]any{"apiVersion": rbacv1.SchemeGroupVersion.String(), "kind": bindingKind, "metadata": meta,
-				"roleRef":  map[string]any{"apiGroup": rbacv1.GroupName, "kind": kind, "name": meta["name"]},
-				"subjects": subject})
-	}
-	return docs
-}
-
-func rulesOf(rules []rbacv1.PolicyRule) []map[string]any {
-	out := make([]map[string]any, 0, len(rules))
-	for _, r := range rules {
-		rule := map[string]any{"apiGroups": r.APIGroups, "resources": r.Resources, "verbs": r.Verbs}
-		if len(r.ResourceNames) > 0 {
-			rule["resourceNames"] = r.ResourceNames
-		}
-		out = append(out, rule)
-	}
-	return out
-}
-
 // rbacLabels mark what `runbook rbac` printed. Not the run label: these
 // objects outlive runs, and `runbook cleanup` must never find them.
-func rbacLabels() map[string]any {
-	return map[string]any{"app.kubernetes.io/part-of": "runbook"}
+func rbacLabels() map[string]string {
+	return map[string]string{incluster.LabelPartOf: "runbook"}
 }
-
-var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // dnsName makes a runbook's name usable in object names.
-func dnsName(s string) string {
-	s = strings.Trim(notDNS.ReplaceAllString(strings.ToLower(s), "-"), "-")
-	if len(s) > 50 {
-		s = strings.TrimRight(s[:50], "-")
-	}
-	if s == "" {
-		return "runbook"
-	}
-	return s
-}
+func dnsName(s string) string { return incluster.DNSName(s, 50) }
