@@ -51,8 +51,8 @@ type ManifestOptions struct {
 	MaxBody   int64
 }
 
-// Labels of the receiver's objects.
-func labels() map[string]string {
+// objectLabels are the labels of the receiver's objects.
+func objectLabels() map[string]string {
 	return map[string]string{"app.kubernetes.io/name": Name, incluster.LabelPartOf: "runbook"}
 }
 
@@ -83,7 +83,7 @@ func Manifests(o ManifestOptions) ([]runtime.Object, error) {
 		data[base] = string(r.Source)
 	}
 	meta := func(name string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: o.Namespace, Labels: labels()}
+		return metav1.ObjectMeta{Name: name, Namespace: o.Namespace, Labels: objectLabels()}
 	}
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(Name)}
 	role := &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(Name), Rules: Rules()}
@@ -105,7 +105,7 @@ func Manifests(o ManifestOptions) ([]runtime.Object, error) {
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels()},
+				ObjectMeta: metav1.ObjectMeta{Labels: objectLabels()},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            Name,
 					AutomountServiceAccountToken:  ptr.To(true),
