@@ -61,6 +61,10 @@ func TestServeAlertmanager(t *testing.T) {
 	// --target-namespace APP --apply` applies it.
 	dir := t.TempDir()
 	routes := filepath.Join(dir, "routes.yaml")
+	crashloop, err := filepath.Abs(repoFile("examples/incidents/crashloop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, routes, fmt.Sprintf(`apiVersion: runbook/v1alpha1
 kind: Routes
 routes:
@@ -72,7 +76,7 @@ routes:
   namespace: labels.namespace
   vars:
     pod: labels.pod
-`, repoFile("examples/incidents/crashloop.yaml"), app))
+`, crashloop, app))
 	const token = "e2e-0123456789abcdef"
 	tokenFile := filepath.Join(dir, "token")
 	writeFile(t, tokenFile, token+"\n")
