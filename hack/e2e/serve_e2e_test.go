@@ -253,7 +253,7 @@ func startAlertmanager(t *testing.T, bin, config, addr, data string) {
 	t.Helper()
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "--config.file="+config, "--storage.path="+data, "--web.listen-address="+addr,
-		"--cluster.listen-address=", "--log.level=debug")
+		"--cluster.listen-address=")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting Alertmanager: %v", err)
@@ -347,8 +347,9 @@ func waitForJob(t *testing.T, c *cluster, ns string) *batchv1.Job {
 	return ev.Object.(*batchv1.Job)
 }
 
-// waitForStoredReport waits for the stored result of run runID and
-// returns its Markdown report; on failure it shows the Job's pod and log.
+// waitForStoredReport waits for the Job to finish and returns the
+// Markdown report its run stored; on failure it shows the Job's pod and
+// log.
 func waitForStoredReport(t *testing.T, c *cluster, ns, runID, job string) string {
 	t.Helper()
 	clients, err := kube.NewClientsForConfig(c.config, ns, "")
@@ -357,36 +358,41 @@ func waitForStoredReport(t *testing.T, c *cluster, ns, runID, job string) string
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	defer cancel()
-	sel := incluster.LabelComponent + "=" + incluster.ComponentResult + "," + incluster.LabelRun + "=" + runID
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return c.client.CoreV1().ConfigMaps(ns).List(ctx, o)
+			o.FieldSelector = "metadata.name=" + job
+			return c.client.BatchV1().Jobs(ns).List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return c.client.CoreV1().ConfigMaps(ns).Watch(ctx, o)
+			o.FieldSelector = "metadata.name=" + job
+			return c.client.BatchV1().Jobs(ns).Watch(ctx, o)
 		},
 	}
-	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.ConfigMap{}, nil, func(e watch.Event) (bool, error) {
-		return e.Type == watch.Added, nil
+	ev, err := watchtools.UntilWithSync(ctx, lw, &batchv1.Job{}, nil, func(e watch.Event) (bool, error) {
+		j, ok := e.Object.(*batchv1.Job)
+		return ok && (j.Status.Succeeded > 0 || j.Status.Failed > 0), nil
 	})
-	if err != nil {
-		t.Errorf("no stored result of run %s within %s: %v", runID, waitLimit, err)
+	podLog := func() string {
+		var b strings.Builder
 		pods, _ := c.client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "job-name=" + job})
 		for _, p := range pods.Items {
 			log, _ := c.logs(t.Context(), ns, p.Name, "runbook")
-			t.Logf("pod %s: %s\n%s", p.Name, describeStatuses(&p), log)
+			fmt.Fprintf(&b, "pod %s: %s\n%s\n", p.Name, describeStatuses(&p), log)
 		}
-		t.FailNow()
+		return b.String()
 	}
+	if err != nil {
+		t.Fatalf("Job %s did not finish within %s: %v\n%s", job, waitLimit, err, podLog())
+	}
+	j := ev.Object.(*batchv1.Job)
+	t.Logf("Job %s finished: %d succeeded, %d failed", job, j.Status.Succeeded, j.Status.Failed)
 	_, _, md, err := incluster.GetResult(t.Context(), clients, ns, runID)
 	if err != nil {
-		t.Fatalf("reading the stored result: %v", err)
+		t.Fatalf("reading the stored result of run %s: %v\n%s", runID, err, podLog())
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("stored Markdown report of run %s:\n%s", runID, md)
+			t.Logf("stored Markdown report of run %s:\n%s\nthe Job's pod:\n%s", runID, md, podLog())
 		}
 	})
 	return md
