@@ -48,6 +48,13 @@ func NewJobStarter(kube kubernetes.Interface, namespace, image string, routes *R
 			return nil, fmt.Errorf("route %s: %w", r.Name, err)
 		}
 		s.installs[r.Name] = in
+		// A fixed namespace outside the install's rules would refuse
+		// every run: say so now.
+		if r.namespace.source == "" && r.namespace.key != "" {
+			if _, err := in.Job(incluster.RunOptions{Namespace: r.namespace.key}); err != nil {
+				return nil, fmt.Errorf("route %s: %w", r.Name, err)
+			}
+		}
 	}
 	return s, nil
 }
@@ -66,11 +73,12 @@ func (s *JobStarter) Job(run Run) (*batchv1.Job, error) {
 		Annotations: map[string]string{AnnotationAlert: run.Alert, AnnotationFingerprint: run.Fingerprint}})
 }
 
-// Start creates the run's Job.
+// Start creates the run's Job. A run the install refuses (a namespace it
+// has no rules in, a value it does not accept) is an ErrInvalidRun.
 func (s *JobStarter) Start(ctx context.Context, run Run) (string, error) {
 	job, err := s.Job(run)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", ErrInvalidRun, err)
 	}
 	created, err := s.kube.BatchV1().Jobs(job.Namespace).Create(ctx, job, metav1.CreateOptions{FieldManager: FieldManager})
 	if err != nil {

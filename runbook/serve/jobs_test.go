@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestJobStarter(t *testing.T) {
 		t.Errorf("Active after a start: want 2, got %d", n)
 	}
 	// The install of crashloop-any has its rules in shop only.
-	if _, err := st.Start(ctx, Run{Route: "crashloop-any", Namespace: "kube-system", Vars: map[string]string{"pod": "p"}}); err == nil ||
+	if _, err := st.Start(ctx, Run{Route: "crashloop-any", Namespace: "kube-system", Vars: map[string]string{"pod": "p"}}); !errors.Is(err, ErrInvalidRun) ||
 		!strings.Contains(err.Error(), `namespace "kube-system": the install ops/crashloop-shop has no rules there`) {
 		t.Errorf("a namespace outside the install's targets: %v", err)
 	}
@@ -79,4 +80,24 @@ func containsSeq(args, seq []string) bool {
 		}
 	}
 	return false
+}
+
+func TestJobStarterFixedNamespace(t *testing.T) {
+	rs, err := ParseRoutes("testdata/r.yaml", []byte(`apiVersion: runbook/v1alpha1
+kind: Routes
+routes:
+- name: crashloop
+  alert: KubePodCrashLooping
+  runbook: ../../../examples/incidents/crashloop.yaml
+  targetNamespaces: [shop]
+  namespace: payments
+  vars: {pod: labels.pod}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewJobStarter(fake.NewClientset(), "ops", "", rs)
+	if err == nil || !strings.Contains(err.Error(), `route crashloop: namespace "payments": the install ops/runbook-incident-crashloop has no rules there (its target namespaces: ops, shop)`) {
+		t.Errorf("a fixed namespace outside the install's targets: %v", err)
+	}
 }

@@ -32,10 +32,16 @@ type Run struct {
 	Alert, Fingerprint string
 }
 
+// ErrInvalidRun marks an error of Starter.Start that no retry can cure:
+// the alert asks for a run its install refuses. The alert is answered 400,
+// not 503.
+var ErrInvalidRun = errors.New("invalid run")
+
 // Starter starts runs: in the cluster, one Job per run.
 type Starter interface {
 	// Start starts the run and returns the name of what it started (the
-	// Job).
+	// Job); an error wrapping ErrInvalidRun is final, any other is
+	// retried.
 	Start(ctx context.Context, run Run) (string, error)
 	// Active counts the runs started by the receiver that have not
 	// finished, wherever they were started from (a restarted receiver
@@ -267,6 +273,12 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 		}
 		run := Run{Route: route.Name, Runbook: route.Runbook.Metadata.Name, Namespace: target.Namespace, Vars: target.Vars, Alert: a.Name(), Fingerprint: a.Key()}
 		job, err := rc.opts.Starter.Start(ctx, run)
+		if errors.Is(err, ErrInvalidRun) {
+			invalid = true
+			rc.metrics.rejected.WithLabelValues(rejectInvalidAlert).Inc()
+			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", a.Name(), a.Key(), route.Name, err))
+			continue
+		}
 		if err != nil {
 			retry = true
 			rc.metrics.failed.WithLabelValues(route.Name).Inc()

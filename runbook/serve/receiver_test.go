@@ -259,6 +259,12 @@ func TestStartFailureIsRetried(t *testing.T) {
 	if w.Code != 200 || len(st.runs) != 1 {
 		t.Fatalf("a failed start is not deduplicated: want 200 and 1 run, got %d and %d: %s", w.Code, len(st.runs), w.Body)
 	}
+	st.err = fmt.Errorf("%w: namespace %q: the install has no rules there", ErrInvalidRun, "shop")
+	w = post(rc, notification(StatusFiring, "c"))
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `the install has no rules there`) {
+		t.Fatalf("a run the install refuses: want 400 (no retry), got %d: %s", w.Code, w.Body)
+	}
+	st.err = nil
 	st.countErr = errors.New("connection refused")
 	w = post(rc, notification(StatusFiring, "b"))
 	if w.Code != http.StatusServiceUnavailable || len(st.runs) != 1 {
