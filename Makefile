@@ -14,7 +14,7 @@ OUT       ?= out
 STATICCHECK := $(GO) tool -modfile=hack/tools/tools.mod staticcheck
 SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh') .ci/run
 
-.PHONY: all build schema schema-check lint unit fuzz e2e test cluster-lifecycle demo bench clean
+.PHONY: all build image schema schema-check lint unit fuzz e2e test cluster-lifecycle demo bench clean
 
 all: build
 
@@ -23,6 +23,15 @@ include hack/cluster.mk
 build:
 	$(GO) build -o $(BIN)/runbook ./cmd/runbook
 	ln -sf runbook $(BIN)/kubectl-runbook
+
+## image: the tool's image, runbook.local/runbook:dev: the static binary
+## (CGO_ENABLED=0, -trimpath) and nothing else, as an OCI tar in $(OUT)/,
+## imported into every node of the local cluster (skipped on a node that
+## has it at the same digest). runbook job uses it (imagePullPolicy
+## IfNotPresent: nothing is pulled).
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/runbook ./cmd/runbook
+	OUT=$(OUT) hack/image.sh $(BIN)/image/runbook
 
 ## schema: regenerate schemas/*.json from the Go types and their comments
 schema:
@@ -60,6 +69,7 @@ fuzz:
 ## e2e: bring the local cluster up, then run the end-to-end tests against it
 e2e: build cluster-up
 	@mkdir -p $(OUT)
+	$(MAKE) --no-print-directory image
 	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \
 	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(OUT)/e2e.log
 

@@ -13,11 +13,14 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/runbook/incluster"
 	"github.com/kube-runbook/runbook/steps"
 )
 
@@ -52,6 +55,10 @@ type runOptions struct {
 	artifacts       string
 	runID           string
 	verbose, quiet  bool
+	varsFiles       []string
+	storeResult     string
+	resultInstall   string
+	keepResults     int
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -67,6 +74,10 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "show no step output, only the steps' lines")
 	fs.StringVar(&o.runID, "run-id", "", "the run's id (default: a random rb-XXXXXXXX); plan --run-id with the same id shows the run's exact names")
 	fs.StringVar(&o.artifacts, "artifacts", "", "directory for the files steps copy (default: "+defaultArtifactsRoot+"/RUN-ID; created only when a step writes one)")
+	fs.StringArrayVar(&o.varsFiles, "vars-file", nil, "read variables from a JSON or YAML object of NAME: VALUE strings (repeatable; --var wins); a Job reads its install's this way")
+	fs.StringVar(&o.storeResult, "store-result", "", "store the result in the cluster, in this namespace: one ConfigMap per run (see runbook results)")
+	fs.StringVar(&o.resultInstall, "result-install", "", "with --store-result: the install the run belongs to (runbook job sets it; older results of the same install are pruned)")
+	fs.IntVar(&o.keepResults, "keep-results", incluster.DefaultKeepResults, "with --store-result: how many results of the same install (or runbook) to keep")
 }
 
 type reportTarget struct {
@@ -96,9 +107,21 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vars, err := parseVars(o.vars)
+	vars, err := readVarsFiles(o.varsFiles)
 	if err != nil {
 		return err
+	}
+	flagVars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	for k, v := range flagVars {
+		vars[k] = v
+	}
+	if o.storeResult != "" {
+		if errs := validation.IsDNS1123Label(o.storeResult); len(errs) > 0 {
+			return exitf(exitInvalid, "--store-result %q: not a namespace name", o.storeResult)
+		}
 	}
 	targets, err := parseReports(o.reports)
 	if err != nil {
@@ -186,6 +209,12 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	for _, e := range writeErrs {
 		fmt.Fprintln(stderr, "runbook run: writing a report:", e)
 	}
+	if o.storeResult != "" {
+		if err := o.store(clients, res, stderr); err != nil {
+			fmt.Fprintln(stderr, "runbook run: storing the result:", err)
+			writeErrs = append(writeErrs, err.Error())
+		}
+	}
 	switch res.Verdict {
 	case report.VerdictPassed:
 		if len(writeErrs) > 0 {
@@ -198,6 +227,53 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		return exitf(exitCluster, "runbook run: %s", res.Error)
 	}
 	return exitf(exitFailed, "")
+}
+
+// store stores the result in the cluster (--store-result), on a context
+// of its own: the run's may have been interrupted, and the result of an
+// interrupted run is stored too.
+func (o *runOptions) store(c *kube.Clients, res *report.Result, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stored, err := incluster.StoreResult(ctx, c, res, incluster.StoreOptions{Namespace: o.storeResult,
+		Install: o.resultInstall, Job: os.Getenv("RUNBOOK_JOB_NAME"), Keep: o.keepResults})
+	if stored != nil {
+		line := fmt.Sprintf("result stored: configmap %s/%s", stored.Namespace, stored.Name)
+		if stored.Cut != "" {
+			line += " (cut to fit: " + stored.Cut + ")"
+		}
+		fmt.Fprintln(stderr, line)
+	}
+	return err
+}
+
+// readVarsFiles reads --vars-file files: each a JSON or YAML object of
+// strings (what an install's ConfigMap and Secret hold), later files
+// winning. Each is bounded as a runbook file is.
+func readVarsFiles(paths []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, exitf(exitInvalid, "--vars-file: %v", err)
+		}
+		data, err := io.ReadAll(io.LimitReader(f, runbook.MaxFileBytes+1))
+		f.Close()
+		if err != nil {
+			return nil, exitf(exitInvalid, "--vars-file %s: %v", p, err)
+		}
+		if len(data) > runbook.MaxFileBytes {
+			return nil, exitf(exitInvalid, "--vars-file %s: larger than %d bytes", p, runbook.MaxFileBytes)
+		}
+		var m map[string]string
+		if err := sigsyaml.UnmarshalStrict(data, &m); err != nil {
+			return nil, exitf(exitInvalid, "--vars-file %s: expected an object of NAME: \"VALUE\" strings: %v", p, err)
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 func writeReport(t reportTarget, res *report.Result) error {

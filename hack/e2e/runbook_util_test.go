@@ -344,6 +344,13 @@ func (c *cluster) labelled(t *testing.T, runID string) []labelledObject {
 	if runID == "" {
 		t.Fatal("no run id to look for")
 	}
+	return c.labelledBy(t, labelRunID+"="+runID)
+}
+
+// labelledBy lists every object of the cluster, of every listable resource
+// in every namespace, that the label selector selects.
+func (c *cluster) labelledBy(t *testing.T, selector string) []labelledObject {
+	t.Helper()
 	// Many lists in a row: lift client-go's default rate limit (5 per
 	// second) and silence deprecation warnings of resources nobody uses.
 	cfg := rest.CopyConfig(c.config)
@@ -361,7 +368,6 @@ func (c *cluster) labelled(t *testing.T, runID string) []labelledObject {
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		t.Fatalf("discovery: %v", err)
 	}
-	selector := labelRunID + "=" + runID
 	var out []labelledObject
 	for _, l := range lists {
 		gv, err := schema.ParseGroupVersion(l.GroupVersion)

@@ -151,7 +151,7 @@ func (in *Install) runArgs(vars map[string]string, namespace string) ([]string, 
 		args = append(args, "--vars-file", SecretVarsPath)
 	}
 	args = append(args, "--store-result", in.Namespace,
-		"--result-label", LabelInstall+"="+in.Name,
+		"--result-install", in.Name,
 		"--keep-results", strconv.Itoa(in.KeepResults),
 		"--artifacts", ArtifactsPath, "-o", "table")
 	if in.allowPrivileged {

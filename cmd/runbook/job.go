@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/runbook/incluster"
+	"github.com/kube-runbook/runbook/steps"
+)
+
+type jobOptions struct {
+	kube             kubeFlags
+	vars             []string
+	schedule         string
+	image            string
+	pullPolicy       string
+	name             string
+	targetNamespaces []string
+	keepResults      int
+	allowPrivileged  bool
+	apply, delete    bool
+}
+
+// AddFlags registers the command's flags on its own FlagSet.
+func (o *jobOptions) AddFlags(fs *pflag.FlagSet) {
+	o.kube.add(fs)
+	fs.Lookup("namespace").Usage = "namespace of the Job, its account and results, and the run's (default: the runbook's, then the context's, then default)"
+	fs.StringArrayVar(&o.vars, "var", nil, "a variable for every run, NAME=VALUE (repeatable); secret vars go to a Secret")
+	fs.StringVar(&o.schedule, "schedule", "", `run on a schedule: a CronJob (cron syntax, e.g. "*/30 * * * *") instead of one Job`)
+	fs.StringVar(&o.image, "image", incluster.DefaultImage, "the tool's image (make image builds it)")
+	fs.StringVar(&o.pullPolicy, "pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy: IfNotPresent, Never or Always")
+	fs.StringVar(&o.name, "name", "", "name of the install: its ServiceAccount, ConfigMap, CronJob and Jobs' prefix (default: runbook-NAME)")
+	fs.StringArrayVar(&o.targetNamespaces, "target-namespace", nil, `a further namespace runs may work in (repeatable; "*" for any: ClusterRoles)`)
+	fs.IntVar(&o.keepResults, "keep-results", incluster.DefaultKeepResults, "how many stored results of this runbook to keep")
+	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "pass --allow-privileged to the run")
+	fs.BoolVar(&o.apply, "apply", false, "apply it to the cluster (server-side apply) instead of printing it")
+	fs.BoolVar(&o.delete, "delete", false, "delete everything it labelled: CronJob, Jobs, pods, results, ConfigMap, Secret, account and RBAC")
+}
+
+// Run runs the command with its positional arguments.
+func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
+	file, err := oneFile("job", args)
+	if err != nil {
+		return err
+	}
+	if o.apply && o.delete {
+		return exitf(exitInvalid, "--apply and --delete contradict each other")
+	}
+	switch corev1.PullPolicy(o.pullPolicy) {
+	case corev1.PullIfNotPresent, corev1.PullNever, corev1.PullAlways:
+	default:
+		return exitf(exitInvalid, "--pull-policy %q: use IfNotPresent, Never or Always", o.pullPolicy)
+	}
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	source, err := readSource(file)
+	if err != nil {
+		return err
+	}
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
+	if err != nil {
+		return err
+	}
+	ns := o.kube.namespace
+	if ns == "" && rb.Spec.Namespace == "" && !rb.Spec.TemporaryNamespace {
+		ns = kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})
+	}
+	in, err := incluster.New(rb, incluster.Options{Source: source, Vars: vars, Namespace: ns, TargetNamespaces: o.targetNamespaces,
+		Name: o.name, Image: o.image, PullPolicy: corev1.PullPolicy(o.pullPolicy), KeepResults: o.keepResults, AllowPrivileged: o.allowPrivileged})
+	if err != nil {
+		return exitf(exitInvalid, "%v", err)
+	}
+	objs, err := in.Objects()
+	if err != nil {
+		return err
+	}
+	var run *unstructured.Unstructured
+	runID := ""
+	if o.schedule != "" {
+		cj, err := in.CronJob(o.schedule)
+		if err != nil {
+			return exitf(exitInvalid, "%v", err)
+		}
+		if run, err = incluster.ToUnstructured(cj); err != nil {
+			return err
+		}
+	} else {
+		job, err := in.Job(incluster.RunOptions{})
+		if err != nil {
+			return exitf(exitInvalid, "%v", err)
+		}
+		runID = job.Labels[incluster.LabelRun]
+		if run, err = incluster.ToUnstructured(job); err != nil {
+			return err
+		}
+	}
+	objs = append(objs, run)
+	if !o.apply && !o.delete {
+		return printObjects(stdout, rb, objs)
+	}
+
+	clients, err := o.kube.clients()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if o.delete {
+		deleted, err := incluster.Delete(ctx, clients, in.Namespace, in.Name)
+		for _, d := range deleted {
+			if d.Error != "" {
+				fmt.Fprintf(stdout, "%s: failed: %s\n", d, d.Error)
+			} else {
+				fmt.Fprintf(stdout, "%s deleted\n", d)
+			}
+		}
+		if len(deleted) == 0 && err == nil {
+			fmt.Fprintf(stdout, "nothing labelled %s in %s\n", incluster.Selector(in.Name), in.Namespace)
+		}
+		if err != nil {
+			return exitf(exitCluster, "runbook job --delete: %v", err)
+		}
+		return nil
+	}
+	applyCtx, cancelApply := context.WithTimeout(ctx, time.Minute)
+	defer cancelApply()
+	if err := incluster.Apply(applyCtx, clients, objs); err != nil {
+		return exitf(exitCluster, "runbook job --apply: %v", err)
+	}
+	for _, u := range objs {
+		fmt.Fprintf(stdout, "%s %s applied\n", u.GetKind(), objName(u))
+	}
+	if runID != "" {
+		fmt.Fprintf(stderr, "run %s: follow it with `kubectl logs -n %s -f job/%s`; its result: `%s results show %s -n %s`\n",
+			runID, in.Namespace, run.GetName(), programName(), runID, in.Namespace)
+	} else {
+		fmt.Fprintf(stderr, "scheduled %q; results: `%s results -n %s %s`\n", o.schedule, programName(), in.Namespace, rb.Metadata.Name)
+	}
+	return nil
+}
+
+func objName(u *unstructured.Unstructured) string {
+	if u.GetNamespace() == "" {
+		return u.GetName()
+	}
+	return u.GetNamespace() + "/" + u.GetName()
+}
+
+// readSource reads the runbook file's bytes (for the ConfigMap), bounded
+// as the loader bounds them; standard input is read once and handed to
+// the loader.
+func readSource(file string) ([]byte, error) {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, runbook.MaxFileBytes+1))
+		stdin = bytes.NewReader(data)
+	} else {
+		var f *os.File
+		if f, err = os.Open(file); err != nil {
+			return nil, exitf(exitInvalid, "%v", err)
+		}
+		data, err = io.ReadAll(io.LimitReader(f, runbook.MaxFileBytes+1))
+		f.Close()
+	}
+	if err != nil {
+		return nil, exitf(exitInvalid, "%s: %v", file, err)
+	}
+	return data, nil
+}
+
+// printObjects prints the objects as YAML documents. The Secret's values
+// are shown as stringData, redacted as a plan redacts secret vars: the
+// printed Secret is to be filled in, or created with --apply.
+func printObjects(w io.Writer, rb *runbook.Runbook, objs []*unstructured.Unstructured) error {
+	var out bytes.Buffer
+	for i, u := range objs {
+		obj := u.Object
+		if u.GetKind() == "Secret" {
+			c := u.DeepCopy()
+			data, _, _ := unstructured.NestedStringMap(c.Object, "data")
+			strs := map[string]any{}
+			for k := range data {
+				var vars map[string]string
+				raw, _ := json.Marshal(map[string]string{})
+				if b, err := base64.StdEncoding.DecodeString(data[k]); err == nil && json.Unmarshal(b, &vars) == nil {
+					for name := range vars {
+						vars[name] = "<redacted: runbook job --apply creates this Secret with the value>"
+					}
+					raw, _ = json.Marshal(vars)
+				}
+				strs[k] = string(raw)
+			}
+			unstructured.RemoveNestedField(c.Object, "data")
+			c.Object["stringData"] = strs
+			obj = c.Object
+		}
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(b)
+	}
+	_, err := io.WriteString(w, engine.KnownSecrets(rb).Known(out.String()))
+	return err
+}
