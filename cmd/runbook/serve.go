@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/incluster"
 	"github.com/kube-runbook/runbook/runbook/serve"
@@ -33,6 +34,7 @@ type serveOptions struct {
 	maxJobs   int
 	maxBody   int64
 	manifests bool
+	install   bool
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -47,6 +49,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.window, "dedup-window", 10*time.Minute, "an alert (by fingerprint) that started a run starts no other within this window")
 	fs.IntVar(&o.maxJobs, "max-jobs", 5, "the most runs at once; over it, notifications are answered 503 and Alertmanager retries")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "the largest notification body in bytes (413 above)")
+	fs.BoolVar(&o.install, "install", false, "apply each route's install (account, RBAC, runbook ConfigMap; as runbook job --apply, without starting a run) in -n, and exit")
 	fs.BoolVar(&o.manifests, "manifests", false, "print the receiver's Deployment, Service, ServiceAccount, Role, RoleBinding and routes ConfigMap, and exit")
 }
 
@@ -60,7 +63,9 @@ func (o *serveOptions) validate() error {
 		return exitf(exitInvalid, "runbook serve: --max-jobs must be at least 1")
 	case o.maxBody < 1024:
 		return exitf(exitInvalid, "runbook serve: --max-body must be at least 1024 bytes")
-	case !o.manifests && o.tokenFile == "":
+	case o.install && o.manifests:
+		return exitf(exitInvalid, "runbook serve: --install and --manifests are two steps: run them one after the other")
+	case !o.manifests && !o.install && o.tokenFile == "":
 		return exitf(exitInvalid, "runbook serve: --token-file is required (a file with the bearer token Alertmanager sends)")
 	}
 	return nil
@@ -89,9 +94,11 @@ func (o *serveOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if o.manifests {
 		return o.printManifests(source, routes, stdout)
 	}
-	token, err := readToken(o.tokenFile)
-	if err != nil {
-		return exitf(exitInvalid, "runbook serve: --token-file: %v", err)
+	var token string
+	if !o.install {
+		if token, err = readToken(o.tokenFile); err != nil {
+			return exitf(exitInvalid, "runbook serve: --token-file: %v", err)
+		}
 	}
 	c, err := o.kube.clients()
 	if err != nil {
@@ -100,6 +107,9 @@ func (o *serveOptions) Run(args []string, stdout, stderr io.Writer) error {
 	starter, err := serve.NewJobStarter(c.Kube, c.Namespace, o.image, routes)
 	if err != nil {
 		return exitf(exitInvalid, "runbook serve: %v", err)
+	}
+	if o.install {
+		return installRoutes(c, starter, routes, stdout)
 	}
 	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
 	rc, err := serve.NewReceiver(serve.Options{Routes: routes, Starter: starter, Token: token, Window: o.window,
@@ -132,6 +142,30 @@ func (o *serveOptions) Run(args []string, stdout, stderr io.Writer) error {
 		return exitf(exitFailed, "runbook serve: shutdown: %v", err)
 	}
 	logger.Printf("runbook serve: stopped")
+	return nil
+}
+
+// installRoutes applies each route's install, as `runbook job FILE
+// --apply` would but without its run.
+func installRoutes(c *kube.Clients, starter *serve.JobStarter, routes *serve.Routes, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	for _, in := range starter.Installs(routes) {
+		objs, err := in.Objects()
+		if err != nil {
+			return err
+		}
+		if err := incluster.Apply(ctx, c, objs); err != nil {
+			return exitf(exitCluster, "runbook serve --install: %v", err)
+		}
+		for _, u := range objs {
+			ns := u.GetNamespace()
+			if ns != "" {
+				ns += "/"
+			}
+			fmt.Fprintf(stdout, "%s %s%s applied\n", strings.ToLower(u.GetKind()), ns, u.GetName())
+		}
+	}
 	return nil
 }
 
@@ -171,7 +205,7 @@ func (o *serveOptions) printManifests(source []byte, routes *serve.Routes, stdou
 		return exitf(exitInvalid, "runbook serve --manifests: %v", err)
 	}
 	fmt.Fprintf(stdout, "# runbook serve in namespace %s. The token Secret is not printed: create it with\n#   kubectl -n %s create secret generic %s --from-file=%s=TOKEN-FILE\n", ns, ns, serve.TokenSecret, serve.TokenKey)
-	fmt.Fprintf(stdout, "# and install each route's runbook first: runbook job FILE -n %s --apply (with its --name and --target-namespace).\n", ns)
+	fmt.Fprintf(stdout, "# and install the routes' runbooks first: runbook serve --routes FILE -n %s --install\n", ns)
 	for _, obj := range objs {
 		b, err := yaml.Marshal(obj)
 		if err != nil {

@@ -56,9 +56,8 @@ func TestServeAlertmanager(t *testing.T) {
 		return s != nil && s.RestartCount >= 1 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff", nil
 	})
 
-	// The routes, the token, and the install the route names, applied as
-	// `runbook job examples/incidents/crashloop.yaml -n OPS
-	// --target-namespace APP --apply` applies it.
+	// The routes, the token, and the install the route names (its
+	// account with the runbook's rules in APP, its ConfigMap).
 	dir := t.TempDir()
 	routes := filepath.Join(dir, "routes.yaml")
 	crashloop, err := filepath.Abs(repoFile("examples/incidents/crashloop.yaml"))
@@ -84,7 +83,10 @@ routes:
 	if image == "" {
 		image = incluster.DefaultImage
 	}
-	install(t, c, routes, ops, image)
+	if res := runCLI(t, "serve", "--routes", routes, "-n", ops, "--image", image, "--install"); res.code != 0 ||
+		!strings.Contains(res.stdout, "configmap "+ops+"/runbook-incident-crashloop applied") {
+		t.Fatalf("serve --install:\n%s", res)
+	}
 
 	// The receiver.
 	srv := startCLI(t, "serve", "--routes", routes, "--token-file", tokenFile, "-n", ops, "--image", image,
@@ -206,34 +208,6 @@ func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// install applies, in ops, the install of each route as the receiver
-// builds it (serve.NewJobStarter: the objects `runbook job FILE -n OPS
-// --target-namespace ... --apply` applies).
-func install(t *testing.T, c *cluster, routesFile, ops, image string) {
-	t.Helper()
-	routes, err := serve.LoadRoutes(routesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients, err := kube.NewClientsForConfig(c.config, ops, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := serve.NewJobStarter(clients.Kube, ops, image, routes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range routes.Names() {
-		objs, err := st.Install(name).Objects()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := incluster.Apply(t.Context(), clients, objs); err != nil {
-			t.Fatalf("installing the runbook of route %s: %v", name, err)
-		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -41,11 +43,18 @@ type JobStarter struct {
 // incluster.DefaultImage).
 func NewJobStarter(kube kubernetes.Interface, namespace, image string, routes *Routes) (*JobStarter, error) {
 	s := &JobStarter{kube: kube, namespace: namespace, installs: map[string]*incluster.Install{}}
+	byName := map[string]*Route{}
 	for _, r := range routes.list {
 		in, err := incluster.New(r.Runbook, incluster.Options{Source: r.Source, Namespace: namespace,
 			TargetNamespaces: r.TargetNamespaces, Name: r.Install, Image: image})
 		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", r.Name, err)
+		}
+		if other := byName[in.Name]; other != nil && (!bytes.Equal(other.Source, r.Source) || !slices.Equal(other.TargetNamespaces, r.TargetNamespaces)) {
+			return nil, fmt.Errorf("routes %s and %s make two different installs named %s: give one an install: name of its own", other.Name, r.Name, in.Name)
+		}
+		if byName[in.Name] == nil {
+			byName[in.Name] = r
 		}
 		s.installs[r.Name] = in
 		// A fixed namespace outside the install's rules would refuse
@@ -61,6 +70,19 @@ func NewJobStarter(kube kubernetes.Interface, namespace, image string, routes *R
 
 // Install returns the install of a route, or nil.
 func (s *JobStarter) Install(route string) *incluster.Install { return s.installs[route] }
+
+// Installs returns the routes' installs, each once, in the routes' order.
+func (s *JobStarter) Installs(routes *Routes) []*incluster.Install {
+	var out []*incluster.Install
+	seen := map[string]bool{}
+	for _, r := range routes.list {
+		if in := s.installs[r.Name]; in != nil && !seen[in.Name] {
+			seen[in.Name] = true
+			out = append(out, in)
+		}
+	}
+	return out
+}
 
 // Job builds the Job of a run, without sending it.
 func (s *JobStarter) Job(run Run) (*batchv1.Job, error) {

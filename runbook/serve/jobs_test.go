@@ -101,3 +101,29 @@ routes:
 		t.Errorf("a fixed namespace outside the install's targets: %v", err)
 	}
 }
+
+func TestJobStarterOneInstallTwoWays(t *testing.T) {
+	rs, err := ParseRoutes("testdata/r.yaml", []byte(`apiVersion: runbook/v1alpha1
+kind: Routes
+routes:
+- name: a
+  alert: A
+  runbook: ../../../examples/incidents/crashloop.yaml
+  targetNamespaces: [shop]
+- name: b
+  alert: B
+  runbook: ../../../examples/incidents/crashloop.yaml
+  targetNamespaces: [shop]
+- name: c
+  alert: C
+  runbook: ../../../examples/incidents/crashloop.yaml
+  targetNamespaces: [payments]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewJobStarter(fake.NewClientset(), "ops", "", rs)
+	if err == nil || err.Error() != "routes a and c make two different installs named runbook-incident-crashloop: give one an install: name of its own" {
+		t.Errorf("two routes, one install name, two sets of rules: %v", err)
+	}
+}
