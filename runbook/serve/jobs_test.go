@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,5 +126,34 @@ routes:
 	_, err = NewJobStarter(fake.NewClientset(), "ops", "", rs)
 	if err == nil || err.Error() != "routes a and c make two different installs named runbook-incident-crashloop: give one an install: name of its own" {
 		t.Errorf("two routes, one install name, two sets of rules: %v", err)
+	}
+}
+
+// TestInstallRulesFromPlaceholders: the crash-loop runbook copies the
+// alert's pod; planned with the route's vars as placeholders, its install
+// may create pods in the target namespace (planned with pod "", the copy
+// would not be planned, and the run would be forbidden).
+func TestInstallRulesFromPlaceholders(t *testing.T) {
+	rs, err := LoadRoutes("testdata/routes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := NewJobStarter(fake.NewClientset(), "ops", "", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, p := range st.Install("crashloop-any").Permissions {
+		if p.Namespace != "shop" {
+			continue
+		}
+		for _, r := range p.Rules {
+			if slices.Equal(r.APIGroups, []string{""}) && slices.Contains(r.Resources, "pods") {
+				verbs = append(verbs, r.Verbs...)
+			}
+		}
+	}
+	if !slices.Contains(verbs, "create") || !slices.Contains(verbs, "delete") {
+		t.Errorf("the install's verbs on pods in shop: %v, want create and delete (the copy and its cleanup)", verbs)
 	}
 }

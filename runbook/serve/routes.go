@@ -121,7 +121,8 @@ type Route struct {
 	// Name and Alert are the route's.
 	Name, Alert string
 	// File is the runbook file's path, Source its bytes and Runbook the
-	// runbook loaded from them.
+	// runbook loaded from them, each var the route takes from an alert
+	// set to its Placeholder (for the plan of the install's rules).
 	File    string
 	Source  []byte
 	Runbook *runbook.Runbook
@@ -253,7 +254,31 @@ func compileRoutes(file string, doc *runbook.Document, f *RoutesFile) (*Routes, 
 	if err := doc.Err(); err != nil {
 		return nil, err
 	}
+	for _, r := range rs.list {
+		// The install's rules come from a plan of the runbook: plan it
+		// with a placeholder for each var an alert will give, so that the
+		// steps named after them (the copy of the alert's pod) are
+		// planned, and need their rules, as they will run.
+		vars := map[string]string{}
+		for name := range r.vars {
+			vars[name] = Placeholder(name)
+		}
+		if len(vars) == 0 {
+			continue
+		}
+		rb, err := runbook.Parse(r.File, r.Source, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars})
+		if err != nil {
+			return nil, fmt.Errorf("route %s: the runbook with placeholder vars: %w", r.Name, err)
+		}
+		r.Runbook = rb
+	}
 	return rs, nil
+}
+
+// Placeholder is the value a var taken from an alert has when a route's
+// runbook is planned for its install: a valid name, alert-NAME.
+func Placeholder(name string) string {
+	return "alert-" + strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
 // loadRunbook reads and loads a route's runbook with the step kinds.
