@@ -144,12 +144,14 @@ receivers:
 
 	res, md := waitForStoredReport(t, c, ops, runID, job.Name)
 	t.Logf("time from the alert push to the stored report: %s (verdict %s)", time.Since(pushed).Round(100*time.Millisecond), res.Verdict)
-	// The report names the cause: the exit code, the previous run's last
-	// log line, the kubelet backing off.
+	// The report names the cause: the exit code and reason of the last
+	// run and its last log line. (Whether the container is waiting in
+	// CrashLoopBackOff or running again at that moment depends on when the
+	// run reads it.)
 	wantInReport(t, md,
 		"| Var `exitCode` | `3` |",
+		"| Var `reason` | `Error` |",
 		"fatal: cannot open /data/db.sqlite: no such file",
-		"| Var `waiting` | `CrashLoopBackOff` |",
 		"| Var `pod` | `"+pod.Name+"` |",
 		"| Namespace | `"+app+"` |",
 	)
