@@ -113,6 +113,8 @@ func Manifests(o ManifestOptions) ([]runtime.Object, error) {
 					TerminationGracePeriodSeconds: ptr.To(int64(30)),
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(incluster.ImageUser)), RunAsGroup: ptr.To(int64(incluster.ImageUser)),
+						// The token file (mode 0440) belongs to this group.
+						FSGroup:        ptr.To(int64(incluster.ImageUser)),
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{{
