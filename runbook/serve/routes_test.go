@@ -187,3 +187,28 @@ routes:
 		})
 	}
 }
+
+// FuzzParseRoutes: whatever the routes file, ParseRoutes returns routes or
+// positioned errors, and never panics.
+func FuzzParseRoutes(f *testing.F) {
+	src, err := os.ReadFile("testdata/routes.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(src))
+	f.Add("routes: [{name: a, vars: {x: {from: [1]}}}]")
+	f.Add("a: &a [*a, *a]\nroutes: *a\n")
+	f.Add("apiVersion: runbook/v1alpha1\nkind: Routes\nroutes:\n- {name: a, alert: A, runbook: node.yaml, selector: 'x in (', namespace: labels.}\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		rs, err := ParseRoutes("testdata/routes.yaml", []byte(data))
+		if err == nil {
+			if len(rs.Names()) == 0 {
+				t.Fatal("no error and no route")
+			}
+			return
+		}
+		if err.Error() == "" {
+			t.Fatal("an empty error")
+		}
+	})
+}
