@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -81,7 +82,14 @@ const (
 	MaxAlerts = 1000
 	// MaxLabels is the most labels (or annotations) one alert may carry.
 	MaxLabels = 128
+	// MaxFingerprint is the longest fingerprint (Alertmanager's are 16
+	// hex digits).
+	MaxFingerprint = 64
 )
+
+func notWord(c rune) bool {
+	return !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
+}
 
 // ErrPayload marks an error of DecodeMessage about the payload itself (as
 // opposed to reading it).
@@ -140,6 +148,9 @@ func (m *Message) check() error {
 		}
 		if a.Name() == "" {
 			return fmt.Errorf("alerts[%d] has no alertname label", i)
+		}
+		if len(a.Fingerprint) > MaxFingerprint || strings.IndexFunc(a.Fingerprint, notWord) >= 0 {
+			return fmt.Errorf("alerts[%d].fingerprint is not up to %d letters and digits", i, MaxFingerprint)
 		}
 	}
 	return nil

@@ -154,6 +154,10 @@ const (
 )
 
 func (rc *Receiver) reject(w http.ResponseWriter, code int, reason, msg string) {
+	if len(msg) > 512 {
+		// The message may quote the payload (an unknown field's name).
+		msg = strings.ToValidUTF8(msg[:512], "") + "..."
+	}
 	rc.metrics.rejected.WithLabelValues(reason).Inc()
 	rc.opts.Log.Printf("rejected (%d %s): %s", code, reason, msg)
 	http.Error(w, msg, code)
@@ -226,34 +230,34 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 		rc.metrics.received.Inc()
 		route := rc.opts.Routes.Match(a)
 		if route == nil {
-			lines = append(lines, fmt.Sprintf("%s %s: no route", a.Name(), a.Key()))
+			lines = append(lines, fmt.Sprintf("%s %s: no route", show(a.Name()), show(a.Key())))
 			continue
 		}
 		rc.metrics.matched.WithLabelValues(route.Name).Inc()
 		if a.Status == StatusResolved && !route.Resolved {
 			rc.metrics.ignored.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: resolved, ignored by route %s", a.Name(), a.Key(), route.Name))
+			lines = append(lines, fmt.Sprintf("%s %s: resolved, ignored by route %s", show(a.Name()), show(a.Key()), route.Name))
 			continue
 		}
 		target, err := route.Target(a)
 		if err != nil {
 			invalid = true
 			rc.metrics.rejected.WithLabelValues(rejectInvalidAlert).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", a.Name(), a.Key(), route.Name, err))
+			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", show(a.Name()), show(a.Key()), route.Name, err))
 			continue
 		}
 		key := a.Status + "/" + a.Key()
 		now := rc.opts.Now()
 		if at, ok := rc.seen[key]; ok && now.Sub(at) < rc.opts.Window {
 			rc.metrics.deduplicated.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: deduplicated (started %s ago)", a.Name(), a.Key(), now.Sub(at).Round(time.Second)))
+			lines = append(lines, fmt.Sprintf("%s %s: deduplicated (started %s ago)", show(a.Name()), show(a.Key()), now.Sub(at).Round(time.Second)))
 			continue
 		}
 		rc.prune(now)
 		if len(rc.seen) >= MaxKeys {
 			retry = true
 			rc.metrics.throttled.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: %d alerts in the window, try later", a.Name(), a.Key(), len(rc.seen)))
+			lines = append(lines, fmt.Sprintf("%s %s: %d alerts in the window, try later", show(a.Name()), show(a.Key()), len(rc.seen)))
 			continue
 		}
 		if active < 0 {
@@ -261,14 +265,14 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 				retry = true
 				active = -1
 				rc.metrics.failed.WithLabelValues(route.Name).Inc()
-				lines = append(lines, fmt.Sprintf("%s %s: counting the active runs: %v", a.Name(), a.Key(), err))
+				lines = append(lines, fmt.Sprintf("%s %s: counting the active runs: %v", show(a.Name()), show(a.Key()), err))
 				continue
 			}
 		}
 		if active >= rc.opts.MaxActive {
 			retry = true
 			rc.metrics.throttled.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: %d runs active, the cap: try later", a.Name(), a.Key(), active))
+			lines = append(lines, fmt.Sprintf("%s %s: %d runs active, the cap: try later", show(a.Name()), show(a.Key()), active))
 			continue
 		}
 		run := Run{Route: route.Name, Runbook: route.Runbook.Metadata.Name, Namespace: target.Namespace, Vars: target.Vars, Alert: a.Name(), Fingerprint: a.Key()}
@@ -276,19 +280,19 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 		if errors.Is(err, ErrInvalidRun) {
 			invalid = true
 			rc.metrics.rejected.WithLabelValues(rejectInvalidAlert).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", a.Name(), a.Key(), route.Name, err))
+			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", show(a.Name()), show(a.Key()), route.Name, err))
 			continue
 		}
 		if err != nil {
 			retry = true
 			rc.metrics.failed.WithLabelValues(route.Name).Inc()
-			lines = append(lines, fmt.Sprintf("%s %s: starting runbook %s: %v", a.Name(), a.Key(), run.Runbook, err))
+			lines = append(lines, fmt.Sprintf("%s %s: starting runbook %s: %v", show(a.Name()), show(a.Key()), run.Runbook, err))
 			continue
 		}
 		rc.seen[key] = now
 		active++
 		rc.metrics.started.WithLabelValues(route.Name).Inc()
-		lines = append(lines, fmt.Sprintf("%s %s: started %s (runbook %s, namespace %s)", a.Name(), a.Key(), job, run.Runbook, orDefault(target.Namespace)))
+		lines = append(lines, fmt.Sprintf("%s %s: started %s (runbook %s, namespace %s)", show(a.Name()), show(a.Key()), job, run.Runbook, orDefault(target.Namespace)))
 	}
 	for _, l := range lines {
 		rc.opts.Log.Print(l)
@@ -301,6 +305,15 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 		return http.StatusBadRequest, text
 	}
 	return http.StatusOK, text
+}
+
+// show prints an untrusted value in a log line: as it is when short and
+// plain, else quoted and cut, so that no value can forge a line.
+func show(s string) string {
+	if len(s) <= 64 && s != "" && strings.IndexFunc(s, func(c rune) bool { return c <= ' ' || c > '~' }) < 0 {
+		return s
+	}
+	return quoteCut(s)
 }
 
 func orDefault(ns string) string {

@@ -126,6 +126,9 @@ func TestRejects(t *testing.T) {
 		{name: "alert without a name", body: `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{}}]}`, code: 400, text: "invalid payload: alerts[0] has no alertname label"},
 		{name: "label of the wrong type", body: `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":1}}]}`, code: 400, text: "invalid payload: json: cannot unmarshal number"},
 		{name: "bad time", body: `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"x"},"startsAt":"yesterday"}]}`, code: 400, text: "invalid payload: parsing time"},
+		{name: "fingerprint too long", body: strings.Replace(notification(StatusFiring, "a"), `"fingerprint":"a"`, `"fingerprint":"`+strings.Repeat("f", 65)+`"`, 1), code: 400, text: "invalid payload: alerts[0].fingerprint is not up to 64 letters and digits"},
+		{name: "fingerprint with a newline", body: strings.Replace(notification(StatusFiring, "a"), `"fingerprint":"a"`, `"fingerprint":"a\nforged line"`, 1), code: 400, text: "invalid payload: alerts[0].fingerprint is not up to 64 letters and digits"},
+		{name: "long unknown field", body: `{"` + strings.Repeat("k", 2000) + `":1}`, code: 400, text: `invalid payload: json: unknown field "kkkk`},
 		{name: "too big", body: `{"version":"4","status":"firing","alerts":[],"receiver":"` + strings.Repeat("x", 70<<10) + `"}`, code: 413, text: "the body is over 65536 bytes"},
 		{name: "not JSON media type", body: notification(StatusFiring, "a"), header: []string{"Content-Type", "text/plain"}, code: 415, text: "the body must be application/json"},
 		{name: "pod label not a name", body: strings.Replace(notification(StatusFiring, "a"), "web-a", "WEB A", 1), code: 400, text: `KubePodCrashLooping a: route crashloop: var pod: labels.pod "WEB A" is not a valid name`},
@@ -147,6 +150,9 @@ func TestRejects(t *testing.T) {
 			if w.Code != tt.code || !strings.HasPrefix(w.Body.String(), tt.text) {
 				t.Errorf("want %d %q..., got %d %q", tt.code, tt.text, w.Code, w.Body)
 			}
+			if w.Body.Len() > 600 {
+				t.Errorf("the answer is %d bytes: an error quoting the payload must be cut", w.Body.Len())
+			}
 		})
 	}
 	if len(st.runs) != 0 {
@@ -154,7 +160,7 @@ func TestRejects(t *testing.T) {
 	}
 	m := scrape(t, rc)
 	for _, line := range []string{
-		`runbook_serve_rejected_total{reason="malformed"} 10`,
+		`runbook_serve_rejected_total{reason="malformed"} 13`,
 		`runbook_serve_rejected_total{reason="method"} 1`,
 		`runbook_serve_rejected_total{reason="too_large"} 1`,
 		`runbook_serve_rejected_total{reason="media_type"} 1`,
@@ -340,3 +346,16 @@ func FuzzWebhook(f *testing.F) {
 }
 
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// TestNoForgedLines: an alert's name is printed quoted when it is not
+// plain, so that it cannot add a line to the answer or the log.
+func TestNoForgedLines(t *testing.T) {
+	rc := newTestReceiver(t, &fakeStarter{}, &clock{}, 1)
+	w := post(rc, `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"x\nKubePodCrashLooping a: started job/evil"},"fingerprint":"f1"}]}`)
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if got, want := w.Body.String(), `"x\nKubePodCrashLooping a: started job/evil" f1: no route`+"\n"; got != want {
+		t.Errorf("answer %q, want %q", got, want)
+	}
+}
