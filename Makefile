@@ -14,7 +14,7 @@ OUT       ?= out
 STATICCHECK := $(GO) tool -modfile=hack/tools/tools.mod staticcheck
 SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh') .ci/run
 
-.PHONY: all build image schema schema-check lint unit fuzz e2e test cluster-lifecycle demo bench clean
+.PHONY: all build image schema schema-check schema-lsp lint unit fuzz e2e test cluster-lifecycle demo bench clean
 
 all: build
 
@@ -44,6 +44,25 @@ schema-check:
 	    if ! cmp -s $$tmp/$$f schemas/$$f; then echo "schemas/$$f is stale: run make schema" >&2; diff -u schemas/$$f $$tmp/$$f | head -20; rm -rf $$tmp; exit 1; fi; \
 	  done; rm -rf $$tmp; echo "schemas are up to date"
 
+## schema-lsp: drive a real yaml-language-server with the schema, as an
+## editor does: the examples get no diagnostics, each typo of
+## hack/yamlls/testdata/typos.yaml gets one, completion offers the enums.
+## The server is pinned in hack/yamlls/package-lock.json and installed from
+## the npm registry into hack/yamlls/node_modules when missing (node and npm
+## from Debian when missing); the product needs none of it.
+YAMLLS_DIR   := hack/yamlls
+YAMLLS_STAMP := $(YAMLLS_DIR)/node_modules/.installed
+
+$(YAMLLS_STAMP): $(YAMLLS_DIR)/package.json $(YAMLLS_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing node and npm"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	cd $(YAMLLS_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+schema-lsp: $(YAMLLS_STAMP)
+	$(GO) test -tags yamlls -count=1 ./hack/yamlls/
+
 ## lint: gofmt, go vet, staticcheck (a tool of hack/tools/tools.mod, kept out
 ## of the module's own dependencies), the import layers, and shellcheck over
 ## every shell script (installed from Debian when missing)
@@ -51,7 +70,8 @@ lint: schema-check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^hack/kubebin/')); if [ -n "$$out" ]; then echo "gofmt needed:" >&2; echo "$$out" >&2; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./hack/e2e/
-	$(STATICCHECK) -tags e2e $(PKGS)
+	$(GO) vet -tags yamlls ./hack/yamlls/
+	$(STATICCHECK) -tags e2e,yamlls $(PKGS)
 	hack/check-imports.sh
 	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
@@ -74,10 +94,11 @@ e2e: build cluster-up
 	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \
 	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(OUT)/e2e.log
 
-## test: everything CI runs: lint, schema check, unit tests, a short fuzz run,
+## test: everything CI runs: lint, schema check, unit tests, the schema in a
+## real yaml-language-server, a short fuzz run,
 ## the end-to-end tests on the local cluster, then cluster-down must leave
 ## nothing behind and a second cluster-up must start clean (smoke test again)
-test: lint unit fuzz e2e cluster-lifecycle
+test: lint unit schema-lsp fuzz e2e cluster-lifecycle
 
 cluster-lifecycle:
 	hack/cluster-down-check.sh

@@ -45,7 +45,6 @@ echo "image $ref $digest: $out/runbook-image.tar"
 
 # Import into every node of a running local cluster.
 nodes=$(state_nodes)
-imported=0
 for ((i = 1; i <= nodes; i++)); do
   sock=$(node_sock "$i")
   if [[ ! -S $sock ]]; then
@@ -58,5 +57,4 @@ for ((i = 1; i <= nodes; i++)); do
   fi
   images_import "$sock" "$out/runbook-image.tar"
   echo "node $i: imported $ref"
-  imported=$((imported + 1))
 done

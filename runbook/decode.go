@@ -225,6 +225,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		default:
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 		}
+	case reflect.Bool:
+		d.decodeBool(n, v, what)
 	default:
 		if n.Kind != yaml.ScalarNode {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
@@ -233,6 +235,44 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 		}
+	}
+}
+
+// yaml12Bools are the booleans of YAML 1.2's core schema, the rule
+// yaml-language-server applies with the JSON Schema: yes, no, on, off, y
+// and n are strings (YAML 1.1 read them as booleans, and yaml.v3 still does
+// when it decodes into a bool), and so is a quoted "true".
+var yaml12Bools = map[string]bool{"true": true, "True": true, "TRUE": true, "false": false, "False": false, "FALSE": false}
+
+// decodeBool sets v from a YAML 1.2 boolean, the same rule as the schema's
+// type: boolean, and says what to write instead of anything else.
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, what string) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		if b, ok := yaml12Bools[n.Value]; ok {
+			v.SetBool(b)
+			return
+		}
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		d.nodeErrorf(n, "%s: expected true or false, found %s", what, kindOf(n))
+		return
+	}
+	want := ""
+	switch strings.ToLower(n.Value) {
+	case "true", "yes", "y", "on", "1":
+		want = "true"
+	case "false", "no", "n", "off", "0":
+		want = "false"
+	}
+	switch {
+	case want == "":
+		d.nodeErrorf(n, "%s: expected true or false, found %s", what, kindOf(n))
+	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		d.nodeErrorf(n, "%s: expected true or false, found the string %s: write %s, without quotes", what, kindOf(n), want)
+	case n.ShortTag() == "!!str":
+		d.nodeErrorf(n, "%s: expected true or false, found %s, which YAML 1.2 reads as a string: write %s", what, kindOf(n), want)
+	default:
+		d.nodeErrorf(n, "%s: expected true or false, found %s: write %s", what, kindOf(n), want)
 	}
 }
 

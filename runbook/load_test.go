@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -135,5 +136,111 @@ func TestLoadOK(t *testing.T) {
 	}
 	if len(rb.Spec.Steps) != 2 || rb.Spec.Steps[0].Assert[1].Message != "it must work" || rb.Spec.Steps[0].Set[0].Name != "out" {
 		t.Errorf("decoded steps: %+v", rb.Spec.Steps[0])
+	}
+}
+
+// TestBooleansAreYAML12 checks that a boolean field takes YAML 1.2's
+// booleans only, as the schema's type: boolean does in an editor
+// (yaml-language-server reads YAML 1.2): yaml.v3 would take YAML 1.1's
+// yes/no/on/off into a bool but not a quoted "true". Every other value is
+// an error at its position that says what to write; a pointer field
+// (delete's wait) follows the same rule.
+func TestBooleansAreYAML12(t *testing.T) {
+	step := func(v string) string {
+		return head + "  steps:\n  - local: {command: [echo]}\n    continueOnError: " + v + "\n"
+	}
+	const at = "rb.yaml:7:22: continueOnError: expected true or false, found "
+	for _, tc := range []struct {
+		value string
+		want  bool
+		err   string
+	}{
+		{"true", true, ""},
+		{"false", false, ""},
+		{"True", true, ""},
+		{"FALSE", false, ""},
+		{"!!bool true", true, ""},
+		{"yes", false, at + `"yes", which YAML 1.2 reads as a string: write true`},
+		{"no", false, at + `"no", which YAML 1.2 reads as a string: write false`},
+		{"on", false, at + `"on", which YAML 1.2 reads as a string: write true`},
+		{"off", false, at + `"off", which YAML 1.2 reads as a string: write false`},
+		{"y", false, at + `"y", which YAML 1.2 reads as a string: write true`},
+		{"N", false, at + `"N", which YAML 1.2 reads as a string: write false`},
+		{`"yes"`, false, at + `the string "yes": write true, without quotes`},
+		{`"true"`, false, at + `the string "true": write true, without quotes`},
+		{`'false'`, false, at + `the string "false": write false, without quotes`},
+		{`"True"`, false, at + `the string "True": write true, without quotes`},
+		{"1", false, at + `"1": write true`},
+		{"0", false, at + `"0": write false`},
+		{"maybe", false, at + `"maybe"`},
+		{"~", false, at + "nothing (null)"},
+		{"[true]", false, at + "a list"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			rb, err := runbook.Parse("rb.yaml", []byte(step(tc.value)), runbook.LoadOptions{Kinds: steps.Registry})
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("error:\n got: %v\nwant: %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rb.Spec.Steps[0].ContinueOnError; got != tc.want {
+				t.Errorf("continueOnError = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	_, err := runbook.Parse("rb.yaml", []byte(head+"  steps:\n  - delete: {kind: Pod, name: p, wait: \"no\"}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	if want := `rb.yaml:6:40: delete.wait: expected true or false, found the string "no": write false, without quotes`; err == nil || err.Error() != want {
+		t.Errorf("delete.wait \"no\":\n got: %v\nwant: %s", err, want)
+	}
+}
+
+// TestEnumTagsMatchTheLoader checks the closed sets the schema offers
+// editors (enum tags) on the format's own fields against what the loader
+// accepts: every value in a tag loads, a value outside it does not, and no
+// field with an enum tag is left out of the test.
+func TestEnumTagsMatchTheLoader(t *testing.T) {
+	docs := map[string]func(v string) string{
+		"Runbook.APIVersion": func(v string) string {
+			return "apiVersion: " + v + "\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps: [{local: {command: [echo]}}]\n"
+		},
+		"Runbook.Kind": func(v string) string {
+			return "apiVersion: runbook/v1alpha1\nkind: " + v + "\nmetadata: {name: t}\nspec:\n  steps: [{local: {command: [echo]}}]\n"
+		},
+		"Spec.Cleanup": func(v string) string {
+			return head + "  cleanup: " + v + "\n  steps: [{local: {command: [echo]}}]\n"
+		},
+	}
+	tested := 0
+	for _, typ := range []reflect.Type{reflect.TypeOf(runbook.Runbook{}), reflect.TypeOf(runbook.Metadata{}), reflect.TypeOf(runbook.Spec{}),
+		reflect.TypeOf(runbook.Step{}), reflect.TypeOf(runbook.Assertion{}), reflect.TypeOf(runbook.ForEach{}), reflect.TypeOf(runbook.Selection{})} {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			enum := f.Tag.Get("enum")
+			if enum == "" {
+				continue
+			}
+			name := typ.Name() + "." + f.Name
+			doc, ok := docs[name]
+			if !ok {
+				t.Errorf("%s has an enum tag and no case here", name)
+				continue
+			}
+			tested++
+			for _, v := range strings.Split(enum, ",") {
+				if _, err := runbook.Parse("rb.yaml", []byte(doc(v)), runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
+					t.Errorf("%s = %q is in the enum, but: %v", name, v, err)
+				}
+			}
+			if _, err := runbook.Parse("rb.yaml", []byte(doc("Nope")), runbook.LoadOptions{Kinds: steps.Registry}); err == nil {
+				t.Errorf("%s = Nope loads", name)
+			}
+		}
+	}
+	if tested != len(docs) {
+		t.Errorf("tested %d enum fields, want %d", tested, len(docs))
 	}
 }

@@ -26,9 +26,9 @@ const (
 // Runbook is a reviewed, declarative debugging procedure.
 type Runbook struct {
 	// APIVersion must be runbook/v1alpha1.
-	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
+	APIVersion string `yaml:"apiVersion" json:"apiVersion" enum:"runbook/v1alpha1"`
 	// Kind must be Runbook.
-	Kind string `yaml:"kind" json:"kind"`
+	Kind string `yaml:"kind" json:"kind" enum:"Runbook"`
 	// Metadata names and describes the runbook.
 	Metadata Metadata `yaml:"metadata" json:"metadata"`
 	// Spec is what the runbook does.

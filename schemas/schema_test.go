@@ -3,6 +3,7 @@ package schemas_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/schemas"
 )
 
@@ -91,5 +93,75 @@ func TestSchemaRejects(t *testing.T) {
 				t.Error("the schema accepted it")
 			}
 		})
+	}
+}
+
+// TestEveryPropertyIsDescribed checks that every property of the schema
+// has a description, the text editors show on hover (from the Go doc
+// comment of its field: a field without one fails here), and that a
+// closed set offers only its values, never true or false.
+func TestEveryPropertyIsDescribed(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(schemas.Runbook, &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := 0
+	var walk func(path string, node any)
+	walk = func(path string, node any) {
+		switch n := node.(type) {
+		case map[string]any:
+			if ps, ok := n["properties"].(map[string]any); ok {
+				for name, p := range ps {
+					props++
+					ps := p.(map[string]any)
+					if d, _ := ps["description"].(string); strings.TrimSpace(d) == "" {
+						t.Errorf("%s.%s has no description", path, name)
+					}
+				}
+			}
+			if enum, ok := n["enum"].([]any); ok {
+				if typ, _ := n["type"].(string); typ != "string" {
+					t.Errorf("%s: an enum of type %v, want string", path, n["type"])
+				}
+				for _, v := range enum {
+					if _, ok := v.(string); !ok {
+						t.Errorf("%s: enum value %v is not a string", path, v)
+					}
+				}
+			}
+			for k, v := range n {
+				walk(path+"/"+k, v)
+			}
+		case []any:
+			for i, v := range n {
+				walk(fmt.Sprintf("%s[%d]", path, i), v)
+			}
+		}
+	}
+	walk("#", doc)
+	if props < 100 {
+		t.Errorf("found %d properties, the format has more: is the walk broken?", props)
+	}
+}
+
+// TestFormatEnums checks that the envelope's fixed values are the
+// loader's: an editor completes apiVersion and kind with them.
+func TestFormatEnums(t *testing.T) {
+	var doc struct {
+		Defs map[string]struct {
+			Properties map[string]struct {
+				Enum []string `json:"enum"`
+			} `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(schemas.Runbook, &doc); err != nil {
+		t.Fatal(err)
+	}
+	rb := doc.Defs["Runbook"].Properties
+	if got := rb["apiVersion"].Enum; len(got) != 1 || got[0] != runbook.APIVersion {
+		t.Errorf("apiVersion enum %v, want [%s]", got, runbook.APIVersion)
+	}
+	if got := rb["kind"].Enum; len(got) != 1 || got[0] != runbook.Kind {
+		t.Errorf("kind enum %v, want [%s]", got, runbook.Kind)
 	}
 }

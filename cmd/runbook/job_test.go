@@ -112,3 +112,57 @@ func TestReadVarsFiles(t *testing.T) {
 		t.Error("a list accepted as a var's value")
 	}
 }
+
+// TestJobRulesAreRbacs checks that the install's Roles and ClusterRoles
+// carry exactly the rules `runbook rbac` prints for the same namespace.
+func TestJobRulesAreRbacs(t *testing.T) {
+	rulesOf := func(stdout string) map[string]string {
+		out := map[string]string{}
+		for _, doc := range strings.Split(stdout, "\n---\n") {
+			var obj struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name, Namespace string
+				} `json:"metadata"`
+				Rules any `json:"rules"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+				t.Fatal(err)
+			}
+			if obj.Kind == "Role" || obj.Kind == "ClusterRole" {
+				b, _ := yaml.Marshal(obj.Rules)
+				out[obj.Kind+" "+obj.Metadata.Namespace+"/"+obj.Metadata.Name] = string(b)
+			}
+		}
+		return out
+	}
+	for _, f := range []string{"distroless", "ci-debuggability", "node", "cp"} {
+		file := "../../examples/" + f + ".yaml"
+		code, jobOut, stderr := run(t, "job", file, "-n", "checks", "--name", "runbook-test")
+		if code != exitPassed {
+			t.Fatalf("job %s: %s", f, stderr)
+		}
+		code, rbacOut, stderr := run(t, "rbac", file, "-n", "checks", "--service-account", "runbook-test")
+		if code != exitPassed {
+			t.Fatalf("rbac %s: %s", f, stderr)
+		}
+		job, rbac := rulesOf(jobOut), rulesOf(rbacOut)
+		for k, v := range rbac {
+			if job[k] != v {
+				t.Errorf("%s: %s: job's rules\n%s\nrbac's\n%s", f, k, job[k], v)
+			}
+		}
+		// Besides them, only the Role to store results.
+		if len(job) != len(rbac)+1 || job["Role checks/runbook-test-results"] == "" {
+			t.Errorf("%s: job's roles %v, rbac's %v", f, keys(job), keys(rbac))
+		}
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -97,13 +97,17 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s COMMAND --help' for a command's flags.\nExit codes: 0 passed, 1 a step failed, 2 invalid runbook or command line, 3 cluster unusable, 130 interrupted.\n", programName())
+	fmt.Fprintf(w, "\nExamples:\n  %[1]s validate examples/distroless.yaml\n  %[1]s plan examples/distroless.yaml\n  %[1]s run examples/distroless.yaml --report md=report.md\n", programName())
+	fmt.Fprintf(w, "\nRun '%s COMMAND --help' for a command's flags and examples.\nExit codes: 0 passed, 1 a step failed, 2 invalid runbook or command line, 3 cluster unusable, 130 interrupted.\n", programName())
 }
 
 // execute runs one command line and returns the exit code.
 func execute(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "--version" {
 		args = append([]string{"version"}, args[1:]...)
+	}
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "--help"}
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
@@ -130,15 +134,16 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	o := cmd.new()
 	fs := pflag.NewFlagSet(cmd.name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s %s [flags] %s\n\n%s\n\nFlags:\n%s", programName(), cmd.name, cmd.args, cmd.summary, fs.FlagUsages())
-	}
+	// Help asked for goes to standard output (to page or grep it); a
+	// mistake gets the error and where to find the help, not all of it.
+	fs.Usage = func() {}
 	o.AddFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			commandUsage(stdout, cmd, fs)
 			return exitPassed
 		}
-		fmt.Fprintf(stderr, "%s %s: %v\n", programName(), cmd.name, err)
+		fmt.Fprintf(stderr, "%s %s: %v\nRun '%s %s --help' for its flags and examples.\n", programName(), cmd.name, err, programName(), cmd.name)
 		return exitInvalid
 	}
 	err := o.Run(fs.Args(), stdout, stderr)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +91,9 @@ func (o *validateOptions) AddFlags(fs *pflag.FlagSet) {
 func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return exitf(exitInvalid, "%s validate: expected one or more runbook files", programName())
+	}
+	if i := slices.Index(args, "-"); i >= 0 && slices.Contains(args[i+1:], "-") {
+		return exitf(exitInvalid, "%s validate: standard input (-) can be read once: name it once", programName())
 	}
 	vars, err := parseVars(o.vars)
 	if err != nil {
@@ -240,20 +244,15 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 // Run runs the command with its positional arguments.
 func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
-		return exitf(exitInvalid, "%s report: expected one RESULT.json", programName())
+		return exitf(exitInvalid, "%s report: expected one RESULT.json (- for standard input)", programName())
 	}
 	render, err := report.Lookup(o.output)
 	if err != nil {
 		return exitf(exitInvalid, "--output: %v", err)
 	}
-	f, err := os.Open(args[0])
+	res, err := readResult(args[0])
 	if err != nil {
-		return exitf(exitInvalid, "%v", err)
-	}
-	defer f.Close()
-	res, err := report.ReadJSON(f)
-	if err != nil {
-		return exitf(exitInvalid, "%s: %v", args[0], err)
+		return err
 	}
 	w := stdout
 	if o.out != "" {
@@ -265,6 +264,37 @@ func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 		w = out
 	}
 	return render(w, res)
+}
+
+// maxResultBytes bounds a JSON result read back: far above what a run
+// writes (each output in it is capped), far below what would exhaust memory.
+const maxResultBytes = 256 << 20
+
+// readResult reads a saved JSON result from a file, or from standard input
+// when the name is "-".
+func readResult(name string) (*report.Result, error) {
+	var r io.Reader = stdin
+	shown := stdinName
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, exitf(exitInvalid, "%v", err)
+		}
+		defer f.Close()
+		r, shown = f, name
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxResultBytes+1))
+	if err != nil {
+		return nil, exitf(exitInvalid, "%s: %v", shown, err)
+	}
+	if len(data) > maxResultBytes {
+		return nil, exitf(exitInvalid, "%s: larger than %d MiB, which no run writes: not a runbook result", shown, maxResultBytes>>20)
+	}
+	res, err := report.ReadJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, exitf(exitInvalid, "%s: %v", shown, err)
+	}
+	return res, nil
 }
 
 // checkRunID checks a --run-id: it becomes a label value and part of names.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -138,6 +139,11 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}
 	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
 	if err != nil {
+		if o.storeResult != "" {
+			// In a Job nobody sees the exit code but the Job's status: the
+			// stored result says why the run could not start.
+			o.storeLoadError(file, vars, err, stderr)
+		}
 		return err
 	}
 	clients, err := o.kube.clients()
@@ -245,6 +251,47 @@ func (o *runOptions) store(c *kube.Clients, res *report.Result, stderr io.Writer
 		fmt.Fprintln(stderr, line)
 	}
 	return err
+}
+
+// storeLoadError stores the result of a run that could not start because
+// its runbook or vars did not load: verdict error, the loader's message
+// with every var value redacted (secret ones among them cannot be told
+// apart without the runbook).
+func (o *runOptions) storeLoadError(file string, vars map[string]string, loadErr error, stderr io.Writer) {
+	clients, err := o.kube.clients()
+	if err != nil {
+		fmt.Fprintln(stderr, "runbook run: storing the result:", err)
+		return
+	}
+	msg := loadErr.Error()
+	for _, v := range vars {
+		if len(v) >= 3 {
+			msg = strings.ReplaceAll(msg, v, "<redacted>")
+		}
+	}
+	name := filepath.Base(file)
+	if data, err := os.ReadFile(file); err == nil {
+		var head struct {
+			Metadata struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+		}
+		if yaml.Unmarshal(data, &head) == nil && head.Metadata.Name != "" {
+			name = head.Metadata.Name
+		}
+	}
+	runID := o.runID
+	if runID == "" {
+		runID = engine.NewRunID()
+	}
+	now := time.Now().UTC()
+	res := &report.Result{SchemaVersion: report.SchemaVersion, Runbook: report.RunbookInfo{Name: name, File: file},
+		RunID: runID, Tool: "runbook " + engine.Version, StartedAt: now, FinishedAt: now, Verdict: report.VerdictError,
+		Error: "the runbook did not load: " + msg, Steps: []report.StepResult{}}
+	res.Cluster = report.ClusterInfo{Context: clients.ContextName, Server: clients.Server}
+	if err := o.store(clients, res, stderr); err != nil {
+		fmt.Fprintln(stderr, "runbook run: storing the result:", err)
+	}
 }
 
 // readVarsFiles reads --vars-file files: each a JSON or YAML object of

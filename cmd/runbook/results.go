@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook/incluster"
@@ -118,6 +119,10 @@ func (o *resultsOptions) show(runID string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, res, _, err := incluster.GetResult(ctx, c, ns, runID)
+	if apierrors.IsForbidden(err) && ns == "" && !o.allNamespaces {
+		// Not allowed to look everywhere: the context's namespace.
+		_, res, _, err = incluster.GetResult(ctx, c, c.Namespace, runID)
+	}
 	if err != nil {
 		return exitf(exitInvalid, "%v", err)
 	}

@@ -310,3 +310,62 @@ func TestJobSeed(t *testing.T) {
 		t.Errorf("run %s: verdict %s, want interrupted:%s", runID, res.Verdict, describeSteps(res))
 	}
 }
+
+// TestJobSecretVars runs a Job with a secret var: the run gets its value
+// (its assertion passes), which is in the install's Secret and in no
+// ConfigMap, Job argument, log or stored result.
+func TestJobSecretVars(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "job-secret-")
+	const secret = "tok-e2e-value-424242"
+	args := []string{"job", repoFile("hack/e2e/testdata/job-secret.yaml"), "-n", ns, "--image", jobImage(),
+		"--var", "token=" + secret, "--var", "greeting=hi"}
+	t.Cleanup(func() { runCLI(t, append(args, "--delete")...) })
+	printed := runCLI(t, args...)
+	if printed.code != 0 || strings.Contains(printed.stdout, secret) {
+		t.Errorf("runbook job (print) showed the secret or failed: %s", printed)
+	}
+	r := runCLI(t, append(args, "--apply")...)
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, secret) {
+		t.Fatalf("runbook job --apply: %s", r)
+	}
+	m := runIDLine.FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no run id in:\n%s", r)
+	}
+	runID := m[1]
+	pod := c.jobPod(t, ns, "runbook-job-secret-"+runID, func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	})
+	logs, err := c.logs(t.Context(), ns, pod.Name, "runbook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := storedResult(t, ns, runID)
+	if res.Verdict != report.VerdictPassed || pod.Status.Phase != corev1.PodSucceeded {
+		t.Errorf("verdict %s, pod %s:%s\n%s", res.Verdict, pod.Status.Phase, describeSteps(res), logs)
+	}
+	md := runCLI(t, "results", "show", runID, "-n", ns, "-o", "md")
+	js := runCLI(t, "results", "show", runID, "-n", ns, "-o", "json")
+	cms, err := c.client.CoreV1().ConfigMaps(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored strings.Builder
+	for _, cm := range cms.Items {
+		for _, v := range cm.Data {
+			stored.WriteString(v)
+		}
+	}
+	args2 := strings.Join(pod.Spec.Containers[0].Args, " ")
+	for what, text := range map[string]string{"log": logs, "results show -o md": md.stdout, "results show -o json": js.stdout,
+		"configmaps": stored.String(), "the Job's args": args2} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the secret value is in %s", what)
+		}
+	}
+	sec, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), "runbook-job-secret-vars", metav1.GetOptions{})
+	if err != nil || !strings.Contains(string(sec.Data["vars.json"]), secret) {
+		t.Errorf("the install's Secret lacks the value: %v", err)
+	}
+}

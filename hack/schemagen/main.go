@@ -222,6 +222,12 @@ func (g *gen) fields(t reflect.Type, props map[string]any, required *[]string) {
 			s = enumSchema(s, f.Type, strings.Split(enum, ","))
 		}
 		if d := g.docs[t.Name()+"."+f.Name]; d != "" {
+			// An editor shows the description over the key: name a
+			// camel-case key as written in YAML (waitFor, not WaitFor);
+			// a one-word name (Image) reads as the sentence's first word.
+			if rest, ok := strings.CutPrefix(d, f.Name+" "); ok && name != strings.ToLower(name) {
+				d = name + " " + rest
+			}
 			if _, isRef := s["$ref"]; isRef {
 				s = map[string]any{"allOf": []any{s}, "description": d}
 			} else {
@@ -259,11 +265,15 @@ func (g *gen) stepSchema() map[string]any {
 	s := g.structSchema(stepType)
 	props := s["properties"].(map[string]any)
 	var oneOf []any
+	// yaml-language-server shows errorMessage (its extension, an
+	// annotation to other validators) instead of the first branch's
+	// "Missing property" when a step has no action: the loader's words.
+	noAction := "step has no action: add one of " + strings.Join(steps.Names(), ", ")
 	for _, k := range steps.Kinds() {
 		t := reflect.TypeOf(k.New()).Elem()
 		ref := g.ref(t.Name(), func() map[string]any { return g.structSchema(t) })
 		props[k.Name] = map[string]any{"allOf": []any{ref}, "description": k.Summary}
-		oneOf = append(oneOf, map[string]any{"required": []string{k.Name}})
+		oneOf = append(oneOf, map[string]any{"required": []string{k.Name}, "errorMessage": noAction})
 	}
 	s["oneOf"] = oneOf
 	return s

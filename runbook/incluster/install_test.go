@@ -227,6 +227,29 @@ func TestCronJob(t *testing.T) {
 }
 
 func TestNewOnExamples(t *testing.T) {
+	incidents, err := filepath.Glob(filepath.Join("..", "..", "examples", "incidents", "*.yaml"))
+	if err != nil || len(incidents) == 0 {
+		t.Fatalf("incident runbooks: %v", err)
+	}
+	for _, path := range incidents {
+		// As an alert receiver installs them: runs in any namespace.
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := runbook.Load(path, runbook.LoadOptions{Kinds: steps.Registry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := New(rb, Options{Source: src, Namespace: "runbooks", TargetNamespaces: []string{"*"}})
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if _, err := in.Job(RunOptions{Namespace: "shop"}); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
 	for _, f := range []string{"distroless.yaml", "ci-debuggability.yaml"} {
 		path := filepath.Join("..", "..", "examples", f)
 		src, err := os.ReadFile(path)

@@ -221,7 +221,7 @@ func (in *Install) jobSpec(args []string, labels, annotations map[string]string)
 	}
 	if in.Secret != nil {
 		volumes = append(volumes, corev1.Volume{Name: "secret-vars", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: in.Secret.Name, DefaultMode: ptr.To(int32(0o400))}}})
+			SecretName: in.Secret.Name, DefaultMode: ptr.To(int32(0o440))}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: "secret-vars", MountPath: "/etc/runbook-secret", ReadOnly: true})
 	}
 	podLabels := map[string]string{}
@@ -241,6 +241,8 @@ func (in *Install) jobSpec(args []string, labels, annotations map[string]string)
 				EnableServiceLinks:            ptr.To(false),
 				SecurityContext: &corev1.PodSecurityContext{
 					RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(ImageUser)), RunAsGroup: ptr.To(int64(ImageUser)),
+					// The Secret's files are root's; the group can read them.
+					FSGroup:        ptr.To(int64(ImageUser)),
 					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				},
 				Containers: []corev1.Container{{
