@@ -14,7 +14,11 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook/incluster"
@@ -112,6 +116,8 @@ func TestJobScheduledDebuggability(t *testing.T) {
 	// first within 60s of the apply, the second 60s later; a run takes
 	// seconds. Two results are there within 3 minutes; the bound is 4 so
 	// that a loaded machine does not fail the test (not a timing check).
+	// It asks `runbook results`, the command under test, every 5 s, as a
+	// user would (a watch of ConfigMaps would not test the command).
 	var list []incluster.StoredResult
 	err := wait.PollUntilContextTimeout(t.Context(), 5*time.Second, 4*time.Minute, true, func(context.Context) (bool, error) {
 		list = storedResults(t, ns)
@@ -223,22 +229,53 @@ func applySeedJob(t *testing.T, ns string) (string, string) {
 	return m[1], "runbook-distroless-three-ways-" + m[1]
 }
 
-// jobPod waits for the pod of Job name and returns it.
+// waitPods watches the pods of ns that the label selector selects until
+// cond holds for them, for at most limit, and returns them.
+func (c *cluster) waitPods(t *testing.T, ns, sel string, limit time.Duration, cond func([]*corev1.Pod) bool) []*corev1.Pod {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			return c.client.CoreV1().Pods(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return c.client.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	}
+	var store cache.Store
+	pods := func() []*corev1.Pod {
+		var out []*corev1.Pod
+		for _, o := range store.List() {
+			out = append(out, o.(*corev1.Pod))
+		}
+		return out
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) {
+		store = s
+		return cond(pods()), nil
+	}, func(watch.Event) (bool, error) { return cond(pods()), nil })
+	if err != nil {
+		var state []string
+		if store != nil {
+			for _, p := range pods() {
+				state = append(state, p.Name+" "+string(p.Status.Phase))
+			}
+		}
+		t.Fatalf("pods %s in %s: %v (pods: %v)", sel, ns, err, state)
+	}
+	return pods()
+}
+
+// jobPod waits until the pod of Job name satisfies cond and returns it.
 func (c *cluster) jobPod(t *testing.T, ns, name string, cond func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
-	var pod *corev1.Pod
-	err := wait.PollUntilContextTimeout(t.Context(), time.Second, waitLimit, true, func(ctx context.Context) (bool, error) {
-		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
-		if err != nil || len(list.Items) == 0 {
-			return false, nil
-		}
-		pod = &list.Items[0]
-		return cond(pod), nil
+	pods := c.waitPods(t, ns, batchv1.JobNameLabel+"="+name, waitLimit, func(pods []*corev1.Pod) bool {
+		return len(pods) == 1 && cond(pods[0])
 	})
-	if err != nil {
-		t.Fatalf("pod of job %s/%s: %v", ns, name, err)
-	}
-	return pod
+	return pods[0]
 }
 
 // TestJobSeed runs the seed's runbook as a Job: it runs as its generated
@@ -287,23 +324,13 @@ func TestJobSeed(t *testing.T) {
 	// and stores its result, and exits.
 	runID, job = applySeedJob(t, ns)
 	pod = c.jobPod(t, ns, job, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
-	err := wait.PollUntilContextTimeout(t.Context(), 500*time.Millisecond, waitLimit, true, func(ctx context.Context) (bool, error) {
-		list, err := c.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labelRunID + "=" + runID})
-		return err == nil && len(list.Items) > 0, nil
-	})
-	if err != nil {
-		t.Fatalf("the run made nothing: %v", err)
-	}
+	c.waitPods(t, ns, labelRunID+"="+runID, waitLimit, func(pods []*corev1.Pod) bool { return len(pods) > 0 })
 	if err := c.client.CoreV1().Pods(ns).Delete(t.Context(), pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = wait.PollUntilContextTimeout(t.Context(), time.Second, incluster.GracePeriod()+time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := c.client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-		return err != nil, nil
+	c.waitPods(t, ns, batchv1.JobNameLabel+"="+job, incluster.GracePeriod()+time.Minute, func(pods []*corev1.Pod) bool {
+		return len(pods) == 0
 	})
-	if err != nil {
-		t.Fatalf("pod %s still there: %v", pod.Name, err)
-	}
 	c.assertNoneLeft(t, runID)
 	res = storedResult(t, ns, runID)
 	if res.Verdict != report.VerdictInterrupted {

@@ -10,8 +10,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/kube"
 )
@@ -131,21 +134,34 @@ func Delete(ctx context.Context, c *kube.Clients, namespace, installName string)
 	return out, errors.Join(errs...)
 }
 
-// waitPodsGone waits until no pod of the selector is left in namespace,
-// for at most the grace period of a run's pod and a minute.
+// waitPodsGone waits, with a list and a watch, until no pod of the
+// selector is left in namespace, for at most the grace period of a run's
+// pod and a minute.
 func waitPodsGone(ctx context.Context, c *kube.Clients, namespace, sel string) error {
 	limit := GracePeriod() + time.Minute
-	var left []corev1.Pod
-	err := wait.PollUntilContextTimeout(ctx, time.Second, limit, true, func(ctx context.Context) (bool, error) {
-		list, err := c.Kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err != nil {
-			return false, nil
-		}
-		left = list.Items
-		return len(left) == 0, nil
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			return c.Kube.CoreV1().Pods(namespace).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return c.Kube.CoreV1().Pods(namespace).Watch(ctx, o)
+		},
+	}
+	var store cache.Store
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) {
+		store = s
+		return len(s.ListKeys()) == 0, nil
+	}, func(watch.Event) (bool, error) {
+		return len(store.ListKeys()) == 0, nil
 	})
-	if err != nil && len(left) > 0 {
-		return fmt.Errorf("%d pod(s) of the install still there after %s (first: %s)", len(left), limit, left[0].Name)
+	if err != nil && store != nil {
+		if left := store.ListKeys(); len(left) > 0 {
+			return fmt.Errorf("%d pod(s) of the install still there after %s (first: %s)", len(left), limit, left[0])
+		}
 	}
 	return err
 }
