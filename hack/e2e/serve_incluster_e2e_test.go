@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -80,21 +83,26 @@ routes:
 	}
 
 	// The receiver's pod becomes Ready: its probes answer /healthz.
-	var podName string
-	deadline := time.Now().Add(waitLimit)
-	for podName == "" {
-		pods, err := c.client.CoreV1().Pods(ops).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=" + serve.Name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pods.Items) > 0 {
-			podName = pods.Items[0].Name
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the Deployment made no pod within %s", waitLimit)
-		} else {
-			time.Sleep(500 * time.Millisecond)
-		}
+	wctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	sel := "app.kubernetes.io/name=" + serve.Name
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			return c.client.CoreV1().Pods(ops).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return c.client.CoreV1().Pods(ops).Watch(ctx, o)
+		},
 	}
+	ev, err := watchtools.UntilWithSync(wctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
+		return e.Type == watch.Added, nil
+	})
+	if err != nil {
+		t.Fatalf("the Deployment made no pod within %s: %v", waitLimit, err)
+	}
+	podName := ev.Object.(*corev1.Pod).Name
 	if _, err := c.waitForPod(ctx, ops, podName, podReady); err != nil {
 		log, _ := c.logs(context.Background(), ops, podName, "serve")
 		t.Fatalf("the receiver's pod: %v\n%s", err, log)
