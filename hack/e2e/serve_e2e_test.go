@@ -143,7 +143,10 @@ receivers:
 	}
 
 	res, md := waitForStoredReport(t, c, ops, runID, job.Name)
-	t.Logf("time from the alert push to the stored report: %s (verdict %s)", time.Since(pushed).Round(100*time.Millisecond), res.Verdict)
+	total := time.Since(pushed)
+	t.Logf("time from the alert push to the stored report: %s (verdict %s): the Job after %s, the run started %s after the Job and took %s",
+		total.Round(100*time.Millisecond), res.Verdict, job.CreationTimestamp.Sub(pushed).Round(time.Second),
+		res.StartedAt.Sub(job.CreationTimestamp.Time).Round(100*time.Millisecond), res.Duration)
 	// The report names the cause: the exit code and reason of the last
 	// run and its last log line. (Whether the container is waiting in
 	// CrashLoopBackOff or running again at that moment depends on when the
