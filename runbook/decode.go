@@ -355,22 +355,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 	}
 	fields := fieldsOf(v.Type())
 	seen := map[string]bool{}
+	where := what
+	if where == "" {
+		where = "the runbook"
+		if d.doc != "" {
+			where = d.doc
+		}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		f, ok := fields[k.Value]
 		if !ok {
-			where := what
-			if where == "" {
-				where = "the runbook"
-				if d.doc != "" {
-					where = d.doc
-				}
-			}
 			d.nodeErrorf(k, "unknown field %q in %s%s", k.Value, where, expression.Suggest(k.Value, keysOf(fields)))
 			continue
 		}
 		if seen[k.Value] {
-			d.nodeErrorf(k, "field %q appears twice in %s", k.Value, what)
+			d.nodeErrorf(k, "field %q appears twice in %s", k.Value, where)
 			continue
 		}
 		seen[k.Value] = true
