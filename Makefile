@@ -82,9 +82,10 @@ unit:
 	@command -v xmllint >/dev/null || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; }
 	$(GO) test -count=1 $(PKGS)
 
-## fuzz: a short, bounded fuzz run of the loader (longer: make fuzz FUZZTIME=10m)
+## fuzz: a short, bounded fuzz run of the loader and of runbook serve's webhook (longer: make fuzz FUZZTIME=10m)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook/serve
 
 ## e2e: bring the local cluster up, then run the end-to-end tests against it
 ## (tmux, which the terminal tests drive, is installed from Debian when missing)

@@ -3,7 +3,8 @@
 # The layers, bottom to top: expression and report (leaves); kube (which
 # names the outcomes of its deletions with report's); the format (runbook);
 # the step kinds (steps); the engine (runbook/engine) and, on it, running
-# in the cluster (runbook/incluster); the command.
+# in the cluster (runbook/incluster) and, on that, the alert receiver
+# (runbook/serve); the command.
 # Each package may import only the project packages listed for it here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ allowed() {
 	steps) echo "runbook runbook/expression kube report" ;;
 	runbook/engine) echo "runbook runbook/expression steps kube report" ;;
 	runbook/incluster) echo "runbook runbook/expression runbook/engine steps kube report" ;;
-	cmd/runbook) echo "runbook runbook/expression runbook/engine runbook/incluster steps kube report schemas" ;;
+	runbook/serve) echo "runbook runbook/expression runbook/engine runbook/incluster steps kube report" ;;
+	cmd/runbook) echo "runbook runbook/expression runbook/engine runbook/incluster runbook/serve steps kube report schemas" ;;
 	hack/*) echo "*" ;;
 	*) echo "unknown" ;;
 	esac

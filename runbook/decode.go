@@ -62,6 +62,8 @@ func (l ErrorList) Format(snippets bool) string {
 type decoder struct {
 	kinds Kinds
 	file  string
+	// doc names the whole document in messages ("the runbook" when empty).
+	doc   string
 	lines []string
 	errs  ErrorList
 	// seen are the problems reported, to report each once (a problem
@@ -344,25 +346,31 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 		}
 		if what == "" {
 			what = "a runbook"
+			if d.doc != "" {
+				what = d.doc
+			}
 		}
 		d.nodeErrorf(n, "%s: expected a mapping, found %s", what, kindOf(n))
 		return
 	}
 	fields := fieldsOf(v.Type())
 	seen := map[string]bool{}
+	where := what
+	if where == "" {
+		where = "the runbook"
+		if d.doc != "" {
+			where = d.doc
+		}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		f, ok := fields[k.Value]
 		if !ok {
-			where := what
-			if where == "" {
-				where = "the runbook"
-			}
 			d.nodeErrorf(k, "unknown field %q in %s%s", k.Value, where, expression.Suggest(k.Value, keysOf(fields)))
 			continue
 		}
 		if seen[k.Value] {
-			d.nodeErrorf(k, "field %q appears twice in %s", k.Value, what)
+			d.nodeErrorf(k, "field %q appears twice in %s", k.Value, where)
 			continue
 		}
 		seen[k.Value] = true

@@ -42,7 +42,7 @@ func Load(file string, opts LoadOptions) (*Runbook, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileBytes {
-		return nil, ErrorList{tooBig(file, st.Size())}
+		return nil, ErrorList{tooBig(file, st.Size(), "a runbook")}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
@@ -52,13 +52,13 @@ func Load(file string, opts LoadOptions) (*Runbook, error) {
 }
 
 // tooBig is the error for a file over MaxFileBytes; size is what is known
-// of its size.
-func tooBig(file string, size int64) *Error {
-	what := fmt.Sprintf("%.1f MiB (%d bytes)", float64(size)/(1<<20), size)
+// of its size, what the kind of file ("a runbook").
+func tooBig(file string, size int64, what string) *Error {
+	sizeText := fmt.Sprintf("%.1f MiB (%d bytes)", float64(size)/(1<<20), size)
 	if size == MaxFileBytes+1 {
-		what = "over " + what // read up to the limit only
+		sizeText = "over " + sizeText // read up to the limit only
 	}
-	return &Error{File: file, Message: fmt.Sprintf("the file is %s, over the limit of %d MiB for a runbook", what, MaxFileBytes>>20)}
+	return &Error{File: file, Message: fmt.Sprintf("the file is %s, over the limit of %d MiB for %s", sizeText, MaxFileBytes>>20, what)}
 }
 
 var (
@@ -72,32 +72,12 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 		return nil, ErrorList{{File: file, Message: "no step kinds: LoadOptions.Kinds is nil"}}
 	}
 	if len(data) > MaxFileBytes {
-		return nil, ErrorList{tooBig(file, int64(len(data)))}
+		return nil, ErrorList{tooBig(file, int64(len(data)), "a runbook")}
 	}
 	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), kinds: opts.Kinds}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		line, msg := 1, err.Error()
-		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-			fmt.Sscanf(m[1], "%d", &line)
-			msg = m[2]
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
-		if msg == "EOF" {
-			msg = "the file is empty"
-		}
-		d.errorf(line, 1, "%s", msg)
+	root := d.parseYAML(data, "one runbook per file")
+	if root == nil {
 		return nil, d.errs
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.errorf(extra.Line, extra.Column, "one runbook per file: a second YAML document starts here")
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
 	}
 	rb := &Runbook{File: file}
 	sum := sha256.Sum256(data)
@@ -116,6 +96,37 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 		return nil, d.sorted()
 	}
 	return rb, nil
+}
+
+// parseYAML parses the one YAML document of data into its root node, or
+// records the syntax error and returns nil; a second document is an error
+// (one says why there is one document per file).
+func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		line, msg := 1, err.Error()
+		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
+			fmt.Sscanf(m[1], "%d", &line)
+			msg = m[2]
+		} else {
+			msg = strings.TrimPrefix(msg, "yaml: ")
+		}
+		if msg == "EOF" {
+			msg = "the file is empty"
+		}
+		d.errorf(line, 1, "%s", msg)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(extra.Line, extra.Column, "%s: a second YAML document starts here", one)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	return root
 }
 
 // sorted returns the problems by position.

@@ -108,6 +108,15 @@ var examples = map[string]string{
 
   # One result as Markdown (or json, junit, table), as runbook report renders it
   runbook results show rb-1a2b3c4d -n checks -o md`,
+	"serve": `
+  # Install the routes' runbooks in namespace runbook (accounts, RBAC, ConfigMaps; no run)
+  runbook serve --routes routes.yaml -n runbook --install
+
+  # Deploy the receiver there (create its token Secret first)
+  runbook serve --routes routes.yaml -n runbook --manifests | kubectl apply -f -
+
+  # Or run it here, with the kubeconfig's cluster
+  runbook serve --routes routes.yaml -n runbook --token-file token --listen :8080`,
 
 	"version": `
   runbook version

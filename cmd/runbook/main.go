@@ -66,6 +66,7 @@ var commands = []command{
 	{"rbac", "FILE", "print the least-privilege Role the runbook needs", func() options { return &rbacOptions{} }},
 	{"job", "FILE", "run the runbook in the cluster: print, --apply or --delete its Job (or CronJob) and account", func() options { return &jobOptions{} }},
 	{"results", "[RUNBOOK] | show RUN-ID", "list the results runs stored in the cluster, or render one", func() options { return &resultsOptions{} }},
+	{"serve", "--routes FILE", "receive Alertmanager's webhook and start installed runbooks as Jobs", func() options { return &serveOptions{} }},
 	{"version", "", "print the version (also --version); -o json for tools", func() options { return &versionOptions{} }},
 	{"completion", "bash|zsh|fish", "print a shell completion script", func() options { return &completionOptions{} }},
 }
