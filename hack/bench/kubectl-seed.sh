@@ -41,7 +41,7 @@ mark wait-copy
 k exec noshell-dbg -c debugger -- ps -ef
 mark exec
 # kubectl prints "Creating debugging pod NAME with container debugger on node NODE."
-out=$("$KUBECTL" -v=6 -n "$ns" debug "node/$node" --image="$image" -- cat /host/etc/hostname 2>&1)
+out=$("$KUBECTL" -v=6 -n "$ns" debug "node/$node" --image="$image" -- cat /host/etc/hostname /host/etc/machine-id 2>&1)
 printf '%s\n' "$out" >>"$log"
 mark debug-node
 nodepod=$(printf '%s\n' "$out" | sed -n 's/^Creating debugging pod \([^ ]*\) .*/\1/p' | head -n 1)

@@ -102,14 +102,25 @@ func TestRunDistroless(t *testing.T) {
 		}
 	})
 
-	t.Run("node step reads the node's hostname", func(t *testing.T) {
+	t.Run("node step reads the node's root file system", func(t *testing.T) {
 		s := stepByID(t, res, "host")
-		got := strings.TrimSpace(s.Stdout)
-		if !slices.Contains(nodes, got) {
-			t.Errorf("/host/etc/hostname = %q, want a node's name %v", got, nodes)
+		// hostname, then machine-id: every node of hack/cluster.sh runs on
+		// this host, so /host/etc/hostname is this host's (node 1's name);
+		// the machine id is what the node's kubelet reports.
+		lines := strings.Split(strings.TrimSpace(s.Stdout), "\n")
+		node := strings.TrimPrefix(s.Target, "node ")
+		if !slices.Contains(nodes, node) {
+			t.Fatalf("target %q, want a node of %v", s.Target, nodes)
 		}
-		if want := "node " + got; s.Target != want {
-			t.Errorf("target %q, want %q", s.Target, want)
+		if len(lines) != 2 || !slices.Contains(nodes, strings.TrimSpace(lines[0])) {
+			t.Errorf("read %q, want a node's name (node 1's, the host's) then a machine id", s.Stdout)
+		}
+		n, err := c.client.CoreV1().Nodes().Get(t.Context(), node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := n.Status.NodeInfo.MachineID; len(lines) != 2 || strings.TrimSpace(lines[1]) != want {
+			t.Errorf("read %q, want machine id %q last", s.Stdout, want)
 		}
 	})
 
