@@ -21,6 +21,7 @@ var registry = []Kind{
 	deleteKind,
 	localKind,
 	cpKind,
+	noteKind,
 }
 
 // Kinds returns every step kind, sorted by name.

@@ -3,7 +3,7 @@ package steps
 import "testing"
 
 func TestKindsAreRegistered(t *testing.T) {
-	for _, name := range []string{"apply", "get", "wait", "logs", "events", "delete", "local"} {
+	for _, name := range []string{"apply", "get", "wait", "logs", "events", "delete", "local", "note"} {
 		t.Run(name, func(t *testing.T) {
 			k, ok := Lookup(name)
 			if !ok {
