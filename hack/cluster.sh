@@ -77,7 +77,7 @@ NEEDS=(
   containerd:containerd ctr:containerd runc:runc
   /usr/lib/cni/bridge:containernetworking-plugins /usr/lib/cni/host-local:containernetworking-plugins
   /usr/lib/cni/loopback:containernetworking-plugins
-  etcd:etcd-server busybox-static:busybox-static
+  busybox-static:busybox-static
   openssl:openssl ip:iproute2 nsenter:util-linux setsid:util-linux flock:util-linux
   curl:curl gcc:gcc libc.a:libc6-dev tar:tar sha256sum:coreutils
 )
@@ -605,7 +605,7 @@ containerd_ready() { ctr -a "$(node_sock "$1")" version >/dev/null 2>&1; }
 start_etcd() {
   mkdir -p "$STATE/etcd"
   chmod 700 "$STATE/etcd"
-  start_component etcd "$(node_netns 1)" "" etcd --name runbook --data-dir "$STATE/etcd" \
+  start_component etcd "$(node_netns 1)" "" "$KUBE_BIN_DIR/etcd" --name runbook --data-dir "$STATE/etcd" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster runbook=http://127.0.0.1:2380 --initial-cluster-state new
@@ -724,7 +724,7 @@ HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
 # ensure_all installs the packages and builds (or finds) the binaries of
 # the cluster and its add-ons ($ADDONS).
 ensure_all() {
-  phase "packages: containerd runc containernetworking-plugins etcd-server busybox-static openssl gcc ..."
+  phase "packages: containerd runc containernetworking-plugins busybox-static openssl gcc ..."
   ensure_packages
   phase_done
   phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR$(addon_wanted coredns && echo ", CoreDNS $COREDNS_VERSION in $COREDNS_DIR")"

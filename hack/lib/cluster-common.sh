@@ -13,10 +13,10 @@ KUBE_DEFAULT_VERSION=${KUBE_DEFAULT_VERSION:-unknown}
 KUBE_VERSION=${KUBE_VERSION:-$KUBE_DEFAULT_VERSION}
 RUNBOOK_CACHE=${RUNBOOK_CACHE:-/var/cache/runbook}
 KUBE_BIN_DIR=${RUNBOOK_CACHE%/}/kube-${KUBE_VERSION}
-# The five components, one multi-call binary (hack/kubebin) with a symlink
-# for each name; kube-proxy is used only with the kube-proxy add-on
+# The five components and etcd, one multi-call binary (hack/kubebin) with a
+# symlink for each name; kube-proxy is used only with the kube-proxy add-on
 # (CLUSTER_ADDONS).
-KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
 
 # kube_versions prints the Kubernetes versions hack/kubebin can build, the
 # default first.
