@@ -14,7 +14,7 @@ OUT       ?= out
 STATICCHECK := $(GO) tool -modfile=hack/tools/tools.mod staticcheck
 SHELL_SCRIPTS = $(shell git ls-files 'hack/*.sh') .ci/run
 
-.PHONY: all build image schema schema-check schema-lsp lint unit fuzz e2e test cluster-lifecycle demo bench clean
+.PHONY: all build image schema schema-check schema-lsp lint unit fuzz e2e e2e-versions test cluster-lifecycle demo bench clean
 
 all: build
 
@@ -87,8 +87,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./runbook/serve
 
-## e2e: bring the local cluster up, then run the end-to-end tests against it
+## e2e: bring the local cluster up (KUBE_VERSION, NODES: see hack/cluster.mk),
+## then run the end-to-end tests against it; the log goes to $(OUT)/e2e.log
 ## (tmux, which the terminal tests drive, is installed from Debian when missing)
+E2E_LOG ?= $(OUT)/e2e.log
 e2e: build cluster-up
 	@command -v tmux >/dev/null || { echo "installing tmux (the terminal tests drive it)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
@@ -96,13 +98,26 @@ e2e: build cluster-up
 	@mkdir -p $(OUT)
 	$(MAKE) --no-print-directory image
 	set -o pipefail; KUBECONFIG=$(CLUSTER_KUBECONFIG) RUNBOOK_BIN=$(CURDIR)/$(BIN)/runbook \
-	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(OUT)/e2e.log
+	  $(GO) test -tags e2e -count=1 -timeout 40m -v ./hack/e2e/ 2>&1 | tee $(E2E_LOG)
+
+## e2e-versions: the end-to-end tests on each Kubernetes version of
+## E2E_VERSIONS with E2E_NODES nodes, the oldest first, so that the cluster
+## is left at the default version; cluster-up brings a cluster of another
+## version down before it brings this one up. Logs: $(OUT)/e2e-VERSION.log.
+E2E_VERSIONS ?= $(KUBE_OLDEST_VERSION) $(KUBE_DEFAULT_VERSION)
+E2E_NODES    ?= 2
+e2e-versions: build
+	@for v in $(E2E_VERSIONS); do \
+	  echo "=== e2e: Kubernetes $$v, $(E2E_NODES) nodes"; \
+	  $(MAKE) --no-print-directory e2e KUBE_VERSION=$$v NODES=$(E2E_NODES) E2E_LOG=$(OUT)/e2e-$$v.log || exit 1; \
+	done
 
 ## test: everything CI runs: lint, schema check, unit tests, the schema in a
-## real yaml-language-server, a short fuzz run,
-## the end-to-end tests on the local cluster, then cluster-down must leave
-## nothing behind and a second cluster-up must start clean (smoke test again)
-test: lint unit schema-lsp fuzz e2e cluster-lifecycle
+## real yaml-language-server, a short fuzz run, the end-to-end tests on the
+## oldest supported and the default Kubernetes version with two nodes, then
+## cluster-down must leave nothing behind and a second cluster-up must start
+## clean (smoke test again)
+test: lint unit schema-lsp fuzz e2e-versions cluster-lifecycle
 
 cluster-lifecycle:
 	hack/cluster-down-check.sh

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# hack/cluster.sh: the project's own local Kubernetes cluster (v1.33.13), for
-# the end-to-end tests. See ../../shared/design/local-cluster.md for the
+# hack/cluster.sh: the project's own local Kubernetes cluster, for the
+# end-to-end tests: by default the Kubernetes version that hack/kubebin/go.mod
+# pins (v1.37), or KUBE_VERSION, one of those hack/kubebin has a VERSION.mod
+# for (v1.33.13, the oldest supported). See ../../shared/design/local-cluster.md for the
 # facts it is built on.
 #
 #   hack/cluster.sh up           bring the cluster up (reuse a healthy one,
 #                                rebuild a broken one); NODES=2 for two nodes
+#                                (without NODES: the running cluster's count,
+#                                or one), KUBE_VERSION=v1.33.13 for that version
 #   hack/cluster.sh down         stop what `up` started and remove all its state
 #   hack/cluster.sh status       show processes, API and nodes; exit 1 if unhealthy
 #   hack/cluster.sh env          print `export KUBECONFIG=...`
@@ -18,8 +22,9 @@
 # Service kube-dns at 10.96.0.10; pods resolve NAME.NS.svc.cluster.local).
 # See hack/lib/cluster-addons.sh.
 #
-# Layout: binaries are built once into ${RUNBOOK_CACHE:-/var/cache/runbook}/kube-v1.33.13
-# and coredns-VERSION-KEY; everything else (certificates, configs, pid files, logs, etcd and
+# Layout: binaries are built once into ${RUNBOOK_CACHE:-/var/cache/runbook}/kube-VERSION
+# (one multi-call binary, kubebin, and a symlink per component) and
+# coredns-VERSION-KEY; everything else (certificates, configs, pid files, logs, etcd and
 # containerd data) lives in ${RUNBOOK_CLUSTER_DIR:-/var/lib/runbook-cluster}.
 # The user kubeconfig is $RUNBOOK_CLUSTER_DIR/kubeconfig (API at
 # https://10.199.0.2:6443).
@@ -72,7 +77,7 @@ NEEDS=(
   containerd:containerd ctr:containerd runc:runc
   /usr/lib/cni/bridge:containernetworking-plugins /usr/lib/cni/host-local:containernetworking-plugins
   /usr/lib/cni/loopback:containernetworking-plugins
-  etcd:etcd-server busybox-static:busybox-static
+  busybox-static:busybox-static
   openssl:openssl ip:iproute2 nsenter:util-linux setsid:util-linux flock:util-linux
   curl:curl gcc:gcc libc.a:libc6-dev tar:tar sha256sum:coreutils
 )
@@ -128,32 +133,87 @@ go_cmd() {
   echo "$go"
 }
 
-# ensure_binaries builds the missing Kubernetes binaries from the module
-# proxy (nested module hack/kubebin) into the cache. The build goes to a
-# .tmp directory and each binary is renamed into place when all are built,
-# so a half build is never used; a lock keeps two builds from running at
-# once.
+# kube_modfile prints the module file of hack/kubebin that pins
+# $KUBE_VERSION (go.mod for the default version, VERSION.mod for the
+# others), or fails for a version it does not pin.
+kube_modfile() {
+  if [[ $KUBE_VERSION == "$KUBE_DEFAULT_VERSION" ]]; then
+    echo go.mod
+  elif [[ -f $HACK_DIR/kubebin/$KUBE_VERSION.mod ]]; then
+    echo "$KUBE_VERSION.mod"
+  else
+    die "KUBE_VERSION=$KUBE_VERSION is not supported; supported: $(kube_versions | tr '\n' ' ')(hack/kubebin)"
+  fi
+}
+
+# KUBE_BUILD_MINUTES is roughly how long building Kubernetes takes with
+# empty Go caches on 2 idle cores (measured for v1.37.2: see
+# docs/architecture.md); more on a busy machine.
+KUBE_BUILD_MINUTES=10
+
+# kube_progress reads `go build -v` output (one package path a line, as
+# each is compiled) and says about once a minute how many of $1 packages
+# are done and roughly how long is left; every other line (compiler
+# errors) is passed through.
+kube_progress() {
+  local total=$1 n=0 t0 last now line left
+  t0=$(now_ms)
+  last=$t0
+  while IFS= read -r line; do
+    if [[ ! $line =~ ^[A-Za-z0-9._~/-]+$ ]]; then
+      printf '%s\n' "$line" >&2
+      continue
+    fi
+    n=$((n + 1))
+    if [[ $line == runbook.local/hack/kubebin ]]; then
+      log "         $n packages compiled in $(secs "$t0" "$(now_ms)")s; linking the binary (about a minute)"
+      continue
+    fi
+    now=$(now_ms)
+    if ((now - last >= 60000 && n < total)); then
+      last=$now
+      left=$(((now - t0) * (total - n) / n / 60000 + 1))
+      log "         $n of about $total packages compiled in $(secs "$t0" "$now")s; roughly $left more minute(s), then the link"
+    fi
+  done
+}
+
+# ensure_binaries builds the Kubernetes components into the cache when any
+# is missing: one multi-call binary, kubebin (the nested module
+# hack/kubebin, from the module proxy, without debug information), linked
+# once, with a symlink for each component's name. The build goes to a .tmp
+# directory renamed into place when done, so a half build is never used; a
+# lock keeps two builds from running at once.
 ensure_binaries() {
-  local go ldflags pkgs=() missing b
-  missing=$(binaries_missing)
-  [[ -z $missing ]] && return 0
+  local go modfile ldflags tmp total b t0
+  [[ -z $(binaries_missing) ]] && return 0
+  modfile=$(kube_modfile)
   go=$(go_cmd "Kubernetes $KUBE_VERSION")
   mkdir -p "$RUNBOOK_CACHE"
   exec 9>"$RUNBOOK_CACHE/.kube-$KUBE_VERSION.lock"
   flock 9
-  missing=$(binaries_missing)
-  if [[ -n $missing ]]; then
-    log "         building Kubernetes $KUBE_VERSION ${missing//$'\n'/ } into $KUBE_BIN_DIR (all five: about 9 minutes on 2 cores)"
+  if [[ -n $(binaries_missing) ]]; then
+    t0=$(now_ms)
+    log "         building Kubernetes $KUBE_VERSION into $KUBE_BIN_DIR: one binary for ${KUBE_BINARIES[*]},"
+    log "         from the Go module proxy (hack/kubebin/$modfile); about $KUBE_BUILD_MINUTES minutes on 2 idle cores with empty Go caches, once per version"
     ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION"
-    ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=33"
+    ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(kube_minor "$KUBE_VERSION")"
     ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-    for b in $missing; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-    rm -rf "$KUBE_BIN_DIR.tmp"
-    mkdir -p "$KUBE_BIN_DIR.tmp" "$KUBE_BIN_DIR"
-    (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS='' "$go" build -tags tools -trimpath \
-      -ldflags "$ldflags" -o "$KUBE_BIN_DIR.tmp/" "${pkgs[@]}")
-    for b in $missing; do mv -f "$KUBE_BIN_DIR.tmp/$b" "$KUBE_BIN_DIR/$b"; done
-    rm -rf "$KUBE_BIN_DIR.tmp"
+    tmp=$KUBE_BIN_DIR.tmp
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    log "         downloading its modules"
+    (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" mod download)
+    total=$(cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" list -deps . | wc -l)
+    log "         modules in $(secs "$t0" "$(now_ms)")s; compiling about $total packages"
+    if ! (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" build -v \
+      -trimpath -ldflags "$ldflags" -o "$tmp/kubebin" .) 2>&1 | kube_progress "$total"; then
+      die "building Kubernetes $KUBE_VERSION failed"
+    fi
+    for b in "${KUBE_BINARIES[@]}"; do ln -s kubebin "$tmp/$b"; done
+    rm -rf "$KUBE_BIN_DIR"
+    mv -T "$tmp" "$KUBE_BIN_DIR"
+    log "         Kubernetes $KUBE_VERSION built in $(secs "$t0" "$(now_ms)")s"
   fi
   exec 9>&-
 }
@@ -194,10 +254,12 @@ ensure_coredns() {
 # namespace NETNS, in a new session (so its pid is its process group), with
 # every inherited descriptor but 0-2 closed, and records its pid and start
 # time. When CGROUP is not empty, CMD starts in that cgroup (all
-# hierarchies), and so do the processes it forks.
+# hierarchies), and so do the processes it forks. When MNTNS names a mount
+# namespace file (node_mntns), CMD runs in that mount namespace too.
 start_component() {
-  local name=$1 netns=$2 cg=$3 pid
+  local name=$1 netns=$2 cg=$3 pid mnt=()
   shift 3
+  if [[ -n ${MNTNS:-} ]]; then mnt=(--mount="$MNTNS"); fi
   mkdir -p "$RUN" "$LOGS"
   (
     cd /
@@ -209,7 +271,7 @@ start_component() {
     if [[ -n $cg ]]; then
       for m in $(cgroup_mounts); do echo "$me" >"$m/$cg/cgroup.procs"; done
     fi
-    exec setsid nsenter --net="/var/run/netns/$netns" -- "$@" </dev/null >>"$LOGS/$name.log" 2>&1
+    exec setsid nsenter --net="/var/run/netns/$netns" "${mnt[@]}" -- "$@" </dev/null >>"$LOGS/$name.log" 2>&1
   ) &
   pid=$!
   echo "$pid" >"$RUN/$name.pid"
@@ -276,6 +338,7 @@ kubelet_healthy() {
 cluster_healthy() {
   local nodes=$1 c i
   [[ -f $USER_KUBECONFIG && $(state_nodes) == "$nodes" && $(state_addons) == "$2" ]] || return 1
+  [[ $(state_version) == "$KUBE_VERSION" ]] || return 1
   for c in $(components "$nodes"); do component_alive "$c" || return 1; done
   api_ready || return 1
   for ((i = 1; i <= nodes; i++)); do
@@ -341,6 +404,20 @@ netns_up() {
   done
 }
 
+# cgroup_v1 reports whether the host mounts cgroup v1 hierarchies (the
+# unified cgroup v2 hierarchy is a cgroup2 file system at /sys/fs/cgroup).
+cgroup_v1() { [[ $(stat -fc %T "$CGROUP_FS" 2>/dev/null) != cgroup2fs ]]; }
+
+# cgroup_v1_note says on the console that the kubelets run on cgroup v1,
+# which Kubernetes deprecated (from v1.35 the kubelet needs failCgroupV1:
+# false in its config to start at all).
+cgroup_v1_note() {
+  if cgroup_v1 && (($(kube_minor "$KUBE_VERSION") >= 35)); then
+    log "         note: this host has cgroup v1, which Kubernetes $KUBE_VERSION has deprecated: the kubelets run with failCgroupV1: false"
+  fi
+  return 0
+}
+
 # cgroup_mounts prints the cgroup hierarchies' mount points.
 cgroup_mounts() { awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts; }
 
@@ -370,6 +447,30 @@ cgroup_create() {
 node_cgroups_create() {
   cgroup_create "$(node_cgroup "$1")/runtime"
   if addon_wanted kube-proxy; then cgroup_create "$(node_cgroup "$1")/kube-proxy"; fi
+}
+
+# node_mntns_up gives node $1 (from the second on) a mount namespace of its
+# own, where /etc/hostname holds the node's name; its containerd and
+# kubelet run in it (node_mntns), and so do its pods. Every node shares the
+# host's file system, but a real node's /etc/hostname names the node, and
+# node debug pods read it through /host (the seed compares it with the
+# node's name). The namespace files live in $STATE/mntns, a private bind
+# mount (a mount namespace can only be pinned on a private mount); the
+# namespace, and the mounts the kubelet and containerd made in it, go away
+# when `down` unmounts the file after their processes ended.
+node_mntns_up() {
+  local i=$1 f nd
+  f=$(node_mntns "$i")
+  [[ -n $f ]] || return 0
+  nd=$(node_dir "$i")
+  mkdir -p "$nd" "$STATE/mntns"
+  if ! mountpoint -q "$STATE/mntns"; then
+    mount --bind "$STATE/mntns" "$STATE/mntns"
+    mount --make-private "$STATE/mntns"
+  fi
+  node_name "$i" >"$nd/hostname"
+  touch "$f"
+  unshare --mount="$f" --propagation private mount --bind "$nd/hostname" /etc/hostname
 }
 
 # node_configs writes node $1's containerd config, CNI config, kubelet
@@ -468,6 +569,9 @@ volumePluginDir: $nd/volume-plugins
 podCIDR: $(node_pod_cidr "$i")
 serializeImagePulls: false
 EOF
+  # Kubelets from v1.35 on refuse to start on cgroup v1 unless told to
+  # (failCgroupV1, a field since v1.31); cgroup_v1_note says so on the console.
+  if cgroup_v1; then echo "failCgroupV1: false" >>"$CONF/kubelet-$i.yaml"; fi
   if addon_wanted coredns; then
     cat >>"$CONF/kubelet-$i.yaml" <<EOF
 clusterDNS:
@@ -493,7 +597,7 @@ host_resolv_conf() {
 }
 
 start_containerd() {
-  start_component "containerd-$1" "$(node_netns "$1")" "$(node_cgroup "$1")/runtime" containerd --config "$CONF/containerd-$1.toml"
+  MNTNS=$(node_mntns "$1") start_component "containerd-$1" "$(node_netns "$1")" "$(node_cgroup "$1")/runtime" containerd --config "$CONF/containerd-$1.toml"
 }
 
 containerd_ready() { ctr -a "$(node_sock "$1")" version >/dev/null 2>&1; }
@@ -501,7 +605,7 @@ containerd_ready() { ctr -a "$(node_sock "$1")" version >/dev/null 2>&1; }
 start_etcd() {
   mkdir -p "$STATE/etcd"
   chmod 700 "$STATE/etcd"
-  start_component etcd "$(node_netns 1)" "" etcd --name runbook --data-dir "$STATE/etcd" \
+  start_component etcd "$(node_netns 1)" "" "$KUBE_BIN_DIR/etcd" --name runbook --data-dir "$STATE/etcd" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster runbook=http://127.0.0.1:2380 --initial-cluster-state new
@@ -535,7 +639,10 @@ start_apiserver() {
 }
 
 start_controller_manager() {
-  local kc=$CONF/controller-manager.kubeconfig
+  local kc=$CONF/controller-manager.kubeconfig controllers='*,-nodeipam'
+  # v1.33 still has the cloud-node-lifecycle controller (of no use without
+  # a cloud provider); by v1.37 it is gone, and naming it is an error.
+  if (($(kube_minor "$KUBE_VERSION") <= 33)); then controllers+=',-cloud-node-lifecycle'; fi
   start_component kube-controller-manager "$(node_netns 1)" "" "$KUBE_BIN_DIR/kube-controller-manager" \
     --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
     --bind-address=127.0.0.1 \
@@ -543,7 +650,7 @@ start_controller_manager() {
     --root-ca-file="$PKI/ca.crt" \
     --service-account-private-key-file="$PKI/sa.key" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-    --controllers='*,-nodeipam,-cloud-node-lifecycle' \
+    --controllers="$controllers" \
     --flex-volume-plugin-dir="$STATE/controller-manager/volume-plugins" \
     --leader-elect=false
 }
@@ -557,7 +664,7 @@ start_scheduler() {
 
 start_kubelet() {
   local i=$1
-  start_component "kubelet-$i" "$(node_netns "$i")" "" "$KUBE_BIN_DIR/kubelet" \
+  MNTNS=$(node_mntns "$i") start_component "kubelet-$i" "$(node_netns "$i")" "" "$KUBE_BIN_DIR/kubelet" \
     --config="$CONF/kubelet-$i.yaml" --kubeconfig="$CONF/kubelet-$i.kubeconfig" \
     --root-dir="$(node_dir "$i")/kubelet" \
     --hostname-override="$(node_name "$i")" --node-ip="$(node_ip "$i")"
@@ -617,7 +724,7 @@ HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
 # ensure_all installs the packages and builds (or finds) the binaries of
 # the cluster and its add-ons ($ADDONS).
 ensure_all() {
-  phase "packages: containerd runc containernetworking-plugins etcd-server busybox-static openssl gcc ..."
+  phase "packages: containerd runc containernetworking-plugins busybox-static openssl gcc ..."
   ensure_packages
   phase_done
   phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR$(addon_wanted coredns && echo ", CoreDNS $COREDNS_VERSION in $COREDNS_DIR")"
@@ -643,6 +750,8 @@ coredns_up() {
 cmd_up() {
   local nodes=${NODES:-1} i name images p addons_rec tars import_pids
   [[ $nodes =~ ^[1-9]$ ]] || die "NODES must be 1 to 9, not '$nodes'"
+  # Without NODES, a healthy cluster of any size is reused.
+  if [[ -z ${NODES:-} && -f $STATE/nodes ]]; then nodes=$(state_nodes); fi
   [[ $(id -u) == 0 ]] || die "up needs root (network namespaces, mounts, cgroups)"
   ADDONS=$(addons_parse)
   lock
@@ -658,10 +767,10 @@ cmd_up() {
       # DNS is workload state a test may have broken (CoreDNS scaled to
       # zero, its ConfigMap changed): put the objects back if it does not answer.
       if addon_wanted coredns; then coredns_up check; fi
-      log "cluster: up ($nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+      log "cluster: up (Kubernetes $KUBE_VERSION, $nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
       return 0
     fi
-    phase_done "not healthy (or not $nodes node(s), or not add-ons '$ADDONS'): tearing it down"
+    phase_done "not healthy (or not $nodes node(s), or not add-ons '$ADDONS', or not Kubernetes $KUBE_VERSION but $(state_version)): tearing it down"
     teardown
   fi
 
@@ -675,6 +784,7 @@ cmd_up() {
   mkdir -p "$STATE" "$CONF" "$RUN" "$LOGS"
   echo "$nodes" >"$STATE/nodes"
   echo "$addons_rec" >"$STATE/addons"
+  echo "$KUBE_VERSION" >"$STATE/version"
   for ((i = 1; i <= nodes; i++)); do netns_up "$i"; done
   if ((nodes > 1)); then
     # Nodes reach each other (and the API server) through the host, and so
@@ -688,6 +798,7 @@ cmd_up() {
   fi
   phase_done
 
+  cgroup_v1_note
   phase "certificates and kubeconfigs (node name $(node_name 1))"
   pki_all "$nodes"
   kubeconfig_all "$nodes"
@@ -697,6 +808,7 @@ cmd_up() {
   for p in "${HOST_PATHS[@]}"; do [[ -e $p ]] || echo "$p" >>"$STATE/host-paths"; done
   for ((i = 1; i <= nodes; i++)); do
     node_cgroups_create "$i"
+    node_mntns_up "$i"
     node_configs "$i"
     start_containerd "$i"
   done
@@ -754,7 +866,7 @@ cmd_up() {
   fi
 
   trap - ERR
-  log "cluster: up ($nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
+  log "cluster: up (Kubernetes $KUBE_VERSION, $nodes node(s), add-ons: $ADDONS) in $(secs "$T0" "$(now_ms)")s total; $(cmd_env)"
 }
 
 cmd_build() {
@@ -963,7 +1075,7 @@ cmd_status() {
     return 1
   fi
   nodes=$(state_nodes)
-  echo "state dir:  $STATE ($nodes node(s))"
+  echo "state dir:  $STATE (Kubernetes $(state_version), $nodes node(s))"
   echo "kubeconfig: $USER_KUBECONFIG"
   for c in $(components "$nodes"); do
     rec=$(pidfile_read "$RUN/$c.pid" || echo "-")

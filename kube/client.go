@@ -108,6 +108,7 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 // NewClientsForConfig builds Clients for a REST config: its QPS set, every
 // request counted in Requests and recorded in the CallLog of its context.
 func NewClientsForConfig(config *rest.Config, namespace, contextName string) (*Clients, error) {
+	listThenWatch()
 	config = rest.CopyConfig(config)
 	config.QPS = clientQPS
 	config.Burst = clientBurst

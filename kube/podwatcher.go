@@ -80,7 +80,13 @@ func NewPodWatcherWithOptions(c *Clients, namespace string, opts PodWatcherOptio
 // be asked about are created. Calling it is optional and idempotent.
 func (p *PodWatcher) Start() {
 	p.startOnce.Do(func() {
-		lw := &cache.ListWatch{
+		// The reflector asks the client whether it supports watch-list semantics
+		// (client-go's fakes do not).
+		var client any
+		if p.c != nil {
+			client = p.c.Kube
+		}
+		lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				if p.c == nil || p.c.Kube == nil {
 					return nil, p.noteErr(errors.New("no cluster client"))
@@ -102,7 +108,7 @@ func (p *PodWatcher) Start() {
 				}
 				return w, p.noteErr(err)
 			},
-		}
+		}, client)
 		r := cache.NewReflectorWithOptions(lw, &corev1.Pod{}, (*podStore)(p), cache.ReflectorOptions{
 			Name:            "runbook pod watcher",
 			TypeDescription: "pods",

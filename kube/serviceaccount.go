@@ -18,7 +18,7 @@ import (
 // which is right for every other wait.)
 func WaitDefaultServiceAccount(ctx context.Context, c *Clients, ns string) error {
 	sel := fields.OneTermEqualSelector("metadata.name", "default").String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return c.Kube.CoreV1().ServiceAccounts(ns).List(ctx, o)
@@ -27,7 +27,7 @@ func WaitDefaultServiceAccount(ctx context.Context, c *Clients, ns string) error
 			o.FieldSelector = sel
 			return c.Kube.CoreV1().ServiceAccounts(ns).Watch(ctx, o)
 		},
-	}
+	}, c.Kube)
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.ServiceAccount{}, nil, func(e watch.Event) (bool, error) {
 		return e.Type == watch.Added || e.Type == watch.Modified, nil
 	})

@@ -40,6 +40,7 @@ func WaitForPod(ctx context.Context, c *Clients, namespace, name string, cond Po
 		namespace: namespace,
 		name:      name,
 		objType:   &corev1.Pod{},
+		client:    c.Kube,
 		list:      func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
 		watch:     pods.Watch,
 		get:       func(ctx context.Context) (runtime.Object, error) { return pods.Get(ctx, name, metav1.GetOptions{}) },
@@ -107,11 +108,14 @@ type oneObject struct {
 	namespace string // "" for cluster-scoped objects
 	name      string
 	objType   runtime.Object
-	list      func(context.Context, metav1.ListOptions) (runtime.Object, error)
-	watch     func(context.Context, metav1.ListOptions) (watch.Interface, error)
-	get       func(context.Context) (runtime.Object, error)
-	gone      error // the error when the object does not exist or is deleted
-	describe  func(runtime.Object) string
+	// client is the client list and watch go through: the reflector asks it whether it
+	// supports watch-list semantics (client-go's fakes do not).
+	client   any
+	list     func(context.Context, metav1.ListOptions) (runtime.Object, error)
+	watch    func(context.Context, metav1.ListOptions) (watch.Interface, error)
+	get      func(context.Context) (runtime.Object, error)
+	gone     error // the error when the object does not exist or is deleted
+	describe func(runtime.Object) string
 	// graced holds back the scheduler's verdicts for UnschedulableGrace (see graceHold).
 	graced bool
 }
@@ -131,6 +135,7 @@ func dynamicObject(c *Clients, gvr schema.GroupVersionResource, namespace, name 
 		namespace: namespace,
 		name:      name,
 		objType:   &unstructured.Unstructured{},
+		client:    c.Dynamic(),
 		list:      func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return ri.List(ctx, o) },
 		watch:     ri.Watch,
 		get:       func(ctx context.Context) (runtime.Object, error) { return ri.Get(ctx, name, metav1.GetOptions{}) },
@@ -166,7 +171,7 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 		return err
 	}
 	selector := fields.OneTermEqualSelector("metadata.name", o.name).String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = selector
 			list, err := o.list(ctx, opts)
@@ -177,7 +182,7 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 			w, err := o.watch(ctx, opts)
 			return w, note(err)
 		},
-	}
+	}, o.client)
 
 	// The precondition and the conditions run on this goroutine, one after the other.
 	var (

@@ -165,7 +165,7 @@ metadata: {name: scratch, namespace: ignored}
 			Calls: []Call{
 				{Verb: "create", Resource: "pods", Namespace: "default", Name: "noshell", Body: map[string]any{
 					"apiVersion": "v1", "kind": "Pod",
-					"metadata": map[string]any{"name": "noshell", "namespace": "default", "creationTimestamp": nil, "labels": planLabels},
+					"metadata": map[string]any{"name": "noshell", "namespace": "default", "labels": planLabels},
 					"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "registry.k8s.io/pause:3.10.2", "resources": map[string]any{}}}},
 					"status":   map[string]any{},
 				}, Note: "create, never update: an object that already exists fails the step and is left alone"},

@@ -491,7 +491,7 @@ func (c *cluster) podObject(t *testing.T, ns, name string) map[string]any {
 	}
 	creatorSetNode := false
 	for _, mf := range p.ManagedFields {
-		if mf.Subresource == "" && mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), `"f:nodeName"`) {
+		if mf.Subresource == "" && mf.FieldsV1 != nil && strings.Contains(mf.FieldsV1.GetRawString(), `"f:nodeName"`) {
 			creatorSetNode = true
 		}
 	}

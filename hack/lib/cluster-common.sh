@@ -4,11 +4,37 @@
 # Sourced, never run. Everything the harness creates is named here, so that
 # `down` and the check remove exactly what `up` made and nothing else.
 
-KUBE_VERSION=v1.33.13
+# The Kubernetes version: KUBE_VERSION, or the default that the nested
+# module hack/kubebin pins in its go.mod. Each supported version has its
+# module file there: go.mod (the default) or VERSION.mod and VERSION.sum
+# (kube_versions lists them).
+KUBE_DEFAULT_VERSION=$(sed -En 's/^(require)?[[:space:]]*k8s\.io\/kubernetes (v[^ ]*)$/\2/p' "$HACK_DIR/kubebin/go.mod" 2>/dev/null || true)
+KUBE_DEFAULT_VERSION=${KUBE_DEFAULT_VERSION:-unknown}
+KUBE_VERSION=${KUBE_VERSION:-$KUBE_DEFAULT_VERSION}
 RUNBOOK_CACHE=${RUNBOOK_CACHE:-/var/cache/runbook}
 KUBE_BIN_DIR=${RUNBOOK_CACHE%/}/kube-${KUBE_VERSION}
-# kube-proxy is built and used only with the kube-proxy add-on (CLUSTER_ADDONS).
-KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+# The five components and etcd, one multi-call binary (hack/kubebin) with a
+# symlink for each name; kube-proxy is used only with the kube-proxy add-on
+# (CLUSTER_ADDONS).
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
+
+# kube_versions prints the Kubernetes versions hack/kubebin can build, the
+# default first.
+kube_versions() {
+  local f
+  echo "$KUBE_DEFAULT_VERSION"
+  for f in "$HACK_DIR"/kubebin/v*.mod; do
+    [[ -f $f ]] && basename "$f" .mod
+  done
+  return 0
+}
+
+# kube_minor prints the minor version of $1 (v1.37.2: 37).
+kube_minor() {
+  local v=${1#v}
+  v=${v#*.}
+  echo "${v%%.*}"
+}
 
 # CoreDNS, built by the nested module hack/coredns (its go.mod names the
 # version) into ${RUNBOOK_CACHE}/coredns-VERSION-KEY with its image.
@@ -55,6 +81,9 @@ node_pod_cidr() { echo "10.244.$(($1 - 1)).0/24"; }
 node_dir() { echo "$STATE/node-$1"; }
 node_cgroup() { echo "runbook-node$1"; }
 node_sock() { echo "$(node_dir "$1")/containerd/containerd.sock"; }
+# node_mntns is node I's mount namespace file, from the second node on
+# (node 1 uses the host's; see node_mntns_up in cluster.sh).
+node_mntns() { if [[ $1 != 1 ]]; then echo "$STATE/mntns/node-$1"; fi; }
 
 # host_node_name is the name of node 1: the content of /etc/hostname,
 # trimmed and lower-cased, because the node debug pod reads that file and
@@ -76,6 +105,15 @@ state_nodes() {
   local n
   n=$(cat "$STATE/nodes" 2>/dev/null || true)
   [[ $n =~ ^[1-9]$ ]] && echo "$n" || echo 1
+}
+
+# state_version prints the Kubernetes version of the running (or
+# half-built) cluster as `up` recorded it, or v1.33.13 for a cluster made
+# before versions were recorded.
+state_version() {
+  local v
+  v=$(cat "$STATE/version" 2>/dev/null || true)
+  echo "${v:-v1.33.13}"
 }
 
 # state_addons prints the add-ons of the running (or half-built) cluster as
