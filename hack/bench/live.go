@@ -5,7 +5,7 @@ package main
 // minimum, for runbook's figures to be read against.
 //
 //	bench kubelet-floor -n NS -mode sequential|parallel [-node NODE]
-//	bench ceiling -n NS -l SELECTOR
+//	bench ceiling -n NS -l SELECTOR [-c CONCURRENCY]
 //	bench version
 //
 // Both build the same containers runbook's steps build (kubectl debug's
@@ -299,11 +299,11 @@ func (f *SeedFloor) Write(w io.Writer) error {
 // CeilingResult is the node's own fan-out ceiling: every target's
 // ephemeral container added at once, until all have terminated.
 type CeilingResult struct {
-	Pods int
-	// Patched is when the last PATCH was answered, from the first one sent.
+	Pods, Concurrency int
+	// Patched is when the last PATCH was answered, from the start.
 	Patched time.Duration
-	// Wall is from the first PATCH until the informer delivered the last
-	// container's termination.
+	// Wall is from the first PATCH sent until the informer delivered the
+	// last container's termination.
 	Wall time.Duration
 	// PerTarget is the time from each pod's PATCH to its container's
 	// termination being seen.
@@ -311,9 +311,11 @@ type CeilingResult struct {
 }
 
 // ceiling adds an ephemeral container (busybox ps -ef, --target, as the
-// fan-out example runs it) to every pod of ns matching selector, all PATCHes
-// sent at once, and waits until every container has terminated.
-func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image string) (*CeilingResult, error) {
+// fan-out example runs it) to every pod of ns matching selector and waits
+// until every container has terminated. conc bounds how many targets are
+// in flight, from the PATCH until the termination is seen, as a fanned-out
+// step's concurrency does; 0 sends every PATCH at once.
+func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image string, conc int) (*CeilingResult, error) {
 	w, err := watchPods(ctx, cs, ns, selector)
 	if err != nil {
 		return nil, err
@@ -331,7 +333,11 @@ func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image s
 	ec := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon(debugContainer(name, image, "ps", "-ef"))}
 	ec.SecurityContext = &corev1.SecurityContext{RunAsUser: &uid, RunAsGroup: &uid}
 
-	res := &CeilingResult{Pods: len(targets)}
+	if conc <= 0 {
+		conc = len(targets)
+	}
+	sem := make(chan struct{}, conc)
+	res := &CeilingResult{Pods: len(targets), Concurrency: conc}
 	per := make([]float64, len(targets))
 	errs := make([]error, len(targets))
 	var mu sync.Mutex
@@ -339,6 +345,8 @@ func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image s
 	start := time.Now()
 	for i, p := range targets {
 		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			t0 := time.Now()
 			if errs[i] = addEphemeral(ctx, cs, p, ec); errs[i] != nil {
 				return
@@ -360,10 +368,11 @@ func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image s
 	return res, nil
 }
 
-// Write prints the ceiling: one line for the script, "CEILING pods wall
-// patched perTargetMedian perTargetMin perTargetMax" in seconds.
+// Write prints the ceiling: one line for the script, "CEILING pods
+// concurrency wall patched perTargetMedian perTargetMin perTargetMax", the
+// times in seconds.
 func (c *CeilingResult) Write(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "CEILING %d %.3f %.3f %.3f %.3f %.3f\n", c.Pods, c.Wall.Seconds(), c.Patched.Seconds(),
+	_, err := fmt.Fprintf(w, "CEILING %d %d %.3f %.3f %.3f %.3f %.3f\n", c.Pods, c.Concurrency, c.Wall.Seconds(), c.Patched.Seconds(),
 		c.PerTarget.Median, c.PerTarget.Min, c.PerTarget.Max)
 	return err
 }
@@ -392,6 +401,7 @@ func runLive(cmd string, args []string, w io.Writer) error {
 	node := fs.String("node", "", "kubelet-floor: the node of the pod (default: the scheduler's choice)")
 	selector := fs.String("l", "", "ceiling: label selector of the target pods (required)")
 	image := fs.String("image", "busybox:1.36", "the debugger image")
+	conc := fs.Int("c", 0, "ceiling: targets in flight at once (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -410,7 +420,7 @@ func runLive(cmd string, args []string, w io.Writer) error {
 		}
 		return f.Write(w)
 	}
-	c, err := ceiling(ctx, cs, *ns, *selector, *image)
+	c, err := ceiling(ctx, cs, *ns, *selector, *image, *conc)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,10 @@
 //	bench kubelet-floor -n NS -mode sequential|parallel
 //	                              the seed's kubelet-bound work done with plain
 //	                              client-go in NS (see live.go)
-//	bench ceiling -n NS -l SELECTOR
+//	bench ceiling -n NS -l SELECTOR [-c CONCURRENCY]
 //	                              the node's fan-out ceiling: an ephemeral
-//	                              container added to every selected pod at once
+//	                              container added to every selected pod, all
+//	                              at once or CONCURRENCY at a time
 //	bench version                 the server's version, e.g. v1.33.13
 //	bench busy RESULT.json        the time inside the run's steps: the union of
 //	                              their intervals (steps of a parallel group overlap)
@@ -54,7 +55,7 @@ func main() {
 	}
 }
 
-const usage = "usage: bench stats V... | result RESULT.json | verbs RESULT.json | targets RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json | kubelet-floor -n NS -mode sequential|parallel | ceiling -n NS -l SELECTOR | version | busy RESULT.json"
+const usage = "usage: bench stats V... | result RESULT.json | verbs RESULT.json | targets RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json | kubelet-floor -n NS -mode sequential|parallel | ceiling -n NS -l SELECTOR [-c N] | version | busy RESULT.json"
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
