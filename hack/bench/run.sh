@@ -104,7 +104,7 @@ pick_kubectl() {
 }
 
 [[ -x $TIME ]] || { echo "run.sh: $TIME is missing: apt-get install -y time" >&2; exit 2; }
-[[ -x $RUNBOOK_BIN ]] || { echo "run.sh: RUNBOOK_BIN=$RUNBOOK_BIN is not executable" >&2; exit 2; }
+[[ -f $RUNBOOK_BIN && -x $RUNBOOK_BIN ]] || { echo "run.sh: RUNBOOK_BIN=$RUNBOOK_BIN is not executable" >&2; exit 2; }
 
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/runbook-bench.XXXXXX)
@@ -359,10 +359,12 @@ seed() {
 		done
 		echo
 	done
-	note '%-50s %9s %9s %7s' "seed vs kubectl script (median of $RUNS rounds)" runbook kubectl ratio
+	note '%-50s %9s %9s %7s' "seeds vs kubectl script (median of $RUNS rounds)" runbook kubectl ratio
+	note '  %s: %s%s' "${side_name[P]}" "$SEED" "$([[ ${side_file[P]} != "$SEED" ]] && echo ", its pod placed on $node")"
+	[[ -n ${side_file[S]:-} ]] && note '  sequential: %s' "$SEQ_SEED"
 	for side in "${sides[@]}"; do
 		[[ $side == K ]] && continue
-		note '%-50s %8.2fs %8.2fs %7s%s' "  wall, ${side_name[$side]} (${side_file[$side]##*/})" "${mw[$side]}" "${mw[K]}" \
+		note '%-50s %8.2fs %8.2fs %7s%s' "  wall, ${side_name[$side]}" "${mw[$side]}" "${mw[K]}" \
 			"$(div "${mw[$side]}" "${mw[K]}")" "$([[ $side == P ]] && echo '   (goal <= 0.50)')"
 	done
 	note '%-50s %8.2fs %8.2fs %7s' "  wall, ${side_name[P]}; kubectl without its delete" "${mw[P]}" "$kn" "$(div "${mw[P]}" "$kn")"
@@ -418,6 +420,7 @@ floor() {
 	done
 	note '%-50s %9s %9s %7s' "kubelet floor (median of $FLOOR_RUNS, plain client-go)" floor seed "above"
 	local side m
+	local -A shown=()
 	for side in P S K; do
 		case $side in
 		P) m=$(seed_mode "$SEED") ;;
@@ -427,15 +430,16 @@ floor() {
 		[[ -n ${fw[$m]:-} ]] || continue
 		if [[ -n ${seed_wall[$side]:-} ]]; then
 			local who
-			case $side in P) who="runbook $SEED" ;; S) who="runbook $SEQ_SEED" ;; K) who="kubectl script" ;; esac
+			case $side in P) who="runbook ${SEED##*/}" ;; S) who="runbook ${SEQ_SEED##*/}" ;; K) who="kubectl script" ;; esac
 			printf '%s (%s): median wall %.2fs, its floor %.2fs, above the floor %.2fs\n' "$who" "$m" "${seed_wall[$side]}" "${fw[$m]}" \
 				"$(sub "${seed_wall[$side]}" "${fw[$m]}")"
-			note '%-50s %8.2fs %8.2fs %6.2fs' "  $m: ${who#runbook examples/}" "${fw[$m]}" "${seed_wall[$side]}" "$(sub "${seed_wall[$side]}" "${fw[$m]}")"
-		elif [[ $side == K ]]; then
-			note '%-50s %8.2fs' "  $m" "${fw[$m]}"
+			note '%-50s %8.2fs %8.2fs %6.2fs' "  $m: ${who#runbook }" "${fw[$m]}" "${seed_wall[$side]}" "$(sub "${seed_wall[$side]}" "${fw[$m]}")"
+			shown[$m]=1
 		fi
 	done
-	[[ -n ${fw[parallel]:-} && $(seed_mode "$SEED") != parallel ]] && note '%-50s %8.2fs' "  parallel (no parallel seed yet)" "${fw[parallel]}"
+	for m in "${modes[@]}"; do
+		[[ -n ${fw[$m]:-} && -z ${shown[$m]:-} ]] && note '%-50s %8.2fs' "  $m (no passing seed run of this mode)" "${fw[$m]}"
+	done
 	return 0
 }
 
