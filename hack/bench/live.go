@@ -5,7 +5,7 @@ package main
 // minimum, for runbook's figures to be read against.
 //
 //	bench kubelet-floor -n NS -mode sequential|parallel [-node NODE]
-//	bench ceiling -n NS -l SELECTOR [-c CONCURRENCY]
+//	bench ceiling -n NS -l SELECTOR [-c CONCURRENCY] [-logs]
 //	bench version
 //
 // Both build the same containers runbook's steps build (kubectl debug's
@@ -315,7 +315,9 @@ type CeilingResult struct {
 // until every container has terminated. conc bounds how many targets are
 // in flight, from the PATCH until the termination is seen, as a fanned-out
 // step's concurrency does; 0 sends every PATCH at once.
-func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image string, conc int) (*CeilingResult, error) {
+// withLogs also reads each container's output once it has terminated, as a
+// fanned-out debug step does (to tell the read's share of a target's time).
+func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image string, conc int, withLogs bool) (*CeilingResult, error) {
 	w, err := watchPods(ctx, cs, ns, selector)
 	if err != nil {
 		return nil, err
@@ -356,6 +358,11 @@ func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image s
 			mu.Unlock()
 			var at time.Time
 			at, errs[i] = w.until(ctx, ns, p.Name, "terminated", ephemeralTerminated(name))
+			if errs[i] == nil && withLogs {
+				if _, errs[i] = cs.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: name}).DoRaw(ctx); errs[i] == nil {
+					at = time.Now()
+				}
+			}
 			per[i] = at.Sub(t0).Seconds()
 		})
 	}
@@ -402,6 +409,7 @@ func runLive(cmd string, args []string, w io.Writer) error {
 	selector := fs.String("l", "", "ceiling: label selector of the target pods (required)")
 	image := fs.String("image", "busybox:1.36", "the debugger image")
 	conc := fs.Int("c", 0, "ceiling: targets in flight at once (0: all)")
+	withLogs := fs.Bool("logs", false, "ceiling: read each container's output when it has terminated")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -420,7 +428,7 @@ func runLive(cmd string, args []string, w io.Writer) error {
 		}
 		return f.Write(w)
 	}
-	c, err := ceiling(ctx, cs, *ns, *selector, *image, *conc)
+	c, err := ceiling(ctx, cs, *ns, *selector, *image, *conc, *withLogs)
 	if err != nil {
 		return err
 	}
