@@ -72,9 +72,9 @@ PAUSE_IMAGE=registry.k8s.io/pause:3.10.2
 TIME=/usr/bin/time
 
 # pick_kubectl prints the kubectl to compare against: $KUBECTL if set, else
-# a real kubectl binary of the server's minor version: the one built next to
-# the server's binaries in the cluster cache (kube-vX.Y.Z/kubectl), else the
-# Cloud SDK's kubectl.X.Y, else a kubectl on PATH of that version. On this
+# a real kubectl binary of the server's minor version: the one of the
+# server's exact version in the cluster cache (kubectl-vX.Y.Z, or
+# kube-vX.Y.Z/kubectl), else the Cloud SDK's kubectl.X.Y, else a kubectl on PATH of that version. On this
 # machine kind /usr/bin/kubectl is the Google Cloud SDK's dispatcher: it asks
 # the server for its version (one request that -v=6 does not show) and then
 # execs kubectl.X.Y, adding about 40 ms to every command, so it is used only
@@ -87,7 +87,8 @@ pick_kubectl() {
 	local server minor k real dir
 	server=$("$work/bench" version) || { echo "run.sh: cannot read the server's version" >&2; exit 2; }
 	minor=$(sed -n 's/^v\([0-9]*\.[0-9]*\).*/\1/p' <<<"$server")
-	for k in "${RUNBOOK_CACHE:-/var/cache/runbook}/kube-$server/kubectl" "${RUNBOOK_CACHE:-/var/cache/runbook}/kube-$server/bin/kubectl"; do
+	local cache=${RUNBOOK_CACHE:-/var/cache/runbook}
+	for k in "$cache/kubectl-$server" "$cache/kube-$server/kubectl"; do
 		[[ -x $k ]] && { echo "$k"; return; }
 	done
 	k=$(command -v kubectl) || { echo "run.sh: no kubectl found (set KUBECTL)" >&2; exit 2; }
