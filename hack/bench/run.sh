@@ -176,8 +176,11 @@ machine=$(printf 'cpus %s, memory %s MiB, kernel %s; %s; kubectl %s (%s); server
 	"$("$RUNBOOK_BIN" version)" "$client" "$KUBECTL" "$server" "$node" \
 	"$( (containerd --version 2>/dev/null || echo unknown) | awk '{ print $3 }')")
 echo "$machine"
-[[ $client == "${server%.*}".* ]] || echo "WARNING: kubectl $client is not of the server's version $server (set KUBECTL)"
-echo "at the start: $(load)"
+version_warning=
+[[ $client == "${server%.*}".* ]] || version_warning="WARNING: kubectl $client is not of the server's version $server (set KUBECTL)"
+[[ -z $version_warning ]] || echo "$version_warning"
+start_load=$(load)
+echo "at the start: $start_load"
 echo "run id $id; pods labelled $label; namespaces bench-$id-*"
 k api-resources >/dev/null # warm kubectl's discovery cache for every B run
 
@@ -517,7 +520,9 @@ fresh_pods() {
 	local n=$1 ns
 	ns=$(new_ns "$2")
 	pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
-	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
+	# kubectl v1.37 logs a "Failed to watch ... context canceled" when its wait ends: shown only on failure.
+	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null 2>"$work/wait.err"; then
+		cat "$work/wait.err" >&2
 		echo "  $n pods not Ready within 600s" >&2
 		drop_ns "$ns"
 		return 1
@@ -628,7 +633,8 @@ fanout_once() {
 	ns=$(new_ns "n$n-c$c-$rep")
 	t0=$(now)
 	pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
-	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
+	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null 2>"$work/wait.err"; then
+		cat "$work/wait.err"
 		echo "$n pods not Ready within 600s: skipped"
 		drop_ns "$ns"
 		return
@@ -748,8 +754,8 @@ section "summary"
 {
 	echo "runbook benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "$machine"
-[[ $client == "${server%.*}".* ]] || echo "WARNING: kubectl $client is not of the server's version $server (set KUBECTL)"
-echo "at the start: $(load)"
+	[[ -z $version_warning ]] || echo "$version_warning"
+	echo "at the start: $start_load; at the end: $(load)"
 	for line in "${summary[@]}"; do echo "$line"; done
 	printf 'total bench time %.0fs\n' "$(sub "$(now)" "$start")"
 } | tee "$OUT/bench.txt"
