@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # kubectl-seed.sh NAMESPACE NODE LOG: the seed's three debug modes
-# (examples/distroless.yaml) typed with kubectl as a user would: apply, wait,
+# (examples/distroless.yaml) typed with kubectl as a user would: apply (the
+# pod placed on NODE, so that it is the node the node pod debugs), wait,
 # debug --target, wait, logs, debug --copy-to, wait, exec, debug node, wait,
 # logs, delete. Every kubectl runs at -v=6 with its log appended to LOG, so
 # the caller can count the API requests; the commands' own output goes to
@@ -17,11 +18,12 @@ k() { "$KUBECTL" -v=6 -n "$ns" "$@" >>"$log" 2>&1; }
 mark() { echo "# step $1 $(date +%s.%N)" >>"$log"; }
 
 mark start
-k apply -f - <<'YAML'
+k apply -f - <<YAML
 apiVersion: v1
 kind: Pod
 metadata: {name: noshell}
 spec:
+  nodeName: $node
   containers: [{name: app, image: registry.k8s.io/pause:3.10.2}]
 YAML
 mark apply

@@ -13,7 +13,17 @@
 //	bench phases LOG              each phase's duration and name from the
 //	                              "# step NAME EPOCH" marks of kubectl-seed.sh
 //	bench floor RESULT.json PODS.json
-//	                              the kubelet floor of a run kept with --keep
+//	                              the kubelet's share of a run kept with --keep
+//	bench kubelet-floor -n NS -mode sequential|parallel
+//	                              the seed's kubelet-bound work done with plain
+//	                              client-go in NS (see live.go)
+//	bench ceiling -n NS -l SELECTOR [-c CONCURRENCY]
+//	                              the node's fan-out ceiling: an ephemeral
+//	                              container added to every selected pod, all
+//	                              at once or CONCURRENCY at a time
+//	bench version                 the server's version, e.g. v1.33.13
+//	bench busy RESULT.json        the time inside the run's steps: the union of
+//	                              their intervals (steps of a parallel group overlap)
 //
 // It prints figures, never a verdict on time: the suite measures, it does
 // not pass or fail.
@@ -45,7 +55,7 @@ func main() {
 	}
 }
 
-const usage = "usage: bench stats V... | result RESULT.json | verbs RESULT.json | targets RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json"
+const usage = "usage: bench stats V... | result RESULT.json | verbs RESULT.json | targets RESULT.json | requests LOG | steps RESULT.json | phases LOG | floor RESULT.json PODS.json | kubelet-floor -n NS -mode sequential|parallel | ceiling -n NS -l SELECTOR [-c N] | version | busy RESULT.json"
 
 func run(args []string, w io.Writer) error {
 	if len(args) == 0 {
@@ -132,6 +142,15 @@ func run(args []string, w io.Writer) error {
 			}
 		}
 		return nil
+	case cmd == "busy" && len(rest) == 1:
+		res, err := readResult(rest[0])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%.3f\n", Busy(res).Seconds())
+		return err
+	case cmd == "kubelet-floor" || cmd == "ceiling" || cmd == "version":
+		return runLive(cmd, rest, w)
 	case cmd == "floor" && len(rest) == 2:
 		res, err := readResult(rest[0])
 		if err != nil {
@@ -178,6 +197,37 @@ func Verbs(byVerb map[string]int64) string {
 		fmt.Fprintf(&b, "%s=%d", k, byVerb[k])
 	}
 	return b.String()
+}
+
+// Busy is the time the run spent inside its steps: the length of the union
+// of the steps' [StartedAt, FinishedAt] intervals, so that steps running at
+// the same time count once. Steps without both times are left out.
+func Busy(res *report.Result) time.Duration {
+	type span struct{ from, to time.Time }
+	var spans []span
+	for _, s := range res.Steps {
+		if !s.StartedAt.IsZero() && s.FinishedAt.After(s.StartedAt) {
+			spans = append(spans, span{s.StartedAt, s.FinishedAt})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.from.Compare(b.from) })
+	var total time.Duration
+	var cur span
+	for i, s := range spans {
+		switch {
+		case i == 0:
+			cur = s
+		case s.from.After(cur.to):
+			total += cur.to.Sub(cur.from)
+			cur = s
+		case s.to.After(cur.to):
+			cur.to = s.to
+		}
+	}
+	if len(spans) > 0 {
+		total += cur.to.Sub(cur.from)
+	}
+	return total
 }
 
 // Summary is the median, minimum and maximum of a set of measurements.

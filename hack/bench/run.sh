@@ -1,28 +1,44 @@
 #!/usr/bin/env bash
 # hack/bench/run.sh: the benchmark suite of runbook on the local cluster
 # (make bench). It measures and prints figures and ratios; it never passes
-# or fails on time. Sections (BENCH_SECTIONS, default all four):
+# or fails on time. Sections (BENCH_SECTIONS, default "seed floor ceiling go"):
 #
-#   seed    examples/distroless.yaml run by runbook (A) against the same work
-#           typed with kubectl (B, hack/bench/kubectl-seed.sh), alternating,
-#           each run in its own fresh namespace made before and deleted after
-#           the timed part: wall time, CPU time, API requests, medians, ratio.
-#   floor   runbook runs kept with --keep; from the pods' status timestamps,
-#           how much of the run the kubelet itself needed, and the rest.
-#   fanout  examples/ci-debuggability.yaml over N fresh pause pods at
-#           concurrency 1 and 10: wall time, peak RSS, growth against N=1.
-#   go      the Go benchmarks of the loader, the planner and expressions.
+#   seed     examples/distroless.yaml (the parallel seed) and, when it exists,
+#            examples/distroless-sequential.yaml (the sequential one) run by
+#            runbook against the same work typed with kubectl
+#            (hack/bench/kubectl-seed.sh), in rotating order, each run in its
+#            own fresh namespace made before and deleted after the timed part:
+#            wall time, CPU time, API requests, medians, ratios.
+#   floor    the kubelet floor of each seed: its kubelet-bound work (the pod
+#            until Ready; the ephemeral container until it terminated; the
+#            copy until Ready; the node pod until Succeeded) done by plain
+#            client-go (bench kubelet-floor), one after the other and side by
+#            side: the least any client can take.
+#   ceiling  the fan-out: examples/ci-debuggability.yaml over N fresh pods at
+#            concurrency C beside the node's own ceiling for the same N
+#            (bench ceiling: plain client-go adds all N ephemeral containers
+#            at once and waits until all have terminated), alternating.
+#   go       the Go benchmarks of the loader, the planner and expressions.
+#   fanout   (not by default) the fan-out's growth: N = BENCH_FANOUT pods at
+#            each of BENCH_CONCURRENCY, wall time and peak RSS against N=1.
+#   kept     (not by default) the sequential seed kept with --keep: from the
+#            pods' status timestamps, when the kubelet ran each piece of work
+#            and when it reported it (the relist lag).
 #
 # Environment: KUBECONFIG and RUNBOOK_BIN (required; make bench sets both),
-# BENCH_RUNS (A/B pairs, default 5), BENCH_FLOOR_RUNS (default 3),
-# BENCH_FANOUT (pod counts, default "1 10 30 60"), BENCH_CONCURRENCY
-# (default "1 10"), BENCH_FANOUT_BASE_RUNS (repeats of the smallest N, whose
-# median is the baseline of the ratios; default 3), BENCH_FANOUT_SETTLE
-# (seconds between the pods being Ready and the timed run; default 5: the
-# kubelet takes about a second longer to run an ephemeral container in a pod
-# that became Ready a moment ago, which would favour large N, whose first
-# pods settle while the last ones start), BENCH_SECTIONS, KUBECTL (the peer; default: the kubectl
-# v1.32 binary itself, see pick_kubectl), OUT (default out; the summary goes
+# BENCH_RUNS (rounds of the seed comparison, default 5), BENCH_FLOOR_RUNS
+# (default 3), BENCH_CEILING_PODS (default 60), BENCH_CEILING_CONCURRENCY
+# (default 10), BENCH_CEILING_RUNS (pairs, default 3), BENCH_FANOUT_NODE (the
+# node the fan-out pods are placed on; default the first node, "any" lets the
+# scheduler spread them), BENCH_FANOUT (pod counts, default "1 10 30 60"),
+# BENCH_SEED and BENCH_SEQ_SEED (the two seeds, default
+# examples/distroless.yaml and examples/distroless-sequential.yaml),
+# BENCH_CONCURRENCY (default "1 10"), BENCH_FANOUT_BASE_RUNS (repeats of the
+# smallest N; default 3), BENCH_FANOUT_SETTLE (seconds between the pods being
+# Ready and a timed fan-out; default 5: the kubelet takes about a second
+# longer to run an ephemeral container in a pod that became Ready a moment
+# ago), BENCH_SECTIONS, KUBECTL (the peer; default: a real kubectl binary of
+# the server's version, see pick_kubectl), OUT (default out; the summary goes
 # to $OUT/bench.txt, the whole output to $OUT/bench.log), GO (default go).
 #
 # Only namespaces named bench-<id>-... made by this run are created and
@@ -42,38 +58,54 @@ FANOUT=${BENCH_FANOUT:-1 10 30 60}
 CONCURRENCY=${BENCH_CONCURRENCY:-1 10}
 BASE_RUNS=${BENCH_FANOUT_BASE_RUNS:-3}
 SETTLE=${BENCH_FANOUT_SETTLE:-5}
-SECTIONS=${BENCH_SECTIONS:-seed floor fanout go}
+SECTIONS=${BENCH_SECTIONS:-seed floor ceiling go}
+CEIL_PODS=${BENCH_CEILING_PODS:-60}
+CEIL_CONC=${BENCH_CEILING_CONCURRENCY:-10}
+CEIL_RUNS=${BENCH_CEILING_RUNS:-3}
+FANOUT_NODE=${BENCH_FANOUT_NODE:-}
 OUT=${OUT:-out}
 GO=${GO:-go}
-SEED=examples/distroless.yaml
+SEED=${BENCH_SEED:-examples/distroless.yaml}
+SEQ_SEED=${BENCH_SEQ_SEED:-examples/distroless-sequential.yaml}
 FANOUT_EXAMPLE=examples/ci-debuggability.yaml
 PAUSE_IMAGE=registry.k8s.io/pause:3.10.2
 TIME=/usr/bin/time
 
-# pick_kubectl prints the kubectl to compare against. On this machine kind
-# /usr/bin/kubectl is the Google Cloud SDK's dispatcher: it asks the server
-# for its version (one request that -v=6 does not show) and then execs
-# kubectl.1.NN, adding about 40 ms to every command. The comparison uses the
-# kubectl v1.32 binary itself, which is fairer to kubectl.
+# pick_kubectl prints the kubectl to compare against: $KUBECTL if set, else
+# a real kubectl binary of the server's minor version: the one of the
+# server's exact version in the cluster cache (kubectl-vX.Y.Z, or
+# kube-vX.Y.Z/kubectl), else the Cloud SDK's kubectl.X.Y, else a kubectl on PATH of that version. On this
+# machine kind /usr/bin/kubectl is the Google Cloud SDK's dispatcher: it asks
+# the server for its version (one request that -v=6 does not show) and then
+# execs kubectl.X.Y, adding about 40 ms to every command, so it is used only
+# as the last resort, with a warning, as is a kubectl of another version.
 pick_kubectl() {
 	if [[ -n ${KUBECTL:-} ]]; then
 		echo "$KUBECTL"
 		return
 	fi
-	local k real
-	k=$(command -v kubectl) || { echo "run.sh: kubectl not found (set KUBECTL)" >&2; exit 2; }
+	local server minor k real dir
+	server=$("$work/bench" version) || { echo "run.sh: cannot read the server's version" >&2; exit 2; }
+	minor=$(sed -n 's/^v\([0-9]*\.[0-9]*\).*/\1/p' <<<"$server")
+	local cache=${RUNBOOK_CACHE:-/var/cache/runbook}
+	for k in "$cache/kubectl-$server" "$cache/kube-$server/kubectl"; do
+		[[ -x $k ]] && { echo "$k"; return; }
+	done
+	k=$(command -v kubectl) || { echo "run.sh: no kubectl found (set KUBECTL)" >&2; exit 2; }
 	real=$(readlink -f "$k")
-	if [[ $real == */google-cloud-sdk/bin/kubectl && -x ${real%/*}/kubectl.1.32 ]]; then
-		echo "${real%/*}/kubectl.1.32"
-	else
-		echo "$k"
+	dir=${real%/*}
+	if [[ $real == */google-cloud-sdk/bin/kubectl ]]; then
+		if [[ -x $dir/kubectl.$minor ]]; then
+			echo "$dir/kubectl.$minor"
+			return
+		fi
+		echo "run.sh: WARNING: no real kubectl $minor; using the Cloud SDK dispatcher $k" >&2
 	fi
+	echo "$k"
 }
-KUBECTL=$(pick_kubectl)
-export KUBECTL
 
 [[ -x $TIME ]] || { echo "run.sh: $TIME is missing: apt-get install -y time" >&2; exit 2; }
-[[ -x $RUNBOOK_BIN ]] || { echo "run.sh: RUNBOOK_BIN=$RUNBOOK_BIN is not executable" >&2; exit 2; }
+[[ -f $RUNBOOK_BIN && -x $RUNBOOK_BIN ]] || { echo "run.sh: RUNBOOK_BIN=$RUNBOOK_BIN is not executable" >&2; exit 2; }
 
 mkdir -p "$OUT"
 work=$(mktemp -d /tmp/runbook-bench.XXXXXX)
@@ -89,8 +121,18 @@ cleanup() {
 	done
 	rm -rf "$work"
 }
+# load prints the load average and the number of pods running on the cluster
+# outside this run: the noise the figures were taken under.
+load() {
+	printf 'load average %s; %s pods running in other namespaces' "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		"$(k get pods -A --no-headers --field-selector=status.phase=Running 2>/dev/null | grep -vc "^bench-$id-" || true)"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+"$GO" build -o "$work/bench" ./hack/bench
+KUBECTL=$(pick_kubectl)
+export KUBECTL
 
 k() { "$KUBECTL" "$@"; }
 now() { date +%s.%N; }
@@ -124,105 +166,186 @@ drop_ns() {
 	k wait --for=delete "namespace/$1" --timeout=300s >/dev/null 2>&1 || echo "  (namespace $1 still terminating after 300s)"
 }
 
-"$GO" build -o "$work/bench" ./hack/bench
-
 section "machine"
 node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
-server=$(k get --raw /version | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p')
+nodes=$(k get nodes --no-headers | wc -l)
+server=$("$work/bench" version)
 client=$(k version --client 2>/dev/null | sed -n 's/^Client Version: //p')
 machine=$(printf 'cpus %s, memory %s MiB, kernel %s; %s; kubectl %s (%s); server %s; node %s; containerd %s' \
 	"$(nproc)" "$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -r)" \
 	"$("$RUNBOOK_BIN" version)" "$client" "$KUBECTL" "$server" "$node" \
 	"$( (containerd --version 2>/dev/null || echo unknown) | awk '{ print $3 }')")
 echo "$machine"
+version_warning=
+[[ $client == "${server%.*}".* ]] || version_warning="WARNING: kubectl $client is not of the server's version $server (set KUBECTL)"
+[[ -z $version_warning ]] || echo "$version_warning"
+start_load=$(load)
+echo "at the start: $start_load"
 echo "run id $id; pods labelled $label; namespaces bench-$id-*"
 k api-resources >/dev/null # warm kubectl's discovery cache for every B run
 
-# --- a. the seed runbook against the kubectl script ------------------------
+# --- a. the seeds against the kubectl script --------------------------------
+# Sides: P runbook on $SEED, S runbook on $SEQ_SEED (when it exists), K the
+# kubectl script. seed_wall[SIDE] keeps each side's median for the floor.
+declare -A seed_wall=()
+
+# seed_mode FILE: parallel when the runbook has a parallel group, else
+# sequential: which kubelet floor it is read against.
+seed_mode() { if grep -q '^[[:space:]-]*parallel:' "$1"; then echo parallel; else echo sequential; fi; }
+
+# run_runbook SIDE FILE RUN NS: one timed runbook run; prints its row and
+# appends to the side's lists.
+run_runbook() {
+	local side=$1 file=$2 i=$3 ns=$4 t0 t1 wall cpu res req verdict busy
+	t0=$(now)
+	"$TIME" -f '%U %S' -o "$work/$side$i.time" "$RUNBOOK_BIN" run "$file" -n "$ns" -o none \
+		--report json="$work/$side$i.json" >"$work/$side$i.log" 2>&1 || true
+	t1=$(now)
+	wall=$(sub "$t1" "$t0")
+	cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$work/$side$i.time")
+	if res=$("$work/bench" result "$work/$side$i.json" 2>/dev/null); then
+		read -r _ req verdict _ _ <<<"$res"
+	else
+		req=0 verdict=error
+	fi
+	printf '%-4s %-10s %7.2fs %7.2fs %6s %8s\n' "$i" "${side_name[$side]}" "$wall" "$cpu" "$req" "$verdict"
+	if [[ $verdict == passed ]]; then
+		s_wall[$side]+=" $wall" s_cpu[$side]+=" $cpu" s_req[$side]+=" $req" last_json[$side]=$work/$side$i.json
+		busy=$("$work/bench" busy "$work/$side$i.json")
+		"$work/bench" steps "$work/$side$i.json" | awk -F'\t' -v s="$side" -v r="$i" -v w="$wall" -v b="$busy" '
+			{ g = $2 == "apply" ? "ready" : $2 == "debug" ? "ephemeral" : $2; t[g] += $1 }
+			END { for (g in t) print s, r, g, t[g]; print s, r, "rest", w - b }' >>"$work/groups.txt"
+	else
+		echo "  runbook run $i of $file did not pass; its log:"
+		sed 's/^/    /' "$work/$side$i.log" | tail -20
+	fi
+}
+
+# run_kubectl RUN NS: one timed run of the kubectl script.
+run_kubectl() {
+	local i=$1 ns=$2 t0 t1 wall cpu req verdict del
+	: >"$work/k$i.log"
+	t0=$(now)
+	if "$TIME" -f '%U %S' -o "$work/k$i.time" bash hack/bench/kubectl-seed.sh "$ns" "$node" "$work/k$i.log"; then
+		verdict=passed
+	else
+		verdict=failed
+	fi
+	t1=$(now)
+	wall=$(sub "$t1" "$t0")
+	cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$work/k$i.time")
+	req=$("$work/bench" requests "$work/k$i.log")
+	del=$(awk '$1 == "#" && $2 == "step" { t[$3] = $4 } END { if ("delete" in t) printf "%.3f", t["delete"] - t["logs-node"]; else print 0 }' "$work/k$i.log")
+	printf '%-4s %-10s %7.2fs %7.2fs %6s %8s  delete phase %.2fs\n' "$i" kubectl "$wall" "$cpu" "$req" "$verdict" "$del"
+	if [[ $verdict == passed ]]; then
+		s_wall[K]+=" $wall" s_cpu[K]+=" $cpu" s_req[K]+=" $req" k_nodel+=("$(sub "$wall" "$del")")
+		"$work/bench" phases "$work/k$i.log" | awk -F'\t' -v r="$i" -v w="$wall" '
+			{ g = $2 ~ /^(apply|wait-ready)$/ ? "ready" : $2 ~ /ephemeral$|^debug$/ ? "ephemeral" : \
+				$2 ~ /^(copy|wait-copy)$/ ? "copy" : $2 ~ /node$/ ? "node" : $2 == "exec" ? "exec" : "rest"
+			  t[g] += $1; sum += $1 }
+			END { t["rest"] += w - sum; for (g in t) print "K", r, g, t[g] }' >>"$work/groups.txt"
+	else
+		echo "  kubectl run $i failed; the end of its log:"
+		grep -v -E 'round_trippers|reflector|envvar|loader' "$work/k$i.log" | tail -20 | sed 's/^/    /'
+	fi
+}
+
+# pinned FILE: FILE, or on a cluster of several nodes a copy of it whose
+# noshell pod is placed on $node (nodeName), as kubectl-seed.sh places it:
+# the nodes of the local cluster share one host, whose /etc/hostname names
+# only the first, so the seed's node step can pass only there; and every
+# side then runs on the same node.
+pinned() {
+	local out=$work/pinned-${1##*/}
+	if ((nodes < 2)); then
+		echo "$1"
+		return
+	fi
+	sed "s/^\( *\)containers: \[{name: app, image: /\1nodeName: $node\n&/" "$1" >"$out"
+	grep -q "nodeName: $node" "$out" || { echo "run.sh: cannot pin the pod of $1 to $node" >&2; return 1; }
+	echo "$out"
+}
+
 seed() {
-	section "seed: $SEED, runbook (A) vs kubectl script (B), $RUNS runs each, alternating"
-	local i ns t0 t1 wall cpu req res verdict order side b_del last_a
-	local -a a_wall=() a_cpu=() a_req=() b_wall=() b_cpu=() b_req=() b_nodel=()
+	local -a sides=(P)
+	declare -gA side_name=([P]="$(seed_mode "$SEED")" [S]=sequential [K]=kubectl)
+	declare -gA side_file=([P]="$(pinned "$SEED")")
+	[[ -f $SEQ_SEED ]] && side_file[S]=$(pinned "$SEQ_SEED")
+	declare -gA s_wall=() s_cpu=() s_req=() last_json=()
+	k_nodel=()
+	[[ -f $SEQ_SEED ]] && sides+=(S)
+	sides+=(K)
+	section "seed: runbook against the kubectl script, $RUNS rounds, order rotating"
+	echo "${side_name[P]} = runbook $SEED"
+	[[ -f $SEQ_SEED ]] && echo "sequential = runbook $SEQ_SEED" || echo "($SEQ_SEED does not exist: no sequential seed of its own)"
+	[[ ${side_file[P]} == "$SEED" ]] || echo "(two nodes or more: the seeds' noshell pod is placed on $node in copies, as the kubectl script places it)"
+	echo "kubectl = hack/bench/kubectl-seed.sh with $KUBECTL"
+	local i side ns n=${#sides[@]} j
 	: >"$work/groups.txt"
-	printf '%-4s %-4s %8s %8s %6s %8s  %s\n' run side wall cpu reqs verdict note
+	printf '%-4s %-10s %8s %8s %6s %8s  %s\n' run side wall cpu reqs verdict note
 	for ((i = 1; i <= RUNS; i++)); do
-		order="A B"
-		((i % 2 == 0)) && order="B A"
-		for side in $order; do
+		# rotate the order: round 1 P S K, round 2 S K P, round 3 K P S, ...
+		for ((j = 0; j < n; j++)); do
+			side=${sides[(i - 1 + j) % n]}
 			ns=$(new_ns "s$i${side,,}")
-			t0=$(now)
-			if [[ $side == A ]]; then
-				"$TIME" -f '%U %S' -o "$work/a$i.time" "$RUNBOOK_BIN" run "$SEED" -n "$ns" -o none \
-					--report json="$work/a$i.json" >"$work/a$i.log" 2>&1 || true
-				t1=$(now)
-				wall=$(sub "$t1" "$t0")
-				cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$work/a$i.time")
-				if res=$("$work/bench" result "$work/a$i.json" 2>/dev/null); then
-					read -r _ req verdict _ _ <<<"$res"
-				else
-					req=0 verdict=error
-				fi
-				printf '%-4s %-4s %7.2fs %7.2fs %6s %8s\n' "$i" A "$wall" "$cpu" "$req" "$verdict"
-				if [[ $verdict == passed ]]; then
-					a_wall+=("$wall") a_cpu+=("$cpu") a_req+=("$req") last_a=$work/a$i.json
-					"$work/bench" steps "$work/a$i.json" | awk -F'\t' -v r="$i" -v w="$wall" '
-						{ g = $2 == "apply" ? "ready" : $2 == "debug" ? "ephemeral" : $2; t[g] += $1; sum += $1 }
-						END { for (g in t) print "A", r, g, t[g]; print "A", r, "rest", w - sum }' >>"$work/groups.txt"
-				else
-					echo "  runbook run $i did not pass; its log:"
-					sed 's/^/    /' "$work/a$i.log" | tail -20
-				fi
+			if [[ $side == K ]]; then
+				run_kubectl "$i" "$ns"
 			else
-				: >"$work/b$i.log"
-				if "$TIME" -f '%U %S' -o "$work/b$i.time" bash hack/bench/kubectl-seed.sh "$ns" "$node" "$work/b$i.log"; then
-					verdict=passed
-				else
-					verdict=failed
-				fi
-				t1=$(now)
-				wall=$(sub "$t1" "$t0")
-				cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$work/b$i.time")
-				req=$("$work/bench" requests "$work/b$i.log")
-				b_del=$(awk '$1 == "#" && $2 == "step" { t[$3] = $4 } END { if ("delete" in t) printf "%.3f", t["delete"] - t["logs-node"]; else print 0 }' "$work/b$i.log")
-				printf '%-4s %-4s %7.2fs %7.2fs %6s %8s  delete phase %.2fs\n' "$i" B "$wall" "$cpu" "$req" "$verdict" "$b_del"
-				if [[ $verdict == passed ]]; then
-					b_wall+=("$wall") b_cpu+=("$cpu") b_req+=("$req") b_nodel+=("$(sub "$wall" "$b_del")")
-					"$work/bench" phases "$work/b$i.log" | awk -F'\t' -v r="$i" -v w="$wall" '
-						{ g = $2 ~ /^(apply|wait-ready)$/ ? "ready" : $2 ~ /ephemeral$|^debug$/ ? "ephemeral" : \
-							$2 ~ /^(copy|wait-copy)$/ ? "copy" : $2 ~ /node$/ ? "node" : $2 == "exec" ? "exec" : "rest"
-						  t[g] += $1; sum += $1 }
-						END { t["rest"] += w - sum; for (g in t) print "B", r, g, t[g] }' >>"$work/groups.txt"
-				else
-					echo "  kubectl run $i failed; the end of its log:"
-					grep -v -E 'round_trippers|reflector|envvar|loader' "$work/b$i.log" | tail -20 | sed 's/^/    /'
-				fi
+				run_runbook "$side" "${side_file[$side]}" "$i" "$ns"
 			fi
 			drop_ns "$ns"
 		done
 	done
-	if ((${#a_wall[@]} == 0 || ${#b_wall[@]} == 0)); then
-		echo "no passing run on one side: no medians"
-		note 'seed: no passing run on one side (runbook %d, kubectl %d passed)' "${#a_wall[@]}" "${#b_wall[@]}"
-		return
-	fi
-	local aw bw ac bc ar br bn
-	aw=$(median "${a_wall[@]}") bw=$(median "${b_wall[@]}") bn=$(median "${b_nodel[@]}")
-	ac=$(median "${a_cpu[@]}") bc=$(median "${b_cpu[@]}")
-	ar=$(median "${a_req[@]}") br=$(median "${b_req[@]}")
+	echo "at the end: $(load)"
+	for side in "${sides[@]}"; do
+		if [[ -z ${s_wall[$side]:-} ]]; then
+			echo "no passing run of ${side_name[$side]}: no medians"
+			note 'seed: no passing run of %s' "${side_name[$side]}"
+			return
+		fi
+	done
+	local -A mw=() mc=() mr=()
+	for side in "${sides[@]}"; do
+		# shellcheck disable=SC2086 # one value a word
+		mw[$side]=$(median ${s_wall[$side]}) mc[$side]=$(median ${s_cpu[$side]}) mr[$side]=$(median ${s_req[$side]})
+		seed_wall[$side]=${mw[$side]}
+	done
+	local kn
+	kn=$(median "${k_nodel[@]}")
 	echo
-	printf '%-34s %10s %10s %8s\n' "median of passing runs" runbook kubectl ratio
-	printf '%-34s %9.2fs %9.2fs %8s\n' "wall time" "$aw" "$bw" "$(div "$aw" "$bw")"
-	printf '%-34s %9.2fs %9.2fs %8s\n' "wall time, kubectl without delete" "$aw" "$bn" "$(div "$aw" "$bn")"
-	printf '%-34s %9.2fs %9.2fs %8s\n' "CPU time (user+sys)" "$ac" "$bc" "$(div "$ac" "$bc")"
-	printf '%-34s %10.0f %10.0f %8s\n' "API requests" "$ar" "$br" "$(div "$ar" "$br")"
-	printf 'runs: runbook %d/%d passed, kubectl %d/%d passed; runbook wall %s s, kubectl wall %s s\n' \
-		"${#a_wall[@]}" "$RUNS" "${#b_wall[@]}" "$RUNS" "$("$work/bench" stats "${a_wall[@]}" | awk '{ print "min " $2 " max " $3 }')" \
-		"$("$work/bench" stats "${b_wall[@]}" | awk '{ print "min " $2 " max " $3 }')"
-	echo "runbook's requests by verb (its last passing run): $("$work/bench" verbs "$last_a")"
+	printf '%-36s' "median of passing runs"
+	for side in "${sides[@]}"; do printf ' %11s' "${side_name[$side]}"; done
 	echo
-	echo "where the time goes (median per run; the same work grouped on both sides):"
-	printf '  %-58s %9s %9s\n' group runbook kubectl
-	local g what va vb
+	printf '%-36s' "wall time"
+	for side in "${sides[@]}"; do printf ' %10.2fs' "${mw[$side]}"; done
+	echo
+	printf '%-36s' "  ratio to kubectl"
+	for side in "${sides[@]}"; do printf ' %11s' "$(div "${mw[$side]}" "${mw[K]}")"; done
+	echo
+	printf '%-36s' "  ratio to kubectl without its delete"
+	for side in "${sides[@]}"; do printf ' %11s' "$(div "${mw[$side]}" "$kn")"; done
+	printf '   (kubectl without delete: %.2fs)\n' "$kn"
+	printf '%-36s' "CPU time (user+sys)"
+	for side in "${sides[@]}"; do printf ' %10.2fs' "${mc[$side]}"; done
+	echo
+	printf '%-36s' "API requests"
+	for side in "${sides[@]}"; do printf ' %11.0f' "${mr[$side]}"; done
+	echo
+	for side in "${sides[@]}"; do
+		# shellcheck disable=SC2086
+		printf '%s: %d/%d passed, wall %s\n' "${side_name[$side]}" "$(wc -w <<<"${s_wall[$side]}")" "$RUNS" \
+			"$("$work/bench" stats ${s_wall[$side]} | awk '{ print "min " $2 " max " $3 }')"
+	done
+	for side in P S; do
+		[[ -n ${last_json[$side]:-} ]] && echo "${side_name[$side]}'s requests by verb (its last passing run): $("$work/bench" verbs "${last_json[$side]}")"
+	done
+	echo
+	echo "where the time goes (median per run; the same work grouped on every side; the steps of a"
+	echo "parallel group overlap, so its rows add up to more than its wall time):"
+	printf '  %-56s' group
+	for side in "${sides[@]}"; do printf ' %11s' "${side_name[$side]}"; done
+	echo
+	local g what v
 	for g in ready ephemeral copy exec node rest; do
 		case $g in
 		ready) what="create noshell, until Ready" ;;
@@ -230,23 +353,107 @@ seed() {
 		copy) what="copy with shared processes, until Ready" ;;
 		exec) what="exec ps in the copy (runbook: + the failing exec)" ;;
 		node) what="node debug pod, until Succeeded, its output" ;;
-		rest) what="the rest: start-up, cleanup (kubectl: delete --now waits)" ;;
+		rest) what="outside the steps: start-up, cleanup (kubectl: delete)" ;;
 		esac
-		va=$(awk -v g="$g" '$1 == "A" && $3 == g { print $4 }' "$work/groups.txt")
-		vb=$(awk -v g="$g" '$1 == "B" && $3 == g { print $4 }' "$work/groups.txt")
-		# shellcheck disable=SC2086 # one value a word
-		printf '  %-58s %8.2fs %8.2fs\n' "$what" "$(median ${va:-0})" "$(median ${vb:-0})"
+		printf '  %-56s' "$what"
+		for side in "${sides[@]}"; do
+			v=$(awk -v s="$side" -v g="$g" '$1 == s && $3 == g { print $4 }' "$work/groups.txt")
+			# shellcheck disable=SC2086 # one value a word
+			printf ' %10.2fs' "$(median ${v:-0})"
+		done
+		echo
 	done
-	note '%-46s %9s %9s %7s' "seed runbook vs kubectl script (median of $RUNS)" runbook kubectl ratio
-	note '%-46s %8.2fs %8.2fs %7s   (goal <= 0.50)' "  wall time" "$aw" "$bw" "$(div "$aw" "$bw")"
-	note '%-46s %8.2fs %8.2fs %7s' "  wall time, kubectl without its delete wait" "$aw" "$bn" "$(div "$aw" "$bn")"
-	note '%-46s %8.2fs %8.2fs %7s' "  CPU time (user+sys)" "$ac" "$bc" "$(div "$ac" "$bc")"
-	note '%-46s %9.0f %9.0f %7s   (goal: runbook <= 15)' "  API requests" "$ar" "$br" "$(div "$ar" "$br")"
+	note '%-50s %9s %9s %7s' "seeds vs kubectl script (median of $RUNS rounds)" runbook kubectl ratio
+	note '  %s: %s%s' "${side_name[P]}" "$SEED" "$([[ ${side_file[P]} != "$SEED" ]] && echo ", its pod placed on $node")"
+	[[ -n ${side_file[S]:-} ]] && note '  sequential: %s' "$SEQ_SEED"
+	for side in "${sides[@]}"; do
+		[[ $side == K ]] && continue
+		note '%-50s %8.2fs %8.2fs %7s%s' "  wall, ${side_name[$side]}" "${mw[$side]}" "${mw[K]}" \
+			"$(div "${mw[$side]}" "${mw[K]}")" "$([[ $side == P ]] && echo '   (goal <= 0.50)')"
+	done
+	note '%-50s %8.2fs %8.2fs %7s' "  wall, ${side_name[P]}; kubectl without its delete" "${mw[P]}" "$kn" "$(div "${mw[P]}" "$kn")"
+	for side in "${sides[@]}"; do
+		[[ $side == K ]] && continue
+		note '%-50s %9.0f %9.0f %7s%s' "  API requests, ${side_name[$side]}" "${mr[$side]}" "${mr[K]}" \
+			"$(div "${mr[$side]}" "${mr[K]}")" "$([[ $side == P ]] && echo '   (goal: runbook <= 15)')"
+	done
+	note '%-50s %8.2fs %8.2fs %7s' "  CPU time (user+sys), ${side_name[P]}" "${mc[P]}" "${mc[K]}" "$(div "${mc[P]}" "${mc[K]}")"
 }
 
 # --- b. the kubelet floor ---------------------------------------------------
+# floor: the seed's kubelet-bound work done by plain client-go (bench
+# kubelet-floor), sequential and parallel alternating, each in a fresh
+# namespace; medians, and each seed's wall time against its floor.
 floor() {
-	section "kubelet floor: $SEED with --keep, $FLOOR_RUNS runs"
+	section "kubelet floor: the seed's kubelet-bound work with plain client-go, $FLOOR_RUNS runs per mode"
+	echo "Each wait runs from the request that starts it (create, or the ephemeral-container PATCH) to"
+	echo "the moment one informer on the namespace delivers the status it waits for: Ready (the pod,"
+	echo "the copy), the ephemeral container terminated, the node pod Succeeded. No exec, no logs, no"
+	echo "cleanup. sequential: the four waits one after the other; parallel: the pod, then the other"
+	echo "three at once. What is left is the kubelet: it notices a container's start or exit only on"
+	echo "its next relist of the runtime (once a second) and then writes the status."
+	local i j mode ns line
+	local -A f_wall=() f_ready=() f_eph=() f_copy=() f_node=()
+	local -a modes=(sequential parallel)
+	printf '%-4s %-10s %8s %8s %9s %8s %8s\n' run mode wall ready ephemeral copy node
+	for ((i = 1; i <= FLOOR_RUNS; i++)); do
+		for ((j = 0; j < 2; j++)); do
+			mode=${modes[(i + j) % 2]}
+			ns=$(new_ns "f$i-${mode:0:3}")
+			if line=$("$work/bench" kubelet-floor -n "$ns" -mode "$mode" -node "$([[ $nodes -gt 1 ]] && echo "$node")" 2>&1) && [[ $line == FLOOR* ]]; then
+				read -r _ _ w r e c nd <<<"$line"
+				printf '%-4s %-10s %7.2fs %7.2fs %8.2fs %7.2fs %7.2fs\n' "$i" "$mode" "$w" "$r" "$e" "$c" "$nd"
+				f_wall[$mode]+=" $w" f_ready[$mode]+=" $r" f_eph[$mode]+=" $e" f_copy[$mode]+=" $c" f_node[$mode]+=" $nd"
+			else
+				echo "$i $mode: $line"
+			fi
+			drop_ns "$ns"
+		done
+	done
+	echo "at the end: $(load)"
+	local -A fw=()
+	echo
+	printf '%-10s %8s %8s %9s %8s %8s   (medians)\n' mode wall ready ephemeral copy node
+	for mode in "${modes[@]}"; do
+		[[ -n ${f_wall[$mode]:-} ]] || continue
+		# shellcheck disable=SC2086 # one value a word
+		fw[$mode]=$(median ${f_wall[$mode]})
+		# shellcheck disable=SC2086
+		printf '%-10s %7.2fs %7.2fs %8.2fs %7.2fs %7.2fs\n' "$mode" "${fw[$mode]}" "$(median ${f_ready[$mode]})" \
+			"$(median ${f_eph[$mode]})" "$(median ${f_copy[$mode]})" "$(median ${f_node[$mode]})"
+	done
+	note '%-50s %9s %9s %7s' "kubelet floor (median of $FLOOR_RUNS, plain client-go)" floor seed "above"
+	local side m
+	local -A shown=()
+	for side in P S K; do
+		case $side in
+		P) m=$(seed_mode "$SEED") ;;
+		S) [[ -f $SEQ_SEED ]] || continue; m=sequential ;;
+		K) m=sequential ;;
+		esac
+		[[ -n ${fw[$m]:-} ]] || continue
+		if [[ -n ${seed_wall[$side]:-} ]]; then
+			local who
+			case $side in P) who="runbook ${SEED##*/}" ;; S) who="runbook ${SEQ_SEED##*/}" ;; K) who="kubectl script" ;; esac
+			printf '%s (%s): median wall %.2fs, its floor %.2fs, above the floor %.2fs\n' "$who" "$m" "${seed_wall[$side]}" "${fw[$m]}" \
+				"$(sub "${seed_wall[$side]}" "${fw[$m]}")"
+			note '%-50s %8.2fs %8.2fs %6.2fs' "  $m: ${who#runbook }" "${fw[$m]}" "${seed_wall[$side]}" "$(sub "${seed_wall[$side]}" "${fw[$m]}")"
+			shown[$m]=1
+		fi
+	done
+	for m in "${modes[@]}"; do
+		[[ -n ${fw[$m]:-} && -z ${shown[$m]:-} ]] && note '%-50s %8.2fs' "  $m (no passing seed run of this mode)" "${fw[$m]}"
+	done
+	return 0
+}
+
+# kept: the sequential seed kept with --keep; from its pods' status
+# timestamps and managedFields, when the kubelet ran each piece of work and
+# when it reported it (bench floor).
+kept() {
+	local seed=$SEQ_SEED
+	[[ -f $seed ]] || seed=$SEED
+	section "kept: $seed with --keep, $FLOOR_RUNS runs: when the kubelet ran the work and when it reported it"
 	echo "Pod status timestamps are truncated to the second, so each figure is a range: low end"
 	echo "from the timestamps, high end capped by when the step saw the result. 'kubelet ran':"
 	echo "until Ready or the container finished; 'reported': until the kubelet wrote that status"
@@ -256,9 +463,9 @@ floor() {
 	local i ns t0 t1 line w rl rh pl ph
 	local -a walls=() ran_lo=() ran_hi=() rep_lo=() rep_hi=() over_lo=() over_hi=()
 	for ((i = 1; i <= FLOOR_RUNS; i++)); do
-		ns=$(new_ns "f$i")
+		ns=$(new_ns "k$i")
 		t0=$(now)
-		"$RUNBOOK_BIN" run "$SEED" -n "$ns" -o none --keep --report json="$work/f$i.json" >"$work/f$i.log" 2>&1 || true
+		"$RUNBOOK_BIN" run "$seed" -n "$ns" -o none --keep --report json="$work/f$i.json" >"$work/f$i.log" 2>&1 || true
 		t1=$(now)
 		k get pods -n "$ns" -o json --show-managed-fields >"$work/f$i.pods.json"
 		echo
@@ -289,22 +496,130 @@ floor() {
 	echo
 	printf 'median over %d runs: wall %.2fs, kubelet ran %.2f-%.2fs, reported %.2f-%.2fs, tool overhead %.2f-%.2fs\n' \
 		"${#walls[@]}" "$mw" "$r1" "$r2" "$p1" "$p2" "$o1" "$o2"
-	note '%-46s %8.2fs' "kubelet floor (median of $FLOOR_RUNS kept runs): wall" "$mw"
+	note '%-46s %8.2fs' "kept runs of $seed (median of $FLOOR_RUNS): wall" "$mw"
 	note '%-46s %5.2f-%.2fs' "  kubelet ran the work" "$r1" "$r2"
 	note '%-46s %5.2f-%.2fs   (earliest any client can see it)' "  kubelet reported it" "$p1" "$p2"
 	note '%-46s %5.2f-%.2fs   (%s-%s of wall)' "  tool overhead = wall - reported" "$o1" "$o2" "$(div "$o1" "$mw")" "$(div "$o2" "$mw")"
 }
 
-# --- c. fan-out -------------------------------------------------------------
+# --- c. the fan-out against the node's own ceiling --------------------------
+# fanout_file C: a copy of the fan-out example that selects this bench run's
+# pods at concurrency C; prints its path, or fails when the example has no
+# "selector: debug-check=enabled" or "concurrency: N" to set.
+fanout_file() {
+	local c=$1 file=$work/fanout-c$1.yaml
+	sed -e "s/selector: debug-check=enabled/selector: $label/" \
+		-e "s/concurrency: [0-9][0-9]*/concurrency: $c/" "$FANOUT_EXAMPLE" >"$file"
+	grep -q "selector: $label" "$file" && grep -q "concurrency: $c\$" "$file" || return 1
+	echo "$file"
+}
+
+# fresh_pods N TAG: a fresh namespace with N pause pods, Ready and settled;
+# prints the namespace, or fails (after dropping it).
+fresh_pods() {
+	local n=$1 ns
+	ns=$(new_ns "$2")
+	pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
+	# kubectl v1.37 logs a "Failed to watch ... context canceled" when its wait ends: shown only on failure.
+	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null 2>"$work/wait.err"; then
+		cat "$work/wait.err" >&2
+		echo "  $n pods not Ready within 600s" >&2
+		drop_ns "$ns"
+		return 1
+	fi
+	sleep "$SETTLE"
+	echo "$ns"
+}
+
+ceiling() {
+	section "fan-out: $FANOUT_EXAMPLE over $CEIL_PODS pods at concurrency $CEIL_CONC against the node's own ceiling, $CEIL_RUNS rounds"
+	if [[ ! -f $FANOUT_EXAMPLE ]]; then
+		note 'fan-out ceiling: skipped, %s does not exist' "$FANOUT_EXAMPLE"
+		return
+	fi
+	local file
+	if ! file=$(fanout_file "$CEIL_CONC"); then
+		note 'fan-out ceiling: skipped, %s has no "selector: debug-check=enabled" or "concurrency: N" to set' "$FANOUT_EXAMPLE"
+		return
+	fi
+	echo "all = bench ceiling: plain client-go, one informer, all $CEIL_PODS PATCHes of pods/ephemeralcontainers sent"
+	echo "at once (no client-side limit), until every container is seen terminated; c$CEIL_CONC = the same with"
+	echo "$CEIL_CONC targets in flight at a time; runbook = runbook run of the example at concurrency $CEIL_CONC (its"
+	echo "ephemeral container, its log read, its assertions). The node's ceiling is the faster of all"
+	echo "and c$CEIL_CONC. Each run gets $CEIL_PODS fresh pause pods on ${FANOUT_NODE:-$node}, Ready and settled ${SETTLE}s."
+	local r j side ns t0 wall line res req verdict tmed tmin tmax
+	local -a sides=(all "c$CEIL_CONC" runbook)
+	local -A c_wall=() c_med=()
+	printf '%-4s %-8s %8s %7s %-28s %s\n' run side wall reqs "per target: median (min-max)" verdict
+	for ((r = 1; r <= CEIL_RUNS; r++)); do
+		for ((j = 0; j < 3; j++)); do
+			side=${sides[(r - 1 + j) % 3]}
+			ns=$(fresh_pods "$CEIL_PODS" "c$r-$side") || continue
+			t0=$(now)
+			if [[ $side != runbook ]]; then
+				line=$("$work/bench" ceiling -n "$ns" -l "$label" -c "$([[ $side == all ]] && echo 0 || echo "$CEIL_CONC")" 2>&1) || true
+				wall=$(sub "$(now)" "$t0")
+				if [[ $line == CEILING* ]]; then
+					read -r _ _ _ _ _ tmed tmin tmax <<<"$line"
+					req=$CEIL_PODS verdict=passed
+				else
+					echo "$r $side: $line"
+					verdict=error
+				fi
+			else
+				"$RUNBOOK_BIN" run "$file" -n "$ns" -o none --report json="$work/ceil-$r.json" >"$work/ceil-$r.log" 2>&1 || true
+				wall=$(sub "$(now)" "$t0")
+				if res=$("$work/bench" result "$work/ceil-$r.json" 2>/dev/null); then
+					read -r _ req verdict _ _ <<<"$res"
+					read -r tmed tmin tmax _ < <("$work/bench" targets "$work/ceil-$r.json")
+				else
+					verdict=error
+				fi
+				[[ $verdict == passed ]] || tail -20 "$work/ceil-$r.log" | sed 's/^/    /'
+			fi
+			if [[ $verdict == passed ]]; then
+				printf '%-4s %-8s %7.2fs %7s %5.2fs (%.2f-%.2fs) %11s\n' "$r" "$side" "$wall" "$req" "$tmed" "$tmin" "$tmax" "$verdict"
+				c_wall[$side]+=" $wall" c_med[$side]+=" $tmed"
+			fi
+			drop_ns "$ns"
+		done
+	done
+	echo "at the end: $(load)"
+	for side in "${sides[@]}"; do
+		if [[ -z ${c_wall[$side]:-} ]]; then
+			note 'fan-out ceiling: no passing run of %s' "$side"
+			return
+		fi
+	done
+	local -A mw=()
+	echo
+	for side in "${sides[@]}"; do
+		# shellcheck disable=SC2086 # one value a word
+		mw[$side]=$(median ${c_wall[$side]})
+		# shellcheck disable=SC2086
+		printf '%-8s median wall %6.2fs, per target %5.2fs\n' "$side" "${mw[$side]}" "$(median ${c_med[$side]})"
+	done
+	local best=all
+	awk -v a="${mw[all]}" -v b="${mw[c$CEIL_CONC]}" 'BEGIN { exit !(b < a) }' && best=c$CEIL_CONC
+	printf 'runbook against all: %s; against c%s: %s; against the node'"'"'s ceiling (%s): %s\n' "$(div "${mw[runbook]}" "${mw[all]}")" \
+		"$CEIL_CONC" "$(div "${mw[runbook]}" "${mw[c$CEIL_CONC]}")" "$best" "$(div "${mw[runbook]}" "${mw[$best]}")"
+	note '%-50s %9s %9s %7s' "fan-out, $CEIL_PODS pods (median of $CEIL_RUNS)" ceiling runbook ratio
+	note '%-50s %8.2fs %8.2fs %7s' "  node ceiling, all at once" "${mw[all]}" "${mw[runbook]}" "$(div "${mw[runbook]}" "${mw[all]}")"
+	note '%-50s %8.2fs %8.2fs %7s' "  node ceiling, $CEIL_CONC at a time" "${mw[c$CEIL_CONC]}" "${mw[runbook]}" "$(div "${mw[runbook]}" "${mw[c$CEIL_CONC]}")"
+	note '%-50s %8.2fs %8.2fs %7s   (goal <= 1.10)' "  runbook at concurrency $CEIL_CONC vs the faster" "${mw[$best]}" "${mw[runbook]}" "$(div "${mw[runbook]}" "${mw[$best]}")"
+}
+
+# --- e. the fan-out's growth (not by default) ----------------------------
 # pods_manifest N: N pause pods labelled for this bench run.
 pods_manifest() {
-	local i
+	local i pin="nodeName: ${FANOUT_NODE:-$node}, "
+	[[ $FANOUT_NODE == any ]] && pin=""
 	echo "apiVersion: v1"
 	echo "kind: List"
 	echo "items:"
 	for ((i = 1; i <= $1; i++)); do
 		printf -- '- apiVersion: v1\n  kind: Pod\n  metadata: {name: pause-%d, labels: {%s: %s}}\n' "$i" "${label%%=*}" "${label#*=}"
-		printf '  spec: {containers: [{name: app, image: %s}]}\n' "$PAUSE_IMAGE"
+		printf '  spec: {%scontainers: [{name: app, image: %s}]}\n' "$pin" "$PAUSE_IMAGE"
 	done
 }
 
@@ -318,7 +633,8 @@ fanout_once() {
 	ns=$(new_ns "n$n-c$c-$rep")
 	t0=$(now)
 	pods_manifest "$n" | k apply -n "$ns" -f - >/dev/null
-	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null; then
+	if ! k wait pod -n "$ns" -l "$label" --for=condition=Ready --timeout=600s >/dev/null 2>"$work/wait.err"; then
+		cat "$work/wait.err"
 		echo "$n pods not Ready within 600s: skipped"
 		drop_ns "$ns"
 		return
@@ -426,9 +742,11 @@ for s in $SECTIONS; do
 	case $s in
 	seed) seed ;;
 	floor) floor ;;
-	fanout) fanout ;;
+	ceiling) ceiling ;;
 	go) gobench ;;
-	*) echo "run.sh: unknown section $s (seed, floor, fanout, go)" >&2 ;;
+	fanout) fanout ;;
+	kept) kept ;;
+	*) echo "run.sh: unknown section $s (seed, floor, ceiling, go, fanout, kept)" >&2 ;;
 	esac
 done
 
@@ -436,6 +754,8 @@ section "summary"
 {
 	echo "runbook benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "$machine"
+	[[ -z $version_warning ]] || echo "$version_warning"
+	echo "at the start: $start_load; at the end: $(load)"
 	for line in "${summary[@]}"; do echo "$line"; done
 	printf 'total bench time %.0fs\n' "$(sub "$(now)" "$start")"
 } | tee "$OUT/bench.txt"
