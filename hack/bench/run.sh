@@ -251,10 +251,9 @@ run_kubectl() {
 }
 
 # pinned FILE: FILE, or on a cluster of several nodes a copy of it whose
-# noshell pod is placed on $node (nodeName), as kubectl-seed.sh places it:
-# the nodes of the local cluster share one host, whose /etc/hostname names
-# only the first, so the seed's node step can pass only there; and every
-# side then runs on the same node.
+# noshell pod is placed on $node (nodeName), as kubectl-seed.sh places it,
+# so that every side waits on the same kubelet (the nodes of the local
+# cluster share one host and its two cores).
 pinned() {
 	local out=$work/pinned-${1##*/}
 	if ((nodes < 2)); then
