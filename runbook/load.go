@@ -140,55 +140,34 @@ func (d *decoder) sorted() ErrorList {
 	return d.errs
 }
 
-// keyPos returns the position of a dotted key path under root, or root's.
-func keyPos(root *yaml.Node, keys ...string) *yaml.Node {
-	n := root
-	for _, k := range keys {
-		if n.Kind != yaml.MappingNode {
-			return n
-		}
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				n, found = n.Content[i+1], true
-				break
-			}
-		}
-		if !found {
-			return n
-		}
-	}
-	return n
-}
-
 func (d *decoder) checkEnvelope(root *yaml.Node, rb *Runbook) {
 	if rb.APIVersion != APIVersion {
-		d.nodeErrorf(keyPos(root, "apiVersion"), "apiVersion must be %s, found %q", APIVersion, rb.APIVersion)
+		d.nodeErrorf(KeyNode(root, "apiVersion"), "apiVersion must be %s, found %q", APIVersion, rb.APIVersion)
 	}
 	if rb.Kind != Kind {
-		d.nodeErrorf(keyPos(root, "kind"), "kind must be %s, found %q", Kind, rb.Kind)
+		d.nodeErrorf(KeyNode(root, "kind"), "kind must be %s, found %q", Kind, rb.Kind)
 	}
 	if rb.Metadata.Name == "" {
-		d.nodeErrorf(keyPos(root, "metadata"), "metadata.name is required")
+		d.nodeErrorf(KeyNode(root, "metadata"), "metadata.name is required")
 	}
 	if ns := rb.Spec.Namespace; ns != "" && !dnsLabel.MatchString(ns) {
-		d.nodeErrorf(keyPos(root, "spec", "namespace"), "spec.namespace %q is not a valid namespace name (lower-case letters, digits, '-')", ns)
+		d.nodeErrorf(KeyNode(root, "spec", "namespace"), "spec.namespace %q is not a valid namespace name (lower-case letters, digits, '-')", ns)
 	}
 	if rb.Spec.TemporaryNamespace && rb.Spec.Namespace != "" {
-		d.nodeErrorf(keyPos(root, "spec", "temporaryNamespace"), "spec.temporaryNamespace and spec.namespace cannot both be set: the run works in one namespace")
+		d.nodeErrorf(KeyNode(root, "spec", "temporaryNamespace"), "spec.temporaryNamespace and spec.namespace cannot both be set: the run works in one namespace")
 	}
 	if g := rb.Spec.Context; g != "" {
 		if _, err := path.Match(g, ""); err != nil {
-			d.nodeErrorf(keyPos(root, "spec", "context"), "spec.context %q is not a valid glob: %v", g, err)
+			d.nodeErrorf(KeyNode(root, "spec", "context"), "spec.context %q is not a valid glob: %v", g, err)
 		}
 	}
 	switch rb.Spec.Cleanup {
 	case "", CleanupAlways, CleanupOnSuccess, CleanupNever:
 	default:
-		d.nodeErrorf(keyPos(root, "spec", "cleanup"), "spec.cleanup must be always, onSuccess or never, found %q", rb.Spec.Cleanup)
+		d.nodeErrorf(KeyNode(root, "spec", "cleanup"), "spec.cleanup must be always, onSuccess or never, found %q", rb.Spec.Cleanup)
 	}
 	if len(rb.Spec.Steps) == 0 && len(d.errs) == 0 {
-		d.nodeErrorf(keyPos(root, "spec"), "spec.steps is empty: a runbook needs at least one step")
+		d.nodeErrorf(KeyNode(root, "spec"), "spec.steps is empty: a runbook needs at least one step")
 	}
 }
 
@@ -205,7 +184,7 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 	if len(bad) > 0 {
 		// Find the keys once: a lookup for each would be quadratic.
 		sort.Strings(bad)
-		n := keyPos(root, "spec", "vars")
+		n := KeyNode(root, "spec", "vars")
 		at := map[string]*yaml.Node{}
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
