@@ -169,50 +169,41 @@ func outputUnder(rows []string, index int) []string {
 	return out
 }
 
-// TestTmuxSeed runs the seed (examples/distroless.yaml) in tmux: under the
-// debug step's line the debugger's `ps -ef` shows `1 65535 /pause`, and
-// the final screen has no stale line and nothing wider than the pane.
+// TestTmuxSeed runs the seed (examples/distroless.yaml, its three modes
+// side by side) and its sequential variant in tmux: under the debug step's
+// line the debugger's `ps -ef` shows `1 65535 /pause`, every step passes,
+// and the final screen has no stale line and nothing wider than the pane.
 func TestTmuxSeed(t *testing.T) {
 	c := connect(t)
-	seed := repoFile("examples/distroless-sequential.yaml")
-	if _, err := os.Stat(seed); err != nil {
-		seed = repoFile("examples/distroless.yaml")
+	seeds := []struct {
+		file  string
+		kinds []string
+	}{
+		{"examples/distroless.yaml", distrolessKinds},
+		{"examples/distroless-sequential.yaml", distrolessSequentialKinds},
 	}
-	for _, width := range tmuxWidths {
-		t.Run(fmt.Sprintf("%d columns", width), func(t *testing.T) {
-			ns := c.newNamespace(t, "tmux-seed-")
-			p := startTmux(t, width, "run", seed, "-n", ns)
-			rows, code := p.finalCapture()
-			t.Logf("%s at %d columns: exit %d; the pane:\n%s", seed, width, code, strings.Join(rows, "\n"))
-			checkFinalScreen(t, rows, width, len(distrolessKinds))
-			debug := -1
-			for i, k := range distrolessKinds {
-				if k == "debug" {
-					debug = i + 1
+	for _, seed := range seeds {
+		for _, width := range tmuxWidths {
+			t.Run(fmt.Sprintf("%s at %d columns", filepath.Base(seed.file), width), func(t *testing.T) {
+				ns := c.newNamespace(t, "tmux-seed-")
+				p := startTmux(t, width, "run", repoFile(seed.file), "-n", ns)
+				rows, code := p.finalCapture()
+				t.Logf("%s at %d columns: exit %d; the pane:\n%s", seed.file, width, code, strings.Join(rows, "\n"))
+				checkFinalScreen(t, rows, width, len(seed.kinds))
+				debug := slices.Index(seed.kinds, "debug") + 1
+				under := outputUnder(rows, debug)
+				if !slices.ContainsFunc(under, pauseRow.MatchString) {
+					t.Errorf("no `1 65535 /pause` under the debug step (%d); under it:\n%s", debug, strings.Join(under, "\n"))
 				}
-			}
-			under := outputUnder(rows, debug)
-			ok := false
-			for _, r := range under {
-				if pauseRow.MatchString(r) {
-					ok = true
+				// Every step of the seed passes, on whichever node it runs.
+				for i := 1; i <= len(seed.kinds); i++ {
+					re := regexp.MustCompile(fmt.Sprintf(`^✓ %d\. .* passed`, i))
+					if !slices.ContainsFunc(rows, re.MatchString) {
+						t.Errorf("step %d did not pass", i)
+					}
 				}
-			}
-			if !ok {
-				t.Errorf("no `1 65535 /pause` under the debug step (%d); under it:\n%s", debug, strings.Join(under, "\n"))
-			}
-			// Every step of the seed passes, on whichever node it runs.
-			for i := 1; i <= 6; i++ {
-				re := regexp.MustCompile(fmt.Sprintf(`^✓ %d\. .* passed`, i))
-				found := false
-				for _, r := range rows {
-					found = found || re.MatchString(r)
-				}
-				if !found {
-					t.Errorf("step %d did not pass", i)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
