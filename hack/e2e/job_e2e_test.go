@@ -14,12 +14,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook/incluster"
 )
@@ -216,38 +213,15 @@ func (c *cluster) waitPods(t *testing.T, ns, sel string, limit time.Duration, co
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return c.client.CoreV1().Pods(ns).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return c.client.CoreV1().Pods(ns).Watch(ctx, o)
-		},
-	}
-	var store cache.Store
-	pods := func() []*corev1.Pod {
-		var out []*corev1.Pod
-		for _, o := range store.List() {
-			out = append(out, o.(*corev1.Pod))
-		}
-		return out
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) {
-		store = s
-		return cond(pods()), nil
-	}, func(watch.Event) (bool, error) { return cond(pods()), nil })
+	pods, err := kube.WaitForPods(ctx, &kube.Clients{Kube: c.client}, ns, sel, cond)
 	if err != nil {
 		var state []string
-		if store != nil {
-			for _, p := range pods() {
-				state = append(state, p.Name+" "+string(p.Status.Phase))
-			}
+		for _, p := range pods {
+			state = append(state, p.Name+" "+string(p.Status.Phase))
 		}
 		t.Fatalf("pods %s in %s: %v (pods: %v)", sel, ns, err, state)
 	}
-	return pods()
+	return pods
 }
 
 // jobPod waits until the pod of Job name satisfies cond and returns it.
@@ -282,9 +256,7 @@ func TestJobSeed(t *testing.T) {
 	res := storedResult(t, ns, runID)
 	logs, _ := c.logs(t.Context(), ns, pod.Name, "runbook")
 	t.Logf("pod %s on %s: %s; log:\n%s", pod.Name, pod.Spec.NodeName, pod.Status.Phase, logs)
-	switch {
-	case res.Verdict == report.VerdictPassed && pod.Status.Phase == corev1.PodSucceeded:
-	default:
+	if res.Verdict != report.VerdictPassed || pod.Status.Phase != corev1.PodSucceeded {
 		t.Errorf("verdict %s, pod %s; want passed (nodes %v):%s", res.Verdict, pod.Status.Phase, nodes, describeSteps(res))
 	}
 	c.assertNoneLeft(t, runID)

@@ -10,11 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/kube"
 )
@@ -141,27 +137,9 @@ func waitPodsGone(ctx context.Context, c *kube.Clients, namespace, sel string) e
 	limit := GracePeriod() + time.Minute
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return c.Kube.CoreV1().Pods(namespace).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return c.Kube.CoreV1().Pods(namespace).Watch(ctx, o)
-		},
-	}
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(s cache.Store) (bool, error) {
-		store = s
-		return len(s.ListKeys()) == 0, nil
-	}, func(watch.Event) (bool, error) {
-		return len(store.ListKeys()) == 0, nil
-	})
-	if err != nil && store != nil {
-		if left := store.ListKeys(); len(left) > 0 {
-			return fmt.Errorf("%d pod(s) of the install still there after %s (first: %s)", len(left), limit, left[0])
-		}
+	left, err := kube.WaitForPods(ctx, c, namespace, sel, func(pods []*corev1.Pod) bool { return len(pods) == 0 })
+	if err != nil && len(left) > 0 {
+		return fmt.Errorf("%d pod(s) of the install still there after %s (first: %s/%s)", len(left), limit, left[0].Namespace, left[0].Name)
 	}
 	return err
 }
