@@ -51,22 +51,7 @@ func TestSmokeServiceDNS(t *testing.T) {
 	}
 
 	ns := c.newNamespace(t, "runbook-dns-")
-	web := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{
-				Name:  "httpd",
-				Image: busyboxImage,
-				Command: []string{"sh", "-c",
-					`mkdir -p /www && echo "hello from $HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`},
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-				ReadinessProbe: &corev1.Probe{
-					ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
-					PeriodSeconds: 1,
-				},
-			}},
-		},
-	}
+	web := webPod()
 	client := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "client"},
 		Spec: corev1.PodSpec{

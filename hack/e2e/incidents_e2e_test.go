@@ -249,20 +249,7 @@ func TestIncidentService(t *testing.T) {
 	c := connect(t)
 	ns := c.newNamespace(t, "incident-service-")
 	ctx := t.Context()
-	web := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name:  "httpd",
-			Image: busyboxImage,
-			Command: []string{"sh", "-c",
-				`mkdir -p /www && echo "hello from $HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`},
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-			ReadinessProbe: &corev1.Probe{
-				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
-				PeriodSeconds: 1,
-			},
-		}}},
-	}
+	web := webPod()
 	client := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "client"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{
@@ -476,5 +463,25 @@ func TestIncidentRunbooksPlan(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// webPod is a pod "web" (label app=web) serving "hello from NAME" over HTTP
+// on port 8080 (named http), Ready once the port answers: the backend of the
+// Service and DNS tests.
+func webPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name:  "httpd",
+			Image: busyboxImage,
+			Command: []string{"sh", "-c",
+				`mkdir -p /www && echo "hello from $HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www`},
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}},
+				PeriodSeconds: 1,
+			},
+		}}},
 	}
 }
