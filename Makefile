@@ -8,6 +8,10 @@ FUZZTIME  ?= 20s
 export RUNBOOK_CLUSTER_DIR ?= /var/lib/runbook-cluster
 CLUSTER_KUBECONFIG := $(RUNBOOK_CLUSTER_DIR)/kubeconfig
 OUT       ?= out
+# Every build and test is -trimpath, as the Kubernetes build of
+# hack/cluster.sh is: the packages both use (client-go, apimachinery, api)
+# are then compiled once into the Go build cache, not once per set of flags.
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 # staticcheck is pinned in hack/tools/tools.mod (go get -modfile=hack/tools/tools.mod
 # -tool honnef.co/go/tools/cmd/staticcheck@VERSION), so that it does not move the
 # versions of the module's own dependencies.
@@ -123,7 +127,10 @@ cluster-lifecycle:
 	hack/cluster-down-check.sh
 	$(MAKE) --no-print-directory e2e-smoke
 
-## demo: the local cluster, the seed's runbook against it, the report
+## demo: the local cluster, the seed's runbook against it, the report. The
+## seed needs no DNS, so a cluster is brought up without CoreDNS (one with
+## it is reused as it is): a fresh machine builds Kubernetes and nothing else.
+demo: export CLUSTER_ADDONS ?= kube-proxy
 demo: build cluster-up
 	@mkdir -p $(OUT)
 	$(BIN)/runbook run --kubeconfig $(CLUSTER_KUBECONFIG) examples/distroless.yaml -o md \

@@ -48,7 +48,10 @@ if [[ ! -x $bin ]]; then
       "$go" mod init runbook.local/kubectl >/dev/null 2>&1
       "$go" get "k8s.io/kubectl@$module_version" >&2
       "$go" mod tidy >&2
-      CGO_ENABLED=0 "$go" build -trimpath -ldflags "$ldflags" -o "$work/kubectl" .
+      # Built as hack/cluster.sh builds Kubernetes (-trimpath, cgo as the
+      # toolchain defaults): the packages of the same version are compiled
+      # once into the Go build cache for both.
+      "$go" build -trimpath -ldflags "$ldflags" -o "$work/kubectl" .
     )
     mv -f "$work/kubectl" "$bin.tmp"
     mv -f "$bin.tmp" "$bin"

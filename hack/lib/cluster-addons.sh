@@ -61,6 +61,17 @@ addons_state() {
   fi
 }
 
+# addons_include HAVE WANT reports whether the add-ons recorded as HAVE
+# (addons_state's output, or "none") include every add-on of WANT, each of
+# the same build (coredns=KEY).
+addons_include() {
+  local a
+  for a in $2; do
+    [[ $a == none ]] && continue
+    [[ " $1 " == *" $a "* ]] || return 1
+  done
+}
+
 # addon_wanted NAME reports whether add-on NAME is in $ADDONS (set by `up`
 # from CLUSTER_ADDONS).
 addon_wanted() { [[ " ${ADDONS:-} " == *" $1 "* ]]; }
