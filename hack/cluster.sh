@@ -99,16 +99,24 @@ present() {
   esac
 }
 
-# ensure_packages installs the Debian packages of whatever is missing, with
-# one apt-get update.
-ensure_packages() {
+# packages_missing prints the Debian packages of whatever is missing, one a
+# line.
+packages_missing() {
   local missing=() e needs=("${NEEDS[@]}")
   if addon_wanted kube-proxy; then needs+=("${NEEDS_KUBE_PROXY[@]}"); fi
   for e in "${needs[@]}"; do
     present "${e%%:*}" || missing+=("${e#*:}")
   done
   ((${#missing[@]})) || return 0
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  printf '%s\n' "${missing[@]}" | sort -u
+}
+
+# ensure_packages installs the Debian packages of whatever is missing, with
+# one apt-get update.
+ensure_packages() {
+  local missing
+  mapfile -t missing < <(packages_missing)
+  ((${#missing[@]})) || return 0
   command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
   log "         installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
@@ -729,14 +737,35 @@ HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
 
 # ensure_all installs the packages and builds (or finds) the binaries of
 # the cluster and its add-ons ($ADDONS).
+# On a fresh machine the packages are installed while Kubernetes builds
+# (apt waits on the network and dpkg, the build on the CPU), unless the
+# build itself needs one of them (gcc and the C library for cgo).
 ensure_all() {
+  local apt_log='' apt_pid=''
   phase "packages: containerd runc containernetworking-plugins busybox-static openssl gcc ..."
-  ensure_packages
-  phase_done
+  if [[ -n $(packages_missing) && -n $(binaries_missing) ]] && present gcc && present libc.a; then
+    apt_log=$(mktemp /tmp/runbook-cluster-apt.XXXXXX)
+    ensure_packages >"$apt_log" 2>&1 &
+    apt_pid=$!
+    phase_done "installing $(packages_missing | paste -sd' ') in the background while Kubernetes builds"
+  else
+    ensure_packages
+    phase_done
+  fi
   phase "binaries: Kubernetes $KUBE_VERSION in $KUBE_BIN_DIR$(addon_wanted coredns && echo ", CoreDNS $COREDNS_VERSION in $COREDNS_DIR")"
   ensure_binaries
   if addon_wanted coredns; then ensure_coredns; fi
   phase_done
+  if [[ -n $apt_pid ]]; then
+    phase "packages: waiting for the installation"
+    if ! wait "$apt_pid"; then
+      tail -20 "$apt_log" >&2
+      rm -f "$apt_log"
+      die "installing the Debian packages failed"
+    fi
+    rm -f "$apt_log"
+    phase_done
+  fi
 }
 
 # coredns_up applies the CoreDNS objects unless DNS already answers ($1 is
