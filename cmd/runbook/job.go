@@ -148,6 +148,9 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	for _, u := range objs {
 		fmt.Fprintf(stdout, "%s %s applied\n", u.GetKind(), objName(u))
 	}
+	if err := prune(applyCtx, clients, in, objs, stdout); err != nil {
+		return exitf(exitCluster, "runbook job --apply: %v", err)
+	}
 	if runID != "" {
 		fmt.Fprintf(stderr, "run %s: follow it with `kubectl logs -n %s -f job/%s`; its result: `%s results show %s -n %s`\n",
 			runID, in.Namespace, run.GetName(), programName(), runID, in.Namespace)
@@ -224,4 +227,19 @@ func printObjects(w io.Writer, rb *runbook.Runbook, objs []*unstructured.Unstruc
 	}
 	_, err := io.WriteString(w, engine.KnownSecrets(rb).Known(out.String()))
 	return err
+}
+
+// prune deletes what an earlier apply of the install left that objs no
+// longer has (its rights, its secret vars) and says so.
+func prune(ctx context.Context, c *kube.Clients, in *incluster.Install, objs []*unstructured.Unstructured, stdout io.Writer) error {
+	pruned, err := incluster.Prune(ctx, c, in.Namespace, in.Name, objs)
+	for _, d := range pruned {
+		if d.Error == "" {
+			fmt.Fprintf(stdout, "%s deleted (no longer needed)\n", d)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("removing what the runbook no longer needs: %w", err)
+	}
+	return nil
 }

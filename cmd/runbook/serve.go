@@ -165,6 +165,9 @@ func installRoutes(c *kube.Clients, starter *serve.JobStarter, routes *serve.Rou
 			}
 			fmt.Fprintf(stdout, "%s %s%s applied\n", strings.ToLower(u.GetKind()), ns, u.GetName())
 		}
+		if err := prune(ctx, c, in, objs, stdout); err != nil {
+			return exitf(exitCluster, "runbook serve --install: %v", err)
+		}
 	}
 	return nil
 }

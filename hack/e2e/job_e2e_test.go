@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -336,5 +338,76 @@ func TestJobSecretVars(t *testing.T) {
 	sec, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), "runbook-job-secret-vars", metav1.GetOptions{})
 	if err != nil || !strings.Contains(string(sec.Data["vars.json"]), secret) {
 		t.Errorf("the install's Secret lacks the value: %v", err)
+	}
+}
+
+// TestJobReapplyPrunes applies an install whose runbook reads a ConfigMap
+// in a second namespace and has a secret var, then applies the runbook
+// edited to need neither: the Role and RoleBinding in the second namespace
+// and the Secret are gone, and the output says so. Scheduled once a year,
+// so no run starts.
+func TestJobReapplyPrunes(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "job-prune-")
+	other := c.newNamespace(t, "job-prune-other-")
+	const before = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: prune-check}
+spec:
+  vars: {token: ""}
+  secretVars: [token]
+  steps:
+  - id: cm
+    get: {kind: ConfigMap, name: kube-root-ca.crt, namespace: %s}
+`
+	const after = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: prune-check}
+spec:
+  steps:
+  - id: ns
+    get:
+      kind: Namespace
+      name: ${{ run.namespace }}
+`
+	file := writeRunbook(t, fmt.Sprintf(before, other))
+	args := []string{"job", file, "--schedule", "0 0 1 1 *", "-n", ns, "--image", jobImage()}
+	t.Cleanup(func() { runCLI(t, append(args, "--delete")...) })
+	if r := runCLI(t, append(args, "--apply", "--var", "token=tok-prune-e2e")...); r.code != 0 {
+		t.Fatalf("runbook job --apply: %s", r)
+	}
+	roles, err := c.client.RbacV1().Roles(other).List(t.Context(), metav1.ListOptions{LabelSelector: "runbook/install"})
+	if err != nil || len(roles.Items) != 1 {
+		t.Fatalf("Roles in %s after the first apply: %v, %v; want the install's", other, roles, err)
+	}
+	if _, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), "runbook-prune-check-vars", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the install's Secret after the first apply: %v", err)
+	}
+
+	file = writeRunbook(t, after)
+	args[1] = file
+	r := runCLI(t, append(args, "--apply")...)
+	if r.code != 0 {
+		t.Fatalf("runbook job --apply of the edited runbook: %s", r)
+	}
+	for _, want := range []string{"roles.rbac.authorization.k8s.io " + other + "/", "rolebindings.rbac.authorization.k8s.io " + other + "/", "secrets " + ns + "/runbook-prune-check-vars deleted (no longer needed)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the output does not say %q was deleted:\n%s", want, r.stdout)
+		}
+	}
+	roles, err = c.client.RbacV1().Roles(other).List(t.Context(), metav1.ListOptions{LabelSelector: "runbook/install"})
+	if err != nil || len(roles.Items) != 0 {
+		t.Errorf("Roles left in %s: %v, %v", other, roles, err)
+	}
+	bindings, err := c.client.RbacV1().RoleBindings(other).List(t.Context(), metav1.ListOptions{LabelSelector: "runbook/install"})
+	if err != nil || len(bindings.Items) != 0 {
+		t.Errorf("RoleBindings left in %s: %v, %v", other, bindings, err)
+	}
+	if _, err := c.client.CoreV1().Secrets(ns).Get(t.Context(), "runbook-prune-check-vars", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Secret of the secret vars is still there: %v", err)
+	}
+	// What the install still needs is still there.
+	if _, err := c.client.CoreV1().ServiceAccounts(ns).Get(t.Context(), "runbook-prune-check", metav1.GetOptions{}); err != nil {
+		t.Errorf("the install's ServiceAccount: %v", err)
 	}
 }

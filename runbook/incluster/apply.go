@@ -77,57 +77,98 @@ func (d Deleted) String() string {
 // ConfigMap and Secret, and last its ServiceAccount and RBAC, in any
 // namespace. Objects already gone are not errors.
 func Delete(ctx context.Context, c *kube.Clients, namespace, installName string) ([]Deleted, error) {
-	sel := Selector(installName)
-	var out []Deleted
-	var errs []error
-	del := func(gvr schema.GroupVersionResource, ns string, extra string) {
-		s := sel
-		if extra != "" {
-			s += "," + extra
-		}
-		var ri = c.Dynamic().Resource(gvr)
-		var lister interface {
-			List(context.Context, metav1.ListOptions) (*unstructured.UnstructuredList, error)
-		} = ri
-		if ns != "" {
-			lister = ri.Namespace(ns)
-		}
-		list, err := lister.List(ctx, metav1.ListOptions{LabelSelector: s})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("listing %s: %w", gvr.GroupResource(), err))
-			return
-		}
-		for _, u := range list.Items {
-			d := Deleted{Resource: gvr.GroupResource().String(), Namespace: u.GetNamespace(), Name: u.GetName()}
-			var err error
-			if u.GetNamespace() != "" {
-				err = ri.Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationBackground)})
-			} else {
-				err = ri.Delete(ctx, u.GetName(), metav1.DeleteOptions{})
-			}
-			if err != nil && !apierrors.IsNotFound(err) {
-				d.Error = err.Error()
-				errs = append(errs, fmt.Errorf("deleting %s: %w", d, err))
-			}
-			out = append(out, d)
-		}
-	}
-	del(cronJobsGVR, namespace, "")
-	del(jobsGVR, namespace, "")
+	d := labelled{c: c, sel: Selector(installName)}
+	d.delete(ctx, cronJobsGVR, namespace, "", nil)
+	d.delete(ctx, jobsGVR, namespace, "", nil)
 	// The Jobs' pods get SIGTERM and their grace period to clean up; they
 	// still need their account and rules meanwhile.
-	if err := waitPodsGone(ctx, c, namespace, sel); err != nil {
-		errs = append(errs, err)
+	if err := waitPodsGone(ctx, c, namespace, d.sel); err != nil {
+		d.errs = append(d.errs, err)
 	}
-	del(configMapsGVR, namespace, "")
-	del(secretsGVR, namespace, "")
+	d.delete(ctx, configMapsGVR, namespace, "", nil)
+	d.delete(ctx, secretsGVR, namespace, "", nil)
 	instNS := LabelInstallNamespace + "=" + namespace
-	del(roleBindingsGVR, "", instNS)
-	del(rolesGVR, "", instNS)
-	del(clusterRoleBindingsGVR, "", instNS)
-	del(clusterRolesGVR, "", instNS)
-	del(serviceAccountsGVR, namespace, "")
-	return out, errors.Join(errs...)
+	for _, gvr := range rbacGVRs {
+		d.delete(ctx, gvr, "", instNS, nil)
+	}
+	d.delete(ctx, serviceAccountsGVR, namespace, "", nil)
+	return d.out, errors.Join(d.errs...)
+}
+
+// rbacGVRs are the RBAC resources of an install, bindings before what
+// they bind.
+var rbacGVRs = []schema.GroupVersionResource{roleBindingsGVR, rolesGVR, clusterRoleBindingsGVR, clusterRolesGVR}
+
+// Prune deletes what an earlier apply of the install (installName in
+// namespace) left that keep, the objects just applied, no longer has: its
+// Roles, ClusterRoles and their bindings, in any namespace, and its
+// Secret. A runbook edited to need fewer rights, or no secret vars, must
+// not keep the old rights or the old secret values in the cluster. Its
+// Jobs, CronJob, ConfigMap and stored results are left alone. Objects
+// already gone are not errors.
+func Prune(ctx context.Context, c *kube.Clients, namespace, installName string, keep []*unstructured.Unstructured) ([]Deleted, error) {
+	kept := map[string]bool{}
+	for _, u := range keep {
+		kept[u.GetKind()+" "+objectName(u.GetNamespace(), u.GetName())] = true
+	}
+	skip := func(u unstructured.Unstructured) bool {
+		return kept[u.GetKind()+" "+objectName(u.GetNamespace(), u.GetName())]
+	}
+	d := labelled{c: c, sel: Selector(installName)}
+	instNS := LabelInstallNamespace + "=" + namespace
+	for _, gvr := range rbacGVRs {
+		d.delete(ctx, gvr, "", instNS, skip)
+	}
+	d.delete(ctx, secretsGVR, namespace, "", skip)
+	return d.out, errors.Join(d.errs...)
+}
+
+// labelled deletes the objects of one selector, resource by resource,
+// collecting what it deleted and the errors.
+type labelled struct {
+	c    *kube.Clients
+	sel  string
+	out  []Deleted
+	errs []error
+}
+
+// delete deletes the objects of gvr in ns ("": every namespace, or a
+// cluster-scoped resource) that the selector, and extra when not empty,
+// select, but those skip (when not nil) keeps.
+func (d *labelled) delete(ctx context.Context, gvr schema.GroupVersionResource, ns, extra string, skip func(unstructured.Unstructured) bool) {
+	sel := d.sel
+	if extra != "" {
+		sel += "," + extra
+	}
+	ri := d.c.Dynamic().Resource(gvr)
+	var lister interface {
+		List(context.Context, metav1.ListOptions) (*unstructured.UnstructuredList, error)
+	} = ri
+	if ns != "" {
+		lister = ri.Namespace(ns)
+	}
+	list, err := lister.List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		d.errs = append(d.errs, fmt.Errorf("listing %s: %w", gvr.GroupResource(), err))
+		return
+	}
+	for _, u := range list.Items {
+		if skip != nil && skip(u) {
+			continue
+		}
+		del := Deleted{Resource: gvr.GroupResource().String(), Namespace: u.GetNamespace(), Name: u.GetName()}
+		var err error
+		if u.GetNamespace() != "" {
+			err = ri.Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: ptrTo(metav1.DeletePropagationBackground)})
+		} else {
+			err = ri.Delete(ctx, u.GetName(), metav1.DeleteOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			del.Error = err.Error()
+			d.errs = append(d.errs, fmt.Errorf("deleting %s: %w", del, err))
+		}
+		d.out = append(d.out, del)
+	}
 }
 
 // waitPodsGone waits, with a list and a watch, until no pod of the
