@@ -174,6 +174,10 @@ func CopyFrom(ctx context.Context, c *Clients, namespace, pod, container, srcPat
 	stoppedByUs := errors.Is(context.Cause(streamCtx), errStopped) && ctx.Err() == nil
 	_ = pw.Close()
 	extractErr := <-extracted
+	// A cap reached is a stop too, even when tar had sent its last byte and
+	// its status before the extractor got there: what tar would have said
+	// about the rest is not known either way, so the exit code is -1.
+	stoppedByUs = stoppedByUs || x.stopped && ctx.Err() == nil
 
 	res.Files, res.Dirs, res.Notes, res.Truncated = x.files, x.dirs, x.notes, x.truncated
 	res.Stderr = stderr.String()
