@@ -94,9 +94,10 @@ func (o *serveOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if o.manifests {
 		return o.printManifests(source, routes, stdout)
 	}
-	var token string
+	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
+	var token *serve.TokenFile
 	if !o.install {
-		if token, err = readToken(o.tokenFile); err != nil {
+		if token, err = serve.NewTokenFile(o.tokenFile, logger.Printf); err != nil {
 			return exitf(exitInvalid, "runbook serve: --token-file: %v", err)
 		}
 	}
@@ -111,8 +112,7 @@ func (o *serveOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if o.install {
 		return installRoutes(c, starter, routes, stdout)
 	}
-	logger := log.New(stderr, "", log.LstdFlags|log.LUTC)
-	rc, err := serve.NewReceiver(serve.Options{Routes: routes, Starter: starter, Token: token, Window: o.window,
+	rc, err := serve.NewReceiver(serve.Options{Routes: routes, Starter: starter, TokenFile: token, Window: o.window,
 		MaxActive: o.maxJobs, MaxBody: o.maxBody, Log: logger})
 	if err != nil {
 		return exitf(exitInvalid, "%v", err)
@@ -174,28 +174,6 @@ func installRoutes(c *kube.Clients, starter *serve.JobStarter, routes *serve.Rou
 
 // shutdownGrace bounds a graceful shutdown: under the pod's 30s grace.
 const shutdownGrace = 20 * time.Second
-
-// readToken reads the bearer token: the file's content, without the
-// trailing newline a Secret created from a file often has.
-func readToken(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4097))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > 4096 {
-		return "", errors.New("the token is over 4096 bytes")
-	}
-	token := strings.TrimRight(string(b), "\r\n")
-	if token == "" || strings.ContainsAny(token, " \t\r\n") {
-		return "", errors.New("the token is empty or holds white space")
-	}
-	return token, nil
-}
 
 func (o *serveOptions) printManifests(source []byte, routes *serve.Routes, stdout io.Writer) error {
 	ns := o.kube.namespace

@@ -55,8 +55,11 @@ type Options struct {
 	Routes *Routes
 	// Starter starts them.
 	Starter Starter
-	// Token is the bearer token every notification must carry.
-	Token string
+	// Token is the bearer token every notification must carry; or
+	// TokenFile, a file's token, read again when the file changes. One of
+	// the two.
+	Token     string
+	TokenFile *TokenFile
 	// Window is how long a started alert (by its fingerprint) starts no
 	// second run.
 	Window time.Duration
@@ -97,8 +100,10 @@ func NewReceiver(opts Options) (*Receiver, error) {
 	switch {
 	case opts.Routes == nil || opts.Starter == nil:
 		return nil, errors.New("serve: routes and a starter are required")
-	case opts.Token == "":
+	case opts.Token == "" && opts.TokenFile == nil:
 		return nil, errors.New("serve: the token is empty")
+	case opts.Token != "" && opts.TokenFile != nil:
+		return nil, errors.New("serve: a token and a token file: give one")
 	case opts.MaxActive < 1:
 		return nil, errors.New("serve: the cap of runs at once must be at least 1")
 	case opts.MaxBody < 1:
@@ -171,7 +176,11 @@ func (rc *Receiver) authorized(r *http.Request) bool {
 		return false
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	return subtle.ConstantTimeCompare(got[:], rc.token[:]) == 1
+	want := rc.token
+	if rc.opts.TokenFile != nil {
+		want = rc.opts.TokenFile.Digest(rc.opts.Now())
+	}
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 func (rc *Receiver) webhook(w http.ResponseWriter, r *http.Request) {
