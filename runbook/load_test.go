@@ -20,11 +20,13 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestExamplesLoad checks that every example validates.
 func TestExamplesLoad(t *testing.T) {
 	files, err := filepath.Glob("../examples/*.yaml")
-	if err != nil || len(files) < 5 {
-		t.Fatalf("examples: %v %v", files, err)
+	incidents, err2 := filepath.Glob("../examples/incidents/*.yaml")
+	files = append(files, incidents...)
+	if err != nil || err2 != nil || len(files) < 5 || len(incidents) == 0 {
+		t.Fatalf("examples: %v %v %v", files, err, err2)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(f, "../examples/"), func(t *testing.T) {
 			if _, err := runbook.Load(f, runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
 				t.Fatalf("%v", err)
 			}

@@ -128,6 +128,32 @@ func TestRBAC(t *testing.T) {
 	}
 }
 
+// TestRBACVars: the rules follow the plan of the runbook with the vars the
+// runs will set. The Service incident runbook reads its Service by a var:
+// get services with it, list services (the plan of an empty name) without.
+func TestRBACVars(t *testing.T) {
+	rule := func(out, verb string) bool {
+		return strings.Contains(out, "  - services\n  verbs:\n  - "+verb+"\n")
+	}
+	code, out, stderr := run(t, "rbac", "--var", "service=web", "--var", "client=c", "../../examples/incidents/service.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !rule(out, "get") || rule(out, "list") {
+		t.Errorf("rbac --var service=web: want get services and no list:\n%s", out)
+	}
+	code, out, stderr = run(t, "rbac", "../../examples/incidents/service.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !rule(out, "list") {
+		t.Errorf("rbac without --var: want list services (the plan of an empty name):\n%s", out)
+	}
+	if code, _, stderr = run(t, "rbac", "--var", "novalue", "../../examples/incidents/service.yaml"); code != 2 {
+		t.Errorf("rbac --var novalue: exit %d, want 2: %s", code, stderr)
+	}
+}
+
 func TestSchemaCommand(t *testing.T) {
 	for _, args := range [][]string{{"schema"}, {"schema", "--result"}} {
 		code, out, _ := run(t, args...)

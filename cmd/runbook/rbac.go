@@ -16,6 +16,7 @@ import (
 type rbacOptions struct {
 	kube           kubeFlags
 	serviceAccount string
+	vars           []string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -23,6 +24,10 @@ func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.Lookup("namespace").Usage = "namespace the run works in, and of the ServiceAccount (default: the runbook's, then the context's, then default)"
 	fs.StringVar(&o.serviceAccount, "service-account", "", "name of the ServiceAccount, its Roles and bindings (default: runbook-NAME)")
+	// The rules follow from the plan, and the plan from the vars: a step
+	// that reads a Service named by a var needs get on services, one
+	// without a name list.
+	fs.StringArrayVar(&o.vars, "var", nil, "a variable the runs will set, NAME=VALUE (repeatable): the rules are those of the plan with these values")
 }
 
 // Run runs the command with its positional arguments.
@@ -31,7 +36,11 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry}, false)
+	vars, err := parseVars(o.vars)
+	if err != nil {
+		return err
+	}
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, false)
 	if err != nil {
 		return err
 	}

@@ -413,6 +413,55 @@ func TestIncidentOOM(t *testing.T) {
 	)
 }
 
+// TestIncidentOOMNotRestarted: a pod that is never restarted (restartPolicy
+// Never, as a Job's) OOMKilled. Its killed run is the container's current
+// state and has no previous instance: the runbook reads the current log
+// (kubectl logs --previous would fail at once) and passes.
+func TestIncidentOOMNotRestarted(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "incident-oom-once-")
+	ctx := t.Context()
+	_, err := c.client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "batch"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name:    "app",
+				Image:   busyboxImage,
+				Command: []string{"sh", "-c", "echo allocating 256 MiB; exec dd if=/dev/zero of=/dev/null bs=256M count=1"},
+				Resources: corev1.ResourceRequirements{
+					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")},
+				},
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating the pod: %v", err)
+	}
+	if _, err := c.waitForPod(ctx, ns, "batch", func(p *corev1.Pod) (bool, error) {
+		s := containerStatus(p, "app")
+		if s == nil || s.State.Terminated == nil {
+			return false, nil
+		}
+		if r := s.State.Terminated.Reason; r != "OOMKilled" {
+			return false, fmt.Errorf("the container ended with %s, not OOMKilled", r)
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, md := runIncident(t, "oom.yaml", ns, "pod=batch")
+	if res.code != 0 {
+		t.Errorf("the runbook did not pass on an OOMKilled container that was not restarted:\n%s", res)
+	}
+	wantInReport(t, md,
+		"Container app of pod batch was OOMKilled: its last run ended OOMKilled with exit code 137",
+		"(0 restarts, now terminated, not restarted yet)",
+		"allocating 256 MiB", // the log of the killed run, its current one
+	)
+}
+
 // TestIncidentNode: the runbook reads the local cluster's node through
 // /host (nothing is broken: it must find the kubelet, the runtime, the
 // kubelet's config and log, and pass), and its plan flags the node pod as
