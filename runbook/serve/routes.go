@@ -235,17 +235,30 @@ func compileRoutes(file string, doc *runbook.Document, f *RoutesFile) (*Routes, 
 				r.namespace = ref{key: spec.Namespace}
 			}
 		}
+		// varKey is the key of the route's var name, where a problem with
+		// the name itself is reported.
+		varKey := func(name string) *yaml.Node {
+			m := at("routes", idx, "vars")
+			if m.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(m.Content); i += 2 {
+					if m.Content[i].Value == name {
+						return m.Content[i]
+					}
+				}
+			}
+			return m
+		}
 		for _, name := range sortedKeys(spec.Vars) {
 			v, msg := parseRef(spec.Vars[name])
 			switch {
 			case !identifier(name):
-				doc.Errorf(at("routes", idx, "vars"), "%s: vars: %q is not a valid variable name (letters, digits, _)", where, name)
+				doc.Errorf(varKey(name), "%s: vars: %q is not a valid variable name (letters, digits, _)", where, name)
 			case msg != "":
 				doc.Errorf(at("routes", idx, "vars", name), "%s: vars.%s: %s", where, name, msg)
 			case r.Runbook != nil && !declared(r.Runbook, name):
-				doc.Errorf(at("routes", idx, "vars"), "%s: vars: the runbook %s declares no var %q in spec.vars%s", where, r.Runbook.Metadata.Name, name, expression.Suggest(name, sortedKeys(r.Runbook.Spec.Vars)))
+				doc.Errorf(varKey(name), "%s: vars: the runbook %s declares no var %q in spec.vars%s", where, r.Runbook.Metadata.Name, name, expression.Suggest(name, sortedKeys(r.Runbook.Spec.Vars)))
 			case r.Runbook != nil && slices.Contains(r.Runbook.Spec.SecretVars, name):
-				doc.Errorf(at("routes", idx, "vars"), "%s: vars: %q is a secret var of the runbook: an alert cannot set it", where, name)
+				doc.Errorf(varKey(name), "%s: vars: %q is a secret var of the runbook: an alert cannot set it", where, name)
 			}
 			r.vars[name] = v
 		}
