@@ -35,17 +35,16 @@ const (
 	clientBurst = 100
 )
 
-// ConfigOptions selects a cluster the way kubectl does: the kubeconfig file(s) from
-// --kubeconfig, else the KUBECONFIG list, else ~/.kube/config (else in-cluster config);
-// the context from --context, else the kubeconfig's current-context; the namespace from
-// -n, else the context's namespace, else "default".
+// ConfigOptions selects a cluster the way kubectl does, with kubectl's own
+// kubeconfig flags (ConfigFlags): the kubeconfig file(s) from --kubeconfig,
+// else the KUBECONFIG list (merged), else ~/.kube/config (else in-cluster
+// config); the context from --context, else the kubeconfig's
+// current-context, its cluster and user overridden by --cluster, --user,
+// --server, --token, --as ...; the namespace from -n, else the context's
+// namespace, else "default".
 type ConfigOptions struct {
-	// Kubeconfig is the --kubeconfig flag: one file that replaces the KUBECONFIG list.
-	Kubeconfig string
-	// Context is the --context flag: a context name from the kubeconfig.
-	Context string
-	// Namespace is the -n/--namespace flag.
-	Namespace string
+	// Flags are the kubeconfig flags.
+	Flags ConfigFlags
 	// UserAgent names the tool, e.g. "runbook/v0.1.0", in audit logs and, as the field
 	// manager, in managedFields of what a run creates. Empty leaves client-go's default.
 	UserAgent string
@@ -78,20 +77,20 @@ type Clients struct {
 // builds the clients. Typed and dynamic clients share one HTTP client, hence one connection
 // pool, and every request is counted in Requests.
 func NewClients(o ConfigOptions) (*Clients, error) {
-	loader := clientConfig(o)
+	loader := clientConfig(o.Flags)
 
-	config, err := loader.ClientConfig()
+	config, err := loadConfig(o.Flags, loader)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
 	namespace, _, err := loader.Namespace()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: namespace: %w", err)
+		return nil, configError(o.Flags, err)
 	}
 	if namespace == "" {
 		namespace = "default"
 	}
-	contextName := o.Context
+	contextName := o.Flags.Overrides.CurrentContext
 	if contextName == "" {
 		// RawConfig fails only when no kubeconfig exists at all (in-cluster config).
 		if raw, err := loader.RawConfig(); err == nil {
