@@ -34,7 +34,24 @@ func (f *ConfigFlags) AddFlags(fs *pflag.FlagSet, nsUsage string) {
 	names.AuthOverrideFlags.Username.LongName = ""
 	names.AuthOverrideFlags.Password.LongName = ""
 	names.ClusterOverrideFlags.APIServer.ShortName = "s" // as kubectl's
+	// The help in runbook's words; the names, parsing and meaning are clientcmd's.
+	names.CurrentContext.Description = "kubeconfig context to use (default: its current-context)"
+	names.Timeout.Description = "deadline of each single API request, e.g. 30s (0: none; --timeout bounds the whole run)"
 	names.ContextOverrideFlags.Namespace.Description = nsUsage
+	names.ContextOverrideFlags.ClusterName.Description = "kubeconfig cluster to use instead of the context's"
+	names.ContextOverrideFlags.AuthInfoName.Description = "kubeconfig user to use instead of the context's"
+	names.ClusterOverrideFlags.APIServer.Description = "API server URL, instead of the cluster's"
+	names.ClusterOverrideFlags.CertificateAuthority.Description = "CA certificate file to check the API server with"
+	names.ClusterOverrideFlags.InsecureSkipTLSVerify.Description = "do not check the API server's certificate (insecure)"
+	names.ClusterOverrideFlags.TLSServerName.Description = "server name to check the API server's certificate against (default: the URL's host)"
+	names.ClusterOverrideFlags.ProxyURL.Description = "proxy URL for the API server"
+	names.ClusterOverrideFlags.DisableCompression.Description = "ask the API server for uncompressed responses"
+	names.AuthOverrideFlags.ClientCertificate.Description = "client certificate file for TLS"
+	names.AuthOverrideFlags.ClientKey.Description = "client key file for TLS"
+	names.AuthOverrideFlags.Token.Description = "bearer token for the API server (never printed: redacted from output and reports)"
+	names.AuthOverrideFlags.Impersonate.Description = "user to impersonate, e.g. system:serviceaccount:NS:NAME (break-glass, or to try a runbook with an account's rights)"
+	names.AuthOverrideFlags.ImpersonateUID.Description = "UID to impersonate"
+	names.AuthOverrideFlags.ImpersonateGroups.Description = "group to impersonate (repeatable)"
 	clientcmd.BindOverrideFlags(&f.Overrides, fs, names)
 }
 

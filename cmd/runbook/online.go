@@ -36,8 +36,22 @@ func (k *kubeFlags) add(fs *pflag.FlagSet) {
 	k.addNS(fs, "namespace (overrides spec.namespace; default: spec.namespace, then the context's, then default)")
 }
 
+// kubeFlagGroup is the annotation that marks the kubeconfig flags, which
+// help lists apart.
+const kubeFlagGroup = "runbook/kubeconfig"
+
 // addNS registers the flags with nsUsage as the help of -n.
-func (k *kubeFlags) addNS(fs *pflag.FlagSet, nsUsage string) { k.AddFlags(fs, nsUsage) }
+func (k *kubeFlags) addNS(fs *pflag.FlagSet, nsUsage string) {
+	kfs := pflag.NewFlagSet("kubeconfig", pflag.ContinueOnError)
+	k.AddFlags(kfs, nsUsage)
+	kfs.VisitAll(func(f *pflag.Flag) {
+		if f.Annotations == nil {
+			f.Annotations = map[string][]string{}
+		}
+		f.Annotations[kubeFlagGroup] = []string{"true"}
+	})
+	fs.AddFlagSet(kfs)
+}
 
 // namespace is the -n flag ("" when not given).
 func (k *kubeFlags) namespace() string { return k.Namespace() }
