@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 )
 
 // TestImpersonation checks that kubectl's --as reaches the API server: a
@@ -71,6 +73,43 @@ spec:
 	allowed := runCLI(t, args...)
 	if allowed.code != 0 {
 		t.Fatalf("as %s with a Role granting get configmaps: want exit 0\n%s", user, allowed)
+	}
+
+	// The account's own token, with --server and --certificate-authority
+	// instead of a kubeconfig: it works, and is printed nowhere.
+	tr, err := c.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "limited", &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca, empty := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "empty-kubeconfig")
+	caData := c.config.CAData
+	if len(caData) == 0 {
+		if caData, err = os.ReadFile(c.config.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(ca, caData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p = newReportPaths(t)
+	withToken := runCLI(t, append([]string{"run", file, "-n", ns, "--kubeconfig", empty, "--server", c.config.Host,
+		"--certificate-authority", ca, "--token", tr.Status.Token}, p.flags()...)...)
+	if withToken.code != 0 {
+		t.Fatalf("with the account's --token: want exit 0\n%s", withToken)
+	}
+	outputs := map[string]string{"stdout": withToken.stdout, "stderr": withToken.stderr}
+	for _, path := range []string{p.json, p.md, p.junit, p.table} {
+		outputs[path] = string(readFile(t, path))
+	}
+	for what, out := range outputs {
+		if strings.Contains(out, tr.Status.Token) {
+			t.Errorf("%s holds the --token value", what)
+		}
 	}
 
 	// kubectl's errors, said with the flag: an unknown context, a missing kubeconfig.
