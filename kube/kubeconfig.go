@@ -36,7 +36,7 @@ func (f *ConfigFlags) AddFlags(fs *pflag.FlagSet, nsUsage string) {
 	names.ClusterOverrideFlags.APIServer.ShortName = "s" // as kubectl's
 	// The help in runbook's words; the names, parsing and meaning are clientcmd's.
 	names.CurrentContext.Description = "kubeconfig context to use (default: its current-context)"
-	names.Timeout.Description = "deadline of each API request, e.g. 30s, watches and streams (exec, logs) included, as in kubectl (0: none; --timeout bounds the whole run)"
+	names.Timeout.Description = "deadline of each single API request, e.g. 30s, as kubectl's (0: none; --timeout bounds the whole run)"
 	names.ContextOverrideFlags.Namespace.Description = nsUsage
 	names.ContextOverrideFlags.ClusterName.Description = "kubeconfig cluster to use instead of the context's"
 	names.ContextOverrideFlags.AuthInfoName.Description = "kubeconfig user to use instead of the context's"
