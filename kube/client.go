@@ -62,6 +62,9 @@ type Clients struct {
 	ContextName string
 	// Server is the API server URL.
 	Server string
+	// Source says where the cluster was chosen, for errors: "--server",
+	// `context "NAME" of FILE`, or "in-cluster config"; "" when unknown.
+	Source string
 	// Namespace is the namespace from the flag, else the kubeconfig context, else "default".
 	Namespace string
 	// Requests counts every HTTP request sent through Config, including watches, exec
@@ -101,7 +104,19 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 	if o.UserAgent != "" {
 		config.UserAgent = o.UserAgent
 	}
-	return NewClientsForConfig(config, namespace, contextName)
+	c, err := NewClientsForConfig(config, namespace, contextName)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Flags.Overrides.ClusterInfo.Server != "":
+		c.Source = "--server"
+	case contextName != "":
+		c.Source = fmt.Sprintf("context %q of %s", contextName, kubeconfigSource(o.Flags))
+	default:
+		c.Source = "in-cluster config"
+	}
+	return c, nil
 }
 
 // NewClientsForConfig builds Clients for a REST config: its QPS set, every

@@ -523,3 +523,26 @@ func TestRulesFor(t *testing.T) {
 		t.Errorf("RulesFor (-want +got):\n%s", diff)
 	}
 }
+
+// TestClientsSource checks that Clients say where the cluster was chosen,
+// for the errors of an unreachable one.
+func TestClientsSource(t *testing.T) {
+	path := writeKubeconfig(t, "a", kubeconfigContext{name: "a", server: "https://a.example:6443"})
+	t.Setenv("KUBECONFIG", path)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, `context "a" of $KUBECONFIG (` + path + `)`},
+		{[]string{"--kubeconfig", path}, `context "a" of ` + path},
+		{[]string{"-s", "https://b.example:6443"}, "--server"},
+	} {
+		c, err := NewClients(ConfigOptions{Flags: parseFlags(t, tt.args...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Source != tt.want {
+			t.Errorf("%q: Source = %q, want %q", tt.args, c.Source, tt.want)
+		}
+	}
+}

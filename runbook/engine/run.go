@@ -175,7 +175,11 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		r.res.Cluster.ServerVersion = v
 	} else {
 		r.res.Verdict = report.VerdictError
-		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", c.Server, err)
+		server := c.Server
+		if c.Source != "" {
+			server += " (" + c.Source + ")"
+		}
+		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", server, err)
 		return r.res
 	}
 	r.tracker = kube.NewTracker(c)
