@@ -129,3 +129,64 @@ func TestConnectionTokenNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespacePrecedence checks kubectl's namespace rules through the
+// flags, as plan shows them without a request: -n, then spec.namespace,
+// then the namespace of the context the kubeconfig flags select (several
+// KUBECONFIG files merged), then default.
+func TestNamespacePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// The server is never asked: plan sends no request.
+	first := write("first", `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: first-token-xyz}}]
+contexts:
+- {name: one, context: {cluster: c, user: u, namespace: ns-one}}
+- {name: bare, context: {cluster: c, user: u}}
+current-context: one
+`)
+	second := write("second", `apiVersion: v1
+kind: Config
+clusters: [{name: c2, cluster: {server: "https://127.0.0.1:2"}}]
+users: [{name: u2, user: {token: second-token-xyz}}]
+contexts: [{name: two, context: {cluster: c2, user: u2, namespace: ns-two}}]
+current-context: two
+`)
+	withNS := write("with-ns.yaml", "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: a}\nspec:\n  namespace: spec-ns\n  steps:\n  - get: {kind: ConfigMap, name: x}\n")
+	withoutNS := write("without-ns.yaml", "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: b}\nspec:\n  steps:\n  - get: {kind: ConfigMap, name: x}\n")
+	list := first + string(os.PathListSeparator) + second
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tt := range []struct {
+		name, kubeconfig, file string
+		args                   []string
+		want                   string
+	}{
+		{"-n beats spec.namespace", list, withNS, []string{"-n", "flag-ns"}, "flag-ns"},
+		{"spec.namespace beats the context's", list, withNS, nil, "spec-ns"},
+		{"the first file's current context", list, withoutNS, nil, "ns-one"},
+		{"--context picks one of the second file", list, withoutNS, []string{"--context", "two"}, "ns-two"},
+		{"--kubeconfig replaces the list", list, withoutNS, []string{"--kubeconfig", second}, "ns-two"},
+		{"a context without a namespace: default", list, withoutNS, []string{"--context", "bare"}, "default"},
+		{"--cluster and --user do not change the namespace", list, withoutNS, []string{"--cluster", "c2", "--user", "u2"}, "ns-one"},
+		{"-n beats everything", list, withoutNS, []string{"--context", "two", "-n", "flag-ns"}, "flag-ns"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.kubeconfig)
+			code, stdout, stderr := run(t, append([]string{"plan", tt.file}, tt.args...)...)
+			if code != exitPassed {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, "Namespace: "+tt.want+" ") || !strings.Contains(stdout, "configmap "+tt.want+"/x") {
+				t.Errorf("plan does not work in %s:\n%s", tt.want, stdout)
+			}
+		})
+	}
+}
