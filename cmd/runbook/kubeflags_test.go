@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -188,5 +189,42 @@ current-context: two
 				t.Errorf("plan does not work in %s:\n%s", tt.want, stdout)
 			}
 		})
+	}
+}
+
+// TestRedactingWriterKeepsTheTerminal checks that the writer that hides
+// --token still lets progress see the terminal (or file) under it, and
+// hides the token in what passes through.
+func TestRedactingWriterKeepsTheTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	var k kubeFlags
+	k.add(fs)
+	if err := fs.Parse([]string{"--token", "tok-en-123456"}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := redactSecretFlags(fs, f, f)
+	if got, ok := outputFile(stdout); !ok || got != f {
+		t.Errorf("outputFile = %v, %v: the file under the redacting writer is lost", got, ok)
+	}
+	if _, err := io.WriteString(stdout, "sent tok-en-123456 to the server\n"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "tok-en-123456") || !strings.Contains(string(data), "sent *** to the server") {
+		t.Errorf("written: %q", data)
+	}
+	plain := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	var k2 kubeFlags
+	k2.add(plain)
+	if out, _ := redactSecretFlags(plain, f, f); out != io.Writer(f) {
+		t.Errorf("without --token the output is wrapped: %T", out)
 	}
 }
