@@ -35,17 +35,16 @@ const (
 	clientBurst = 100
 )
 
-// ConfigOptions selects a cluster the way kubectl does: the kubeconfig file(s) from
-// --kubeconfig, else the KUBECONFIG list, else ~/.kube/config (else in-cluster config);
-// the context from --context, else the kubeconfig's current-context; the namespace from
-// -n, else the context's namespace, else "default".
+// ConfigOptions selects a cluster the way kubectl does, with kubectl's own
+// kubeconfig flags (ConfigFlags): the kubeconfig file(s) from --kubeconfig,
+// else the KUBECONFIG list (merged), else ~/.kube/config (else in-cluster
+// config); the context from --context, else the kubeconfig's
+// current-context, its cluster and user overridden by --cluster, --user,
+// --server, --token, --as ...; the namespace from -n, else the context's
+// namespace, else "default".
 type ConfigOptions struct {
-	// Kubeconfig is the --kubeconfig flag: one file that replaces the KUBECONFIG list.
-	Kubeconfig string
-	// Context is the --context flag: a context name from the kubeconfig.
-	Context string
-	// Namespace is the -n/--namespace flag.
-	Namespace string
+	// Flags are the kubeconfig flags.
+	Flags ConfigFlags
 	// UserAgent names the tool, e.g. "runbook/v0.1.0", in audit logs and, as the field
 	// manager, in managedFields of what a run creates. Empty leaves client-go's default.
 	UserAgent string
@@ -63,6 +62,9 @@ type Clients struct {
 	ContextName string
 	// Server is the API server URL.
 	Server string
+	// Source says where the cluster was chosen, for errors: "--server",
+	// `context "NAME" of FILE`, or "in-cluster config"; "" when unknown.
+	Source string
 	// Namespace is the namespace from the flag, else the kubeconfig context, else "default".
 	Namespace string
 	// Requests counts every HTTP request sent through Config, including watches, exec
@@ -78,20 +80,20 @@ type Clients struct {
 // builds the clients. Typed and dynamic clients share one HTTP client, hence one connection
 // pool, and every request is counted in Requests.
 func NewClients(o ConfigOptions) (*Clients, error) {
-	loader := clientConfig(o)
+	loader := clientConfig(o.Flags)
 
-	config, err := loader.ClientConfig()
+	config, err := loadConfig(o.Flags, loader)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, err
 	}
 	namespace, _, err := loader.Namespace()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: namespace: %w", err)
+		return nil, configError(o.Flags, err)
 	}
 	if namespace == "" {
 		namespace = "default"
 	}
-	contextName := o.Context
+	contextName := o.Flags.Overrides.CurrentContext
 	if contextName == "" {
 		// RawConfig fails only when no kubeconfig exists at all (in-cluster config).
 		if raw, err := loader.RawConfig(); err == nil {
@@ -102,7 +104,19 @@ func NewClients(o ConfigOptions) (*Clients, error) {
 	if o.UserAgent != "" {
 		config.UserAgent = o.UserAgent
 	}
-	return NewClientsForConfig(config, namespace, contextName)
+	c, err := NewClientsForConfig(config, namespace, contextName)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Flags.Overrides.ClusterInfo.Server != "":
+		c.Source = "--server"
+	case contextName != "":
+		c.Source = fmt.Sprintf("context %q of %s", contextName, kubeconfigSource(o.Flags))
+	default:
+		c.Source = "in-cluster config"
+	}
+	return c, nil
 }
 
 // NewClientsForConfig builds Clients for a REST config: its QPS set, every

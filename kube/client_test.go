@@ -2,15 +2,24 @@ package kube
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,11 +65,23 @@ func serverClients(t *testing.T, handler http.Handler) *Clients {
 	t.Cleanup(srv.Close)
 	t.Setenv("KUBECONFIG", "")
 	path := writeKubeconfig(t, "test", kubeconfigContext{name: "test", server: srv.URL, namespace: "ns"})
-	c, err := NewClients(ConfigOptions{Kubeconfig: path})
+	c, err := NewClients(ConfigOptions{Flags: ConfigFlags{Kubeconfig: path}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// parseFlags parses args with the kubeconfig flags, as a command does.
+func parseFlags(t *testing.T, args ...string) ConfigFlags {
+	t.Helper()
+	var f ConfigFlags
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	f.AddFlags(fs, "namespace")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestNewClientsKubeconfigPrecedence(t *testing.T) {
@@ -74,61 +95,103 @@ func TestNewClientsKubeconfigPrecedence(t *testing.T) {
 	flagFile := writeKubeconfig(t, "flag",
 		kubeconfigContext{name: "flag", server: "https://flag.example:6443", namespace: "flag-ns"},
 	)
+	missing := filepath.Join(t.TempDir(), "missing")
 	type view struct {
-		Context, Server, Namespace string
+		Context, Server, Namespace, Token string
 	}
 	tests := []struct {
 		name       string
 		kubeconfig string // KUBECONFIG
-		opts       ConfigOptions
+		args       []string
 		want       view
 		wantErr    string
 	}{
 		{
 			name:       "KUBECONFIG current context and its namespace",
 			kubeconfig: envFile,
-			want:       view{"env-a", "https://env-a.example:6443", "team-a"},
+			want:       view{"env-a", "https://env-a.example:6443", "team-a", "secret"},
 		},
 		{
 			name:       "--kubeconfig beats KUBECONFIG",
 			kubeconfig: envFile,
-			opts:       ConfigOptions{Kubeconfig: flagFile},
-			want:       view{"flag", "https://flag.example:6443", "flag-ns"},
+			args:       []string{"--kubeconfig", flagFile},
+			want:       view{"flag", "https://flag.example:6443", "flag-ns", "secret"},
 		},
 		{
 			name:       "--context selects, context without namespace means default",
 			kubeconfig: envFile,
-			opts:       ConfigOptions{Context: "env-b"},
-			want:       view{"env-b", "https://env-b.example:6443", "default"},
+			args:       []string{"--context=env-b"},
+			want:       view{"env-b", "https://env-b.example:6443", "default", "secret"},
 		},
 		{
 			name:       "-n beats the context's namespace",
 			kubeconfig: envFile,
-			opts:       ConfigOptions{Namespace: "override"},
-			want:       view{"env-a", "https://env-a.example:6443", "override"},
+			args:       []string{"-n", "override"},
+			want:       view{"env-a", "https://env-a.example:6443", "override", "secret"},
+		},
+		{
+			name:       "--namespace takes kubectl's namespaces/ prefix",
+			kubeconfig: envFile,
+			args:       []string{"--namespace", "namespaces/pref"},
+			want:       view{"env-a", "https://env-a.example:6443", "pref", "secret"},
 		},
 		{
 			name:       "KUBECONFIG list: first file's current-context wins, contexts merged",
 			kubeconfig: envFile + string(os.PathListSeparator) + envFile2,
-			opts:       ConfigOptions{Context: "second"},
-			want:       view{"second", "https://second.example:6443", "second-ns"},
+			args:       []string{"--context", "second"},
+			want:       view{"second", "https://second.example:6443", "second-ns", "secret"},
 		},
 		{
 			name:       "KUBECONFIG list without --context",
 			kubeconfig: envFile2 + string(os.PathListSeparator) + envFile,
-			want:       view{"second", "https://second.example:6443", "second-ns"},
+			want:       view{"second", "https://second.example:6443", "second-ns", "secret"},
 		},
 		{
-			name:       "unknown context",
+			name:       "KUBECONFIG list with a missing file: skipped, as kubectl does",
+			kubeconfig: missing + string(os.PathListSeparator) + envFile,
+			want:       view{"env-a", "https://env-a.example:6443", "team-a", "secret"},
+		},
+		{
+			name:       "--cluster swaps the context's cluster, keeps its namespace",
 			kubeconfig: envFile,
-			opts:       ConfigOptions{Context: "nope"},
-			wantErr:    `kubeconfig: context "nope" does not exist`,
+			args:       []string{"--cluster", "env-b-cluster"},
+			want:       view{"env-a", "https://env-b.example:6443", "team-a", "secret"},
+		},
+		{
+			name:       "-s and --token override the cluster and user",
+			kubeconfig: envFile,
+			args:       []string{"-s", "https://other.example:6443", "--token", "flag-token"},
+			want:       view{"env-a", "https://other.example:6443", "team-a", "flag-token"},
+		},
+		{
+			name:       "--server with --kubeconfig of a missing file is still an error",
+			kubeconfig: envFile,
+			args:       []string{"--server", "https://other.example:6443", "--kubeconfig", missing},
+			wantErr:    "--kubeconfig " + missing + ": no such file or directory",
+		},
+		{
+			name:       "unknown context names the flag and the file",
+			kubeconfig: envFile,
+			args:       []string{"--context", "nope"},
+			wantErr:    `--context "nope": no such context in $KUBECONFIG (` + envFile + `); it has env-a, env-b`,
+		},
+		{
+			name:       "unknown --user",
+			kubeconfig: envFile,
+			args:       []string{"--user", "nobody"},
+			wantErr:    `auth info "nobody" does not exist`,
+		},
+		{
+			name:       "no kubeconfig anywhere, not in a pod",
+			kubeconfig: missing,
+			wantErr:    "no kubeconfig in $KUBECONFIG (" + missing + ") and not in a pod: give --kubeconfig, or --server",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("KUBECONFIG", tt.kubeconfig)
-			c, err := NewClients(tt.opts)
+			t.Setenv("KUBERNETES_SERVICE_HOST", "") // never in a pod here
+			c, err := NewClients(ConfigOptions{Flags: parseFlags(t, tt.args...)})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
@@ -138,13 +201,106 @@ func TestNewClientsKubeconfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, view{c.ContextName, c.Server, c.Namespace}); diff != "" {
+			if diff := cmp.Diff(tt.want, view{c.ContextName, c.Server, c.Namespace, c.Config.BearerToken}); diff != "" {
 				t.Errorf("clients (-want +got):\n%s", diff)
 			}
 			if c.Config.QPS != clientQPS || c.Config.Burst != clientBurst {
 				t.Errorf("QPS/Burst = %v/%v, want %v/%v", c.Config.QPS, c.Config.Burst, clientQPS, clientBurst)
 			}
 		})
+	}
+}
+
+// TestConfigFlagsReachTheRESTConfig checks that each of kubectl's
+// connection flags lands in the REST config the clients use.
+func TestConfigFlagsReachTheRESTConfig(t *testing.T) {
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, "a", kubeconfigContext{name: "a", server: "https://a.example:6443"}))
+	dir := t.TempDir()
+	ca, cert, key := writeTestCert(t, dir)
+	f := parseFlags(t, "--as", "system:serviceaccount:ns:limited", "--as-group", "g1", "--as-group", "g2", "--as-uid", "uid-1",
+		"--request-timeout", "7s", "--tls-server-name", "api.internal", "--disable-compression",
+		"--certificate-authority", ca, "--client-certificate", cert, "--client-key", key)
+	c, err := NewClients(ConfigOptions{Flags: f, UserAgent: "runbook/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		User, UID                     string
+		Groups                        []string
+		Timeout                       time.Duration
+		ServerName, CAFile, Cert, Key string
+		DisableCompression            bool
+		UserAgent                     string
+	}
+	got := view{c.Config.Impersonate.UserName, c.Config.Impersonate.UID, c.Config.Impersonate.Groups, c.Config.Timeout,
+		c.Config.ServerName, c.Config.CAFile, c.Config.CertFile, c.Config.KeyFile, c.Config.DisableCompression, c.Config.UserAgent}
+	want := view{"system:serviceaccount:ns:limited", "uid-1", []string{"g1", "g2"}, 7 * time.Second,
+		"api.internal", ca, cert, key, true, "runbook/test"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("REST config (-want +got):\n%s", diff)
+	}
+
+	insecure, err := NewClients(ConfigOptions{Flags: parseFlags(t, "--insecure-skip-tls-verify")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !insecure.Config.Insecure {
+		t.Error("--insecure-skip-tls-verify: Config.Insecure is false")
+	}
+	if _, err := NewClients(ConfigOptions{Flags: parseFlags(t, "--request-timeout", "soon")}); err == nil || !strings.Contains(err.Error(), "soon") {
+		t.Errorf("--request-timeout soon: error = %v, want one naming the value", err)
+	}
+}
+
+// writeTestCert writes a self-signed certificate and its key in dir, and
+// returns the paths of the certificate (twice: as a CA and as a client
+// certificate) and of the key.
+func writeTestCert(t *testing.T, dir string) (ca, cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, cert, key
+}
+
+func TestContextNamespaceIgnoresTheFlag(t *testing.T) {
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, "a",
+		kubeconfigContext{name: "a", server: "https://a.example:6443", namespace: "team-a"},
+		kubeconfigContext{name: "b", server: "https://b.example:6443"}))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "flag"}, "team-a"},
+		{[]string{"--context", "b", "-n", "flag"}, "default"},
+		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, ""},
+	} {
+		f := parseFlags(t, tt.args...)
+		if got := ContextNamespace(f); got != tt.want {
+			t.Errorf("ContextNamespace(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+		if f.Namespace() == "" && tt.args[0] == "-n" {
+			t.Errorf("ContextNamespace changed the flags: -n is now empty")
+		}
 	}
 }
 
@@ -365,5 +521,28 @@ func TestRulesFor(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, RulesFor(calls)); diff != "" {
 		t.Errorf("RulesFor (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientsSource checks that Clients say where the cluster was chosen,
+// for the errors of an unreachable one.
+func TestClientsSource(t *testing.T) {
+	path := writeKubeconfig(t, "a", kubeconfigContext{name: "a", server: "https://a.example:6443"})
+	t.Setenv("KUBECONFIG", path)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, `context "a" of $KUBECONFIG (` + path + `)`},
+		{[]string{"--kubeconfig", path}, `context "a" of ` + path},
+		{[]string{"-s", "https://b.example:6443"}, "--server"},
+	} {
+		c, err := NewClients(ConfigOptions{Flags: parseFlags(t, tt.args...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Source != tt.want {
+			t.Errorf("%q: Source = %q, want %q", tt.args, c.Source, tt.want)
+		}
 	}
 }

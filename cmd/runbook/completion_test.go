@@ -23,6 +23,8 @@ func TestBashCompletion(t *testing.T) {
 	for _, tt := range []struct{ words, want string }{
 		{"runbook pl", "plan"},
 		{"runbook plan --pre", "--preflight"},
+		{"runbook run --as-g", "--as-group"},
+		{"runbook cleanup --insecure", "--insecure-skip-tls-verify"},
 		{"runbook completion f", "fish"},
 	} {
 		words := strings.Fields(tt.words)

@@ -25,6 +25,9 @@ var examples = map[string]string{
   # Keep what the run created, to look at it (runbook cleanup --run-id ... removes it later)
   runbook run --keep examples/copy.yaml
 
+  # As another user, as kubectl --as does: break-glass access, or trying a runbook with an account's rights
+  runbook run --as system:serviceaccount:oncall:runbook --context prod examples/distroless.yaml
+
   # The runbook from standard input
   cat examples/distroless.yaml | runbook run -`,
 
@@ -161,7 +164,19 @@ func commandUsage(w io.Writer, cmd *command, fs *pflag.FlagSet) {
 	if ex := examplesOf(cmd.name, programName()); ex != "" {
 		fmt.Fprintf(w, "\nExamples:\n%s\n", ex)
 	}
-	if fs.HasFlags() {
-		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+	own := pflag.NewFlagSet(cmd.name, pflag.ContinueOnError)
+	kube := pflag.NewFlagSet(cmd.name, pflag.ContinueOnError)
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[kubeFlagGroup]; ok {
+			kube.AddFlag(f)
+		} else {
+			own.AddFlag(f)
+		}
+	})
+	if own.HasFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", own.FlagUsages())
+	}
+	if kube.HasFlags() {
+		fmt.Fprintf(w, "\nKubeconfig flags (kubectl's):\n%s", kube.FlagUsages())
 	}
 }

@@ -79,9 +79,9 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ns := o.kube.namespace
+	ns := o.kube.namespace()
 	if ns == "" && rb.Spec.Namespace == "" && !rb.Spec.TemporaryNamespace {
-		ns = kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})
+		ns = o.kube.contextNamespace()
 	}
 	in, err := incluster.New(rb, incluster.Options{Source: source, Vars: vars, Namespace: ns, TargetNamespaces: o.targetNamespaces,
 		Name: o.name, Image: o.image, PullPolicy: corev1.PullPolicy(o.pullPolicy), KeepResults: o.keepResults, AllowPrivileged: o.allowPrivileged})

@@ -146,6 +146,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s %s: %v\nRun '%s %s --help' for its flags and examples.\n", programName(), cmd.name, err, programName(), cmd.name)
 		return exitInvalid
 	}
+	stdout, stderr = redactSecretFlags(fs, stdout, stderr)
 	err := o.Run(fs.Args(), stdout, stderr)
 	if err == nil {
 		return exitPassed

@@ -153,8 +153,8 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := checkRunID(o.runID); err != nil {
 		return err
 	}
-	po := engine.PlanOptions{Namespace: o.kube.namespace, RunID: o.runID,
-		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})}
+	po := engine.PlanOptions{Namespace: o.kube.namespace(), RunID: o.runID,
+		ContextNamespace: o.kube.contextNamespace()}
 	var c *kube.Clients
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -25,24 +25,55 @@ import (
 	"github.com/kube-runbook/runbook/steps"
 )
 
-// kubeFlags are kubectl's kubeconfig flags.
+// kubeFlags are kubectl's kubeconfig flags (kube.ConfigFlags: clientcmd's
+// own, as kubectl binds them).
 type kubeFlags struct {
-	kubeconfig, context, namespace string
+	kube.ConfigFlags
 }
 
+// add registers the flags, -n with runbook's meaning for a run.
 func (k *kubeFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&k.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-	fs.StringVar(&k.context, "context", "", "kubeconfig context to use")
-	fs.StringVarP(&k.namespace, "namespace", "n", "", "namespace (overrides spec.namespace)")
+	k.addNS(fs, "namespace (overrides spec.namespace; default: spec.namespace, then the context's, then default)")
 }
+
+// kubeFlagGroup is the annotation that marks the kubeconfig flags, which
+// help lists apart.
+const kubeFlagGroup = "runbook/kubeconfig"
+
+// addNS registers the flags with nsUsage as the help of -n.
+func (k *kubeFlags) addNS(fs *pflag.FlagSet, nsUsage string) {
+	kfs := pflag.NewFlagSet("kubeconfig", pflag.ContinueOnError)
+	k.AddFlags(kfs, nsUsage)
+	kfs.VisitAll(func(f *pflag.Flag) {
+		if f.Annotations == nil {
+			f.Annotations = map[string][]string{}
+		}
+		f.Annotations[kubeFlagGroup] = []string{"true"}
+	})
+	fs.AddFlagSet(kfs)
+}
+
+// namespace is the -n flag ("" when not given).
+func (k *kubeFlags) namespace() string { return k.Namespace() }
+
+// contextNamespace is the kubeconfig context's namespace, read without a request.
+func (k *kubeFlags) contextNamespace() string { return kube.ContextNamespace(k.ConfigFlags) }
 
 func (k *kubeFlags) clients() (*kube.Clients, error) {
-	c, err := kube.NewClients(kube.ConfigOptions{Kubeconfig: k.kubeconfig, Context: k.context, Namespace: k.namespace,
-		UserAgent: "runbook/" + engine.Version})
+	c, err := kube.NewClients(kube.ConfigOptions{Flags: k.ConfigFlags, UserAgent: "runbook/" + engine.Version})
 	if err != nil {
-		return nil, exitf(exitCluster, "cannot use the cluster: %v", err)
+		return nil, exitf(exitCluster, "cannot use the cluster: %s", k.redact(err.Error()))
 	}
 	return c, nil
+}
+
+// redact removes the secret flag values (--token) from s.
+func (k *kubeFlags) redact(s string) string {
+	red := report.NewRedactor()
+	for _, v := range k.Secrets() {
+		red.Add(v)
+	}
+	return red.String(s)
 }
 
 type runOptions struct {
@@ -194,7 +225,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	res := engine.Run(ctx, rb, engine.RunOptions{
-		Clients: clients, Namespace: o.kube.namespace, Timeout: o.timeout, Keep: o.keep, Progress: progress,
+		Clients: clients, Namespace: o.kube.namespace(), Timeout: o.timeout, Keep: o.keep, Progress: progress,
 		AllowPrivileged: o.allowPrivileged,
 		RunID:           runID, ArtifactDir: artifacts,
 	})

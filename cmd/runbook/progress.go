@@ -81,7 +81,7 @@ var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "
 
 func newProgress(w io.Writer, level int) *progress {
 	p := &progress{w: w, level: level, fd: -1, streamed: map[int]map[string]bool{}, running: map[int]*runningStep{}}
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if f, ok := outputFile(w); ok && isatty.IsTerminal(f.Fd()) {
 		_, noColor := os.LookupEnv("NO_COLOR")
 		p.live = !noColor && os.Getenv("TERM") != "dumb"
 		p.fd = int(f.Fd())
@@ -450,7 +450,7 @@ func clean(s string, expand bool) string {
 
 // terminalWidth is the width of w when it is a terminal, else 0: no limit.
 func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
+	f, ok := outputFile(w)
 	if !ok || !isatty.IsTerminal(f.Fd()) {
 		return 0
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
 	"github.com/kube-runbook/runbook/runbook/incluster"
@@ -44,8 +43,8 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace,
-		ContextNamespace: kube.ContextNamespace(kube.ConfigOptions{Kubeconfig: o.kube.kubeconfig, Context: o.kube.context})})
+	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace(),
+		ContextNamespace: o.kube.contextNamespace()})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -57,8 +56,8 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if p.TemporaryNamespace || saNamespace == "" {
 		saNamespace = "default"
 	}
-	if o.kube.namespace != "" {
-		saNamespace = o.kube.namespace
+	if o.kube.namespace() != "" {
+		saNamespace = o.kube.namespace()
 	}
 	docs := incluster.RBACObjects(name, saNamespace, p.Permissions, rbacLabels())
 	for i, d := range docs {

@@ -112,7 +112,7 @@ func (o *resultsOptions) show(runID string, stdout io.Writer) error {
 		return err
 	}
 	ns := c.Namespace
-	if o.allNamespaces || o.kube.namespace == "" {
+	if o.allNamespaces || o.kube.namespace() == "" {
 		// A run id is unique enough to be found anywhere unless -n says.
 		ns = ""
 	}

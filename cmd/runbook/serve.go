@@ -39,9 +39,7 @@ type serveOptions struct {
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.kube.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster config)")
-	fs.StringVar(&o.kube.context, "context", "", "kubeconfig context to use")
-	fs.StringVarP(&o.kube.namespace, "namespace", "n", "", "namespace of the installs, where Jobs are started (default: the context's, in a pod its own)")
+	o.kube.addNS(fs, "namespace of the installs, where Jobs are started (default: the context's, in a pod its own)")
 	fs.StringVar(&o.routes, "routes", "", "the routes file: which alerts start which installed runbook (required)")
 	fs.StringVar(&o.listen, "listen", ":8080", "address to listen on (the webhook at /webhook, /healthz, /metrics)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the bearer token Alertmanager sends (http_config.authorization); required")
@@ -176,7 +174,7 @@ func installRoutes(c *kube.Clients, starter *serve.JobStarter, routes *serve.Rou
 const shutdownGrace = 20 * time.Second
 
 func (o *serveOptions) printManifests(source []byte, routes *serve.Routes, stdout io.Writer) error {
-	ns := o.kube.namespace
+	ns := o.kube.namespace()
 	if ns == "" {
 		ns = "default"
 	}

@@ -33,9 +33,9 @@ func TestServeCommandLine(t *testing.T) {
 		{[]string{"serve"}, exitInvalid, "runbook serve: --routes is required"},
 		{[]string{"serve", "--routes", routes}, exitInvalid, "--token-file is required"},
 		{[]string{"serve", "--routes", routes, "--max-jobs", "0", "--manifests"}, exitInvalid, "--max-jobs must be at least 1"},
-		{[]string{"serve", "--routes", bad, "--manifests"}, exitInvalid, bad + `:7:9: routes[0]: vars: the runbook incident-crashloop declares no var "pdo" in spec.vars (did you mean "pod"?)
+		{[]string{"serve", "--routes", bad, "--manifests"}, exitInvalid, bad + `:7:10: routes[0]: vars: the runbook incident-crashloop declares no var "pdo" in spec.vars (did you mean "pod"?)
      7 |   vars: {pdo: labels.pod}
-       |         ^`},
+       |          ^`},
 		{[]string{"serve", "--routes", routes, "--token-file", empty}, exitInvalid, "--token-file: the token is empty or holds white space"},
 		{[]string{"serve", "--routes", routes, "--token-file", filepath.Join(dir, "nope")}, exitInvalid, "no such file or directory"},
 		{[]string{"serve", "--routes", routes, "extra"}, exitInvalid, `no arguments expected, found "extra"`},

@@ -135,6 +135,11 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		o.MaxOutput = report.MaxJSONOutputBytes
 	}
 	r := &runner{rb: rb, o: o, progress: o.Progress, watchers: map[string]*kube.PodWatcher{}, sec: newSecrets(rb)}
+	if o.Clients != nil && o.Clients.Config != nil {
+		// The credentials of the connection (--token, or the kubeconfig's)
+		// are secrets too.
+		r.sec.red.Add(o.Clients.Config.BearerToken, o.Clients.Config.Password)
+	}
 	if r.progress == nil {
 		r.progress = noProgress{}
 	}
@@ -170,7 +175,11 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 		r.res.Cluster.ServerVersion = v
 	} else {
 		r.res.Verdict = report.VerdictError
-		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", c.Server, err)
+		server := c.Server
+		if c.Source != "" {
+			server += " (" + c.Source + ")"
+		}
+		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", server, err)
 		return r.res
 	}
 	r.tracker = kube.NewTracker(c)
