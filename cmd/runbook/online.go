@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -393,6 +394,7 @@ type cleanupOptions struct {
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
+	fs.Lookup("namespace").Usage = "namespace to look in (default: the context's; with --run-id, every namespace)"
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
 	fs.StringVar(&o.runID, "run-id", "", "only what this run left, wherever it is (default: every run); its objects go even if its deadline is ahead")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")
@@ -409,12 +411,21 @@ func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ns := c.Namespace
-	if o.allNamespaces {
+	// A run's objects may be in any namespace (its temporary one, -n, a
+	// step's own): --run-id without -n looks everywhere.
+	everywhere := o.runID != "" && o.kube.namespace() == ""
+	if o.allNamespaces || everywhere {
 		ns = ""
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	all, err := kube.FindLeftovers(ctx, c, ns, o.runID)
+	if everywhere && !o.allNamespaces && err != nil && len(all) == 0 && apierrors.IsForbidden(err) {
+		// An account with rights in its namespace only.
+		fmt.Fprintf(stderr, "warning: cannot look in every namespace (%v): looking in %s only (-n to choose)\n", err, c.Namespace)
+		ns = c.Namespace
+		all, err = kube.FindLeftovers(ctx, c, ns, o.runID)
+	}
 	if err != nil && len(all) == 0 {
 		return exitf(exitCluster, "finding leftovers: %v", err)
 	}

@@ -420,7 +420,8 @@ func TestKillThenCleanup(t *testing.T) {
 		t.Fatalf("pods the killed run left (-want +got):\n%s", diff)
 	}
 
-	dry := runCLI(t, "cleanup", "-A", "--run-id", runID, "--dry-run")
+	// --run-id without -n looks in every namespace (the context's is default).
+	dry := runCLI(t, "cleanup", "--run-id", runID, "--dry-run")
 	if dry.code != 0 {
 		t.Errorf("cleanup --dry-run: want exit 0, got:\n%s", dry)
 	}
