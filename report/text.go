@@ -251,6 +251,22 @@ func groupsOf(r *Result) []parallelGroup {
 	return out
 }
 
+// groupNumbered finds the group numbered n in groups. A result read back
+// from JSON may number its groups in any way (or name one no step of the
+// top level is in): then there is no such group, rather than an index out
+// of range.
+func groupNumbered(groups []parallelGroup, n int) (parallelGroup, bool) {
+	if n == 0 {
+		return parallelGroup{}, false
+	}
+	for _, g := range groups {
+		if g.number == n {
+			return g, true
+		}
+	}
+	return parallelGroup{}, false
+}
+
 // verdictWord renders a verdict as the title and final lines show it.
 func verdictWord(v Verdict) string {
 	if v == "" {
