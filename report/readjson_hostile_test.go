@@ -35,3 +35,23 @@ func TestReadJSONHostileRendersEverywhere(t *testing.T) {
 		})
 	}
 }
+
+// TestReadJSONErrorsSayWhere: a result that is not valid JSON, or has a
+// field of the wrong type, is refused with the line and column at fault,
+// and a BOM before it is no error.
+func TestReadJSONErrorsSayWhere(t *testing.T) {
+	const head = `{"schemaVersion":"` + SchemaVersion + `",`
+	for _, tc := range []struct{ doc, want string }{
+		{"garbage", "not a runbook result: line 1:1: invalid character 'g' looking for beginning of value"},
+		{"{\n  \"a\": 1,,\n}", "not a runbook result: line 2:10: invalid character ',' looking for beginning of object key string"},
+		{"{}{}", "not a runbook result: line 1:3: invalid character '{' after top-level value"},
+		{head + "\n\"steps\": [\n {\"index\": \"x\"}]}", "reading the result: line 3:14: steps.index: expected a whole number, found a JSON string"},
+		{head + `"steps": "x"}`, "reading the result: line 1:53: steps: expected a list, found a JSON string"},
+		{"\uFEFF{}", "not a runbook result: no schemaVersion"},
+	} {
+		_, err := ReadJSON(strings.NewReader(tc.doc))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ReadJSON(%q) = %v, want %s", tc.doc, err, tc.want)
+		}
+	}
+}
