@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -105,17 +106,21 @@ func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		line, msg := 1, err.Error()
+		line, col, msg := 1, 1, err.Error()
 		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 			fmt.Sscanf(m[1], "%d", &line)
 			msg = m[2]
+		} else if l, c, what, ok := badChar(data); ok {
+			// yaml.v3's reader errors (a NUL, an escape, invalid UTF-8)
+			// say no line: find the character ourselves.
+			line, col, msg = l, c, what
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
 		if msg == "EOF" {
 			msg = "the file is empty"
 		}
-		d.errorf(line, 1, "%s", msg)
+		d.errorf(line, col, "%s", msg)
 		return nil
 	}
 	var extra yaml.Node
@@ -127,6 +132,37 @@ func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
 		root = root.Content[0]
 	}
 	return root
+}
+
+// badChar finds the first byte sequence of data that YAML does not allow
+// in a UTF-8 file, with its line and column (in characters, from 1): invalid
+// UTF-8, or a character outside YAML's printable set (a C0 or C1 control
+// other than tab, newline, carriage return and U+0085; DEL; a surrogate;
+// U+FFFE, U+FFFF). A UTF-16 file (yaml.v3 reads those) is not looked at.
+func badChar(data []byte) (line, col int, what string, ok bool) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return 0, 0, "", false
+	}
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a runbook is UTF-8 text", data[i]), true
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xd800 && r < 0xe000 || r == 0xfffe || r == 0xffff:
+			esc := fmt.Sprintf(`\x%02x`, r)
+			if r > 0xff {
+				esc = fmt.Sprintf(`\u%04X`, r)
+			}
+			return line, col, fmt.Sprintf("character %U is not allowed in YAML (a control character: in a double-quoted string, write it as %s)", r, esc), true
+		}
+		i += size
+		col++
+	}
+	return 0, 0, "", false
 }
 
 // sorted returns the problems by position.
