@@ -232,6 +232,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 			return
 		}
+		if isInt(v.Kind()) && n.ShortTag() != "!!int" && n.ShortTag() != "!!null" {
+			// yaml.v3 decodes 1.5 into an int as 1, and 1e3 as 1000:
+			// a whole number is written as one.
+			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
+			return
+		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 		}
@@ -286,6 +292,15 @@ func typeName(t reflect.Type) string {
 		return "a whole number"
 	}
 	return t.String()
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func yamlMessage(err error) string {

@@ -78,6 +78,10 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"empty file", "", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: the file is empty"},
 		{"bad yaml", "a: [1,\n", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: did not find expected node content"},
+		{"fraction for a whole number", head + "  steps:\n  - local: {command: [echo]}\n    forEach: {items: \"[1, 2]\", concurrency: 1.5}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:7:45: forEach.concurrency: expected a whole number, found "1.5"`},
+		{"float for a whole number", head + "  steps:\n  - logs: {pod: p, tailLines: 1e3}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:31: logs.tailLines: expected a whole number, found "1e3"`},
 		{"NUL byte", head + "  steps:\n  - local: {command: [ech\x00o]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:6:26: character U+0000 is not allowed in YAML (a control character: in a double-quoted string, write it as \x00)`},
 		{"escape sequence", head + "  steps:\n  - local: {command: [echo, \"\x1b[2J\"]}\n", runbook.LoadOptions{Kinds: steps.Registry},
