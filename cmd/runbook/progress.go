@@ -414,12 +414,15 @@ func stamp() string { return time.Now().UTC().Format("15:04:05Z") }
 var escapeRE = regexp.MustCompile(`\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])`)
 
 // clean makes untrusted text (a command's output, names from the cluster)
-// safe to print: escape sequences are dropped and other control characters
+// safe to print: invalid UTF-8 becomes U+FFFD, escape sequences are dropped and other control characters
 // shown as '?', so nothing can move the cursor, recolour or retitle the
 // terminal; of a line redrawn with carriage returns, the last state is
 // kept. On a terminal (expand) tabs become spaces to the next stop of
 // 8, so the text's width is what is measured; a log keeps them.
 func clean(s string, expand bool) string {
+	// A byte that is not UTF-8 (a lone 0x9b is CSI to a terminal in an
+	// 8-bit mode) is shown as U+FFFD, not passed on.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if i := strings.LastIndexByte(strings.TrimRight(s, "\r"), '\r'); i >= 0 {
 		// A line redrawn with carriage returns (a progress bar): what a
 		// terminal would end up showing.
