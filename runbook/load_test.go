@@ -259,3 +259,20 @@ func TestEnumTagsMatchTheLoader(t *testing.T) {
 		t.Errorf("tested %d enum fields, want %d", tested, len(docs))
 	}
 }
+
+// TestSnippetHidesControlCharacters: the snippet of an error shows the
+// line at fault, which may hold the raw escape sequence the error is about;
+// printed on a terminal, it must not act, and the caret must stay under it.
+func TestSnippetHidesControlCharacters(t *testing.T) {
+	_, err := runbook.Parse("rb.yaml", []byte(head+"  steps:\n  - local: {command: [\"\x1b[2J\xff\"]}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	list, ok := err.(runbook.ErrorList)
+	if !ok {
+		t.Fatalf("error = %v, want an ErrorList", err)
+	}
+	want := "rb.yaml:6:24: character U+001B is not allowed in YAML (a control character: in a double-quoted string, write it as \\x1b)\n" +
+		"     6 |   - local: {command: [\"?[2J?\"]}\n" +
+		"       |                        ^\n"
+	if got := list.Format(true); got != want {
+		t.Errorf("Format(true) =\n%s\nwant\n%s", got, want)
+	}
+}
