@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
