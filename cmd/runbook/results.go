@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -135,9 +137,22 @@ func (o *resultsOptions) show(runID string, stdout io.Writer) error {
 		_, res, _, err = incluster.GetResult(ctx, c, c.Namespace, runID)
 	}
 	if err != nil {
-		return exitf(exitInvalid, "%v", err)
+		return exitf(showExit(err), "%v", err)
 	}
 	return render(stdout, res)
+}
+
+// showExit is the exit code of results show's error: the cluster could not
+// be asked (an error of the API server, or none reached it) is exit 3, like
+// every command's; a run id that names no result, or a stored object that
+// is not one, is exit 2.
+func showExit(err error) int {
+	var status apierrors.APIStatus
+	var urlErr *url.Error
+	if errors.As(err, &status) || errors.As(err, &urlErr) {
+		return exitCluster
+	}
+	return exitInvalid
 }
 
 func dash(s string) string {

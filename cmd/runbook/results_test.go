@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kube-runbook/runbook/runbook/incluster"
 )
@@ -33,5 +39,22 @@ func TestResultsTableEscapesAnnotations(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], "evil") || !strings.Contains(lines[1], "second line") || !strings.HasPrefix(lines[1], "checks") {
 		t.Errorf("row = %q", lines[1])
+	}
+}
+
+// TestResultsShowExit: results show says exit 3 when the cluster could not
+// be asked, as every command does, and exit 2 only for what the user named.
+func TestResultsShowExit(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "", errors.New("no")), exitCluster},
+		{fmt.Errorf("listing: %w", &url.Error{Op: "Get", URL: "https://x", Err: errors.New("connection refused")}), exitCluster},
+		{errors.New("no stored result of run rb-1 in namespace default"), exitInvalid},
+	} {
+		if got := showExit(tc.err); got != tc.want {
+			t.Errorf("showExit(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }
