@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -37,9 +39,12 @@ type LoadOptions struct {
 // Load reads, decodes, checks and compiles a runbook file. The error, if
 // any, is an ErrorList with every problem of the file.
 func Load(file string, opts LoadOptions) (*Runbook, error) {
+	if file == "" {
+		return nil, ErrorList{{File: `""`, Message: "no such file: the name is empty"}}
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, ErrorList{{File: file, Message: err.Error()}}
+		return nil, ErrorList{{File: file, Message: osMessage(err)}}
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileBytes {
@@ -47,9 +52,20 @@ func Load(file string, opts LoadOptions) (*Runbook, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return nil, ErrorList{{File: file, Message: err.Error()}}
+		return nil, ErrorList{{File: file, Message: osMessage(err)}}
 	}
 	return Parse(file, data, opts)
+}
+
+// osMessage is an error of opening or reading a file without the file's
+// name, which the Error already starts with ("rb.yaml: is a directory",
+// not "rb.yaml: read rb.yaml: is a directory").
+func osMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // tooBig is the error for a file over MaxFileBytes; size is what is known
