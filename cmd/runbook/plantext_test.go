@@ -22,7 +22,7 @@ metadata: {name: "name\e]0;title\a"}
 spec:
   steps:
   - name: "step\r\e[2K\u009b"
-    local: {command: [echo, "arg\e[31m"]}
+    local: {command: [echo, "arg\e[31m", "txt\u202e"]}
 `), runbook.LoadOptions{Kinds: steps.Registry})
 	if err != nil {
 		t.Fatal(err)
@@ -36,10 +36,10 @@ spec:
 		t.Fatal(err)
 	}
 	out := b.String()
-	if strings.ContainsAny(out, "\x1b\x07\r\u009b") {
+	if strings.ContainsAny(out, "\x1b\x07\r\u009b\u202e") {
 		t.Errorf("control characters reached the plan:\n%q", out)
 	}
-	for _, want := range []string{`Plan of runbook name\x1b]0;title\x07 (rb.yaml`, `1. step\x0d\x1b[2K\x9b [local]`, `target: local: echo 'arg\x1b[31m'`} {
+	for _, want := range []string{`Plan of runbook name\x1b]0;title\x07 (rb.yaml`, `1. step\x0d\x1b[2K\x9b [local]`, `target: local: echo 'arg\x1b[31m' 'txt\u202E'`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the plan lacks %q:\n%s", want, out)
 		}

@@ -428,7 +428,7 @@ func clean(s string, expand bool) string {
 		// terminal would end up showing.
 		s = s[i+1:]
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) }) < 0 {
 		return s
 	}
 	s = escapeRE.ReplaceAllString(s, "")
@@ -442,13 +442,20 @@ func clean(s string, expand bool) string {
 			col += n
 			continue
 		case r == '\t':
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r):
 			r = '?'
 		}
 		b.WriteRune(r)
 		col += runewidth.RuneWidth(r)
 	}
 	return b.String()
+}
+
+// isBidi reports whether r is one of Unicode's bidirectional formatting
+// characters, which make text display in another order than it is (the
+// "Trojan Source" trick).
+func isBidi(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 
 // terminalWidth is the width of w when it is a terminal, else 0: no limit.
