@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -263,13 +264,62 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s", k, expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
 			continue
 		}
-		var v any
-		if err := yaml.Unmarshal([]byte(opts.Vars[k]), &v); err != nil || v == nil {
-			v = opts.Vars[k]
+		v, err := varValue(rb.Spec.Vars[k], opts.Vars[k])
+		if err != nil {
+			// Not the value: it may be a secret (spec.secretVars).
+			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: %v", k, err)})
+			continue
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// varValue is the value of a --var (or --vars-file) for a variable declared
+// as declared: text for a string (--var version=1.10 stays "1.10", not the
+// number 1.1; --var pod=0123 stays "0123"), else read as YAML and of the
+// declared kind (a number for a number, true or false for a boolean, a
+// list or a mapping), or an error that says what is expected.
+func varValue(declared any, text string) (any, error) {
+	switch declared.(type) {
+	case string, nil:
+		return text, nil
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
+		v = text
+	}
+	want := ""
+	switch declared.(type) {
+	case int, float64:
+		switch x := v.(type) {
+		case int:
+			return x, nil
+		case float64:
+			if !math.IsInf(x, 0) && !math.IsNaN(x) {
+				return x, nil
+			}
+		}
+		want = "a number"
+	case bool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		want = "true or false"
+	case []any:
+		if l, ok := v.([]any); ok {
+			return l, nil
+		}
+		want = "a list ([a, b])"
+	case map[string]any:
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+		want = "a mapping ({a: 1})"
+	default:
+		return v, nil
+	}
+	return nil, fmt.Errorf("expected %s, as its value in spec.vars is", want)
 }
 
 func mapKeys(m map[string]any) []string {

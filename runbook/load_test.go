@@ -276,3 +276,42 @@ func TestSnippetHidesControlCharacters(t *testing.T) {
 		t.Errorf("Format(true) =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestVarOverrides: a --var is read as the kind its variable is declared
+// as: text for a string (a version 1.10 is not the number 1.1, a name 0123
+// not 123), a number, a boolean, a list or a mapping else, or an error that
+// says what is expected and does not show the value (it may be a secret).
+func TestVarOverrides(t *testing.T) {
+	src := head + "  vars: {s: x, n: 1, b: false, l: [a], m: {a: 1}}\n  steps:\n  - local: {command: [echo]}\n"
+	for _, tc := range []struct {
+		name, value string
+		want        any
+		err         string
+	}{
+		{"s", "1.10", "1.10", ""},
+		{"s", "0123", "0123", ""},
+		{"s", "~", "~", ""},
+		{"s", "[1, 2]", "[1, 2]", ""},
+		{"n", "41", 41, ""},
+		{"n", "2.5", 2.5, ""},
+		{"n", "abc-secret", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"n", ".nan", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"n", "1e400", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"b", "true", true, ""},
+		{"b", "yes", nil, "rb.yaml: --var b: expected true or false, as its value in spec.vars is"},
+		{"l", "[x, y]", []any{"x", "y"}, ""},
+		{"l", "x", nil, "rb.yaml: --var l: expected a list ([a, b]), as its value in spec.vars is"},
+		{"m", "{b: 2}", map[string]any{"b": 2}, ""},
+		{"m", "[1]", nil, "rb.yaml: --var m: expected a mapping ({a: 1}), as its value in spec.vars is"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			rb, err := parse(t, src, runbook.LoadOptions{Kinds: steps.Registry, Vars: map[string]string{tc.name: tc.value}})
+			if err != tc.err {
+				t.Fatalf("error %q, want %q", err, tc.err)
+			}
+			if err == "" && !cmp.Equal(rb.Vars[tc.name], tc.want) {
+				t.Errorf("vars.%s = %#v, want %#v", tc.name, rb.Vars[tc.name], tc.want)
+			}
+		})
+	}
+}
