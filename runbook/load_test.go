@@ -82,6 +82,8 @@ func TestLoadErrors(t *testing.T) {
 			`rb.yaml:7:45: forEach.concurrency: expected a whole number, found "1.5"`},
 		{"float for a whole number", head + "  steps:\n  - logs: {pod: p, tailLines: 1e3}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:6:31: logs.tailLines: expected a whole number, found "1e3"`},
+		{"negative timeout", head + "  steps:\n  - local: {command: [echo]}\n    timeout: -5s\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:7:14: timeout: "-5s" is negative: a duration is 0 or more (30s, 5m, 1h30m)`},
 		{"NUL byte", head + "  steps:\n  - local: {command: [ech\x00o]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:6:26: character U+0000 is not allowed in YAML (a control character: in a double-quoted string, write it as \x00)`},
 		{"escape sequence", head + "  steps:\n  - local: {command: [echo, \"\x1b[2J\"]}\n", runbook.LoadOptions{Kinds: steps.Registry},
