@@ -75,13 +75,13 @@ func TestReadJSONErrors(t *testing.T) {
 		{"other version", `{"schemaVersion": "runbook.dev/result/v2", "steps": []}`,
 			`result has schemaVersion "runbook.dev/result/v2", but this runbook reads only "runbook.dev/result/v1"`},
 		{"no version", `{"runId": "x"}`, `not a runbook result: no schemaVersion`},
-		{"not an object", `[1, 2]`, `not a runbook result: json: cannot unmarshal array into Go value of type struct { SchemaVersion *string "json:\"schemaVersion\"" }`},
-		{"not JSON", `PID USER`, `not a runbook result: invalid character 'P' looking for beginning of value`},
-		{"empty", ``, `not a runbook result: unexpected end of JSON input`},
+		{"not an object", `[1, 2]`, `not a runbook result: line 1:1: expected an object, found a JSON array`},
+		{"not JSON", `PID USER`, `not a runbook result: line 1:1: invalid character 'P' looking for beginning of value`},
+		{"empty", ``, `not a runbook result: the input is empty`},
 		{"bad field", `{"schemaVersion": "runbook.dev/result/v1", "duration": "5s"}`,
 			`reading the result: duration must be a number of seconds, got "5s"`},
 		{"trailing data", `{"schemaVersion": "runbook.dev/result/v1"} {}`,
-			`not a runbook result: invalid character '{' after top-level value`},
+			`not a runbook result: line 1:44: invalid character '{' after top-level value`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

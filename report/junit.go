@@ -83,7 +83,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		return errors.New("no result to render")
 	}
 	suite := junitTestsuite{
-		Name:      r.Runbook.Name,
+		Name:      printable(r.Runbook.Name),
 		Time:      junitSeconds(r.Duration),
 		Timestamp: r.StartedAt.UTC().Format(time.RFC3339),
 		Hostname:  r.Host,
@@ -104,14 +104,17 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		suite.Properties = append(suite.Properties, junitProperty{"warning", w})
 	}
 	suite.Properties = slices.DeleteFunc(suite.Properties, func(p junitProperty) bool { return p.Value == "" })
+	for i := range suite.Properties {
+		suite.Properties[i].Value = printable(suite.Properties[i].Value)
+	}
 	stepFailed := false
 	for _, l := range leaves(r) {
 		tc := junitTestcase{
-			Classname: r.Runbook.Name,
-			Name:      fmt.Sprintf("%02d %s", l.index(), l.title()),
+			Classname: printable(r.Runbook.Name),
+			Name:      printable(fmt.Sprintf("%02d %s", l.index(), l.title())),
 			Time:      junitSeconds(l.step.Duration),
-			SystemOut: junitAttachments(l.step.Stdout, r.ArtifactDir, l.step),
-			SystemErr: l.step.Stderr,
+			SystemOut: printable(junitAttachments(l.step.Stdout, r.ArtifactDir, l.step)),
+			SystemErr: printable(l.step.Stderr),
 		}
 		switch l.step.Status {
 		case StatusFailed:
@@ -126,7 +129,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 			tc.Error = f
 		case StatusSkipped:
 			suite.Skipped++
-			tc.Skipped = &junitSkipped{Message: l.step.SkipReason}
+			tc.Skipped = &junitSkipped{Message: printable(l.step.SkipReason)}
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
@@ -135,8 +138,9 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		if msg == "" {
 			msg = "run " + string(r.Verdict)
 		}
+		msg = printable(msg)
 		f := &junitFailure{Message: msg, Type: junitTypeRun, Text: msg}
-		tc := junitTestcase{Classname: r.Runbook.Name, Name: "run", Time: junitSeconds(r.Duration)}
+		tc := junitTestcase{Classname: printable(r.Runbook.Name), Name: "run", Time: junitSeconds(r.Duration)}
 		if r.Verdict == VerdictFailed {
 			tc.Failure = f
 			suite.Failures++
@@ -148,7 +152,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 	}
 	suite.Tests = len(suite.Cases)
 	doc := junitTestsuites{
-		Name:     r.Runbook.Name,
+		Name:     printable(r.Runbook.Name),
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
 		Errors:   suite.Errors,
@@ -195,7 +199,10 @@ func junitFailureOf(s *StepResult) *junitFailure {
 	if f.Message == "" {
 		f.Message = "step " + string(s.Status)
 	}
-	f.Text = text.String()
+	// Control characters: shown as \xNN (as the other formats do) rather
+	// than left to encoding/xml, which makes those XML 1.0 forbids U+FFFD
+	// and writes the others (DEL, C1) as they are.
+	f.Message, f.Text = printable(f.Message), printable(text.String())
 	return f
 }
 

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"encoding/xml"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -213,5 +215,37 @@ func TestJUnitControlCharactersStayValid(t *testing.T) {
 	doc := parseJUnit(t, fixtureCase{"x", func() *Result { return r }})
 	if got := doc.Suites[0].Cases[2].SystemOut; !strings.Contains(got, "red") {
 		t.Errorf("system-out = %q", got)
+	}
+}
+
+// TestJUnitControlCharacters: output, names and errors from the cluster
+// with control characters (an escape sequence, NUL, DEL, a C1 CSI, a
+// bidirectional override) give XML that parses, holds none of them raw, and
+// shows them as the other formats do (\x1b), not as U+FFFD.
+func TestJUnitControlCharacters(t *testing.T) {
+	const evil = "a\x1b[2J\x00\x7f\u009b31m\u202eb"
+	r := runInfo("ctl"+evil, "rb.yaml", at(0), at(100))
+	r.Verdict = VerdictFailed
+	r.Steps = []StepResult{timed(StepResult{
+		Index: 1, Name: "step" + evil, Kind: "local", Phase: PhaseSteps, Status: StatusFailed,
+		Stdout: "out" + evil, Stderr: "err" + evil, Error: "error" + evil,
+		Assertions: []Assertion{{Expr: "stdout == \"\"", Message: "msg" + evil, Values: []Value{{Expr: "stdout", Value: "\"" + evil + "\""}}}},
+	}, 0, 100)}
+	var b bytes.Buffer
+	if err := RenderJUnit(&b, &r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	var doc consumerSuites
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("the JUnit XML does not parse: %v\n%s", err, out)
+	}
+	if i := strings.IndexFunc(out, func(c rune) bool { return isControl(c) || isBidi(c) || c == utf8.RuneError }); i >= 0 {
+		t.Errorf("raw %U at byte %d of:\n%s", []rune(out[i:])[0], i, out)
+	}
+	for _, want := range []string{`<system-out>outa\x1b[2J\x00\x7f\x9b31m\u202Eb</system-out>`, `name="01 stepa\x1b[2J`, `message="errora\x1b[2J`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the XML lacks %s:\n%s", want, out)
+		}
 	}
 }

@@ -125,8 +125,8 @@ func (m *mdWriter) summary() {
 	groups := groupsOf(m.r)
 	last := 0
 	for _, l := range ls {
-		if g := l.group(); g != 0 && g != last {
-			m.printf("| | %s | | | | %s | |\n", mdCell(m.groupTitle(groups[g-1])), groupSpan(groups[g-1]))
+		if g, ok := groupNumbered(groups, l.group()); ok && g.number != last {
+			m.printf("| | %s | | | | %s | |\n", mdCell(m.groupTitle(g)), groupSpan(g))
 		}
 		last = l.group()
 		m.printf("| %d | %s | %s | %s | %s %s | %s | %s |\n",

@@ -225,12 +225,13 @@ func fixtureByName(t *testing.T, name string) *Result {
 func TestTextHelpers(t *testing.T) {
 	t.Run("printable", func(t *testing.T) {
 		tests := map[string]string{
-			"plain\ttext\n":              "plain\ttext\n",
-			"crlf\r\nline":               "crlf\nline",
-			"progress 10%\rprogress 20%": "progress 10%\nprogress 20%",
-			"\x1b[2Jcleared\a":           `\x1b[2Jcleared\x07`,
-			"bad \xff utf8":              "bad \uFFFD utf8",
-			"c1 \u009b control":          `c1 \x9b control`,
+			"plain\ttext\n":                   "plain\ttext\n",
+			"crlf\r\nline":                    "crlf\nline",
+			"progress 10%\rprogress 20%":      "progress 10%\nprogress 20%",
+			"\x1b[2Jcleared\a":                `\x1b[2Jcleared\x07`,
+			"bad \xff utf8":                   "bad \uFFFD utf8",
+			"c1 \u009b control":               `c1 \x9b control`,
+			"admin\u202e\u2066 txt.exe\u2069": `admin\u202E\u2066 txt.exe\u2069`,
 		}
 		for in, want := range tests {
 			if got := printable(in); got != want {

@@ -27,13 +27,14 @@ func when(t time.Time) string {
 // Markdown file: line endings become \n, invalid UTF-8 becomes U+FFFD, and
 // control characters other than newline and tab (an escape sequence that
 // would clear the screen, a bell, a lone carriage return) are shown as
-// \xNN instead of acting.
+// \xNN instead of acting; a bidirectional formatting character is shown
+// as \uNNNN.
 func printable(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	clean := true
 	for _, c := range s {
-		if isControl(c) {
+		if isControl(c) || isBidi(c) {
 			clean = false
 			break
 		}
@@ -46,6 +47,8 @@ func printable(s string) string {
 		switch {
 		case c == '\r':
 			b.WriteByte('\n')
+		case isBidi(c):
+			fmt.Fprintf(&b, "\\u%04X", c)
 		case isControl(c):
 			fmt.Fprintf(&b, "\\x%02x", c)
 		default:
@@ -53,6 +56,13 @@ func printable(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// isBidi reports whether c is one of Unicode's bidirectional formatting
+// characters, which reorder how the text around them is displayed (the
+// "Trojan Source" trick: a name or an output that reads other than it is).
+func isBidi(c rune) bool {
+	return c == 0x061c || c == 0x200e || c == 0x200f || c >= 0x202a && c <= 0x202e || c >= 0x2066 && c <= 0x2069
 }
 
 // isControl reports whether c is a control character other than newline
@@ -249,6 +259,22 @@ func groupsOf(r *Result) []parallelGroup {
 		}
 	}
 	return out
+}
+
+// groupNumbered finds the group numbered n in groups. A result read back
+// from JSON may number its groups in any way (or name one no step of the
+// top level is in): then there is no such group, rather than an index out
+// of range.
+func groupNumbered(groups []parallelGroup, n int) (parallelGroup, bool) {
+	if n == 0 {
+		return parallelGroup{}, false
+	}
+	for _, g := range groups {
+		if g.number == n {
+			return g, true
+		}
+	}
+	return parallelGroup{}, false
 }
 
 // verdictWord renders a verdict as the title and final lines show it.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -101,11 +102,32 @@ func (d *decoder) errorf(line, col int, format string, args ...any) {
 		return
 	}
 	if line >= 1 && line <= len(d.lines) {
-		src := strings.ReplaceAll(d.lines[line-1], "\t", " ")
+		src := snippetLine(d.lines[line-1])
 		caret := strings.Repeat(" ", max(col-1, 0)) + "^"
 		e.Snippet = fmt.Sprintf("  %4d | %s\n       | %s\n", line, src, caret)
 	}
 	d.errs = append(d.errs, e)
+}
+
+// snippetLine is a line of the file as a snippet shows it: one character
+// per character, so that the caret stays under the column; a tab is a
+// space, and a control character or a byte that is not UTF-8 (the file
+// may hold them: that is the error) is '?', so that it cannot act on the
+// terminal the error is printed on.
+func snippetLine(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		switch {
+		case r == '\t':
+			r = ' '
+		case r == utf8.RuneError && size <= 1, r < 0x20, r >= 0x7f && r < 0xa0:
+			r = '?'
+		}
+		b.WriteRune(r)
+		i += size
+	}
+	return b.String()
 }
 
 func (d *decoder) nodeErrorf(n *yaml.Node, format string, args ...any) {
@@ -232,6 +254,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 			return
 		}
+		if isInt(v.Kind()) && n.ShortTag() != "!!int" && n.ShortTag() != "!!null" {
+			// yaml.v3 decodes 1.5 into an int as 1, and 1e3 as 1000:
+			// a whole number is written as one.
+			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
+			return
+		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.nodeErrorf(n, "%s: expected %s, found %s", what, typeName(v.Type()), kindOf(n))
 		}
@@ -286,6 +314,15 @@ func typeName(t reflect.Type) string {
 		return "a whole number"
 	}
 	return t.String()
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func yamlMessage(err error) string {

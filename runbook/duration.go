@@ -16,7 +16,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s or 5m", n.Line)}}
 	}
 	v, err := time.ParseDuration(n.Value)
-	if err != nil || v < 0 {
+	if err == nil && v < 0 {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is negative: a duration is 0 or more (30s, 5m, 1h30m)", n.Line, n.Value)}}
+	}
+	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (use 30s, 5m, 1h30m)", n.Line, n.Value)}}
 	}
 	d.Duration = v

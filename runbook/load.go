@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -36,9 +40,12 @@ type LoadOptions struct {
 // Load reads, decodes, checks and compiles a runbook file. The error, if
 // any, is an ErrorList with every problem of the file.
 func Load(file string, opts LoadOptions) (*Runbook, error) {
+	if file == "" {
+		return nil, ErrorList{{File: `""`, Message: "no such file: the name is empty"}}
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, ErrorList{{File: file, Message: err.Error()}}
+		return nil, ErrorList{{File: file, Message: osMessage(err)}}
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileBytes {
@@ -46,9 +53,20 @@ func Load(file string, opts LoadOptions) (*Runbook, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return nil, ErrorList{{File: file, Message: err.Error()}}
+		return nil, ErrorList{{File: file, Message: osMessage(err)}}
 	}
 	return Parse(file, data, opts)
+}
+
+// osMessage is an error of opening or reading a file without the file's
+// name, which the Error already starts with ("rb.yaml: is a directory",
+// not "rb.yaml: read rb.yaml: is a directory").
+func osMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // tooBig is the error for a file over MaxFileBytes; size is what is known
@@ -105,17 +123,21 @@ func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		line, msg := 1, err.Error()
+		line, col, msg := 1, 1, err.Error()
 		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 			fmt.Sscanf(m[1], "%d", &line)
 			msg = m[2]
+		} else if l, c, what, ok := badChar(data); ok {
+			// yaml.v3's reader errors (a NUL, an escape, invalid UTF-8)
+			// say no line: find the character ourselves.
+			line, col, msg = l, c, what
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
 		if msg == "EOF" {
 			msg = "the file is empty"
 		}
-		d.errorf(line, 1, "%s", msg)
+		d.errorf(line, col, "%s", msg)
 		return nil
 	}
 	var extra yaml.Node
@@ -127,6 +149,37 @@ func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
 		root = root.Content[0]
 	}
 	return root
+}
+
+// badChar finds the first byte sequence of data that YAML does not allow
+// in a UTF-8 file, with its line and column (in characters, from 1): invalid
+// UTF-8, or a character outside YAML's printable set (a C0 or C1 control
+// other than tab, newline, carriage return and U+0085; DEL; a surrogate;
+// U+FFFE, U+FFFF). A UTF-16 file (yaml.v3 reads those) is not looked at.
+func badChar(data []byte) (line, col int, what string, ok bool) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return 0, 0, "", false
+	}
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a runbook is UTF-8 text", data[i]), true
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xd800 && r < 0xe000 || r == 0xfffe || r == 0xffff:
+			esc := fmt.Sprintf(`\x%02x`, r)
+			if r > 0xff {
+				esc = fmt.Sprintf(`\u%04X`, r)
+			}
+			return line, col, fmt.Sprintf("character %U is not allowed in YAML (a control character: in a double-quoted string, write it as %s)", r, esc), true
+		}
+		i += size
+		col++
+	}
+	return 0, 0, "", false
 }
 
 // sorted returns the problems by position.
@@ -211,13 +264,62 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s", k, expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
 			continue
 		}
-		var v any
-		if err := yaml.Unmarshal([]byte(opts.Vars[k]), &v); err != nil || v == nil {
-			v = opts.Vars[k]
+		v, err := varValue(rb.Spec.Vars[k], opts.Vars[k])
+		if err != nil {
+			// Not the value: it may be a secret (spec.secretVars).
+			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: %v", k, err)})
+			continue
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// varValue is the value of a --var (or --vars-file) for a variable declared
+// as declared: text for a string (--var version=1.10 stays "1.10", not the
+// number 1.1; --var pod=0123 stays "0123"), else read as YAML and of the
+// declared kind (a number for a number, true or false for a boolean, a
+// list or a mapping), or an error that says what is expected.
+func varValue(declared any, text string) (any, error) {
+	switch declared.(type) {
+	case string, nil:
+		return text, nil
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
+		v = text
+	}
+	want := ""
+	switch declared.(type) {
+	case int, float64:
+		switch x := v.(type) {
+		case int:
+			return x, nil
+		case float64:
+			if !math.IsInf(x, 0) && !math.IsNaN(x) {
+				return x, nil
+			}
+		}
+		want = "a number"
+	case bool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		want = "true or false"
+	case []any:
+		if l, ok := v.([]any); ok {
+			return l, nil
+		}
+		want = "a list ([a, b])"
+	case map[string]any:
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+		want = "a mapping ({a: 1})"
+	default:
+		return v, nil
+	}
+	return nil, fmt.Errorf("expected %s, as its value in spec.vars is", want)
 }
 
 func mapKeys(m map[string]any) []string {

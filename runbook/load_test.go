@@ -80,6 +80,20 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"empty file", "", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: the file is empty"},
 		{"bad yaml", "a: [1,\n", runbook.LoadOptions{Kinds: steps.Registry}, "rb.yaml:1:1: did not find expected node content"},
+		{"fraction for a whole number", head + "  steps:\n  - local: {command: [echo]}\n    forEach: {items: \"[1, 2]\", concurrency: 1.5}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:7:45: forEach.concurrency: expected a whole number, found "1.5"`},
+		{"float for a whole number", head + "  steps:\n  - logs: {pod: p, tailLines: 1e3}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:31: logs.tailLines: expected a whole number, found "1e3"`},
+		{"negative timeout", head + "  steps:\n  - local: {command: [echo]}\n    timeout: -5s\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:7:14: timeout: "-5s" is negative: a duration is 0 or more (30s, 5m, 1h30m)`},
+		{"NUL byte", head + "  steps:\n  - local: {command: [ech\x00o]}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:26: character U+0000 is not allowed in YAML (a control character: in a double-quoted string, write it as \x00)`},
+		{"escape sequence", head + "  steps:\n  - local: {command: [echo, \"\x1b[2J\"]}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:30: character U+001B is not allowed in YAML (a control character: in a double-quoted string, write it as \x1b)`},
+		{"C1 control", head + "  steps:\n  - local: {command: [\u009b]}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:23: character U+009B is not allowed in YAML (a control character: in a double-quoted string, write it as \x9b)`},
+		{"invalid UTF-8", head + "  steps:\n  - local: {command: [\xff\xfe]}\n", runbook.LoadOptions{Kinds: steps.Registry},
+			`rb.yaml:6:23: invalid UTF-8 (byte 0xff): a runbook is UTF-8 text`},
 		{"wrong apiVersion", "apiVersion: v1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps:\n  - local: {command: [echo]}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:1:13: apiVersion must be runbook/v1alpha1, found "v1"`},
 		{"unknown spec key", head + "  stpes: []\n", runbook.LoadOptions{Kinds: steps.Registry},
@@ -247,5 +261,61 @@ func TestEnumTagsMatchTheLoader(t *testing.T) {
 	}
 	if tested != len(docs) {
 		t.Errorf("tested %d enum fields, want %d", tested, len(docs))
+	}
+}
+
+// TestSnippetHidesControlCharacters: the snippet of an error shows the
+// line at fault, which may hold the raw escape sequence the error is about;
+// printed on a terminal, it must not act, and the caret must stay under it.
+func TestSnippetHidesControlCharacters(t *testing.T) {
+	_, err := runbook.Parse("rb.yaml", []byte(head+"  steps:\n  - local: {command: [\"\x1b[2J\xff\"]}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	list, ok := err.(runbook.ErrorList)
+	if !ok {
+		t.Fatalf("error = %v, want an ErrorList", err)
+	}
+	want := "rb.yaml:6:24: character U+001B is not allowed in YAML (a control character: in a double-quoted string, write it as \\x1b)\n" +
+		"     6 |   - local: {command: [\"?[2J?\"]}\n" +
+		"       |                        ^\n"
+	if got := list.Format(true); got != want {
+		t.Errorf("Format(true) =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestVarOverrides: a --var is read as the kind its variable is declared
+// as: text for a string (a version 1.10 is not the number 1.1, a name 0123
+// not 123), a number, a boolean, a list or a mapping else, or an error that
+// says what is expected and does not show the value (it may be a secret).
+func TestVarOverrides(t *testing.T) {
+	src := head + "  vars: {s: x, n: 1, b: false, l: [a], m: {a: 1}}\n  steps:\n  - local: {command: [echo]}\n"
+	for _, tc := range []struct {
+		name, value string
+		want        any
+		err         string
+	}{
+		{"s", "1.10", "1.10", ""},
+		{"s", "0123", "0123", ""},
+		{"s", "~", "~", ""},
+		{"s", "[1, 2]", "[1, 2]", ""},
+		{"n", "41", 41, ""},
+		{"n", "2.5", 2.5, ""},
+		{"n", "abc-secret", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"n", ".nan", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"n", "1e400", nil, "rb.yaml: --var n: expected a number, as its value in spec.vars is"},
+		{"b", "true", true, ""},
+		{"b", "yes", nil, "rb.yaml: --var b: expected true or false, as its value in spec.vars is"},
+		{"l", "[x, y]", []any{"x", "y"}, ""},
+		{"l", "x", nil, "rb.yaml: --var l: expected a list ([a, b]), as its value in spec.vars is"},
+		{"m", "{b: 2}", map[string]any{"b": 2}, ""},
+		{"m", "[1]", nil, "rb.yaml: --var m: expected a mapping ({a: 1}), as its value in spec.vars is"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			rb, err := parse(t, src, runbook.LoadOptions{Kinds: steps.Registry, Vars: map[string]string{tc.name: tc.value}})
+			if err != tc.err {
+				t.Fatalf("error %q, want %q", err, tc.err)
+			}
+			if err == "" && !cmp.Equal(rb.Vars[tc.name], tc.want) {
+				t.Errorf("vars.%s = %#v, want %#v", tc.name, rb.Vars[tc.name], tc.want)
+			}
+		})
 	}
 }

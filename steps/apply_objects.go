@@ -25,6 +25,25 @@ import (
 // a file) into objects, checking what every object needs, and preparing
 // them as the run creates them (namespace, the run's labels).
 
+// readManifest reads a manifest file, at most runbook.MaxFileBytes of it:
+// a manifest named by mistake (/dev/zero, a log, an image) is an error, not
+// all of the machine's memory.
+func readManifest(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, runbook.MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > runbook.MaxFileBytes {
+		return nil, fmt.Errorf("%s is over %d MiB, the limit of a manifest", file, runbook.MaxFileBytes>>20)
+	}
+	return b, nil
+}
+
 // valuesFunc returns the values of an inline manifest's ${{ }}, in order.
 type valuesFunc func() ([]any, error)
 
@@ -35,7 +54,7 @@ type valuesFunc func() ([]any, error)
 func (s *ApplyStep) parse(dir string, values valuesFunc) ([]*applyObject, []error) {
 	line := func(n int) string { return "manifest line " + strconv.Itoa(n) }
 	if s.File != "" {
-		b, err := os.ReadFile(resolveFile(dir, s.File))
+		b, err := readManifest(resolveFile(dir, s.File))
 		if err != nil {
 			return nil, []error{fmt.Errorf("cannot read the manifest file: %w", err)}
 		}

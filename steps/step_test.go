@@ -65,6 +65,8 @@ func TestCheck(t *testing.T) {
 		{"apply file ok", &ApplyStep{File: "pod.yaml"}, normal, nil},
 		{"apply missing file", &ApplyStep{File: "nope.yaml"}, normal,
 			[]runbook.FieldError{{Field: "file", Message: "cannot read the manifest file: open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"}}},
+		{"apply endless file", &ApplyStep{File: "/dev/zero"}, normal,
+			[]runbook.FieldError{{Field: "file", Message: "cannot read the manifest file: /dev/zero is over 8 MiB, the limit of a manifest"}}},
 		{"apply bad file", &ApplyStep{File: "bad.yaml"}, normal,
 			[]runbook.FieldError{{Field: "file", Message: "bad.yaml:5: object has no apiVersion, no metadata.name"}}},
 		{"apply file with an expression", &ApplyStep{File: "expr.yaml"}, normal,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -50,6 +51,10 @@ func load(file string, o runbook.LoadOptions, snippets bool) (*runbook.Runbook, 
 		var list runbook.ErrorList
 		if errors.As(err, &list) {
 			return nil, exitf(exitInvalid, "%s", strings.TrimRight(list.Format(snippets), "\n"))
+		}
+		var pe *fs.PathError
+		if file == "-" && errors.As(err, &pe) {
+			return nil, exitf(exitInvalid, "%s: %v", stdinName, pe.Err)
 		}
 		return nil, exitf(exitInvalid, "%v", err)
 	}

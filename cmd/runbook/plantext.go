@@ -55,8 +55,35 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 		}
 	}
 	writePlanTail(b, p)
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, visible(b.String()))
 	return err
+}
+
+// visible shows the control characters of text (other than newline and
+// tab) as \xNN, the bidirectional formatting ones as \uNNNN, and invalid
+// UTF-8 as U+FFFD. A plan is how one reviews a
+// runbook before running it: a name, a command or a note of the runbook (or
+// a preflight answer of the cluster) must not be able to recolour, erase or
+// overwrite what the plan says, such as its !! PRIVILEGED marks.
+func visible(text string) string {
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	bad := func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' || r >= 0x7f && r < 0xa0 || isBidi(r) }
+	if strings.IndexFunc(text, bad) < 0 {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		switch {
+		case isBidi(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+			continue
+		case bad(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // writeGroupHeader says which steps run at the same time, and how a

@@ -414,18 +414,21 @@ func stamp() string { return time.Now().UTC().Format("15:04:05Z") }
 var escapeRE = regexp.MustCompile(`\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])`)
 
 // clean makes untrusted text (a command's output, names from the cluster)
-// safe to print: escape sequences are dropped and other control characters
+// safe to print: invalid UTF-8 becomes U+FFFD, escape sequences are dropped and other control characters
 // shown as '?', so nothing can move the cursor, recolour or retitle the
 // terminal; of a line redrawn with carriage returns, the last state is
 // kept. On a terminal (expand) tabs become spaces to the next stop of
 // 8, so the text's width is what is measured; a log keeps them.
 func clean(s string, expand bool) string {
+	// A byte that is not UTF-8 (a lone 0x9b is CSI to a terminal in an
+	// 8-bit mode) is shown as U+FFFD, not passed on.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if i := strings.LastIndexByte(strings.TrimRight(s, "\r"), '\r'); i >= 0 {
 		// A line redrawn with carriage returns (a progress bar): what a
 		// terminal would end up showing.
 		s = s[i+1:]
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) }) < 0 {
 		return s
 	}
 	s = escapeRE.ReplaceAllString(s, "")
@@ -439,13 +442,20 @@ func clean(s string, expand bool) string {
 			col += n
 			continue
 		case r == '\t':
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r):
 			r = '?'
 		}
 		b.WriteRune(r)
 		col += runewidth.RuneWidth(r)
 	}
 	return b.String()
+}
+
+// isBidi reports whether r is one of Unicode's bidirectional formatting
+// characters, which make text display in another order than it is (the
+// "Trojan Source" trick).
+func isBidi(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 
 // terminalWidth is the width of w when it is a terminal, else 0: no limit.

@@ -264,6 +264,9 @@ func TestClean(t *testing.T) {
 		{"bell\x07 del\x7f", false, "bell? del?"},
 		{"10%\r50%\r100%", true, "100%"},
 		{"crlf\r", true, "crlf?"},
+		{"8-bit CSI \x9b31mred", false, "8-bit CSI \uFFFD31mred"},
+		{"C1 CSI \u009b31mred", false, "C1 CSI ?31mred"},
+		{"bidi \u202eevil\u2066", false, "bidi ?evil?"},
 	} {
 		if got := clean(tt.in, tt.expand); got != tt.want {
 			t.Errorf("clean(%q, %v) = %q, want %q", tt.in, tt.expand, got, tt.want)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -80,19 +82,30 @@ func (o *resultsOptions) Run(args []string, stdout, _ io.Writer) error {
 		_, err := fmt.Fprintf(stdout, "no stored results in %s\n", where)
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	return writeResultsTable(stdout, list, o.allNamespaces)
+}
+
+// writeResultsTable lists stored results as a table. The runbook's name and
+// what was cut come from annotations, which anyone who may write a
+// ConfigMap there can set to anything: every cell goes through clean, so an
+// escape sequence cannot act on the terminal nor a tab or a newline break
+// the columns.
+func writeResultsTable(w io.Writer, list []incluster.StoredResult, allNamespaces bool) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := "RUN ID\tRUNBOOK\tVERDICT\tSTARTED\tDURATION\tJOB\tCUT"
-	if o.allNamespaces {
+	if allNamespaces {
 		header = "NAMESPACE\t" + header
 	}
 	fmt.Fprintln(tw, header)
 	for _, r := range list {
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.RunID, r.Runbook, r.Verdict, r.Started.UTC().Format(time.RFC3339),
-			r.Duration, dash(r.Job), dash(r.Cut))
-		if o.allNamespaces {
-			line = r.Namespace + "\t" + line
+		cells := []string{r.RunID, r.Runbook, r.Verdict, r.Started.UTC().Format(time.RFC3339), r.Duration.String(), dash(r.Job), dash(r.Cut)}
+		if allNamespaces {
+			cells = append([]string{r.Namespace}, cells...)
 		}
-		fmt.Fprintln(tw, line)
+		for i, c := range cells {
+			cells[i] = clean(c, true)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
@@ -124,9 +137,22 @@ func (o *resultsOptions) show(runID string, stdout io.Writer) error {
 		_, res, _, err = incluster.GetResult(ctx, c, c.Namespace, runID)
 	}
 	if err != nil {
-		return exitf(exitInvalid, "%v", err)
+		return exitf(showExit(err), "%v", err)
 	}
 	return render(stdout, res)
+}
+
+// showExit is the exit code of results show's error: the cluster could not
+// be asked (an error of the API server, or none reached it) is exit 3, like
+// every command's; a run id that names no result, or a stored object that
+// is not one, is exit 2.
+func showExit(err error) int {
+	var status apierrors.APIStatus
+	var urlErr *url.Error
+	if errors.As(err, &status) || errors.As(err, &urlErr) {
+		return exitCluster
+	}
+	return exitInvalid
 }
 
 func dash(s string) string {

@@ -50,3 +50,33 @@ func TestStdin(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableInput: what is not a readable file (a directory as a
+// file or as standard input, an empty name) is exit 2 with its name and why,
+// once, not "dir: read dir: is a directory".
+func TestUnreadableInput(t *testing.T) {
+	dir := t.TempDir()
+	old := stdin
+	defer func() { stdin = old }()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		args  []string
+		errIs string
+	}{
+		{[]string{"validate", dir}, dir + ": is a directory\n"},
+		{[]string{"plan", "-"}, "<stdin>: is a directory\n"},
+		{[]string{"validate", ""}, `"": no such file: the name is empty` + "\n"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdin = f
+			code, _, stderr := run(t, tc.args...)
+			if code != exitInvalid || stderr != tc.errIs {
+				t.Errorf("exit %d, stderr %q; want exit %d, stderr %q", code, stderr, exitInvalid, tc.errIs)
+			}
+		})
+	}
+}

@@ -368,6 +368,10 @@ type guard struct{}
 func (guard) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.BinaryNode:
+		if call, ok := matchesCall(n); ok {
+			ast.Patch(node, call)
+			return
+		}
 		if n.Operator == "+" && maybeString(n.Left) && maybeString(n.Right) {
 			ast.Patch(node, &ast.CallNode{
 				Callee:    &ast.IdentifierNode{Value: concatName},
@@ -404,6 +408,10 @@ func (unguard) Visit(node *ast.Node) {
 	if !ok || len(n.Arguments) == 0 {
 		return
 	}
+	if id.Value == matchesName && len(n.Arguments) == 2 {
+		ast.Patch(node, &ast.BinaryNode{Operator: "matches", Left: n.Arguments[0], Right: n.Arguments[1]})
+		return
+	}
 	if last, ok := n.Arguments[len(n.Arguments)-1].(*ast.IdentifierNode); !ok || last.Value != "$env" {
 		return
 	}
@@ -420,6 +428,7 @@ func budgetOptions() []expr.Option {
 	return []expr.Option{
 		func(c *conf.Config) {
 			c.Functions[concatName] = concat
+			c.Functions[matchesName] = matches
 			for name, f := range checkedBuiltins {
 				c.Functions[name] = f
 			}

@@ -231,6 +231,20 @@ func (v *nameChecker) Visit(node *ast.Node) {
 		if name == "item" && !v.c.ForEach {
 			v.add(n, "item only exists in a step with forEach")
 		}
+	case *ast.BinaryNode:
+		if pattern, ok := n.Right.(*ast.StringNode); ok && n.Operator == "matches" {
+			if err := checkPattern(pattern.Value); err != nil {
+				v.add(n.Right, "%v", err)
+			}
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "grep" && len(n.Arguments) == 2 {
+			if pattern, ok := n.Arguments[1].(*ast.StringNode); ok {
+				if err := checkPattern(pattern.Value); err != nil {
+					v.add(pattern, "%v", err)
+				}
+			}
+		}
 	case *ast.MemberNode:
 		id, ok := n.Node.(*ast.IdentifierNode)
 		if !ok {

@@ -3,7 +3,6 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +28,9 @@ func functions() []expr.Option {
 			return PS(p[0].(string)), nil
 		}, new(func(string) []any)),
 		expr.Function("grep", func(p ...any) (any, error) {
-			re, err := regexp.Compile(p[1].(string))
+			re, err := compilePattern(p[1].(string))
 			if err != nil {
-				return nil, fmt.Errorf("grep: %v", err)
+				return nil, fmt.Errorf("grep: %w", err)
 			}
 			var out []any
 			for _, l := range Lines(p[0].(string)) {
