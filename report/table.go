@@ -63,8 +63,12 @@ func RenderTableWidth(w io.Writer, r *Result, width int) error {
 	for _, w := range r.Warnings {
 		writeIndented(bw, "Warning: ", w)
 	}
-	fmt.Fprintf(bw, "Runbook %s, run %s, context %s, namespace %s\n",
-		oneLine(r.Runbook.Name), oneLine(r.RunID), oneLine(r.Cluster.Context), oneLine(r.Namespace))
+	context := "no kubeconfig context" // in a pod: the in-cluster config
+	if r.Cluster.Context != "" {
+		context = "context " + oneLine(r.Cluster.Context)
+	}
+	fmt.Fprintf(bw, "Runbook %s, run %s, %s, namespace %s\n",
+		oneLine(r.Runbook.Name), oneLine(r.RunID), context, oneLine(r.Namespace))
 	fmt.Fprintf(bw, "%s: %s in %s; API requests: %s\n",
 		verdictWord(r.Verdict), r.Counts(), r.Duration, apiRequests(r))
 	if err := bw.Flush(); err != nil {

@@ -33,3 +33,17 @@ func TestTableSaysWhatWasKept(t *testing.T) {
 		}
 	}
 }
+
+// TestTableWithoutContext: a run in a pod (in-cluster config) has no
+// kubeconfig context, which the table says rather than "context ,".
+func TestTableWithoutContext(t *testing.T) {
+	r := passedResult()
+	r.Cluster.Context = ""
+	var buf bytes.Buffer
+	if err := RenderTable(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, ", no kubeconfig context, namespace ") || strings.Contains(out, "context ,") {
+		t.Errorf("the run line does not say there was no context:\n%s", out)
+	}
+}

@@ -62,6 +62,9 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if o.apply && o.delete {
 		return exitf(exitInvalid, "--apply and --delete contradict each other")
 	}
+	if o.keepResults < 1 {
+		return exitf(exitInvalid, "--keep-results %d: keep at least 1", o.keepResults)
+	}
 	switch corev1.PullPolicy(o.pullPolicy) {
 	case corev1.PullIfNotPresent, corev1.PullNever, corev1.PullAlways:
 	default:

@@ -32,6 +32,13 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--report", "pdf=x.pdf", "../../examples/distroless.yaml"}, exitInvalid, `--report "pdf=x.pdf"`},
 		{[]string{"run", "--report", "md", "../../examples/distroless.yaml"}, exitInvalid, "expected FORMAT=PATH"},
 		{[]string{"run", "--var", "nope", "../../examples/distroless.yaml"}, exitInvalid, `--var "nope": expected NAME=VALUE`},
+		// Found before the run, not after it.
+		{[]string{"run", "--report", "md=main_test.go/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/r.md": main_test.go is not a directory`},
+		{[]string{"run", "--report", "md=main_test.go/sub/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/sub/r.md": main_test.go is not a directory`},
+		{[]string{"run", "--report", "json=testdata", "../../examples/distroless.yaml"}, exitInvalid, `--report "json=testdata": is a directory`},
+		{[]string{"run", "--timeout", "-5s", "../../examples/distroless.yaml"}, exitInvalid, "--timeout -5s: a deadline cannot be negative"},
+		{[]string{"run", "--keep-results", "0", "../../examples/distroless.yaml"}, exitInvalid, "--keep-results 0: keep at least 1"},
+		{[]string{"job", "--keep-results", "-1", "../../examples/distroless.yaml"}, exitInvalid, "--keep-results -1: keep at least 1"},
 		{[]string{"run", "--kubeconfig", "/nonexistent/kubeconfig", "../../examples/distroless.yaml"}, exitCluster, "cannot use the cluster"},
 		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,7 +101,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable); formats: "+strings.Join(report.Formats(), ", "))
-	fs.DurationVar(&o.timeout, "timeout", 0, "deadline for the whole run (overrides spec.timeout)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "deadline for the whole run (overrides spec.timeout; 0: spec.timeout)")
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
@@ -129,9 +131,52 @@ func parseReports(flags []string) ([]reportTarget, error) {
 		if err != nil {
 			return nil, exitf(exitInvalid, "--report %q: %v", f, err)
 		}
+		if err := checkWritable(path); err != nil {
+			return nil, exitf(exitInvalid, "--report %q: %v", f, err)
+		}
 		out = append(out, reportTarget{format: format, path: path, render: r})
 	}
 	return out, nil
+}
+
+// checkWritable reports, before a run, why a report could not be written
+// to path after it: a directory there, or no directory that can be made or
+// written where it goes (missing directories are made when the report is
+// written). A run that fails at its end for a typo in a path has done its
+// work (and touched the cluster) for nothing. Nothing is left behind.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return errors.New("is a directory")
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	// The nearest directory that exists is where the rest would be made.
+	dir := filepath.Dir(path)
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s is not a directory", dir)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) || filepath.Dir(dir) == dir {
+			return err
+		}
+		dir = filepath.Dir(dir)
+	}
+	f, err := os.CreateTemp(dir, ".runbook-report-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // Run runs the command with its positional arguments.
@@ -156,6 +201,12 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return exitf(exitInvalid, "--store-result %q: not a namespace name", o.storeResult)
 		}
 	}
+	if o.timeout < 0 {
+		return exitf(exitInvalid, "--timeout %s: a deadline cannot be negative (0, the default, keeps spec.timeout)", o.timeout)
+	}
+	if o.keepResults < 1 {
+		return exitf(exitInvalid, "--keep-results %d: keep at least 1 (the result just stored)", o.keepResults)
+	}
 	targets, err := parseReports(o.reports)
 	if err != nil {
 		return err
@@ -163,7 +214,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	var final report.Renderer
 	if o.output != "none" {
 		if final, err = report.Lookup(o.output); err != nil {
-			return exitf(exitInvalid, "--output: %v", err)
+			return exitf(exitInvalid, "--output: %v, or none", err)
 		}
 	}
 	if err := checkRunID(o.runID); err != nil {
