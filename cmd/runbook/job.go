@@ -27,6 +27,7 @@ import (
 type jobOptions struct {
 	kube             kubeFlags
 	vars             []string
+	varsFiles        []string
 	schedule         string
 	image            string
 	pullPolicy       string
@@ -42,6 +43,7 @@ func (o *jobOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.Lookup("namespace").Usage = "namespace of the Job, its account and results, and the run's (default: the runbook's, then the context's, then default)"
 	fs.StringArrayVar(&o.vars, "var", nil, "a variable for every run, NAME=VALUE (repeatable); secret vars go to a Secret")
+	addVarsFile(fs, &o.varsFiles)
 	fs.StringVar(&o.schedule, "schedule", "", `run on a schedule: a CronJob (cron syntax, e.g. "*/30 * * * *") instead of one Job`)
 	fs.StringVar(&o.image, "image", incluster.DefaultImage, "the tool's image (make image builds it)")
 	fs.StringVar(&o.pullPolicy, "pull-policy", string(corev1.PullIfNotPresent), "imagePullPolicy: IfNotPresent, Never or Always")
@@ -70,7 +72,7 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	default:
 		return exitf(exitInvalid, "--pull-policy %q: use IfNotPresent, Never or Always", o.pullPolicy)
 	}
-	vars, err := parseVars(o.vars)
+	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}

@@ -82,14 +82,16 @@ func parseVars(flag []string) (map[string]string, error) {
 }
 
 type validateOptions struct {
-	snippets bool
-	vars     []string
+	snippets  bool
+	vars      []string
+	varsFiles []string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *validateOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.snippets, "snippets", "s", false, "show the source line and a caret under each problem")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+	addVarsFile(fs, &o.varsFiles)
 }
 
 // Run runs the command with its positional arguments.
@@ -100,7 +102,7 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if i := slices.Index(args, "-"); i >= 0 && slices.Contains(args[i+1:], "-") {
 		return exitf(exitInvalid, "%s validate: standard input (-) can be read once: name it once", programName())
 	}
-	vars, err := parseVars(o.vars)
+	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
@@ -122,6 +124,7 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 type planOptions struct {
 	output    string
 	vars      []string
+	varsFiles []string
 	preflight bool
 	runID     string
 	kube      kubeFlags
@@ -131,6 +134,7 @@ type planOptions struct {
 func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
+	addVarsFile(fs, &o.varsFiles)
 	fs.BoolVar(&o.preflight, "preflight", false, "also ask the cluster: permissions (SelfSubjectAccessReview), targets, Pod Security, server-side dry run of every object; changes nothing")
 	fs.StringVar(&o.runID, "run-id", "", "plan for the run with this id (run --run-id): generated names are then exactly the run's")
 	o.kube.add(fs)
@@ -147,7 +151,7 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	default:
 		return exitf(exitInvalid, "--output %q: use text, yaml or json", o.output)
 	}
-	vars, err := parseVars(o.vars)
+	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}

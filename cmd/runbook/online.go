@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,6 @@ import (
 	"gopkg.in/yaml.v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -109,7 +109,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "show no step output, only the steps' lines")
 	fs.StringVar(&o.runID, "run-id", "", "the run's id (default: a random rb-XXXXXXXX); plan --run-id with the same id shows the run's exact names")
 	fs.StringVar(&o.artifacts, "artifacts", "", "directory for the files steps copy (default: "+defaultArtifactsRoot+"/RUN-ID; created only when a step writes one)")
-	fs.StringArrayVar(&o.varsFiles, "vars-file", nil, "read variables from a JSON or YAML object of NAME: VALUE strings (repeatable; --var wins); a Job reads its install's this way")
+	addVarsFile(fs, &o.varsFiles)
 	fs.StringVar(&o.storeResult, "store-result", "", "store the result in the cluster, in this namespace: one ConfigMap per run (see runbook results)")
 	fs.StringVar(&o.resultInstall, "result-install", "", "with --store-result: the install the run belongs to (runbook job sets it; older results of the same install are pruned)")
 	fs.IntVar(&o.keepResults, "keep-results", incluster.DefaultKeepResults, "with --store-result: how many results of the same install (or runbook) to keep")
@@ -185,16 +185,9 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vars, err := readVarsFiles(o.varsFiles)
+	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
-	}
-	flagVars, err := parseVars(o.vars)
-	if err != nil {
-		return err
-	}
-	for k, v := range flagVars {
-		vars[k] = v
 	}
 	if o.storeResult != "" {
 		if errs := validation.IsDNS1123Label(o.storeResult); len(errs) > 0 {
@@ -398,12 +391,84 @@ func readVarsFiles(paths []string) (map[string]string, error) {
 		if len(data) > runbook.MaxFileBytes {
 			return nil, exitf(exitInvalid, "--vars-file %s: larger than %d bytes", p, runbook.MaxFileBytes)
 		}
-		var m map[string]string
-		if err := sigsyaml.UnmarshalStrict(data, &m); err != nil {
-			return nil, exitf(exitInvalid, "--vars-file %s: expected an object of NAME: \"VALUE\" strings: %v", p, err)
+		m, err := parseVarsFile(p, data)
+		if err != nil {
+			return nil, exitf(exitInvalid, "--vars-file %v", err)
 		}
 		for k, v := range m {
 			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// addVarsFile registers --vars-file.
+func addVarsFile(fs *pflag.FlagSet, files *[]string) {
+	fs.StringArrayVar(files, "vars-file", nil, "read variables from a JSON or YAML object of NAME: VALUE (repeatable; --var wins): values stay off the command line and out of the shell's history; a Job reads its install's this way")
+}
+
+// varsOf reads the vars files in order, then the --var flags over them.
+func varsOf(files, flags []string) (map[string]string, error) {
+	vars, err := readVarsFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	flagVars, err := parseVars(flags)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range flagVars {
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+// parseVarsFile reads a vars file: one YAML (or JSON) mapping of names to
+// scalar values, each taken as its text, as --var takes it. Errors say
+// file:line:col and never hold a value (it may be secret).
+func parseVarsFile(path string, data []byte) (map[string]string, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty: expected an object of NAME: VALUE", path)
+		}
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("%s:%d:%d: a second document: a vars file holds one object", path, extra.Line, extra.Column)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	m := &doc
+	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
+		m = m.Content[0]
+	}
+	if m.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d:%d: expected an object of NAME: VALUE", path, m.Line, m.Column)
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || k.Value == "":
+			return nil, fmt.Errorf("%s:%d:%d: expected a variable name", path, k.Line, k.Column)
+		case v.Kind == yaml.AliasNode:
+			return nil, fmt.Errorf("%s:%d:%d: %s: aliases are not allowed in a vars file", path, v.Line, v.Column, k.Value)
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, fmt.Errorf("%s:%d:%d: %s is given twice", path, k.Line, k.Column, k.Value)
+		}
+		switch {
+		case v.Kind != yaml.ScalarNode:
+			// Taken as text, a list would become the value of a string
+			// var: a list or mapping var is given its YAML as a string.
+			return nil, fmt.Errorf("%s:%d:%d: %s: expected a value (a string, number or boolean); for a list or mapping var, quote its YAML: '[a, b]'", path, v.Line, v.Column, k.Value)
+		case v.Tag == "!!null":
+			out[k.Value] = ""
+		default:
+			out[k.Value] = v.Value
 		}
 	}
 	return out, nil

@@ -16,6 +16,7 @@ type rbacOptions struct {
 	kube           kubeFlags
 	serviceAccount string
 	vars           []string
+	varsFiles      []string
 }
 
 // AddFlags registers the command's flags on its own FlagSet.
@@ -27,6 +28,7 @@ func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
 	// that reads a Service named by a var needs get on services, one
 	// without a name list.
 	fs.StringArrayVar(&o.vars, "var", nil, "a variable the runs will set, NAME=VALUE (repeatable): the rules are those of the plan with these values")
+	addVarsFile(fs, &o.varsFiles)
 }
 
 // Run runs the command with its positional arguments.
@@ -35,7 +37,7 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vars, err := parseVars(o.vars)
+	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}

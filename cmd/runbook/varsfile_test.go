@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseVarsFile(t *testing.T) {
+	good := []struct {
+		name, src string
+		want      map[string]string
+	}{
+		{"json, as a Job's vars.json", `{"pod": "web-0", "token": "a\"b\u00e9"}`, map[string]string{"pod": "web-0", "token": "a\"bé"}},
+		{"yaml scalars as their text", "version: 1.10\nport: 0123\non: yes\nempty:\nquoted: '007'\n", map[string]string{"version": "1.10", "port": "0123", "on": "yes", "empty": "", "quoted": "007"}},
+		{"a comment only besides", "# vars\npod: web\n", map[string]string{"pod": "web"}},
+		{"a list var's YAML, quoted", "hosts: '[a, b]'\n", map[string]string{"hosts": "[a, b]"}},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseVarsFile("v.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+	bad := []struct{ name, src, want string }{
+		{"empty", "", "v.yaml: empty"},
+		{"a list", "- a\n- b\n", "v.yaml:1:1: expected an object"},
+		{"a nested value", "pod: web\nextra: {a: s3cr3t}\n", "v.yaml:2:8: extra: expected a value"},
+		{"a second document", "pod: web\n---\npod: db\n", "v.yaml:2:1: a second document"},
+		{"twice", "pod: web\npod: s3cr3t\n", "v.yaml:2:1: pod is given twice"},
+		{"an alias", "a: &x s3cr3t\nb: *x\n", "v.yaml:2:4: b: aliases are not allowed"},
+		{"broken yaml", "pod: [web\n", "v.yaml: yaml: line"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseVarsFile("v.yaml", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("the error holds a value: %v", err)
+			}
+		})
+	}
+}
