@@ -247,7 +247,7 @@ type reportOptions struct {
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "md", "format: "+strings.Join(report.Formats(), ", "))
-	fs.StringVar(&o.out, "to", "", "write to this file instead of standard output")
+	fs.StringVar(&o.out, "to", "", "write to this file instead of standard output (whole or not at all; missing directories are made)")
 }
 
 // Run runs the command with its positional arguments.
@@ -263,16 +263,14 @@ func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w := stdout
 	if o.out != "" {
-		out, err := os.Create(o.out)
-		if err != nil {
-			return exitf(exitInvalid, "%v", err)
+		// As run writes its reports: whole, or not at all.
+		if err := writeReport(reportTarget{format: o.output, path: o.out, render: render}, res); err != nil {
+			return exitf(exitInvalid, "--to: %v", err)
 		}
-		defer out.Close()
-		w = out
+		return nil
 	}
-	return render(w, res)
+	return render(stdout, res)
 }
 
 // maxResultBytes bounds a JSON result read back: far above what a run
