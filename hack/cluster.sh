@@ -246,7 +246,7 @@ ensure_coredns() {
   exec 9>"$RUNBOOK_CACHE/.coredns-$COREDNS_VERSION.lock"
   flock 9
   if [[ ! -x $COREDNS_DIR/coredns || ! -f $COREDNS_DIR/coredns.tar ]]; then
-    log "         building CoreDNS $COREDNS_VERSION and its image into $COREDNS_DIR (about 4 minutes on 2 cores)"
+    log "         building CoreDNS $COREDNS_VERSION and its image into $COREDNS_DIR (about a minute and a half on 2 cores, module downloads included)"
     tmp=$COREDNS_DIR.tmp
     rm -rf "$tmp"
     mkdir -p "$tmp"
