@@ -533,20 +533,3 @@ func (d *decoder) decodeSetters(n *yaml.Node, out *[]Setter) {
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// fieldNode finds the node of a key in a mapping (the key node), or the
-// mapping itself.
-func fieldNode(n *yaml.Node, key string) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if key == "" || n.Kind != yaml.MappingNode {
-		return n
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i]
-		}
-	}
-	return n
-}

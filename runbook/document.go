@@ -82,6 +82,24 @@ func (doc *Document) Err() error {
 	return doc.d.sorted()
 }
 
+// KeyOf returns the key node of key in mapping n (where a problem with
+// the key itself is reported), or n itself when n is not a mapping or has
+// no such key.
+func KeyOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if key == "" || n.Kind != yaml.MappingNode {
+		return n
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return n
+}
+
 // KeyNode returns the value node of a dotted key path under n (an index
 // into a list is a key too: "routes", "2", "match"), or the deepest node
 // found on the way, so that a problem is reported as near as possible.

@@ -387,12 +387,12 @@ func (d *decoder) checkGroup(g *Step, first place, known map[string]any) {
 		d.errorf(g.Line, g.Column, "parallel.steps is empty: a parallel group needs at least one step")
 	}
 	if pg.Concurrency < 0 {
-		d.nodeErrorf(fieldNode(g.groupNode, "concurrency"), "parallel.concurrency must be 1 or more (default: all the steps of the group)")
+		d.nodeErrorf(KeyOf(g.groupNode, "concurrency"), "parallel.concurrency must be 1 or more (default: all the steps of the group)")
 	}
 	switch pg.OnFailure {
 	case "", OnFailureWait, OnFailureCancel:
 	default:
-		d.nodeErrorf(fieldNode(g.groupNode, "onFailure"), "parallel.onFailure must be wait or cancel, found %q", pg.OnFailure)
+		d.nodeErrorf(KeyOf(g.groupNode, "onFailure"), "parallel.onFailure must be wait or cancel, found %q", pg.OnFailure)
 	}
 	setBy := map[string]*Step{}
 	for _, m := range pg.Steps {
@@ -426,7 +426,7 @@ func (d *decoder) checkStep(s *Step, cc *CheckContext, ctx expression.Context) {
 	kind, _ := d.kinds.Lookup(s.Kind)
 	ctx.Kind = s.Kind
 	for _, fe := range s.Action.Check(cc) {
-		n := fieldNode(s.actionNode, fe.Field)
+		n := KeyOf(s.actionNode, fe.Field)
 		if n == nil {
 			d.errorf(s.Line, s.Column, "%s: %s", s.Kind, fe.Message)
 			continue

@@ -235,19 +235,8 @@ func compileRoutes(file string, doc *runbook.Document, f *RoutesFile) (*Routes, 
 				r.namespace = ref{key: spec.Namespace}
 			}
 		}
-		// varKey is the key of the route's var name, where a problem with
-		// the name itself is reported.
-		varKey := func(name string) *yaml.Node {
-			m := at("routes", idx, "vars")
-			if m.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(m.Content); i += 2 {
-					if m.Content[i].Value == name {
-						return m.Content[i]
-					}
-				}
-			}
-			return m
-		}
+		// A problem with a var's name is reported at its key.
+		varKey := func(name string) *yaml.Node { return runbook.KeyOf(at("routes", idx, "vars"), name) }
 		for _, name := range sortedKeys(spec.Vars) {
 			v, msg := parseRef(spec.Vars[name])
 			switch {
