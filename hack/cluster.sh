@@ -741,13 +741,14 @@ HOST_PATHS=(/var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni)
 # (apt waits on the network and dpkg, the build on the CPU), unless the
 # build itself needs one of them (gcc and the C library for cgo).
 ensure_all() {
-  local apt_log='' apt_pid=''
+  local apt_log='' apt_pid='' missing
   phase "packages: containerd runc containernetworking-plugins busybox-static openssl gcc ..."
-  if [[ -n $(packages_missing) && -n $(binaries_missing) ]] && present gcc && present libc.a; then
+  missing=$(packages_missing | paste -sd' ')
+  if [[ -n $missing && -n $(binaries_missing) ]] && present gcc && present libc.a; then
     apt_log=$(mktemp /tmp/runbook-cluster-apt.XXXXXX)
     ensure_packages >"$apt_log" 2>&1 &
     apt_pid=$!
-    phase_done "installing $(packages_missing | paste -sd' ') in the background while Kubernetes builds"
+    phase_done "installing $missing in the background while Kubernetes builds"
   else
     ensure_packages
     phase_done
