@@ -30,7 +30,7 @@ type TokenFile struct {
 	checked time.Time
 }
 
-// NewTokenFile reads the token of path (ReadToken's rules). logf, when
+// NewTokenFile reads the token of path (readToken's rules). logf, when
 // not nil, is told when the token is read again or cannot be.
 func NewTokenFile(path string, logf func(format string, args ...any)) (*TokenFile, error) {
 	t := &TokenFile{path: path, log: logf}
@@ -41,7 +41,7 @@ func NewTokenFile(path string, logf func(format string, args ...any)) (*TokenFil
 	if err != nil {
 		return nil, err
 	}
-	token, err := ReadToken(path)
+	token, err := readToken(path)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (t *TokenFile) Digest(now time.Time) [sha256.Size]byte {
 	if fi.Size() == t.size && fi.ModTime().Equal(t.modTime) {
 		return t.digest
 	}
-	token, err := ReadToken(t.path)
+	token, err := readToken(t.path)
 	if err != nil {
 		t.log("the token file %s changed but %v; the last token read stays in force", t.path, err)
 		return t.digest
@@ -76,10 +76,10 @@ func (t *TokenFile) Digest(now time.Time) [sha256.Size]byte {
 	return t.digest
 }
 
-// ReadToken reads a bearer token: the file's content without its final
+// readToken reads a bearer token: the file's content without its final
 // line break, at most MaxTokenBytes, not empty and without white space.
 // Errors never hold the content.
-func ReadToken(path string) (string, error) {
+func readToken(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
