@@ -40,8 +40,7 @@ type jobOptions struct {
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *jobOptions) AddFlags(fs *pflag.FlagSet) {
-	o.kube.add(fs)
-	fs.Lookup("namespace").Usage = "namespace of the Job, its account and results, and the run's (default: the runbook's, then the context's, then default)"
+	o.kube.addNS(fs, "namespace of the Job, its account and results, and the run's (default: the runbook's, then the context's, then default)")
 	fs.StringArrayVar(&o.vars, "var", nil, "a variable for every run, NAME=VALUE (repeatable); secret vars go to a Secret")
 	addVarsFile(fs, &o.varsFiles)
 	fs.StringVar(&o.schedule, "schedule", "", `run on a schedule: a CronJob (cron syntax, e.g. "*/30 * * * *") instead of one Job`)

@@ -509,8 +509,7 @@ type cleanupOptions struct {
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
-	o.kube.add(fs)
-	fs.Lookup("namespace").Usage = "namespace to look in (default: the context's; with --run-id, every namespace)"
+	o.kube.addNS(fs, "namespace to look in (default: the context's; with --run-id, every namespace)")
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
 	fs.StringVar(&o.runID, "run-id", "", "only what this run left, wherever it is (default: every run); its objects go even if its deadline is ahead")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be deleted, delete nothing")

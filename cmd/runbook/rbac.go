@@ -21,8 +21,7 @@ type rbacOptions struct {
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
-	o.kube.add(fs)
-	fs.Lookup("namespace").Usage = "namespace the run works in, and of the ServiceAccount (default: the runbook's, then the context's, then default)"
+	o.kube.addNS(fs, "namespace the run works in, and of the ServiceAccount (default: the runbook's, then the context's, then default)")
 	fs.StringVar(&o.serviceAccount, "service-account", "", "name of the ServiceAccount, its Roles and bindings (default: runbook-NAME)")
 	// The rules follow from the plan, and the plan from the vars: a step
 	// that reads a Service named by a var needs get on services, one

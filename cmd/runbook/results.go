@@ -26,8 +26,7 @@ type resultsOptions struct {
 
 // AddFlags registers the command's flags on its own FlagSet.
 func (o *resultsOptions) AddFlags(fs *pflag.FlagSet) {
-	o.kube.add(fs)
-	fs.Lookup("namespace").Usage = "namespace of the results (default: the context's)"
+	o.kube.addNS(fs, "namespace of the results (default: the context's)")
 	fs.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "look in every namespace")
 	fs.StringVarP(&o.output, "output", "o", "", "list: table (default) or json; show: "+strings.Join(report.Formats(), ", ")+" (default md)")
 }
