@@ -247,13 +247,13 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	progress := newProgress(stderr, level)
 	defer progress.Close()
 
-	// The first SIGINT or SIGTERM stops the run, which then runs its
-	// finally steps, cleans up and writes its reports; a second one exits
-	// at once.
+	// The first SIGINT, SIGTERM or SIGHUP stops the run, which then runs
+	// its finally steps, cleans up and writes its reports; a second one
+	// exits at once.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals()...)
 	defer signal.Stop(sigs)
 	go func() {
 		sig, ok := <-sigs
@@ -597,4 +597,17 @@ func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 		return exitf(exitFailed, "%d object(s) could not be deleted", failed)
 	}
 	return nil
+}
+
+// stopSignals are the signals that stop a run and have it clean up: Ctrl-C,
+// SIGTERM (a CI job cancelled, a pod deleted) and SIGHUP (the terminal or
+// the SSH session closed under it), unless SIGHUP is ignored, as under
+// nohup: then the run goes on, as asked (signal.Notify would stop ignoring
+// it).
+func stopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
 }

@@ -379,6 +379,54 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
+// TestInterruptSignals: SIGTERM (a cancelled CI job) and SIGHUP (a closed
+// terminal or SSH session) stop a run as SIGINT does: it cleans up, writes
+// its result and exits 130. Under nohup, SIGHUP is ignored and the run
+// goes on to pass.
+func TestInterruptSignals(t *testing.T) {
+	c := connect(t)
+	during := regexp.MustCompile(`waiting for ephemeral container debugger`)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ns := c.newNamespace(t, "runbook-e2e-sig-")
+			p := newReportPaths(t)
+			live := startCLI(t, "run", repoFile("examples/distroless-sequential.yaml"), "-n", ns, "--report", "json="+p.json)
+			live.waitLine(during)
+			live.signal(sig)
+			run := live.wait()
+			if run.code != 130 {
+				t.Errorf("want exit 130, got:\n%s", run)
+			}
+			res := readResult(t, p.json)
+			defer c.assertNoneLeft(t, res.RunID)
+			if res.Verdict != report.VerdictInterrupted {
+				t.Errorf("verdict %q (error %q), want interrupted", res.Verdict, res.Error)
+			}
+			if !slices.ContainsFunc(res.Cleanup.Deletions, func(d report.Deletion) bool {
+				return d.Name == "noshell" && d.Outcome == report.OutcomeDeleted
+			}) {
+				t.Errorf("cleanup did not delete pod noshell: %+v", res.Cleanup.Deletions)
+			}
+		})
+	}
+	t.Run("SIGHUP under nohup", func(t *testing.T) {
+		ns := c.newNamespace(t, "runbook-e2e-sig-")
+		p := newReportPaths(t)
+		live := startCLIUnder(t, []string{"nohup"}, "run", repoFile("examples/distroless-sequential.yaml"), "-n", ns, "--report", "json="+p.json)
+		live.waitLine(during)
+		live.signal(syscall.SIGHUP)
+		run := live.wait()
+		if run.code != 0 {
+			t.Errorf("want the run to go on and pass (exit 0), got:\n%s", run)
+		}
+		res := readResult(t, p.json)
+		defer c.assertNoneLeft(t, res.RunID)
+		if res.Verdict != report.VerdictPassed {
+			t.Errorf("verdict %q (error %q), want passed", res.Verdict, res.Error)
+		}
+	})
+}
+
 // labelledPods returns the pods of ns made by runbook runs, by name, and
 // the run id they carry (all the same, or the test fails).
 func (c *cluster) labelledPods(t *testing.T, ns string) ([]string, string) {

@@ -115,8 +115,16 @@ type liveRun struct {
 // after runLimit, and when the test ends.
 func startCLI(t *testing.T, args ...string) *liveRun {
 	t.Helper()
+	return startCLIUnder(t, nil, args...)
+}
+
+// startCLIUnder is startCLI with the binary run by a wrapper command (such
+// as nohup), which gets the binary's path and args after its own.
+func startCLIUnder(t *testing.T, wrapper []string, args ...string) *liveRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), runLimit)
-	cmd := exec.CommandContext(ctx, runbookBin(t), args...)
+	argv := append(append(append([]string(nil), wrapper...), runbookBin(t)), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	cmd.WaitDelay = 10 * time.Second
 	r := &liveRun{t: t, cmd: cmd, args: args, cancel: cancel,
