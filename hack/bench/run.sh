@@ -34,10 +34,12 @@
 # BENCH_SEED and BENCH_SEQ_SEED (the two seeds, default
 # examples/distroless.yaml and examples/distroless-sequential.yaml),
 # BENCH_CONCURRENCY (default "1 10"), BENCH_FANOUT_BASE_RUNS (repeats of the
-# smallest N; default 3), BENCH_FANOUT_SETTLE (seconds between the pods being
-# Ready and a timed fan-out; default 5: the kubelet takes about a second
-# longer to run an ephemeral container in a pod that became Ready a moment
-# ago), BENCH_SECTIONS, KUBECTL (the peer; default: a real kubectl binary of
+# smallest N; default 3), BENCH_FANOUT_SETTLE (the least seconds between the
+# pods being Ready and a timed fan-out; default 5: the kubelet takes about a
+# second longer to run an ephemeral container in a pod that became Ready a
+# moment ago), BENCH_SETTLE_BUSY and BENCH_SETTLE_MAX (then wait until the
+# machine is under this % busy for 2 s, default 25, at most this many
+# seconds in all, default 60), BENCH_SECTIONS, KUBECTL (the peer; default: a real kubectl binary of
 # the server's version, see pick_kubectl), OUT (default out; the summary goes
 # to $OUT/bench.txt, the whole output to $OUT/bench.log), GO (default go).
 #
@@ -58,6 +60,8 @@ FANOUT=${BENCH_FANOUT:-1 10 30 60}
 CONCURRENCY=${BENCH_CONCURRENCY:-1 10}
 BASE_RUNS=${BENCH_FANOUT_BASE_RUNS:-3}
 SETTLE=${BENCH_FANOUT_SETTLE:-5}
+SETTLE_MAX=${BENCH_SETTLE_MAX:-60}
+SETTLE_BUSY=${BENCH_SETTLE_BUSY:-25}
 SECTIONS=${BENCH_SECTIONS:-seed floor ceiling go}
 CEIL_PODS=${BENCH_CEILING_PODS:-60}
 CEIL_CONC=${BENCH_CEILING_CONCURRENCY:-10}
@@ -145,6 +149,43 @@ summary=()
 # note FORMAT ARGS...: a line of the summary.
 # shellcheck disable=SC2059 # the format is the caller's first argument
 note() { summary+=("$(printf "$@")"); }
+
+# busy: the machine's busy share of its CPUs over the next second, in
+# percent (from /proc/stat; iowait counts as idle).
+busy() {
+	local -a a b
+	read -r -a a </proc/stat
+	sleep 1
+	read -r -a b </proc/stat
+	awk -v a="${a[*]}" -v b="${b[*]}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 2; i <= n; i++) total += y[i] - x[i]
+		idle = y[5] - x[5] + y[6] - x[6]
+		printf "%d", (total > 0 ? 100 * (total - idle) / total : 0)
+	}'
+}
+
+# settle: wait until the node has finished with the pods just made Ready:
+# at least $SETTLE s, then until two seconds in a row are under
+# $SETTLE_BUSY% busy, at most $SETTLE_MAX s in all. 60 pause pods keep two
+# CPUs busy for about 9 s after they are Ready (their status, the CNI, the
+# relists); a measurement started meanwhile measures that too. Prints the
+# seconds waited, with a "+" when it gave up (the machine is busy with
+# something else: the figures are then noisy).
+settle() {
+	local t0 quiet=0 b
+	t0=$(now)
+	sleep "$SETTLE"
+	while awk -v t="$(sub "$(now)" "$t0")" -v m="$SETTLE_MAX" 'BEGIN { exit !(t < m) }'; do
+		b=$(busy)
+		if ((b < SETTLE_BUSY)); then
+			((++quiet >= 2)) && break
+		else
+			quiet=0
+		fi
+	done
+	printf '%.0f%s' "$(sub "$(now)" "$t0")" "$( ((quiet >= 2)) || echo +)"
+}
 
 # new_ns SUFFIX: create bench-ID-SUFFIX and wait (bounded) for its default
 # ServiceAccount, without which pods are refused. Not timed.
@@ -514,7 +555,8 @@ fanout_file() {
 }
 
 # fresh_pods N TAG: a fresh namespace with N pause pods, Ready and settled;
-# prints the namespace, or fails (after dropping it).
+# prints the namespace and the seconds settle waited, or fails (after
+# dropping it).
 fresh_pods() {
 	local n=$1 ns
 	ns=$(new_ns "$2")
@@ -526,8 +568,7 @@ fresh_pods() {
 		drop_ns "$ns"
 		return 1
 	fi
-	sleep "$SETTLE"
-	echo "$ns"
+	echo "$ns $(settle)"
 }
 
 ceiling() {
@@ -545,15 +586,17 @@ ceiling() {
 	echo "at once (no client-side limit), until every container is seen terminated; c$CEIL_CONC = the same with"
 	echo "$CEIL_CONC targets in flight at a time; runbook = runbook run of the example at concurrency $CEIL_CONC (its"
 	echo "ephemeral container, its log read, its assertions). The node's ceiling is the faster of all"
-	echo "and c$CEIL_CONC. Each run gets $CEIL_PODS fresh pause pods on ${FANOUT_NODE:-$node}, Ready and settled ${SETTLE}s."
-	local r j side ns t0 wall line res req verdict tmed tmin tmax
+	echo "and c$CEIL_CONC. Each run gets $CEIL_PODS fresh pause pods on ${FANOUT_NODE:-$node}, Ready, then settled:"
+	echo "at least ${SETTLE}s and until the machine is under ${SETTLE_BUSY}% busy for 2 s (at most ${SETTLE_MAX}s; \"+\": it was not)."
+	local r j side ns t0 wall line res req verdict tmed tmin tmax settled
 	local -a sides=(all "c$CEIL_CONC" runbook)
 	local -A c_wall=() c_med=()
-	printf '%-4s %-8s %8s %7s %-28s %s\n' run side wall reqs "per target: median (min-max)" verdict
+	printf '%-4s %-8s %7s %8s %7s %-28s %s\n' run side settled wall reqs "per target: median (min-max)" verdict
 	for ((r = 1; r <= CEIL_RUNS; r++)); do
 		for ((j = 0; j < 3; j++)); do
 			side=${sides[(r - 1 + j) % 3]}
-			ns=$(fresh_pods "$CEIL_PODS" "c$r-$side") || continue
+			line=$(fresh_pods "$CEIL_PODS" "c$r-$side") || continue
+			read -r ns settled <<<"$line"
 			t0=$(now)
 			if [[ $side != runbook ]]; then
 				line=$("$work/bench" ceiling -n "$ns" -l "$label" -c "$([[ $side == all ]] && echo 0 || echo "$CEIL_CONC")" 2>&1) || true
@@ -577,7 +620,7 @@ ceiling() {
 				[[ $verdict == passed ]] || tail -20 "$work/ceil-$r.log" | sed 's/^/    /'
 			fi
 			if [[ $verdict == passed ]]; then
-				printf '%-4s %-8s %7.2fs %7s %5.2fs (%.2f-%.2fs) %11s\n' "$r" "$side" "$wall" "$req" "$tmed" "$tmin" "$tmax" "$verdict"
+				printf '%-4s %-8s %6ss %7.2fs %7s %5.2fs (%.2f-%.2fs) %11s\n' "$r" "$side" "$settled" "$wall" "$req" "$tmed" "$tmin" "$tmax" "$verdict"
 				c_wall[$side]+=" $wall" c_med[$side]+=" $tmed"
 			fi
 			drop_ns "$ns"
@@ -639,7 +682,7 @@ fanout_once() {
 		return
 	fi
 	ready=$(sub "$(now)" "$t0")
-	sleep "$SETTLE"
+	settle >/dev/null
 	t0=$(now)
 	"$TIME" -v -o "$work/$tag.time" "$RUNBOOK_BIN" run "$file" -n "$ns" -o none \
 		--report json="$work/$tag.json" >"$work/$tag.log" 2>&1 || true
@@ -688,7 +731,7 @@ fanout() {
 	done
 	echo "one run per cell; the baseline ($first pod) is run $BASE_RUNS times and its median used,"
 	echo "since the kubelet's 1 s status cadence makes a single small run jump by whole seconds."
-	echo "Every run starts ${SETTLE}s after its pods are Ready (an ephemeral container in a pod that"
+	echo "Every run starts once its pods are Ready and settled (at least ${SETTLE}s; an ephemeral container in a pod that"
 	echo "has just become Ready takes about 1 s longer, which would flatter the ratios)."
 	printf '%5s %5s %9s %9s %9s %7s %-22s %s\n' pods conc ready wall "peak RSS" reqs "per target: median" checks
 	for n in $FANOUT; do
