@@ -66,8 +66,8 @@ type Spec struct {
 	// Context is a glob the current kube context must match, or the run
 	// refuses to start (no accidental production runs).
 	Context string `yaml:"context,omitempty" json:"context,omitempty"`
-	// Timeout is the deadline for the whole run (default 10m).
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Timeout is the deadline for the whole run (default 10m); more than 0.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty" omit:"the default of 10m (--timeout overrides it)"`
 	// AllowPrivileged must be true for node steps and privileged profiles.
 	AllowPrivileged bool `yaml:"allowPrivileged,omitempty" json:"allowPrivileged,omitempty"`
 	// Cleanup is always (default), onSuccess or never.
@@ -98,8 +98,8 @@ type Step struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// When is an expression; false skips the step.
 	When expression.Expr `yaml:"when,omitempty" json:"when,omitempty"`
-	// Timeout of the step (default: what is left of the run's).
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Timeout of the step (default: what is left of the run's); more than 0.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty" omit:"the default: what is left of the run's (or its group's) timeout"`
 	// ExpectFailure makes a failed action pass (and a successful one fail).
 	ExpectFailure bool `yaml:"expectFailure,omitempty" json:"expectFailure,omitempty"`
 	// ContinueOnError lets the run go on after this step fails.
