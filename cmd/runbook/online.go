@@ -301,6 +301,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if _, ok := <-sigs; ok {
 			progress.Close()
 			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
+			flushOutput(stdout, stderr)
 			os.Exit(exitInterrupted)
 		}
 	}()
@@ -311,6 +312,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		RunID:           runID, ArtifactDir: artifacts,
 	})
 	progress.Close()
+	flushOutput(stderr)
 
 	var writeErrs []string
 	for _, t := range targets {
@@ -326,6 +328,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if err := final(stdout, res); err != nil {
 			writeErrs = append(writeErrs, err.Error())
 		}
+		flushOutput(stdout)
 	}
 	for _, e := range writeErrs {
 		fmt.Fprintln(stderr, "runbook run: writing a report:", e)
