@@ -40,6 +40,9 @@ type Runbook struct {
 	Digest string `yaml:"-" json:"-"`
 	// Vars are spec.vars with --var overrides applied.
 	Vars map[string]any `yaml:"-" json:"-"`
+	// NamespaceAt is where spec.namespace is written (file:line:col), for
+	// the message of a namespace that does not exist; "" when it is not.
+	NamespaceAt string `yaml:"-" json:"-"`
 }
 
 // Metadata names and describes a runbook.
