@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 )
 
 // MaxJSONOutputBytes is how much of each output stream (stdout, stderr) of a
@@ -25,15 +26,79 @@ func RenderJSON(w io.Writer, r *Result) error {
 	if r == nil {
 		return errors.New("no result to render")
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(utc(r)); err != nil {
-		return fmt.Errorf("encoding the result as JSON: %w", err)
+	// The result without its steps, then each step on its own, so that a
+	// result of hundreds of MiB is never encoded whole in memory (the
+	// encoder holds all it encodes, and indents it into a second copy):
+	// the bytes are those of encoding it whole.
+	u := utc(r)
+	head := *u
+	head.Steps = []StepResult{}
+	b, err := encodeIndented(&head, "")
+	if err != nil {
+		return err
 	}
-	_, err := w.Write(buf.Bytes())
+	at := bytes.Index(b, []byte(stepsMember))
+	if at < 0 {
+		return errors.New("encoding the result as JSON: no steps member")
+	}
+	at += len(stepsMember) - len("]")
+	if len(u.Steps) == 0 {
+		_, err := w.Write(b)
+		return err
+	}
+	if _, err := w.Write(b[:at]); err != nil {
+		return err
+	}
+	// One encoder and buffer for every step: the encoder keeps its
+	// indenting buffer, encoding/json its encoding buffer.
+	var buf bytes.Buffer
+	enc := newEncoder(&buf, "    ")
+	for i := range u.Steps {
+		buf.Reset()
+		if err := enc.Encode(&u.Steps[i]); err != nil {
+			return fmt.Errorf("encoding the result as JSON: %w", err)
+		}
+		sb := buf.Bytes()
+		sep := ",\n    "
+		if i == 0 {
+			sep = "\n    "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(bytes.TrimSuffix(sb, []byte("\n"))); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "\n  "); err != nil {
+		return err
+	}
+	_, err = w.Write(b[at:])
 	return err
+}
+
+// stepsMember is how the indented encoding of a result without steps
+// shows them: at the top level, the only place a line starts with two
+// spaces and "steps" (a string value holds no raw line break).
+const stepsMember = "\n  \"steps\": []"
+
+// encodeIndented encodes v as RenderJSON does, each line after the first
+// starting with prefix.
+func encodeIndented(v any, prefix string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := newEncoder(&buf, prefix).Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding the result as JSON: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// newEncoder is the encoder of RenderJSON: indented by two spaces after
+// prefix, HTML characters as they are.
+func newEncoder(w io.Writer, prefix string) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 // ReadJSON reads a result written by RenderJSON, for `runbook report` to
@@ -44,12 +109,25 @@ func ReadJSON(r io.Reader) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the result: %w", err)
 	}
+	return ParseJSON(data)
+}
+
+// ParseJSON is ReadJSON of a result already read: it decodes data once
+// (a result of hundreds of MiB is read back without a second copy of it),
+// and only when that fails or finds no schemaVersion does it look at the
+// schemaVersion alone, to say why.
+func ParseJSON(data []byte) (*Result, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // a BOM, as some editors and shells write
+	var res Result
+	err := json.Unmarshal(data, &res)
+	if err == nil && res.SchemaVersion == SchemaVersion {
+		return &res, nil
+	}
 	var head struct {
 		SchemaVersion *string `json:"schemaVersion"`
 	}
-	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // a BOM, as some editors and shells write
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("not a runbook result: %s", jsonError(data, err))
+	if herr := json.Unmarshal(data, &head); herr != nil {
+		return nil, fmt.Errorf("not a runbook result: %s", jsonError(data, herr))
 	}
 	switch {
 	case head.SchemaVersion == nil:
@@ -57,11 +135,7 @@ func ReadJSON(r io.Reader) (*Result, error) {
 	case *head.SchemaVersion != SchemaVersion:
 		return nil, fmt.Errorf("result has schemaVersion %q, but this runbook reads only %q", *head.SchemaVersion, SchemaVersion)
 	}
-	var res Result
-	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, fmt.Errorf("reading the result: %s", jsonError(data, err))
-	}
-	return &res, nil
+	return nil, fmt.Errorf("reading the result: %s", jsonError(data, err))
 }
 
 // jsonError says where in data a decoding error is, as line:col (from 1,
@@ -122,4 +196,93 @@ func position(data []byte, offset int64) string {
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := len(before) - bytes.LastIndexByte(before, '\n')
 	return fmt.Sprintf("line %d:%d", line, col)
+}
+
+// DecodeJSON reads a result as ReadJSON does, but as it comes: a step at a
+// time, so that reading a result of hundreds of MiB never holds its text
+// and its values at once. Its errors do not say where the input is wrong:
+// a caller that can read the input again (a file) reads it with ParseJSON
+// to say where, as `runbook report` does.
+func DecodeJSON(r io.Reader) (*Result, error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	var (
+		rest  bytes.Buffer // the members other than steps, as an object
+		steps []StepResult
+	)
+	rest.WriteByte('{')
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		if !strings.EqualFold(key, "steps") {
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			if rest.Len() > 1 {
+				rest.WriteByte(',')
+			}
+			k, _ := json.Marshal(key)
+			rest.Write(k)
+			rest.WriteByte(':')
+			rest.Write(v)
+			continue
+		}
+		// As json.Unmarshal: the last "steps" wins, null is none.
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if tok == nil {
+			steps = nil
+			continue
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '[' {
+			return nil, errors.New("steps is not a list")
+		}
+		steps = []StepResult{}
+		for dec.More() {
+			var s StepResult
+			if err := dec.Decode(&s); err != nil {
+				return nil, err
+			}
+			steps = append(steps, s)
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more after the result")
+	}
+	rest.WriteByte('}')
+	var res Result
+	if err := json.Unmarshal(rest.Bytes(), &res); err != nil {
+		return nil, err
+	}
+	if res.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("result has schemaVersion %q, but this runbook reads only %q", res.SchemaVersion, SchemaVersion)
+	}
+	res.Steps = steps
+	return &res, nil
+}
+
+// expectDelim reads the next token of dec, which must be d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return fmt.Errorf("expected %s, found %v", d, tok)
+	}
+	return nil
 }

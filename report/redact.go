@@ -34,11 +34,14 @@ type Redactor struct {
 	// all is every form; maxLen is the length of the longest.
 	all    map[string]bool
 	maxLen int
+	// heads are the prefixes of the forms shorter than MinSecretLength,
+	// for a Stream to know that the end of a write may start a secret.
+	heads map[string]bool
 }
 
 // NewRedactor returns a Redactor of the given secret values (see Add).
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{values: map[string]bool{}, forms: map[string][]string{}, all: map[string]bool{}}
+	r := &Redactor{values: map[string]bool{}, forms: map[string][]string{}, all: map[string]bool{}, heads: map[string]bool{}}
 	r.Add(secrets...)
 	return r
 }
@@ -99,6 +102,9 @@ func (r *Redactor) Add(secrets ...string) {
 		r.maxLen = max(r.maxLen, len(f))
 		head := f[:MinSecretLength]
 		r.forms[head] = append(r.forms[head], f)
+		for n := 1; n < MinSecretLength; n++ {
+			r.heads[f[:n]] = true
+		}
 		changed[head] = true
 	}
 	for head := range changed {
@@ -201,42 +207,53 @@ func (r *Redactor) cutStep(s *StepResult) {
 	}
 }
 
-// replace replaces every occurrence of every form in s: it marks the
-// bytes each match covers, then writes one Redacted per run of marked
-// bytes. The caller holds r.mu.
+// replace replaces every occurrence of every form in s: one Redacted per
+// run of bytes that matches cover (see runs). The caller holds r.mu.
 func (r *Redactor) replace(s string) string {
+	rs := r.runs(s)
+	if len(rs) == 0 {
+		return s
+	}
 	var b strings.Builder
-	last := 0     // end of what was written
-	maskEnd := -1 // end of the current masked run; -1 when none
-	maskStart := 0
+	last := 0
+	for _, run := range rs {
+		b.WriteString(s[last:run.start])
+		b.WriteString(Redacted)
+		last = run.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// span is the bytes [start, end) of a text.
+type span struct{ start, end int }
+
+// runs marks the bytes each match of a form in s covers and returns the
+// runs of marked bytes, in order: overlapping or adjacent matches make one
+// run, so that two runs are at least a byte apart. The caller holds r.mu.
+func (r *Redactor) runs(s string) []span {
+	var out []span
+	cur := span{end: -1} // the current run; end -1 when none
 	for i := 0; i+MinSecretLength <= len(s); i++ {
-		if maskEnd >= 0 && i > maskEnd {
-			b.WriteString(s[last:maskStart])
-			b.WriteString(Redacted)
-			last, maskEnd = maskEnd, -1
+		if cur.end >= 0 && i > cur.end {
+			out = append(out, cur)
+			cur.end = -1
 		}
-		cands := r.forms[s[i:i+MinSecretLength]]
-		for _, f := range cands {
+		for _, f := range r.forms[s[i:i+MinSecretLength]] {
 			if strings.HasPrefix(s[i:], f) {
-				if maskEnd < 0 {
-					maskStart, maskEnd = i, i+len(f)
-				} else if i+len(f) > maskEnd {
-					maskEnd = i + len(f)
+				if cur.end < 0 {
+					cur = span{i, i + len(f)}
+				} else if i+len(f) > cur.end {
+					cur.end = i + len(f)
 				}
 				break // longest first: the others end sooner
 			}
 		}
 	}
-	if maskEnd >= 0 {
-		b.WriteString(s[last:maskStart])
-		b.WriteString(Redacted)
-		last = maskEnd
+	if cur.end >= 0 {
+		out = append(out, cur)
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return out
 }
 
 // cutTail replaces the longest prefix of a form, at least

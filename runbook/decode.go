@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -139,6 +140,7 @@ var (
 	stepType        = reflect.TypeOf(Step{})
 	assertionType   = reflect.TypeOf(Assertion{})
 	settersType     = reflect.TypeOf([]Setter{})
+	durationType    = reflect.TypeOf(Duration{})
 	yamlLinePrefix  = regexp.MustCompile(`^(yaml: )?line \d+: `)
 )
 
@@ -339,6 +341,9 @@ func yamlMessage(err error) string {
 type fieldInfo struct {
 	index []int
 	name  string
+	// omit is what leaving the field out means, from its omit tag ("the
+	// default of 10m"), for the message of a duration of 0 or less.
+	omit string
 }
 
 // fieldsByType caches fieldsOf.
@@ -368,7 +373,7 @@ func fieldsOf(t reflect.Type) map[string]fieldInfo {
 			if name == "" {
 				continue
 			}
-			out[name] = fieldInfo{index: idx, name: name}
+			out[name] = fieldInfo{index: idx, name: name, omit: f.Tag.Get("omit")}
 		}
 	}
 	walk(t, nil)
@@ -411,8 +416,46 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 			continue
 		}
 		seen[k.Value] = true
-		d.decode(val, v.FieldByIndex(f.index), strings.TrimPrefix(what+"."+k.Value, "."))
+		d.decodeField(val, v.FieldByIndex(f.index), strings.TrimPrefix(what+"."+k.Value, "."), f)
 	}
+}
+
+// decodeField decodes the value of the struct field f. A Duration (or a
+// pointer to one) is decoded here rather than by its UnmarshalYAML, so that
+// a duration of 0 or less says what leaving the field out means.
+func (d *decoder) decodeField(n *yaml.Node, v reflect.Value, what string, f fieldInfo) {
+	t := v.Type()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != durationType {
+		d.decode(n, v, what)
+		return
+	}
+	// A scalar reached through an alias costs nothing to decode; an
+	// aliased mapping or list is not a duration and is not walked.
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return
+	}
+	dur, err := parseDuration(n)
+	switch {
+	case errors.Is(err, errNotPositive):
+		omit := f.omit
+		if omit == "" {
+			omit = "the default"
+		}
+		d.nodeErrorf(n, "%s: %s; omit it for %s", what, err, omit)
+		return
+	case err != nil:
+		d.nodeErrorf(n, "%s: %s", what, err)
+		return
+	}
+	if v.Kind() == reflect.Pointer {
+		v.Set(reflect.New(t))
+		v = v.Elem()
+	}
+	v.Set(reflect.ValueOf(Duration{dur}))
 }
 
 func keysOf(m map[string]fieldInfo) []string {
@@ -447,7 +490,7 @@ func (d *decoder) decodeStep(n *yaml.Node, s *Step) {
 			if k.Value == "parallel" {
 				s.groupNode = val
 			}
-			d.decode(val, v.FieldByIndex(f.index), k.Value)
+			d.decodeField(val, v.FieldByIndex(f.index), k.Value, f)
 			continue
 		}
 		kind, ok := d.kinds.Lookup(k.Value)

@@ -203,6 +203,10 @@ func (d *decoder) checkEnvelope(root *yaml.Node, rb *Runbook) {
 	if rb.Metadata.Name == "" {
 		d.nodeErrorf(KeyNode(root, "metadata"), "metadata.name is required")
 	}
+	if rb.Spec.Namespace != "" {
+		n := KeyNode(root, "spec", "namespace")
+		rb.NamespaceAt = fmt.Sprintf("%s:%d:%d", d.file, n.Line, n.Column)
+	}
 	if ns := rb.Spec.Namespace; ns != "" && !dnsLabel.MatchString(ns) {
 		d.nodeErrorf(KeyNode(root, "spec", "namespace"), "spec.namespace %q is not a valid namespace name (lower-case letters, digits, '-')", ns)
 	}

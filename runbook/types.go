@@ -40,6 +40,9 @@ type Runbook struct {
 	Digest string `yaml:"-" json:"-"`
 	// Vars are spec.vars with --var overrides applied.
 	Vars map[string]any `yaml:"-" json:"-"`
+	// NamespaceAt is where spec.namespace is written (file:line:col), for
+	// the message of a namespace that does not exist; "" when it is not.
+	NamespaceAt string `yaml:"-" json:"-"`
 }
 
 // Metadata names and describes a runbook.
@@ -66,8 +69,8 @@ type Spec struct {
 	// Context is a glob the current kube context must match, or the run
 	// refuses to start (no accidental production runs).
 	Context string `yaml:"context,omitempty" json:"context,omitempty"`
-	// Timeout is the deadline for the whole run (default 10m).
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Timeout is the deadline for the whole run (default 10m); more than 0.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty" omit:"the default of 10m (--timeout overrides it)"`
 	// AllowPrivileged must be true for node steps and privileged profiles.
 	AllowPrivileged bool `yaml:"allowPrivileged,omitempty" json:"allowPrivileged,omitempty"`
 	// Cleanup is always (default), onSuccess or never.
@@ -98,8 +101,8 @@ type Step struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// When is an expression; false skips the step.
 	When expression.Expr `yaml:"when,omitempty" json:"when,omitempty"`
-	// Timeout of the step (default: what is left of the run's).
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Timeout of the step (default: what is left of the run's); more than 0.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty" omit:"the default: what is left of the run's (or its group's) timeout"`
 	// ExpectFailure makes a failed action pass (and a successful one fail).
 	ExpectFailure bool `yaml:"expectFailure,omitempty" json:"expectFailure,omitempty"`
 	// ContinueOnError lets the run go on after this step fails.

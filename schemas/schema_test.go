@@ -87,6 +87,7 @@ func TestSchemaRejects(t *testing.T) {
 		"profile typo":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, profile: sysadmn}\n",
 		"pull policy typo":  "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  steps:\n  - debug: {pod: p, image: i, imagePullPolicy: always}\n",
 		"bad timeout":       "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: soon\n  steps:\n  - local: {command: [ls]}\n",
+		"zero timeout":      "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: 0s\n  steps:\n  - local: {command: [ls]}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := s.Validate(asJSON(t, []byte(doc))); err == nil {
@@ -163,5 +164,23 @@ func TestFormatEnums(t *testing.T) {
 	}
 	if got := rb["kind"].Enum; len(got) != 1 || got[0] != runbook.Kind {
 		t.Errorf("kind enum %v, want [%s]", got, runbook.Kind)
+	}
+}
+
+// TestDurationsAgree checks that the schema's duration pattern accepts what
+// the loader accepts: a duration greater than 0 (0 is an error, not the
+// default, in both).
+func TestDurationsAgree(t *testing.T) {
+	s := compile(t)
+	for _, v := range []string{"0", "0s", "00s", "0m0s", "0.0s", "0.000ms", "-5s", "soon", "5", "30s", "0.5s", "1.0s", "1h0m", "0h0m1s", "10m", "1h30m", "250ms", "1us"} {
+		t.Run(v, func(t *testing.T) {
+			var d runbook.Duration
+			loaderErr := yaml.Unmarshal([]byte(fmt.Sprintf("%q", v)), &d)
+			doc := fmt.Sprintf("apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  timeout: %q\n  steps:\n  - local: {command: [ls]}\n", v)
+			schemaErr := s.Validate(asJSON(t, []byte(doc)))
+			if (loaderErr == nil) != (schemaErr == nil) {
+				t.Errorf("the loader says %v, the schema %v", loaderErr, schemaErr)
+			}
+		})
 	}
 }

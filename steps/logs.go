@@ -27,7 +27,7 @@ type LogsStep struct {
 	// TailLines keeps only the last lines of the log (kubectl logs --tail).
 	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
 	// Since keeps only lines newer than this, e.g. 10m (kubectl logs --since).
-	Since *runbook.Duration `yaml:"since,omitempty" json:"since,omitempty"`
+	Since *runbook.Duration `yaml:"since,omitempty" json:"since,omitempty" omit:"the whole log"`
 }
 
 var logsKind = Kind{

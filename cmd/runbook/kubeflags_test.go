@@ -221,6 +221,24 @@ func TestRedactingWriterKeepsTheTerminal(t *testing.T) {
 	if strings.Contains(string(data), "tok-en-123456") || !strings.Contains(string(data), "sent *** to the server") {
 		t.Errorf("written: %q", data)
 	}
+	f.Truncate(0)
+	f.Seek(0, io.SeekStart)
+	// The token split across two writes, at every offset, and flushed
+	// as the command flushes its output at exit.
+	const line = "sent tok-en-123456 to the server\n"
+	for cut := 0; cut <= len(line); cut++ {
+		io.WriteString(stdout, line[:cut])
+		io.WriteString(stdout, line[cut:])
+	}
+	io.WriteString(stdout, "the end: tok-en")
+	flushOutput(stdout)
+	data, err = os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Repeat("sent *** to the server\n", len(line)+1) + "the end: tok-en"; string(data) != want {
+		t.Errorf("written: %q, want %q", data, want)
+	}
 	plain := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	var k2 kubeFlags
 	k2.add(plain)

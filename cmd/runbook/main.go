@@ -147,7 +147,9 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	stdout, stderr = redactSecretFlags(fs, stdout, stderr)
+	defer flushOutput(stdout, stderr)
 	err := o.Run(fs.Args(), stdout, stderr)
+	flushOutput(stdout)
 	if err == nil {
 		return exitPassed
 	}

@@ -278,10 +278,13 @@ func (o *reportOptions) Run(args []string, stdout, _ io.Writer) error {
 const maxResultBytes = 256 << 20
 
 // readResult reads a saved JSON result from a file, or from standard input
-// when the name is "-".
+// when the name is "-". A file is decoded as it is read, a step at a time
+// (report.DecodeJSON), so that a large result is never held twice; only
+// when that fails is it read again whole, to say where it is wrong.
 func readResult(name string) (*report.Result, error) {
 	var r io.Reader = stdin
 	shown := stdinName
+	size := int64(-1)
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -289,19 +292,98 @@ func readResult(name string) (*report.Result, error) {
 		}
 		defer f.Close()
 		r, shown = f, name
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		if size > maxResultBytes {
+			return nil, tooLargeResult(shown)
+		}
+		if size >= 0 {
+			if res, err := report.DecodeJSON(io.LimitReader(f, maxResultBytes+1)); err == nil {
+				return res, nil
+			}
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return nil, exitf(exitInvalid, "%s: %v", shown, err)
+			}
+		}
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxResultBytes+1))
+	var data []byte
+	var err error
+	if size < 0 {
+		// A pipe is read once: decoded as it comes, its text kept only to
+		// say where it is wrong (no copies as a growing buffer would make
+		// of it, no second decoding).
+		var seen chunks
+		res, derr := report.DecodeJSON(io.TeeReader(io.LimitReader(r, maxResultBytes+1), &seen))
+		if derr == nil {
+			return res, nil
+		}
+		rest, rerr := io.ReadAll(io.LimitReader(r, int64(maxResultBytes+1-seen.n)))
+		data, err = append(seen.bytes(), rest...), rerr
+	} else {
+		data, err = readAtMost(r, size, maxResultBytes)
+	}
 	if err != nil {
 		return nil, exitf(exitInvalid, "%s: %v", shown, err)
 	}
 	if len(data) > maxResultBytes {
-		return nil, exitf(exitInvalid, "%s: larger than %d MiB, which no run writes: not a runbook result", shown, maxResultBytes>>20)
+		return nil, tooLargeResult(shown)
 	}
-	res, err := report.ReadJSON(bytes.NewReader(data))
+	res, err := report.ParseJSON(data)
 	if err != nil {
 		return nil, exitf(exitInvalid, "%s: %v", shown, err)
 	}
 	return res, nil
+}
+
+// chunks keeps what is written to it in pieces of up to chunkSize bytes:
+// unlike a growing buffer, it never copies what it holds.
+type chunks struct {
+	parts [][]byte
+	n     int
+}
+
+const chunkSize = 1 << 20
+
+func (c *chunks) Write(p []byte) (int, error) {
+	n := len(p)
+	c.n += n
+	for len(p) > 0 {
+		if len(c.parts) == 0 || len(c.parts[len(c.parts)-1]) == chunkSize {
+			c.parts = append(c.parts, make([]byte, 0, chunkSize))
+		}
+		last := &c.parts[len(c.parts)-1]
+		k := min(len(p), chunkSize-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// bytes joins the pieces.
+func (c *chunks) bytes() []byte {
+	return bytes.Join(c.parts, nil)
+}
+
+func tooLargeResult(shown string) error {
+	return exitf(exitInvalid, "%s: larger than %d MiB, which no run writes: not a runbook result", shown, maxResultBytes>>20)
+}
+
+// readAtMost reads r, whose size is size, to its end, or to one byte past
+// limit: into one buffer of size+1 bytes, growing only if the file grew
+// since.
+func readAtMost(r io.Reader, size int64, limit int) ([]byte, error) {
+	lr := io.LimitReader(r, int64(limit)+1)
+	buf := make([]byte, size+1)
+	n, err := io.ReadFull(lr, buf)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return buf[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	rest, err := io.ReadAll(lr)
+	return append(buf, rest...), err
 }
 
 // checkRunID checks a --run-id: it becomes a label value and part of names.

@@ -101,7 +101,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable); formats: "+strings.Join(report.Formats(), ", "))
-	fs.DurationVar(&o.timeout, "timeout", 0, "deadline for the whole run (overrides spec.timeout; 0: spec.timeout)")
+	fs.Var(deadlineFlag{&o.timeout}, "timeout", fmt.Sprintf("deadline for the whole run, more than 0 (default: spec.timeout, else %s)", shortDuration(engine.DefaultTimeout)))
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
@@ -113,6 +113,45 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.storeResult, "store-result", "", "store the result in the cluster, in this namespace: one ConfigMap per run (see runbook results)")
 	fs.StringVar(&o.resultInstall, "result-install", "", "with --store-result: the install the run belongs to (runbook job sets it; older results of the same install are pruned)")
 	fs.IntVar(&o.keepResults, "keep-results", incluster.DefaultKeepResults, "with --store-result: how many results of the same install (or runbook) to keep")
+}
+
+// deadlineFlag is a duration flag that must be more than 0, as a duration
+// in a runbook must: --timeout 0 is an error, not the default, since kubectl
+// reads a timeout of 0 in ways that differ by command ("none" for
+// --request-timeout, "check once" for wait). Left out, it is 0: no override.
+type deadlineFlag struct{ d *time.Duration }
+
+func (f deadlineFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f deadlineFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("not a duration (use 30s, 5m, 1h30m)")
+	}
+	if v <= 0 {
+		return fmt.Errorf("must be greater than 0; omit the flag for spec.timeout (default %s)", shortDuration(engine.DefaultTimeout))
+	}
+	*f.d = v
+	return nil
+}
+
+func (deadlineFlag) Type() string { return "duration" }
+
+// shortDuration writes d as a runbook would: 10m, not 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 type reportTarget struct {
@@ -194,9 +233,6 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return exitf(exitInvalid, "--store-result %q: not a namespace name", o.storeResult)
 		}
 	}
-	if o.timeout < 0 {
-		return exitf(exitInvalid, "--timeout %s: a deadline cannot be negative (0, the default, keeps spec.timeout)", o.timeout)
-	}
 	if o.keepResults < 1 {
 		return exitf(exitInvalid, "--keep-results %d: keep at least 1 (the result just stored)", o.keepResults)
 	}
@@ -265,6 +301,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if _, ok := <-sigs; ok {
 			progress.Close()
 			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
+			flushOutput(stdout, stderr)
 			os.Exit(exitInterrupted)
 		}
 	}()
@@ -275,6 +312,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		RunID:           runID, ArtifactDir: artifacts,
 	})
 	progress.Close()
+	flushOutput(stderr)
 
 	var writeErrs []string
 	for _, t := range targets {
@@ -290,6 +328,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if err := final(stdout, res); err != nil {
 			writeErrs = append(writeErrs, err.Error())
 		}
+		flushOutput(stdout)
 	}
 	for _, e := range writeErrs {
 		fmt.Fprintln(stderr, "runbook run: writing a report:", e)

@@ -30,28 +30,34 @@ func redactSecretFlags(fs *pflag.FlagSet, stdout, stderr io.Writer) (io.Writer, 
 	if red.Len() == 0 {
 		return stdout, stderr
 	}
-	return &redactingWriter{w: stdout, red: red}, &redactingWriter{w: stderr, red: red}
+	return &redactingWriter{report.NewStream(stdout, red)}, &redactingWriter{report.NewStream(stderr, red)}
 }
 
-// redactingWriter writes what it is given with the secrets of red
-// replaced. Each Write is redacted as a whole: the program writes whole
-// lines or frames.
+// redactingWriter writes what it is given with the secrets of the
+// command line replaced, even a secret split across writes (a
+// report.Stream, which holds back an end that may start one): flushOutput
+// writes what it holds back, before the final report and at exit.
 type redactingWriter struct {
-	w   io.Writer
-	red *report.Redactor
+	*report.Stream
 }
 
-func (r *redactingWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, r.red.String(string(p))); err != nil {
-		return 0, err
+// flushOutput writes what the redacting writers among ws hold back (the
+// end of their output that could have been the start of a secret). A
+// command calls it before it writes to another of them (progress on
+// standard error, then the report on standard output) and before it
+// exits.
+func flushOutput(ws ...io.Writer) {
+	for _, w := range ws {
+		if r, ok := w.(*redactingWriter); ok {
+			_ = r.Flush()
+		}
 	}
-	return len(p), nil
 }
 
 // file is the terminal or file under the writer, for the checks of
 // progress and table width.
 func (r *redactingWriter) file() (*os.File, bool) {
-	f, ok := r.w.(*os.File)
+	f, ok := r.Writer().(*os.File)
 	return f, ok
 }
 

@@ -3,10 +3,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -73,3 +76,47 @@ spec:
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestMissingNamespace checks that a namespace that does not exist is named
+// as the cause of the first failure, with where it was named (-n, or
+// spec.namespace at its position), whichever call meets it first: a create
+// (the API server's NotFound of the namespace) or an exec (a NotFound of the
+// pod, then one read of the namespace); and that plan --preflight says it
+// before a run.
+func TestMissingNamespace(t *testing.T) {
+	c := connect(t)
+	missing := fmt.Sprintf("e2e-missing-%d", time.Now().UnixNano()%1e9)
+	if _, err := c.client.CoreV1().Namespaces().Get(t.Context(), missing, metav1.GetOptions{}); err == nil {
+		t.Fatalf("namespace %s exists", missing)
+	}
+	file := filepath.Join(t.TempDir(), "missing.yaml")
+	if err := os.WriteFile(file, []byte(`apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: missing-namespace}
+spec:
+  namespace: `+missing+`
+  steps:
+  - exec: {pod: web, command: ["true"]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"-n, create", []string{"run", "-n", missing, repoFile("examples/distroless.yaml")},
+			`namespace "` + missing + `" not found (from -n): creating pod ` + missing + `/noshell: namespaces "` + missing + `" not found`},
+		{"spec.namespace, exec", []string{"run", file},
+			`namespace "` + missing + `" not found (from spec.namespace at ` + file + `:5:14): `},
+		{"plan --preflight", []string{"plan", "--preflight", file},
+			`namespace "` + missing + `" not found (from spec.namespace at ` + file + `:5:14): the run would fail at its first request in it`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			if r.code == 0 || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Errorf("want a failure saying %q:\n%s", tt.want, r)
+			}
+		})
+	}
+}

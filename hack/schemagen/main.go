@@ -136,6 +136,16 @@ var (
 	settersType  = reflect.TypeOf([]runbook.Setter{})
 )
 
+// durationPattern matches a duration as Go writes them with at least one
+// part that is not 0 (the loader refuses a duration of 0 or less), without
+// lookahead: Go's regexp and the validators built on it have none.
+const durationPattern = `^(` + durationPart + `)*([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)` + durationUnit + `(` + durationPart + `)*$`
+
+const (
+	durationUnit = `(ns|us|µs|ms|s|m|h)`
+	durationPart = `[0-9]+(\.[0-9]+)?` + durationUnit
+)
+
 func (g *gen) schemaOf(t reflect.Type) map[string]any {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -146,7 +156,7 @@ func (g *gen) schemaOf(t reflect.Type) map[string]any {
 	case exprType:
 		return map[string]any{"type": "string", "description": "An expression (expr-lang), compiled when the runbook is loaded."}
 	case durationType:
-		return map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, "description": "A duration such as 30s, 5m or 1h30m."}
+		return map[string]any{"type": "string", "pattern": durationPattern, "description": "A duration greater than 0 such as 30s, 5m or 1h30m (0 is an error: leave the field out for its default)."}
 	case assertType:
 		return map[string]any{"oneOf": []any{
 			map[string]any{"type": "string", "description": "A boolean expression."},

@@ -27,6 +27,9 @@ type Plan struct {
 	File      string `json:"file" yaml:"file"`
 	Digest    string `json:"digest" yaml:"digest"`
 	Namespace string `json:"namespace" yaml:"namespace"`
+	// NamespaceFrom says where Namespace comes from (NamespaceSource),
+	// for preflight's message when it does not exist.
+	NamespaceFrom string `json:"-" yaml:"-"`
 	// TemporaryNamespace is true when the run makes its own namespace.
 	TemporaryNamespace bool   `json:"temporaryNamespace,omitempty" yaml:"temporaryNamespace,omitempty"`
 	AllowPrivileged    bool   `json:"allowPrivileged" yaml:"allowPrivileged"`
@@ -139,7 +142,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 	if runID == "" {
 		runID = steps.UnknownRunID
 	}
-	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns, RunID: o.RunID,
+	p := &Plan{Runbook: rb.Metadata.Name, File: rb.File, Digest: rb.Digest, Namespace: ns, NamespaceFrom: NamespaceSource(rb, o.Namespace), RunID: o.RunID,
 		AllowPrivileged: rb.Spec.AllowPrivileged, Context: rb.Spec.Context, CleanupPolicy: rb.Spec.Cleanup}
 	if p.CleanupPolicy == "" {
 		p.CleanupPolicy = runbook.CleanupAlways

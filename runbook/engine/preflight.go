@@ -133,6 +133,9 @@ func podSecurityCheck(ctx context.Context, c *kube.Clients, ns string, p *Plan) 
 		// dry runs below meet Pod Security anyway.
 		return Check{What: what, OK: true, Detail: "not readable with these rights (the run does not need it); the dry runs below meet Pod Security"}
 	}
+	if apierrors.IsNotFound(err) {
+		return Check{What: "namespace " + ns, Detail: MissingNamespace(ns, p.NamespaceFrom) + ": the run would fail at its first request in it"}
+	}
 	if err != nil {
 		return Check{What: what, Detail: err.Error()}
 	}

@@ -39,7 +39,8 @@ spec:
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "busybox"}}}}
 	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "prod"},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}}
-	c := kube.NewClientsWith(fake.NewSimpleClientset(pod, deploy), nil, nil, "prod")
+	prod := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod"}}
+	c := kube.NewClientsWith(fake.NewSimpleClientset(pod, deploy, prod), nil, nil, "prod")
 	ctx := context.Background()
 	p, err := MakePlan(rb, PlanOptions{Cluster: c, Context: ctx})
 	if err != nil {

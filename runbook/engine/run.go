@@ -114,6 +114,8 @@ type runner struct {
 	index    int
 	// groups counts the parallel groups opened.
 	groups int
+	// nsCheck is whether the namespace exists, read after a failure.
+	nsCheck namespaceCheck
 }
 
 // NewRunID returns a random run id usable as a label value and a name part.
@@ -482,7 +484,8 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		sr.Error = actionErr // kept for the report; expected
 	case actionErr != "":
 		passed = false
-		sr.Error = actionErr
+		sr.Error = r.explainFailure(kube.WithCallLog(stepCtx, calls), out.Err, actionErr)
+		sr.Calls, sr.CallsDropped = reportCalls(calls)
 	}
 	if !interrupted {
 		for _, a := range s.Assert {

@@ -55,10 +55,8 @@ type Options struct {
 	Routes *Routes
 	// Starter starts them.
 	Starter Starter
-	// Token is the bearer token every notification must carry; or
-	// TokenFile, a file's token, read again when the file changes. One of
-	// the two.
-	Token     string
+	// TokenFile holds the bearer token every notification must carry,
+	// read again when the file changes (a rotated Secret).
 	TokenFile *TokenFile
 	// Window is how long a started alert (by its fingerprint) starts no
 	// second run.
@@ -87,7 +85,6 @@ type Receiver struct {
 	opts    Options
 	mux     *http.ServeMux
 	metrics *metrics
-	token   [sha256.Size]byte
 
 	// mu serialises the decisions: the count of active runs and the
 	// dedup window stay consistent when notifications arrive at once.
@@ -100,10 +97,8 @@ func NewReceiver(opts Options) (*Receiver, error) {
 	switch {
 	case opts.Routes == nil || opts.Starter == nil:
 		return nil, errors.New("serve: routes and a starter are required")
-	case opts.Token == "" && opts.TokenFile == nil:
-		return nil, errors.New("serve: the token is empty")
-	case opts.Token != "" && opts.TokenFile != nil:
-		return nil, errors.New("serve: a token and a token file: give one")
+	case opts.TokenFile == nil:
+		return nil, errors.New("serve: a token file is required")
 	case opts.MaxActive < 1:
 		return nil, errors.New("serve: the cap of runs at once must be at least 1")
 	case opts.MaxBody < 1:
@@ -115,7 +110,7 @@ func NewReceiver(opts Options) (*Receiver, error) {
 	if opts.Log == nil {
 		opts.Log = log.New(io.Discard, "", 0)
 	}
-	rc := &Receiver{opts: opts, seen: map[string]time.Time{}, token: sha256.Sum256([]byte(opts.Token))}
+	rc := &Receiver{opts: opts, seen: map[string]time.Time{}}
 	reg := prometheus.NewRegistry()
 	rc.metrics = newMetrics(reg)
 	for _, name := range opts.Routes.Names() {
@@ -176,10 +171,7 @@ func (rc *Receiver) authorized(r *http.Request) bool {
 		return false
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	want := rc.token
-	if rc.opts.TokenFile != nil {
-		want = rc.opts.TokenFile.Digest(rc.opts.Now())
-	}
+	want := rc.opts.TokenFile.Digest(rc.opts.Now())
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 

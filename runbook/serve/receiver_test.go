@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -44,6 +46,21 @@ func (f *fakeStarter) Active(context.Context) (int, error) {
 
 const testToken = "s3cret-token"
 
+// testTokenFile is a token file of testToken, as runbook serve reads its
+// token (--token-file, a mounted Secret).
+func testTokenFile(t *testing.T) *TokenFile {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := NewTokenFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tf
+}
+
 // clock is a settable clock.
 type clock struct{ t time.Time }
 
@@ -55,7 +72,7 @@ func newTestReceiver(t *testing.T, st Starter, c *clock, maxActive int) *Receive
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := NewReceiver(Options{Routes: rs, Starter: st, Token: testToken, Window: 10 * time.Minute, MaxActive: maxActive, MaxBody: 64 << 10, Now: c.now})
+	rc, err := NewReceiver(Options{Routes: rs, Starter: st, TokenFile: testTokenFile(t), Window: 10 * time.Minute, MaxActive: maxActive, MaxBody: 64 << 10, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

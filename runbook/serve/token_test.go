@@ -111,3 +111,16 @@ func TestNewTokenFileErrors(t *testing.T) {
 }
 
 func strp(s string) *string { return &s }
+
+// TestReceiverNeedsTokenFile checks that a receiver has no token but a
+// file's: without one it refuses to start.
+func TestReceiverNeedsTokenFile(t *testing.T) {
+	rs, err := LoadRoutes("testdata/routes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewReceiver(Options{Routes: rs, Starter: &fakeStarter{}, Window: time.Minute, MaxActive: 5, MaxBody: 64 << 10})
+	if err == nil || err.Error() != "serve: a token file is required" {
+		t.Errorf("NewReceiver without a token file: %v", err)
+	}
+}
