@@ -474,10 +474,21 @@ const mdSpecial = "\\`*_[]<>&#|~"
 
 // mdText renders text from the runbook or the cluster as literal Markdown
 // inline text on one line: line breaks become spaces and every character
-// that Markdown or HTML would interpret is backslash-escaped.
+// that Markdown or HTML would interpret is backslash-escaped, and so is the
+// mark of a list item or a thematic break it starts with ("- ", "+ ", "1. ",
+// "2) ", "---"), which would turn a description or a list item into a list
+// or a rule where the text starts a line.
 func mdText(s string) string {
 	s = oneLine(s)
 	var b strings.Builder
+	if digits := len(s) - len(strings.TrimLeft(s, "0123456789")); digits > 0 && digits < len(s) && (s[digits] == '.' || s[digits] == ')') {
+		b.WriteString(s[:digits])
+		b.WriteByte('\\')
+		b.WriteByte(s[digits])
+		s = s[digits+1:]
+	} else if s != "" && strings.ContainsRune("-+=", rune(s[0])) {
+		b.WriteByte('\\')
+	}
 	for _, c := range s {
 		if strings.ContainsRune(mdSpecial, c) {
 			b.WriteByte('\\')

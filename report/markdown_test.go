@@ -303,6 +303,12 @@ func TestMdText(t *testing.T) {
 		"heading #":             `heading \#`,
 		"back\\slash":           `back\\slash`,
 		"two\nlines\r\n  three": "two lines three",
+		"- not a list":          `\- not a list`,
+		"+ nor this":            `\+ nor this`,
+		"---":                   `\---`,
+		"1. not ordered":        `1\. not ordered`,
+		"12) nor this":          `12\) nor this`,
+		"10 pods, 2-3 ready.":   "10 pods, 2-3 ready.",
 	}
 	for in, want := range tests {
 		if got := mdText(in); got != want {
