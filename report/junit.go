@@ -86,7 +86,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		Name:      printable(r.Runbook.Name),
 		Time:      junitSeconds(r.Duration),
 		Timestamp: r.StartedAt.UTC().Format(time.RFC3339),
-		Hostname:  r.Host,
+		Hostname:  printable(r.Host),
 		Properties: []junitProperty{
 			{"runId", r.RunID},
 			{"context", r.Cluster.Context},

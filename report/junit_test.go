@@ -225,6 +225,7 @@ func TestJUnitControlCharactersStayValid(t *testing.T) {
 func TestJUnitControlCharacters(t *testing.T) {
 	const evil = "a\x1b[2J\x00\x7f\u009b31m\u202eb"
 	r := runInfo("ctl"+evil, "rb.yaml", at(0), at(100))
+	r.Host = "host" + evil
 	r.Verdict = VerdictFailed
 	r.Steps = []StepResult{timed(StepResult{
 		Index: 1, Name: "step" + evil, Kind: "local", Phase: PhaseSteps, Status: StatusFailed,
@@ -243,7 +244,7 @@ func TestJUnitControlCharacters(t *testing.T) {
 	if i := strings.IndexFunc(out, func(c rune) bool { return isControl(c) || isBidi(c) || c == utf8.RuneError }); i >= 0 {
 		t.Errorf("raw %U at byte %d of:\n%s", []rune(out[i:])[0], i, out)
 	}
-	for _, want := range []string{`<system-out>outa\x1b[2J\x00\x7f\x9b31m\u202Eb</system-out>`, `name="01 stepa\x1b[2J`, `message="errora\x1b[2J`} {
+	for _, want := range []string{`<system-out>outa\x1b[2J\x00\x7f\x9b31m\u202Eb</system-out>`, `name="01 stepa\x1b[2J`, `message="errora\x1b[2J`, `hostname="hosta\x1b[2J`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the XML lacks %s:\n%s", want, out)
 		}
