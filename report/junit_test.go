@@ -250,3 +250,53 @@ func TestJUnitControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestJUnitTimeoutsAreErrors: a step a timeout cut short could not finish
+// its check, which JUnit calls an error; a step whose command failed or
+// whose assertion did not hold in time is a failure. The counts follow.
+func TestJUnitTimeoutsAreErrors(t *testing.T) {
+	r := runInfo("timeouts", "rb.yaml", at(0), at(5000))
+	r.Verdict = VerdictFailed
+	r.Steps = []StepResult{
+		timed(StepResult{Index: 1, Name: "slow", Kind: "wait", Status: StatusFailed, TimedOut: true,
+			Error: "the step's timeout of 3s expired (waiting for pod x: last seen Pending)"}, 0, 3000),
+		timed(StepResult{Index: 2, Name: "exits 1", Kind: "local", Status: StatusFailed, ExitCode: intp(1),
+			Error: "command exited with code 1", ContinueOnError: true}, 3000, 3100),
+		timed(StepResult{Index: 3, Name: "asserts", Kind: "local", Status: StatusFailed, ContinueOnError: true,
+			Assertions: []Assertion{{Expr: "false"}}}, 3100, 3200),
+	}
+	doc := parseJUnit(t, fixtureCase{"x", func() *Result { return &r }})
+	s := doc.Suites[0]
+	var got []string
+	for _, c := range s.Cases {
+		typ := ""
+		if c.Error != nil {
+			typ = c.Error.Type
+		}
+		if c.Failure != nil {
+			typ = c.Failure.Type
+		}
+		got = append(got, c.Name+": "+c.outcome()+" "+typ)
+	}
+	want := []string{"01 slow: error Timeout", "02 exits 1: failure StepFailed", "03 asserts: failure AssertionFailed"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("testcases (-want +got):\n%s", diff)
+	}
+	if s.Tests != 3 || s.Failures != 2 || s.Errors != 1 || doc.Failures != 2 || doc.Errors != 1 {
+		t.Errorf("counts: suite %d/%d/%d, suites %d/%d; want 3 tests, 2 failures, 1 error", s.Tests, s.Failures, s.Errors, doc.Failures, doc.Errors)
+	}
+
+	// The run's timeout expired between steps: no step says so, the
+	// testcase "run" does, as an error.
+	r = runInfo("timeouts", "rb.yaml", at(0), at(5000))
+	r.Verdict, r.TimedOut, r.Error = VerdictFailed, true, "the run's timeout of 5s expired"
+	r.Steps = []StepResult{
+		timed(StepResult{Index: 1, Name: "quick", Kind: "local", Status: StatusPassed}, 0, 4999),
+		{Index: 2, Name: "late", Kind: "local", Status: StatusSkipped, SkipReason: "the run's timeout of 5s expired"},
+	}
+	doc = parseJUnit(t, fixtureCase{"x", func() *Result { return &r }})
+	last := doc.Suites[0].Cases[len(doc.Suites[0].Cases)-1]
+	if last.Name != "run" || last.Error == nil || last.Error.Type != "Timeout" || last.Error.Message != r.Error || doc.Errors != 1 || doc.Failures != 0 {
+		t.Errorf("run testcase %q %s (%+v), errors %d, failures %d; want an error of type Timeout", last.Name, last.outcome(), last.Error, doc.Errors, doc.Failures)
+	}
+}

@@ -133,15 +133,23 @@ func TestRunStepTimeout(t *testing.T) {
   finally:
   - name: after
     local: {command: ["true"]}
+  - name: fails on its own
+    local: {command: ["false"]}
 `)
 	if time.Since(start) > 20*time.Second {
 		t.Fatalf("the step timeout did not stop the command")
 	}
-	if res.Steps[0].Status != report.StatusFailed || !strings.Contains(res.Steps[0].Error, "the step's timeout of 300ms expired") {
-		t.Errorf("step: %s %q", res.Steps[0].Status, res.Steps[0].Error)
+	if res.Steps[0].Status != report.StatusFailed || !strings.Contains(res.Steps[0].Error, "the step's timeout of 300ms expired") || !res.Steps[0].TimedOut {
+		t.Errorf("step: %s %q, timed out %v", res.Steps[0].Status, res.Steps[0].Error, res.Steps[0].TimedOut)
 	}
 	if res.Steps[1].Status != report.StatusPassed {
 		t.Errorf("finally after a timeout: %+v", res.Steps[1])
+	}
+	if res.Steps[2].Status != report.StatusFailed || res.Steps[2].TimedOut {
+		t.Errorf("a step that fails in its time: %s, timed out %v", res.Steps[2].Status, res.Steps[2].TimedOut)
+	}
+	if res.TimedOut {
+		t.Error("the run's own timeout did not expire, yet the result says it did")
 	}
 }
 
