@@ -60,6 +60,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},
 		{[]string{"version"}, exitPassed, ""},
+		// report renders a result: done, whatever the run's verdict.
+		{[]string{"report", "-o", "junit", "../../report/testdata/failed.json.golden"}, exitPassed, ""},
+		{[]string{"report", "-o", "md", "../../report/testdata/error.json.golden"}, exitPassed, ""},
+		{[]string{"report", "../../README.md"}, exitInvalid, "not a runbook result"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
