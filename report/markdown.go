@@ -514,24 +514,71 @@ func mdCode(s string) string {
 	return fence + s + fence
 }
 
-// mdCell makes already rendered inline Markdown safe in a table cell: GFM
-// ends a cell at any | not escaped by a backslash, even inside a code span,
-// so a | preceded by an even number of backslashes gets one more.
+// mdCell makes already rendered inline Markdown safe in a table cell.
+// GitHub (cmark-gfm) ends a cell at any | that does not follow a backslash,
+// even inside a code span, then drops the backslash right before each | of
+// the cell and only then reads the cell's inline Markdown. In text, where
+// mdText has escaped every | and backslash already, a | preceded by an even
+// number of backslashes gets one more; in a code span every | gets one of
+// its own, so that a\|b there still shows a\|b.
 func mdCell(s string) string {
 	var b strings.Builder
 	backslashes := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '|' && backslashes%2 == 0 {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '`' && backslashes%2 == 0 {
+			n := backtickRun(s, i)
+			open := s[i : i+n]
+			if end := closingRun(s, i+n, n); end >= 0 {
+				b.WriteString(open)
+				b.WriteString(strings.ReplaceAll(s[i+n:end], "|", `\|`))
+				b.WriteString(open)
+				i = end + n
+			} else {
+				b.WriteString(open) // no span: literal backticks
+				i += n
+			}
+			backslashes = 0
+			continue
+		}
+		if c == '|' && backslashes%2 == 0 {
 			b.WriteByte('\\')
 		}
-		if s[i] == '\\' {
+		if c == '\\' {
 			backslashes++
 		} else {
 			backslashes = 0
 		}
-		b.WriteByte(s[i])
+		b.WriteByte(c)
+		i++
 	}
 	return b.String()
+}
+
+// backtickRun is the length of the run of backticks at s[i:].
+func backtickRun(s string, i int) int {
+	n := 0
+	for i+n < len(s) && s[i+n] == '`' {
+		n++
+	}
+	return n
+}
+
+// closingRun is where, from s[from:], the first run of exactly n
+// backticks starts (the end of a code span opened by n), or -1.
+func closingRun(s string, from, n int) int {
+	for i := from; i < len(s); {
+		if s[i] != '`' {
+			i++
+			continue
+		}
+		m := backtickRun(s, i)
+		if m == n {
+			return i
+		}
+		i += m
+	}
+	return -1
 }
 
 // longestRun returns the length of the longest run of c in s.

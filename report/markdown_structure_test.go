@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"html"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -124,4 +127,41 @@ func firstDifference(want, got string) string {
 		}
 	}
 	return fmt.Sprintf("want %d nodes, got %d", len(w), len(g))
+}
+
+// TestMarkdownShowsTextsAsTheyAre renders a step's name, target and a var's
+// value made of each hostile text (and a grep pattern with \|) and checks
+// what GFM shows: the name as text in its heading, the target and the value
+// as code in their table cells, each as it is (on one line, control
+// characters as \xNN), nothing lost to escaping, no backslash added.
+func TestMarkdownShowsTextsAsTheyAre(t *testing.T) {
+	texts := append([]string{`timeout\|refused`, "a\\\\|b", "x`|`y", " both ", "tab\there", "émoji 🔥"}, hostileTexts...)
+	heading := regexp.MustCompile(`<h3>✅ 3\. (.*?)</h3>`)
+	target := regexp.MustCompile(`<td[^>]*>3</td>\n<td>[^\n]*</td>\n<td>[^\n]*</td>\n<td><code>(.*?)</code></td>`)
+	value := regexp.MustCompile(`<td>Var <code>pattern</code></td>\n<td><code>(.*?)</code></td>`)
+	for _, s := range texts {
+		r := passedResult()
+		r.Steps[2].Name, r.Steps[2].Target = s, s
+		r.Vars = map[string]string{"pattern": s}
+		var out bytes.Buffer
+		if err := goldmark.New(goldmark.WithExtensions(extension.GFM)).Convert(renderResult(t, "md", r), &out); err != nil {
+			t.Fatal(err)
+		}
+		page := out.String()
+		asCode := strings.ReplaceAll(printable(s), "\n", "↵")
+		for _, c := range []struct {
+			what string
+			re   *regexp.Regexp
+			want string
+		}{{"the heading", heading, oneLine(s)}, {"the target's cell", target, asCode}, {"the var's cell", value, asCode}} {
+			m := c.re.FindStringSubmatch(page)
+			if m == nil {
+				t.Errorf("%q: %s is not found in the HTML", s, c.what)
+				continue
+			}
+			if got := html.UnescapeString(m[1]); got != c.want {
+				t.Errorf("%q: %s shows %q, want %q", s, c.what, got, c.want)
+			}
+		}
+	}
 }

@@ -319,13 +319,18 @@ func TestMdText(t *testing.T) {
 
 func TestMdCell(t *testing.T) {
 	tests := map[string]string{
-		"a|b":        `a\|b`,
-		`a\|b`:       `a\|b`,   // already escaped
-		`a\\|b`:      `a\\\|b`, // an escaped backslash, then a bare pipe
-		"`x|y`":      "`x\\|y`",
-		"no pipes":   "no pipes",
-		"||":         `\|\|`,
-		`\` + "|end": `\|end`,
+		"a|b":                 "a\\|b",
+		"a\\|b":               "a\\|b",     // text mdText escaped already
+		"a\\\\|b":             "a\\\\\\|b", // an escaped backslash, then a bare pipe
+		"`x|y`":               "`x\\|y`",
+		"`x\\|y`":             "`x\\\\|y`", // a code span holding x\|y: GitHub drops the added backslash only
+		"``a`|b``":            "``a`\\|b``",
+		"\\`x|y\\`":           "\\`x\\|y\\`", // escaped backticks open no span
+		"`open|":              "`open\\|",    // nor an unclosed run
+		"no pipes":            "no pipes",
+		"||":                  "\\|\\|",
+		"\\" + "|end":         "\\|end",
+		"`a` | `b|c` \\| `d`": "`a` \\| `b\\|c` \\| `d`",
 	}
 	for in, want := range tests {
 		if got := mdCell(in); got != want {
