@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxMarkdownOutputBytes is how much of each output stream of a step the
@@ -104,7 +105,12 @@ func (m *mdWriter) header() {
 		facts = append(facts, [2]string{"Artifacts", mdCode(r.ArtifactDir) + " (" + plural(n, "file") + ")"})
 	}
 	for _, k := range sortedKeys(r.Vars) {
-		facts = append(facts, [2]string{"Var " + mdCode(k), mdCode(r.Vars[k])})
+		// A var a step set can hold a whole output: shown cut, as values are.
+		v := mdCode(clip(r.Vars[k], mdValueRunes))
+		if n := utf8.RuneCountInString(r.Vars[k]); n > mdValueRunes {
+			v += fmt.Sprintf(" (%d characters; full value in the JSON result)", n)
+		}
+		facts = append(facts, [2]string{"Var " + mdCode(k), v})
 	}
 	m.printf("| Fact | Value |\n|---|---|\n")
 	for _, f := range facts {

@@ -338,3 +338,22 @@ func TestMdCell(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownCutsLongVars: a var a step set from a whole output (set:
+// {log: stdout}) is shown in the facts cut, as assertion values are, not
+// as a cell of a megabyte.
+func TestMarkdownCutsLongVars(t *testing.T) {
+	r := passedResult()
+	r.Vars["log"] = strings.Repeat("line of log\n", 100000)
+	md := string(renderResult(t, "md", r))
+	if len(md) > 30000 {
+		t.Errorf("the report is %d bytes long", len(md))
+	}
+	want := "| Var `log` | `" + strings.Repeat("line of log↵", 24) + "line of log…` (1200000 characters; full value in the JSON result) |"
+	if !strings.Contains(md, want) {
+		t.Errorf("the report lacks the cut var:\n%s", want)
+	}
+	if !strings.Contains(md, "| Var `image` | `busybox:1.36` |") {
+		t.Error("a short var is not shown whole")
+	}
+}
