@@ -65,6 +65,7 @@ const (
 	junitTypeAssertion   = "AssertionFailed" // the action succeeded, an assertion did not hold
 	junitTypeInterrupted = "Interrupted"     // the step was cut short by a signal
 	junitTypeTimeout     = "Timeout"         // a timeout (the step's or the run's) cut it short
+	junitTypeCluster     = "ClusterError"    // the cluster refused or failed the step's request
 	junitTypeRun         = "RunFailed"       // the run failed outside any step
 )
 
@@ -73,7 +74,8 @@ const (
 // context, namespace, ...), and a <testcase> per step named "NN name" (per
 // target of a fanned-out step: "NN name [target]"). A failed step carries a
 // <failure> with its error and its failed assertions and their values; a
-// step a timeout cut short (type Timeout) or a signal interrupted (type
+// step a timeout cut short (type Timeout), whose request the cluster
+// refused or failed (type ClusterError) or a signal interrupted (type
 // Interrupted) an <error>, as JUnit tells a test that could not finish from
 // one whose checks failed; a skipped step <skipped/>. Output goes to
 // <system-out> and <system-err>; system-out ends with a line
@@ -125,9 +127,12 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		case StatusFailed:
 			stepFailed = true
 			f := junitFailureOf(l.step)
-			if l.step.TimedOut {
+			if l.step.TimedOut || l.step.ClusterError {
 				suite.Errors++
 				f.Type = junitTypeTimeout
+				if !l.step.TimedOut {
+					f.Type = junitTypeCluster
+				}
 				tc.Error = f
 				break
 			}

@@ -251,9 +251,10 @@ func TestJUnitControlCharacters(t *testing.T) {
 	}
 }
 
-// TestJUnitTimeoutsAreErrors: a step a timeout cut short could not finish
-// its check, which JUnit calls an error; a step whose command failed or
-// whose assertion did not hold in time is a failure. The counts follow.
+// TestJUnitTimeoutsAreErrors: a step a timeout cut short, or whose request
+// the cluster refused, could not finish its check, which JUnit calls an
+// error; a step whose command failed, whose object was not found or whose
+// assertion did not hold is a failure. The counts follow.
 func TestJUnitTimeoutsAreErrors(t *testing.T) {
 	r := runInfo("timeouts", "rb.yaml", at(0), at(5000))
 	r.Verdict = VerdictFailed
@@ -264,6 +265,10 @@ func TestJUnitTimeoutsAreErrors(t *testing.T) {
 			Error: "command exited with code 1", ContinueOnError: true}, 3000, 3100),
 		timed(StepResult{Index: 3, Name: "asserts", Kind: "local", Status: StatusFailed, ContinueOnError: true,
 			Assertions: []Assertion{{Expr: "false"}}}, 3100, 3200),
+		timed(StepResult{Index: 4, Name: "refused", Kind: "get", Status: StatusFailed, ClusterError: true, ContinueOnError: true,
+			Error: `pods "web" is forbidden: User "system:serviceaccount:ci:runbook" cannot get resource "pods"`}, 3200, 3300),
+		timed(StepResult{Index: 5, Name: "absent", Kind: "get", Status: StatusFailed, ContinueOnError: true,
+			Error: `pods "web" not found`}, 3300, 3400),
 	}
 	doc := parseJUnit(t, fixtureCase{"x", func() *Result { return &r }})
 	s := doc.Suites[0]
@@ -278,12 +283,13 @@ func TestJUnitTimeoutsAreErrors(t *testing.T) {
 		}
 		got = append(got, c.Name+": "+c.outcome()+" "+typ)
 	}
-	want := []string{"01 slow: error Timeout", "02 exits 1: failure StepFailed", "03 asserts: failure AssertionFailed"}
+	want := []string{"01 slow: error Timeout", "02 exits 1: failure StepFailed", "03 asserts: failure AssertionFailed",
+		"04 refused: error ClusterError", "05 absent: failure StepFailed"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("testcases (-want +got):\n%s", diff)
 	}
-	if s.Tests != 3 || s.Failures != 2 || s.Errors != 1 || doc.Failures != 2 || doc.Errors != 1 {
-		t.Errorf("counts: suite %d/%d/%d, suites %d/%d; want 3 tests, 2 failures, 1 error", s.Tests, s.Failures, s.Errors, doc.Failures, doc.Errors)
+	if s.Tests != 5 || s.Failures != 3 || s.Errors != 2 || doc.Failures != 3 || doc.Errors != 2 {
+		t.Errorf("counts: suite %d/%d/%d, suites %d/%d; want 5 tests, 3 failures, 2 errors", s.Tests, s.Failures, s.Errors, doc.Failures, doc.Errors)
 	}
 
 	// The run's timeout expired between steps: no step says so, the

@@ -186,6 +186,7 @@ type StepResult struct {
 	ExitCode        *int              `json:"exitCode,omitempty" doc:"Exit code of the step's command, when it ran one."`
 	Error           string            `json:"error,omitempty" doc:"Why the step's action failed."`
 	TimedOut        bool              `json:"timedOut,omitempty" doc:"True when the step failed because a timeout expired (the step's or the run's) before its action ended: JUnit reports it as an error, not a failure."`
+	ClusterError    bool              `json:"clusterError,omitempty" doc:"True when the step failed because the cluster refused or failed its request (forbidden, unauthorized, a server error or timeout, throttled, unreachable), not because of what it found: JUnit reports it as an error, not a failure."`
 	ExpectFailure   bool              `json:"expectFailure,omitempty" doc:"The step passes only if its action fails."`
 	ContinueOnError bool              `json:"continueOnError,omitempty" doc:"A failure of this step does not stop the run."`
 	Assertions      []Assertion       `json:"assertions,omitempty" doc:"The step's assertions, in order."`

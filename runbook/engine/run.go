@@ -530,6 +530,8 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		// Cut short by a deadline (the step's or the run's), not failed
 		// on its own terms.
 		sr.TimedOut = out.Err != nil && errors.Is(stepCtx.Err(), context.DeadlineExceeded)
+		// Or unable to ask (forbidden, a server error, no answer).
+		sr.ClusterError = !sr.TimedOut && kube.IsClusterError(out.Err)
 	}
 	view := stepView(results, sr.Status, out.Target)
 	return sr, view

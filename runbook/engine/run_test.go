@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -199,5 +203,44 @@ func TestRunRedactsSecrets(t *testing.T) {
 `)
 	if strings.Contains(res.Steps[0].Stdout, "s3cr3t-value") || !strings.Contains(res.Steps[0].Stdout, "token is") {
 		t.Errorf("stdout not redacted: %q", res.Steps[0].Stdout)
+	}
+}
+
+// TestRunClusterErrors: a step the cluster refused (forbidden) is marked
+// clusterError, for JUnit to report an error; a step told "not found" is
+// a plain failure.
+func TestRunClusterErrors(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  allowPrivileged: true
+  steps:
+  - name: refused
+    node: {name: guarded, image: busybox:1.36}
+    continueOnError: true
+  - name: absent
+    node: {name: nowhere, image: busybox:1.36}
+    continueOnError: true
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fake.NewClientset()
+	k.PrependReactor("get", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.GetAction).GetName() == "guarded" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "guarded", errors.New("no rights"))
+		}
+		return false, nil, nil
+	})
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(k, nil, nil, "default"), RunID: "rb-test"})
+	type outcome struct {
+		Status       report.Status
+		ClusterError bool
+		Forbidden    bool
+	}
+	var got []outcome
+	for _, s := range res.Steps {
+		got = append(got, outcome{s.Status, s.ClusterError, strings.Contains(s.Error, "forbidden")})
+	}
+	want := []outcome{{report.StatusFailed, true, true}, {report.StatusFailed, false, false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s\n%s", diff, summary(res))
 	}
 }
