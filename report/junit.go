@@ -63,7 +63,9 @@ type (
 const (
 	junitTypeStep        = "StepFailed"      // the step's action failed
 	junitTypeAssertion   = "AssertionFailed" // the action succeeded, an assertion did not hold
-	junitTypeInterrupted = "Interrupted"     // the step was cut short
+	junitTypeInterrupted = "Interrupted"     // the step was cut short by a signal
+	junitTypeTimeout     = "Timeout"         // a timeout (the step's or the run's) cut it short
+	junitTypeCluster     = "ClusterError"    // the cluster refused or failed the step's request
 	junitTypeRun         = "RunFailed"       // the run failed outside any step
 )
 
@@ -71,13 +73,18 @@ const (
 // one <testsuite> named after the runbook, carrying <properties> (run id,
 // context, namespace, ...), and a <testcase> per step named "NN name" (per
 // target of a fanned-out step: "NN name [target]"). A failed step carries a
-// <failure> with its error and its failed assertions and their values; an
-// interrupted step an <error>; a skipped step <skipped/>. Output goes to
+// <failure> with its error and its failed assertions and their values; a
+// step a timeout cut short (type Timeout), whose request the cluster
+// refused or failed (type ClusterError) or a signal interrupted (type
+// Interrupted) an <error>, as JUnit tells a test that could not finish from
+// one whose checks failed; a skipped step <skipped/>. Output goes to
 // <system-out> and <system-err>; system-out ends with a line
 // [[ATTACHMENT|PATH]] per file the step wrote. When the run did not pass
 // but no step says why (the cluster could not be used, a timeout between
 // steps), a testcase named "run" carries the run's error, so that CI never
-// shows such a run as green.
+// shows such a run as green: a <failure> when the run failed (cleanup could
+// not delete something), an <error> when it could not run, was interrupted
+// or timed out.
 func RenderJUnit(w io.Writer, r *Result) error {
 	if r == nil {
 		return errors.New("no result to render")
@@ -86,7 +93,7 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		Name:      printable(r.Runbook.Name),
 		Time:      junitSeconds(r.Duration),
 		Timestamp: r.StartedAt.UTC().Format(time.RFC3339),
-		Hostname:  r.Host,
+		Hostname:  printable(r.Host),
 		Properties: []junitProperty{
 			{"runId", r.RunID},
 			{"context", r.Cluster.Context},
@@ -119,8 +126,18 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		switch l.step.Status {
 		case StatusFailed:
 			stepFailed = true
+			f := junitFailureOf(l.step)
+			if l.step.TimedOut || l.step.ClusterError {
+				suite.Errors++
+				f.Type = junitTypeTimeout
+				if !l.step.TimedOut {
+					f.Type = junitTypeCluster
+				}
+				tc.Error = f
+				break
+			}
 			suite.Failures++
-			tc.Failure = junitFailureOf(l.step)
+			tc.Failure = f
 		case StatusInterrupted:
 			stepFailed = true
 			suite.Errors++
@@ -141,7 +158,10 @@ func RenderJUnit(w io.Writer, r *Result) error {
 		msg = printable(msg)
 		f := &junitFailure{Message: msg, Type: junitTypeRun, Text: msg}
 		tc := junitTestcase{Classname: printable(r.Runbook.Name), Name: "run", Time: junitSeconds(r.Duration)}
-		if r.Verdict == VerdictFailed {
+		if r.TimedOut {
+			f.Type = junitTypeTimeout
+		}
+		if r.Verdict == VerdictFailed && !r.TimedOut {
 			tc.Failure = f
 			suite.Failures++
 		} else {

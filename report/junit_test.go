@@ -225,6 +225,7 @@ func TestJUnitControlCharactersStayValid(t *testing.T) {
 func TestJUnitControlCharacters(t *testing.T) {
 	const evil = "a\x1b[2J\x00\x7f\u009b31m\u202eb"
 	r := runInfo("ctl"+evil, "rb.yaml", at(0), at(100))
+	r.Host = "host" + evil
 	r.Verdict = VerdictFailed
 	r.Steps = []StepResult{timed(StepResult{
 		Index: 1, Name: "step" + evil, Kind: "local", Phase: PhaseSteps, Status: StatusFailed,
@@ -243,9 +244,65 @@ func TestJUnitControlCharacters(t *testing.T) {
 	if i := strings.IndexFunc(out, func(c rune) bool { return isControl(c) || isBidi(c) || c == utf8.RuneError }); i >= 0 {
 		t.Errorf("raw %U at byte %d of:\n%s", []rune(out[i:])[0], i, out)
 	}
-	for _, want := range []string{`<system-out>outa\x1b[2J\x00\x7f\x9b31m\u202Eb</system-out>`, `name="01 stepa\x1b[2J`, `message="errora\x1b[2J`} {
+	for _, want := range []string{`<system-out>outa\x1b[2J\x00\x7f\x9b31m\u202Eb</system-out>`, `name="01 stepa\x1b[2J`, `message="errora\x1b[2J`, `hostname="hosta\x1b[2J`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the XML lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestJUnitTimeoutsAreErrors: a step a timeout cut short, or whose request
+// the cluster refused, could not finish its check, which JUnit calls an
+// error; a step whose command failed, whose object was not found or whose
+// assertion did not hold is a failure. The counts follow.
+func TestJUnitTimeoutsAreErrors(t *testing.T) {
+	r := runInfo("timeouts", "rb.yaml", at(0), at(5000))
+	r.Verdict = VerdictFailed
+	r.Steps = []StepResult{
+		timed(StepResult{Index: 1, Name: "slow", Kind: "wait", Status: StatusFailed, TimedOut: true,
+			Error: "the step's timeout of 3s expired (waiting for pod x: last seen Pending)"}, 0, 3000),
+		timed(StepResult{Index: 2, Name: "exits 1", Kind: "local", Status: StatusFailed, ExitCode: intp(1),
+			Error: "command exited with code 1", ContinueOnError: true}, 3000, 3100),
+		timed(StepResult{Index: 3, Name: "asserts", Kind: "local", Status: StatusFailed, ContinueOnError: true,
+			Assertions: []Assertion{{Expr: "false"}}}, 3100, 3200),
+		timed(StepResult{Index: 4, Name: "refused", Kind: "get", Status: StatusFailed, ClusterError: true, ContinueOnError: true,
+			Error: `pods "web" is forbidden: User "system:serviceaccount:ci:runbook" cannot get resource "pods"`}, 3200, 3300),
+		timed(StepResult{Index: 5, Name: "absent", Kind: "get", Status: StatusFailed, ContinueOnError: true,
+			Error: `pods "web" not found`}, 3300, 3400),
+	}
+	doc := parseJUnit(t, fixtureCase{"x", func() *Result { return &r }})
+	s := doc.Suites[0]
+	var got []string
+	for _, c := range s.Cases {
+		typ := ""
+		if c.Error != nil {
+			typ = c.Error.Type
+		}
+		if c.Failure != nil {
+			typ = c.Failure.Type
+		}
+		got = append(got, c.Name+": "+c.outcome()+" "+typ)
+	}
+	want := []string{"01 slow: error Timeout", "02 exits 1: failure StepFailed", "03 asserts: failure AssertionFailed",
+		"04 refused: error ClusterError", "05 absent: failure StepFailed"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("testcases (-want +got):\n%s", diff)
+	}
+	if s.Tests != 5 || s.Failures != 3 || s.Errors != 2 || doc.Failures != 3 || doc.Errors != 2 {
+		t.Errorf("counts: suite %d/%d/%d, suites %d/%d; want 5 tests, 3 failures, 2 errors", s.Tests, s.Failures, s.Errors, doc.Failures, doc.Errors)
+	}
+
+	// The run's timeout expired between steps: no step says so, the
+	// testcase "run" does, as an error.
+	r = runInfo("timeouts", "rb.yaml", at(0), at(5000))
+	r.Verdict, r.TimedOut, r.Error = VerdictFailed, true, "the run's timeout of 5s expired"
+	r.Steps = []StepResult{
+		timed(StepResult{Index: 1, Name: "quick", Kind: "local", Status: StatusPassed}, 0, 4999),
+		{Index: 2, Name: "late", Kind: "local", Status: StatusSkipped, SkipReason: "the run's timeout of 5s expired"},
+	}
+	doc = parseJUnit(t, fixtureCase{"x", func() *Result { return &r }})
+	last := doc.Suites[0].Cases[len(doc.Suites[0].Cases)-1]
+	if last.Name != "run" || last.Error == nil || last.Error.Type != "Timeout" || last.Error.Message != r.Error || doc.Errors != 1 || doc.Failures != 0 {
+		t.Errorf("run testcase %q %s (%+v), errors %d, failures %d; want an error of type Timeout", last.Name, last.outcome(), last.Error, doc.Errors, doc.Failures)
 	}
 }

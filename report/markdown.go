@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxMarkdownOutputBytes is how much of each output stream of a step the
@@ -104,7 +105,12 @@ func (m *mdWriter) header() {
 		facts = append(facts, [2]string{"Artifacts", mdCode(r.ArtifactDir) + " (" + plural(n, "file") + ")"})
 	}
 	for _, k := range sortedKeys(r.Vars) {
-		facts = append(facts, [2]string{"Var " + mdCode(k), mdCode(r.Vars[k])})
+		// A var a step set can hold a whole output: shown cut, as values are.
+		v := mdCode(clip(r.Vars[k], mdValueRunes))
+		if n := utf8.RuneCountInString(r.Vars[k]); n > mdValueRunes {
+			v += fmt.Sprintf(" (%d characters; full value in the JSON result)", n)
+		}
+		facts = append(facts, [2]string{"Var " + mdCode(k), v})
 	}
 	m.printf("| Fact | Value |\n|---|---|\n")
 	for _, f := range facts {
@@ -474,10 +480,21 @@ const mdSpecial = "\\`*_[]<>&#|~"
 
 // mdText renders text from the runbook or the cluster as literal Markdown
 // inline text on one line: line breaks become spaces and every character
-// that Markdown or HTML would interpret is backslash-escaped.
+// that Markdown or HTML would interpret is backslash-escaped, and so is the
+// mark of a list item or a thematic break it starts with ("- ", "+ ", "1. ",
+// "2) ", "---"), which would turn a description or a list item into a list
+// or a rule where the text starts a line.
 func mdText(s string) string {
 	s = oneLine(s)
 	var b strings.Builder
+	if digits := len(s) - len(strings.TrimLeft(s, "0123456789")); digits > 0 && digits < len(s) && (s[digits] == '.' || s[digits] == ')') {
+		b.WriteString(s[:digits])
+		b.WriteByte('\\')
+		b.WriteByte(s[digits])
+		s = s[digits+1:]
+	} else if s != "" && strings.ContainsRune("-+=", rune(s[0])) {
+		b.WriteByte('\\')
+	}
 	for _, c := range s {
 		if strings.ContainsRune(mdSpecial, c) {
 			b.WriteByte('\\')
@@ -503,24 +520,71 @@ func mdCode(s string) string {
 	return fence + s + fence
 }
 
-// mdCell makes already rendered inline Markdown safe in a table cell: GFM
-// ends a cell at any | not escaped by a backslash, even inside a code span,
-// so a | preceded by an even number of backslashes gets one more.
+// mdCell makes already rendered inline Markdown safe in a table cell.
+// GitHub (cmark-gfm) ends a cell at any | that does not follow a backslash,
+// even inside a code span, then drops the backslash right before each | of
+// the cell and only then reads the cell's inline Markdown. In text, where
+// mdText has escaped every | and backslash already, a | preceded by an even
+// number of backslashes gets one more; in a code span every | gets one of
+// its own, so that a\|b there still shows a\|b.
 func mdCell(s string) string {
 	var b strings.Builder
 	backslashes := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '|' && backslashes%2 == 0 {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '`' && backslashes%2 == 0 {
+			n := backtickRun(s, i)
+			open := s[i : i+n]
+			if end := closingRun(s, i+n, n); end >= 0 {
+				b.WriteString(open)
+				b.WriteString(strings.ReplaceAll(s[i+n:end], "|", `\|`))
+				b.WriteString(open)
+				i = end + n
+			} else {
+				b.WriteString(open) // no span: literal backticks
+				i += n
+			}
+			backslashes = 0
+			continue
+		}
+		if c == '|' && backslashes%2 == 0 {
 			b.WriteByte('\\')
 		}
-		if s[i] == '\\' {
+		if c == '\\' {
 			backslashes++
 		} else {
 			backslashes = 0
 		}
-		b.WriteByte(s[i])
+		b.WriteByte(c)
+		i++
 	}
 	return b.String()
+}
+
+// backtickRun is the length of the run of backticks at s[i:].
+func backtickRun(s string, i int) int {
+	n := 0
+	for i+n < len(s) && s[i+n] == '`' {
+		n++
+	}
+	return n
+}
+
+// closingRun is where, from s[from:], the first run of exactly n
+// backticks starts (the end of a code span opened by n), or -1.
+func closingRun(s string, from, n int) int {
+	for i := from; i < len(s); {
+		if s[i] != '`' {
+			i++
+			continue
+		}
+		m := backtickRun(s, i)
+		if m == n {
+			return i
+		}
+		i += m
+	}
+	return -1
 }
 
 // longestRun returns the length of the longest run of c in s.

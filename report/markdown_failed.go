@@ -1,12 +1,18 @@
 package report
 
 import (
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // whatFailedLines is how many of a failed step's last output lines the
 // "What failed" section shows.
 const whatFailedLines = 8
+
+// whatFailedBytes caps what "What failed" shows of an output stream, when
+// its last lines are longer: the whole stream is under Steps.
+const whatFailedBytes = 2000
 
 // wrapWidth is where long lines of an error are wrapped in a code block,
 // so a rendered page does not hide their end behind a scroll bar.
@@ -58,9 +64,12 @@ func (m *mdWriter) whatFailed() {
 			m.printf("\n")
 		}
 		for _, o := range []struct{ name, text string }{{"stdout", s.Stdout}, {"stderr", s.Stderr}} {
-			if tail, n := lastLines(o.text, whatFailedLines); tail != "" {
+			if tail, n, cut := lastLines(o.text, whatFailedLines); tail != "" {
 				label := "Last lines of " + o.name
-				if n <= whatFailedLines {
+				switch {
+				case cut:
+					label = fmt.Sprintf("Last %s of %s", plural(len(tail), "byte"), o.name)
+				case n <= whatFailedLines:
 					label = o.name
 				}
 				m.printf("%s:\n\n", label)
@@ -93,17 +102,29 @@ func hasFailedAssertion(s *StepResult) bool {
 	return false
 }
 
-// lastLines returns the last n lines of text and how many it has.
-func lastLines(text string, n int) (string, int) {
+// lastLines returns the last n lines of text (a carriage return ends a
+// line too, as a progress bar redraws it), at most whatFailedBytes of them
+// (cut on a character boundary: one huge line, a JSON dump on one line),
+// with how many lines text has and whether the tail was cut.
+func lastLines(text string, n int) (tail string, lines int, cut bool) {
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
 	text = strings.TrimRight(text, "\n")
 	if text == "" {
-		return "", 0
+		return "", 0, false
 	}
-	lines := strings.Split(text, "\n")
-	if len(lines) > n {
-		return strings.Join(lines[len(lines)-n:], "\n"), len(lines)
+	all := strings.Split(text, "\n")
+	tail = text
+	if len(all) > n {
+		tail = strings.Join(all[len(all)-n:], "\n")
 	}
-	return text, len(lines)
+	if len(tail) > whatFailedBytes {
+		i := len(tail) - whatFailedBytes
+		for i < len(tail) && !utf8.RuneStart(tail[i]) {
+			i++
+		}
+		tail, cut = tail[i:], true
+	}
+	return tail, len(all), cut
 }
 
 // wrapLines wraps lines longer than width at spaces (or hard, when a line

@@ -49,3 +49,27 @@ func TestWrapLines(t *testing.T) {
 		t.Errorf("hard wrap = %q", got)
 	}
 }
+
+// TestMarkdownWhatFailedIsBounded: a failed step's output of one huge line
+// (a JSON dump) or of a progress bar redrawn with carriage returns made
+// "What failed" show all of it as its "last line", megabytes above the
+// summary. It shows the last 8 lines, at most whatFailedBytes of them.
+func TestMarkdownWhatFailedIsBounded(t *testing.T) {
+	r := failedResult()
+	r.Steps[1].Stdout = strings.Repeat("é", 1<<19) + "END" // 1 MiB on one line
+	r.Steps[1].Stderr = strings.Repeat("pulling 10%\r", 80000) + "pulling 100%\r\n"
+	md := string(renderResult(t, "md", r))
+	failed := md[strings.Index(md, "## What failed"):strings.Index(md, "## Summary")]
+	if len(failed) > 2*2000+2000 {
+		t.Errorf("What failed is %d bytes long", len(failed))
+	}
+	if !strings.Contains(failed, "Last 1999 bytes of stdout:\n\n```text\n"+strings.Repeat("é", 998)+"END\n```") {
+		t.Errorf("What failed does not end the stdout with its last 2000 bytes, on a character boundary:\n%.600s", failed)
+	}
+	if !strings.Contains(failed, "Last lines of stderr:\n\n```text\n"+strings.Repeat("pulling 10%\n", 7)+"pulling 100%\n```") {
+		t.Errorf("What failed does not show the last 8 lines of the progress bar:\n%s", failed[strings.Index(failed, "stderr"):])
+	}
+	if len(md) > 2*MaxMarkdownOutputBytes+20000 {
+		t.Errorf("the report is %d bytes long", len(md))
+	}
+}

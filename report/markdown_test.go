@@ -303,6 +303,12 @@ func TestMdText(t *testing.T) {
 		"heading #":             `heading \#`,
 		"back\\slash":           `back\\slash`,
 		"two\nlines\r\n  three": "two lines three",
+		"- not a list":          `\- not a list`,
+		"+ nor this":            `\+ nor this`,
+		"---":                   `\---`,
+		"1. not ordered":        `1\. not ordered`,
+		"12) nor this":          `12\) nor this`,
+		"10 pods, 2-3 ready.":   "10 pods, 2-3 ready.",
 	}
 	for in, want := range tests {
 		if got := mdText(in); got != want {
@@ -313,17 +319,41 @@ func TestMdText(t *testing.T) {
 
 func TestMdCell(t *testing.T) {
 	tests := map[string]string{
-		"a|b":        `a\|b`,
-		`a\|b`:       `a\|b`,   // already escaped
-		`a\\|b`:      `a\\\|b`, // an escaped backslash, then a bare pipe
-		"`x|y`":      "`x\\|y`",
-		"no pipes":   "no pipes",
-		"||":         `\|\|`,
-		`\` + "|end": `\|end`,
+		"a|b":                 "a\\|b",
+		"a\\|b":               "a\\|b",     // text mdText escaped already
+		"a\\\\|b":             "a\\\\\\|b", // an escaped backslash, then a bare pipe
+		"`x|y`":               "`x\\|y`",
+		"`x\\|y`":             "`x\\\\|y`", // a code span holding x\|y: GitHub drops the added backslash only
+		"``a`|b``":            "``a`\\|b``",
+		"\\`x|y\\`":           "\\`x\\|y\\`", // escaped backticks open no span
+		"`open|":              "`open\\|",    // nor an unclosed run
+		"no pipes":            "no pipes",
+		"||":                  "\\|\\|",
+		"\\" + "|end":         "\\|end",
+		"`a` | `b|c` \\| `d`": "`a` \\| `b\\|c` \\| `d`",
 	}
 	for in, want := range tests {
 		if got := mdCell(in); got != want {
 			t.Errorf("mdCell(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestMarkdownCutsLongVars: a var a step set from a whole output (set:
+// {log: stdout}) is shown in the facts cut, as assertion values are, not
+// as a cell of a megabyte.
+func TestMarkdownCutsLongVars(t *testing.T) {
+	r := passedResult()
+	r.Vars["log"] = strings.Repeat("line of log\n", 100000)
+	md := string(renderResult(t, "md", r))
+	if len(md) > 30000 {
+		t.Errorf("the report is %d bytes long", len(md))
+	}
+	want := "| Var `log` | `" + strings.Repeat("line of log↵", 24) + "line of log…` (1200000 characters; full value in the JSON result) |"
+	if !strings.Contains(md, want) {
+		t.Errorf("the report lacks the cut var:\n%s", want)
+	}
+	if !strings.Contains(md, "| Var `image` | `busybox:1.36` |") {
+		t.Error("a short var is not shown whole")
 	}
 }

@@ -131,6 +131,7 @@ type Result struct {
 	Duration           Seconds           `json:"duration" doc:"Length of the run in seconds."`
 	Verdict            Verdict           `json:"verdict" enum:"passed,failed,interrupted,error" doc:"Outcome of the run; error means it could not run (cluster unusable, context guard, invalid runbook)."`
 	Error              string            `json:"error,omitempty" doc:"Run-level reason when the run did not pass on its own terms: timeout, interrupted by SIGINT, context guard, ..."`
+	TimedOut           bool              `json:"timedOut,omitempty" doc:"True when the run's timeout expired before its steps ended."`
 	Warnings           []string          `json:"warnings,omitempty" doc:"What the run could not check, whatever its verdict: values of Secrets a pod the run entered references that could not be read for redaction, ..."`
 	ArtifactDir        string            `json:"artifactDir,omitempty" doc:"Directory the run's steps write files into (runbook run --artifacts); the path of each artifact is relative to it. It exists only if a step wrote a file."`
 	Steps              []StepResult      `json:"steps" doc:"Every step in the order it ran or was skipped, finally and onFailure steps included."`
@@ -184,6 +185,8 @@ type StepResult struct {
 	StderrTruncated bool              `json:"stderrTruncated,omitempty" doc:"True when stderr was cut at the executor's limit (MaxJSONOutputBytes)."`
 	ExitCode        *int              `json:"exitCode,omitempty" doc:"Exit code of the step's command, when it ran one."`
 	Error           string            `json:"error,omitempty" doc:"Why the step's action failed."`
+	TimedOut        bool              `json:"timedOut,omitempty" doc:"True when the step failed because a timeout expired (the step's or the run's) before its action ended: JUnit reports it as an error, not a failure."`
+	ClusterError    bool              `json:"clusterError,omitempty" doc:"True when the step failed because the cluster refused or failed its request (forbidden, unauthorized, a server error or timeout, throttled, unreachable), not because of what it found: JUnit reports it as an error, not a failure."`
 	ExpectFailure   bool              `json:"expectFailure,omitempty" doc:"The step passes only if its action fails."`
 	ContinueOnError bool              `json:"continueOnError,omitempty" doc:"A failure of this step does not stop the run."`
 	Assertions      []Assertion       `json:"assertions,omitempty" doc:"The step's assertions, in order."`

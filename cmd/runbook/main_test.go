@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +23,11 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestExitCodes(t *testing.T) {
+	// A server that refuses connections: every command that talks to the
+	// cluster says it cannot be used, exit 3.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	down := []string{"--server", gone.URL, "--kubeconfig", "/dev/null"}
 	tests := []struct {
 		args    []string
 		code    int
@@ -42,9 +49,23 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--keep-results", "0", "../../examples/distroless.yaml"}, exitInvalid, "--keep-results 0: keep at least 1"},
 		{[]string{"job", "--keep-results", "-1", "../../examples/distroless.yaml"}, exitInvalid, "--keep-results -1: keep at least 1"},
 		{[]string{"run", "--kubeconfig", "/nonexistent/kubeconfig", "../../examples/distroless.yaml"}, exitCluster, "cannot use the cluster"},
+		{append([]string{"run", "../../examples/distroless.yaml"}, down...), exitCluster, "cannot be used"},
+		{append([]string{"plan", "--preflight", "../../examples/distroless.yaml"}, down...), exitCluster, "plan --preflight: the cluster at " + gone.URL + " (--server) cannot be used"},
+		{append([]string{"cleanup", "-n", "x"}, down...), exitCluster, "connection refused"},
+		{append([]string{"results"}, down...), exitCluster, "connection refused"},
+		{append([]string{"results", "show", "r-1"}, down...), exitCluster, "connection refused"},
+		{append([]string{"job", "--apply", "../../examples/distroless.yaml"}, down...), exitCluster, "connection refused"},
+		{[]string{"rbac", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
+		{[]string{"report", "testdata/missing.json"}, exitInvalid, "no such file or directory"},
+		{[]string{"job", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
+		{[]string{"cleanup", "extra"}, exitInvalid, "takes no arguments"},
 		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},
 		{[]string{"version"}, exitPassed, ""},
+		// report renders a result: done, whatever the run's verdict.
+		{[]string{"report", "-o", "junit", "../../report/testdata/failed.json.golden"}, exitPassed, ""},
+		{[]string{"report", "-o", "md", "../../report/testdata/error.json.golden"}, exitPassed, ""},
+		{[]string{"report", "../../README.md"}, exitInvalid, "not a runbook result"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

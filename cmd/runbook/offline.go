@@ -172,6 +172,15 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 		if c, err = o.kube.clients(); err != nil {
 			return err
 		}
+		// A cluster that does not answer fails no check of the runbook's:
+		// it is unusable (exit 3, as for run), not a list of failed checks.
+		if _, err := c.ServerVersion(ctx); err != nil {
+			server := c.Server
+			if c.Source != "" {
+				server += " (" + c.Source + ")"
+			}
+			return exitf(exitCluster, "%s plan --preflight: the cluster at %s cannot be used: %s", programName(), server, o.kube.redact(err.Error()))
+		}
 		po.Cluster, po.Context = c, ctx
 	}
 	p, err := engine.MakePlan(rb, po)

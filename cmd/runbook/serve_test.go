@@ -39,6 +39,8 @@ func TestServeCommandLine(t *testing.T) {
 		{[]string{"serve", "--routes", routes, "--token-file", empty}, exitInvalid, "--token-file: the token is empty or holds white space"},
 		{[]string{"serve", "--routes", routes, "--token-file", filepath.Join(dir, "nope")}, exitInvalid, "no such file or directory"},
 		{[]string{"serve", "--routes", routes, "extra"}, exitInvalid, `no arguments expected, found "extra"`},
+		// A cluster that refuses connections cannot be used: exit 3.
+		{[]string{"serve", "--routes", routes, "--install", "--server", "https://127.0.0.1:1", "--kubeconfig", "/dev/null"}, exitCluster, "connection refused"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -332,6 +332,9 @@ func TestParallelGroupRunTimeout(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("steps (-want +got):\n%s\nrun error: %s", diff, res.Error)
 	}
+	if !res.TimedOut || !res.Steps[0].TimedOut || !res.Steps[1].TimedOut || res.Steps[3].TimedOut {
+		t.Errorf("timed out: run %v, steps %v %v %v; want the run and the two steps it cut short", res.TimedOut, res.Steps[0].TimedOut, res.Steps[1].TimedOut, res.Steps[3].TimedOut)
+	}
 	for _, s := range res.Steps {
 		if strings.Contains(s.Stdout, "s3cr3t-value") {
 			t.Errorf("step %s: the secret is in its stdout %q", s.ID, s.Stdout)

@@ -215,6 +215,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	case stopErr != nil:
 		r.res.Verdict = report.VerdictFailed
 		r.res.Error = stopErr.Error()
+		r.res.TimedOut = errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	case r.failed:
 		r.res.Verdict = report.VerdictFailed
 	default:
@@ -529,6 +530,11 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		sr.Status = report.StatusPassed
 	default:
 		sr.Status = report.StatusFailed
+		// Cut short by a deadline (the step's or the run's), not failed
+		// on its own terms.
+		sr.TimedOut = out.Err != nil && errors.Is(stepCtx.Err(), context.DeadlineExceeded)
+		// Or unable to ask (forbidden, a server error, no answer).
+		sr.ClusterError = !sr.TimedOut && kube.IsClusterError(out.Err)
 	}
 	view := stepView(results, sr.Status, out.Target)
 	return sr, view

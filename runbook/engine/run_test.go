@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -133,15 +137,23 @@ func TestRunStepTimeout(t *testing.T) {
   finally:
   - name: after
     local: {command: ["true"]}
+  - name: fails on its own
+    local: {command: ["false"]}
 `)
 	if time.Since(start) > 20*time.Second {
 		t.Fatalf("the step timeout did not stop the command")
 	}
-	if res.Steps[0].Status != report.StatusFailed || !strings.Contains(res.Steps[0].Error, "the step's timeout of 300ms expired") {
-		t.Errorf("step: %s %q", res.Steps[0].Status, res.Steps[0].Error)
+	if res.Steps[0].Status != report.StatusFailed || !strings.Contains(res.Steps[0].Error, "the step's timeout of 300ms expired") || !res.Steps[0].TimedOut {
+		t.Errorf("step: %s %q, timed out %v", res.Steps[0].Status, res.Steps[0].Error, res.Steps[0].TimedOut)
 	}
 	if res.Steps[1].Status != report.StatusPassed {
 		t.Errorf("finally after a timeout: %+v", res.Steps[1])
+	}
+	if res.Steps[2].Status != report.StatusFailed || res.Steps[2].TimedOut {
+		t.Errorf("a step that fails in its time: %s, timed out %v", res.Steps[2].Status, res.Steps[2].TimedOut)
+	}
+	if res.TimedOut {
+		t.Error("the run's own timeout did not expire, yet the result says it did")
 	}
 }
 
@@ -191,5 +203,44 @@ func TestRunRedactsSecrets(t *testing.T) {
 `)
 	if strings.Contains(res.Steps[0].Stdout, "s3cr3t-value") || !strings.Contains(res.Steps[0].Stdout, "token is") {
 		t.Errorf("stdout not redacted: %q", res.Steps[0].Stdout)
+	}
+}
+
+// TestRunClusterErrors: a step the cluster refused (forbidden) is marked
+// clusterError, for JUnit to report an error; a step told "not found" is
+// a plain failure.
+func TestRunClusterErrors(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  allowPrivileged: true
+  steps:
+  - name: refused
+    node: {name: guarded, image: busybox:1.36}
+    continueOnError: true
+  - name: absent
+    node: {name: nowhere, image: busybox:1.36}
+    continueOnError: true
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fake.NewClientset()
+	k.PrependReactor("get", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.GetAction).GetName() == "guarded" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "guarded", errors.New("no rights"))
+		}
+		return false, nil, nil
+	})
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(k, nil, nil, "default"), RunID: "rb-test"})
+	type outcome struct {
+		Status       report.Status
+		ClusterError bool
+		Forbidden    bool
+	}
+	var got []outcome
+	for _, s := range res.Steps {
+		got = append(got, outcome{s.Status, s.ClusterError, strings.Contains(s.Error, "forbidden")})
+	}
+	want := []outcome{{report.StatusFailed, true, true}, {report.StatusFailed, false, false}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s\n%s", diff, summary(res))
 	}
 }

@@ -295,6 +295,11 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 		rc.metrics.started.WithLabelValues(route.Name).Inc()
 		lines = append(lines, fmt.Sprintf("%s %s: started %s (runbook %s, namespace %s)", show(a.Name()), show(a.Key()), job, run.Runbook, orDefault(target.Namespace)))
 	}
+	if msg.TruncatedAlerts > 0 {
+		// Alertmanager cut the group at the receiver's max_alerts: those
+		// alerts never reach us, and must not go unsaid.
+		lines = append(lines, fmt.Sprintf("%d more alerts of group %s were left out by Alertmanager (max_alerts): they start no run", msg.TruncatedAlerts, show(msg.GroupKey)))
+	}
 	for _, l := range lines {
 		rc.opts.Log.Print(l)
 	}

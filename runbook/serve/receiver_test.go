@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -374,5 +375,30 @@ func TestNoForgedLines(t *testing.T) {
 	}
 	if got, want := w.Body.String(), `"x\nKubePodCrashLooping a: started job/evil" f1: no route`+"\n"; got != want {
 		t.Errorf("answer %q, want %q", got, want)
+	}
+}
+
+// TestTruncatedAlertsAreSaid: alerts Alertmanager left out of a group
+// (max_alerts) start no run; the answer and the log say how many.
+func TestTruncatedAlertsAreSaid(t *testing.T) {
+	var logged strings.Builder
+	rs, err := LoadRoutes("testdata/routes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &fakeStarter{}
+	rc, err := NewReceiver(Options{Routes: rs, Starter: st, Token: testToken, Window: time.Minute, MaxActive: 5, MaxBody: 64 << 10,
+		Now: (&clock{}).now, Log: log.New(&logged, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Replace(notification(StatusFiring, "a"), `"truncatedAlerts":0`, `"truncatedAlerts":7`, 1)
+	w := post(rc, body)
+	want := "7 more alerts of group {}:{alertname=\"KubePodCrashLooping\"} were left out by Alertmanager (max_alerts): they start no run\n"
+	if w.Code != 200 || len(st.runs) != 1 || !strings.HasSuffix(w.Body.String(), want) {
+		t.Errorf("%d, %d runs, answer %q; want 200, 1 run and the answer ending %q", w.Code, len(st.runs), w.Body, want)
+	}
+	if !strings.Contains(logged.String(), "7 more alerts of group") {
+		t.Errorf("the log does not say it:\n%s", logged.String())
 	}
 }
