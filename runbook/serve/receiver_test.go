@@ -387,7 +387,7 @@ func TestTruncatedAlertsAreSaid(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &fakeStarter{}
-	rc, err := NewReceiver(Options{Routes: rs, Starter: st, Token: testToken, Window: time.Minute, MaxActive: 5, MaxBody: 64 << 10,
+	rc, err := NewReceiver(Options{Routes: rs, Starter: st, TokenFile: testTokenFile(t), Window: time.Minute, MaxActive: 5, MaxBody: 64 << 10,
 		Now: (&clock{}).now, Log: log.New(&logged, "", 0)})
 	if err != nil {
 		t.Fatal(err)
