@@ -96,13 +96,14 @@ func notWord(c rune) bool {
 var ErrPayload = errors.New("invalid payload")
 
 // DecodeMessage reads one webhook notification strictly: one JSON object,
-// no unknown field, nothing after it, version "4", statuses firing or
-// resolved, every alert named, within MaxAlerts and MaxLabels. Every error
-// wraps ErrPayload, and an error reading r (such as *http.MaxBytesError)
-// stays findable with errors.As.
+// nothing after it, version "4", statuses firing or resolved, every alert
+// named, within MaxAlerts and MaxLabels. A field it does not know is read
+// past: Alertmanager adds fields to version 4 (groupKey, truncatedAlerts
+// came later), and refusing them would stop every run at its next
+// upgrade. Every error wraps ErrPayload, and an error reading r (such as
+// *http.MaxBytesError) stays findable with errors.As.
 func DecodeMessage(r io.Reader) (*Message, error) {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
 	var m Message
 	if err := dec.Decode(&m); err != nil {
 		return nil, payloadError(err)
