@@ -24,8 +24,6 @@ const (
 	// all together, so a directory of many small files does not swell the reports; the
 	// files beyond are linked only.
 	maxCpContentBytes = 64 << 10
-	// defaultContainerAnnotation names a pod's default container, as kubectl reads it.
-	defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 )
 
 // CpStep copies a file or a directory out of a running container into the
@@ -151,7 +149,7 @@ func (s *CpStep) Plan(p *Planner) (*Planned, error) {
 	}
 	container := a.container
 	if pt.pod != nil {
-		if c, err := cpContainer(pt.pod, a.container); err == nil {
+		if c, _, err := cpContainer(pt.pod, a.container); err == nil {
 			container = c
 		}
 	}
@@ -197,7 +195,12 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Pod = ObjectMap(pod)
-	if a.container, err = cpContainer(pod, a.container); err != nil {
+	var notes []string
+	a.container, notes, err = cpContainer(pod, a.container)
+	for _, n := range notes {
+		e.logf("%s", n)
+	}
+	if err != nil {
 		return out.fail(err)
 	}
 	out.Kubectl = a.kubectl(filepath.Join(e.ArtifactDir, filepath.FromSlash(a.to)))
@@ -216,36 +219,25 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.Artifacts = append(out.Artifacts, art)
 	}
 	out.Values = map[string]any{resultFiles.Name: filesOf(out.Artifacts)}
+	// kubectl's notes on the container first, as kubectl cp prints them before tar runs.
 	out.Stderr = res.Stderr
+	if len(notes) > 0 {
+		out.Stderr = strings.Join(notes, "\n") + "\n" + res.Stderr
+	}
 	for _, n := range res.Notes {
 		out.Stderr += "cp: " + n + "\n"
 	}
 	return out.fail(cpError(res.Err, a))
 }
 
-// cpContainer picks the container to copy from, as kubectl does when none is named (the
-// default-container annotation, then the first container), and checks that it exists and
-// runs: tar cannot run in a container that has stopped.
-func cpContainer(pod *corev1.Pod, name string) (string, error) {
+// cpContainer picks the container to copy from as kubectl cp does (chooseContainer, the
+// rule of kubectl exec), with kubectl's notes, and checks that it runs: tar cannot run in
+// a container that has stopped.
+func cpContainer(pod *corev1.Pod, name string) (string, []string, error) {
 	id := pod.Namespace + "/" + pod.Name
-	if name == "" {
-		name = pod.Annotations[defaultContainerAnnotation]
-	}
-	if name == "" && len(pod.Spec.Containers) > 0 {
-		name = pod.Spec.Containers[0].Name
-	}
-	var names []string
-	for _, c := range pod.Spec.Containers {
-		names = append(names, c.Name)
-	}
-	for _, c := range pod.Spec.InitContainers {
-		names = append(names, c.Name+" (init)")
-	}
-	for _, c := range pod.Spec.EphemeralContainers {
-		names = append(names, c.Name+" (ephemeral)")
-	}
-	if !containerNameTaken(pod, name) {
-		return "", fmt.Errorf("pod %s has no container %q (it has: %s)", id, name, strings.Join(names, ", "))
+	name, notes, err := chooseContainer(pod, name, kube.ChooseAttach)
+	if err != nil {
+		return "", nil, err
 	}
 	statuses := append(append(append([]corev1.ContainerStatus{}, pod.Status.ContainerStatuses...),
 		pod.Status.InitContainerStatuses...), pod.Status.EphemeralContainerStatuses...)
@@ -260,11 +252,11 @@ func cpContainer(pod *corev1.Pod, name string) (string, error) {
 		case st.State.Terminated != nil:
 			state = fmt.Sprintf("terminated with exit code %d", st.State.Terminated.ExitCode)
 		}
-		return "", fmt.Errorf("container %q of pod %s is not running (%s): cp runs tar in it, so it must run. "+
+		return "", notes, fmt.Errorf("container %q of pod %s is not running (%s): cp runs tar in it, so it must run. "+
 			"A debug or node step whose container a cp reads needs waitFor: Running and a command that keeps running, e.g. [sleep, \"3600\"]",
 			name, id, state)
 	}
-	return name, nil
+	return name, notes, nil
 }
 
 // cpError says what to do about the failures people meet.

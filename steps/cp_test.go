@@ -130,12 +130,12 @@ func TestCpContainer(t *testing.T) {
 		{"the first container by default", "", pod(), "app", ""},
 		{"an ephemeral container by name", "debugger", pod(), "debugger", ""},
 		{"the default-container annotation", "", annotated, "", `container "sidecar" of pod default/web is not running (waiting: CrashLoopBackOff)`},
-		{"no such container", "nope", pod(), "", `pod default/web has no container "nope" (it has: app, sidecar, init (init), debugger (ephemeral))`},
+		{"no such container", "nope", pod(), "", `container nope is not valid for pod web out of: app, sidecar, debugger (ephem), init (init)`},
 		{"a terminated container", "init", pod(), "", `container "init" of pod default/web is not running (terminated with exit code 0)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := cpContainer(tt.pod, tt.container)
+			got, _, err := cpContainer(tt.pod, tt.container)
 			if got != tt.want || !strings.Contains(errString(err), tt.wantErr) || (err == nil) != (tt.wantErr == "") {
 				t.Errorf("cpContainer = %q, %v; want %q, %q", got, err, tt.want, tt.wantErr)
 			}

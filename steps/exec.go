@@ -17,7 +17,9 @@ import (
 type ExecStep struct {
 	// PodTarget is the pod to run the command in.
 	PodTarget `yaml:",inline" json:",inline"`
-	// Container in the pod; required when the pod has more than one.
+	// Container in the pod (default: the pod's default container, as kubectl
+	// exec picks it: the kubectl.kubernetes.io/default-container annotation,
+	// else the first container; see "Containers" in docs/format.md).
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Command is the argv to run; no shell unless you name one.
 	Command []expression.Template `yaml:"command" json:"command"`
@@ -73,10 +75,6 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	ns, pod := t.ns, t.name
-	if t.pod != nil {
-		// The run has the pod: the Secrets it references are found without a read.
-		out.Pod = ObjectMap(t.pod)
-	}
 	container, err := e.Render(s.Container)
 	if err != nil {
 		return out.fail(err)
@@ -90,11 +88,20 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Kubectl = s.kubectl(ns, pod, container, argv)
+	// Without a container, kubectl's (the pod is read for it); with the pod in hand,
+	// the named one is checked as kubectl checks it. The pod in out.Pod also lets the
+	// Secrets it references be found without a read.
+	container, p, err := stepContainer(ctx, e, out, t, container, kube.ChooseAttach)
+	if err != nil {
+		return out.fail(err)
+	}
+	out.Kubectl = s.kubectl(ns, pod, container, argv)
+	notes := out.Stderr
 	var in *strings.Reader
 	if !s.Stdin.IsZero() {
 		in = strings.NewReader(stdin)
 	}
-	if f := e.live(ctx, nil, EnteredPod{Namespace: ns, Name: pod, Pod: t.pod}); f != nil {
+	if f := e.live(ctx, nil, EnteredPod{Namespace: ns, Name: pod, Pod: p}); f != nil {
 		// Also hand the output over as it comes, for the live progress.
 		ctx = kube.WithOutput(ctx, f)
 	}
@@ -104,7 +111,8 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 	} else {
 		r = kube.Exec(ctx, e.Clients, ns, pod, container, argv, nil, e.MaxOutput)
 	}
-	out.Stdout, out.Stderr = r.Stdout, r.Stderr
+	// kubectl's notes come first on stderr, as kubectl exec prints them before the command runs.
+	out.Stdout, out.Stderr = r.Stdout, notes+r.Stderr
 	out.ExitCode = intPtr(r.ExitCode)
 	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: report.ActionExec})
 	return out.fail(r.Err)

@@ -16,7 +16,9 @@ import (
 type LogsStep struct {
 	// PodTarget is the pod whose log is read.
 	PodTarget `yaml:",inline" json:",inline"`
-	// Container in the pod; required when the pod has more than one.
+	// Container in the pod (default: the pod's default container, as kubectl
+	// logs picks it: the kubectl.kubernetes.io/default-container annotation,
+	// else the first container; see "Containers" in docs/format.md).
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Previous reads the log of the container's previous instance, the one
 	// that crashed before the last restart (kubectl logs --previous). Right
@@ -34,8 +36,14 @@ var logsKind = Kind{
 	Name:    "logs",
 	Summary: "read a container's log into stdout (kubectl logs)",
 	New:     func() Action { return &LogsStep{} },
-	Results: []Result{resultStdout},
+	Results: []Result{resultStdout, resultLogsStderr},
 }
+
+// resultLogsStderr is what kubectl logs would print on stderr: its notes on the
+// container it chose when the step names none.
+var resultLogsStderr = Result{runbook.Result{Name: "stderr", Type: "",
+	Doc: "kubectl's notes on the container chosen when the step names none (Defaulted container ...)"},
+	func(o *Outcome) any { return o.Stderr }}
 
 // Check implements Action.
 func (s *LogsStep) Check(*runbook.CheckContext) []runbook.FieldError {
@@ -90,13 +98,16 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	ns, pod := t.ns, t.name
-	if t.pod != nil {
-		// The run has the pod: the Secrets it references are found without a read.
-		out.Pod = ObjectMap(t.pod)
-	}
 	container, err := e.Render(s.Container)
 	if err != nil {
 		return out.fail(fmt.Errorf("container: %w", err))
+	}
+	out.Kubectl, _ = s.options(ns, pod, container)
+	// Without a container, kubectl logs' (the pod is read for it); with the pod in
+	// hand, the named one is checked as kubectl checks it. The pod in out.Pod also
+	// lets the Secrets it references be found without a read.
+	if container, _, err = stepContainer(ctx, e, out, t, container, kube.ChooseLogs); err != nil {
+		return out.fail(err)
 	}
 	out.Kubectl, _ = s.options(ns, pod, container)
 	o := kube.LogOptions{Previous: s.Previous, TailLines: s.TailLines, MaxBytes: e.MaxOutput}

@@ -43,7 +43,7 @@ func TestTargetRun(t *testing.T) {
 		t.Fatal(out.Err)
 	}
 	want := []ObjectRef{{Kind: "Deployment", Namespace: "default", Name: "web", Action: "read"}, {Kind: "Pod", Namespace: "default", Name: "web-a", Action: "read"}}
-	if out.Target != "pod default/web-a (from deployment/web)" || out.Kubectl != "kubectl logs web-a -n default" || !cmp.Equal(out.Touched, want) {
+	if out.Target != "pod default/web-a (from deployment/web)" || out.Kubectl != "kubectl logs web-a -n default -c app" || !cmp.Equal(out.Touched, want) {
 		t.Errorf("logs: target %q, kubectl %q, touched %v", out.Target, out.Kubectl, out.Touched)
 	}
 	if name, _ := out.Pod["metadata"].(map[string]any)["name"].(string); name != "web-a" {
@@ -52,7 +52,7 @@ func TestTargetRun(t *testing.T) {
 
 	// kubectl exec takes the one with the fewest.
 	out = (&ExecStep{PodTarget: PodTarget{Selector: tpl(t, "app=${{ vars.name }}")}, Command: []expression.Template{tpl(t, "true")}}).Run(ctx, env.Env)
-	if out.Target != "pod default/web-b (from selector app=web)" || out.Kubectl != "kubectl exec web-b -n default -- true" {
+	if out.Target != "pod default/web-b (from selector app=web)" || out.Kubectl != "kubectl exec web-b -n default -c app -- true" {
 		t.Errorf("exec: target %q, kubectl %q", out.Target, out.Kubectl)
 	}
 
