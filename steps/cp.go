@@ -147,18 +147,26 @@ func (s *CpStep) Plan(p *Planner) (*Planned, error) {
 	if err != nil {
 		command = []string{"tar", "cf", "-", "-C", "<dir of " + a.src + ">", "--", "<base of " + a.src + ">"}
 	}
-	container := a.container
-	if pt.pod != nil {
-		if c, _, err := cpContainer(pt.pod, a.container); err == nil {
-			container = c
+	container, kubectlContainer := a.container, a.container
+	pl := pt.planned()
+	if pt.pod != nil && !kube.Unknown(a.container) {
+		// The pod is known: the container chosen as the run chooses it (but not whether
+		// it runs, which the plan cannot know).
+		c, notes, err := chooseContainer(pt.pod, a.container, kube.ChooseAttach)
+		if err != nil {
+			pl.Fails = err.Error()
+		} else {
+			container, kubectlContainer = c, c
+		}
+		for _, n := range notes {
+			pl.Notes = append(pl.Notes, kube.ChooseAttach.String()+" says: "+n)
 		}
 	}
 	if container == "" {
-		container = "<default container>"
+		container = "<default container of " + pt.name + ">"
 	}
 	dest := "<artifacts>/" + a.to
-	pl := pt.planned()
-	pl.Kubectl = cpArgs{ns: a.ns, pod: pt.kubectlName(false), container: a.container, src: a.src}.kubectl(dest)
+	pl.Kubectl = cpArgs{ns: a.ns, pod: pt.kubectlName(false), container: kubectlContainer, src: a.src}.kubectl(dest)
 	if !pt.listed {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: a.ns, Name: a.pod,
 			Note: "read the pod to choose and check the container (from the run's pod watch when it has it)"})

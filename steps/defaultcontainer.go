@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
 // defaultContainerAnnotation names a pod's default container, as kubectl reads it
@@ -100,4 +102,45 @@ func stepContainer(ctx context.Context, e *Env, out *Outcome, t runTarget, name 
 		out.Stderr += n + "\n"
 	}
 	return name, pod, err
+}
+
+// plannedContainer is a step's container as a plan knows it.
+type plannedContainer struct {
+	// call is the container the step's call names: the container, or
+	// <default container of POD> when the plan does not know the pod.
+	call string
+	// kubectl is the container of the kubectl line, "" when the plan does not
+	// know it (kubectl, given no -c, picks the same).
+	kubectl string
+}
+
+// planContainer plans a step's container (rendered: name) as the run chooses it
+// (stepContainer): when the container is omitted, the read of the pod, unless the
+// target lists it, and the container kubectl would take when the plan knows the pod
+// (an earlier step creates it, or plan --preflight read it), with kubectl's notes; a
+// container the known pod lacks is where the run fails.
+func planContainer(pt *plannedTarget, pl *Planned, t expression.Template, name string, rule kube.PodChoice) plannedContainer {
+	omitted := name == "" || (t.HasExpressions() && kube.Unknown(name))
+	if omitted && !pt.listed {
+		note := "read the pod to choose the container as " + rule.String() + " does (from the run's pod watch when it has it)"
+		if name != "" {
+			note = "when container renders empty: " + note
+		}
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: pt.ns, Name: pt.name, Note: note})
+	}
+	if pt.pod == nil || (name != "" && kube.Unknown(name)) {
+		if name == "" {
+			return plannedContainer{call: "<default container of " + pt.name + ">"}
+		}
+		return plannedContainer{call: name, kubectl: name}
+	}
+	chosen, notes, err := chooseContainer(pt.pod, name, rule)
+	if err != nil {
+		pl.Fails = err.Error()
+		return plannedContainer{call: cmp.Or(name, "<default container of "+pt.name+">"), kubectl: name}
+	}
+	for _, n := range notes {
+		pl.Notes = append(pl.Notes, rule.String()+" says: "+n)
+	}
+	return plannedContainer{call: chosen, kubectl: chosen}
 }

@@ -160,3 +160,45 @@ func TestStepDefaultContainer(t *testing.T) {
 		t.Errorf("logs from the pod watch: %v, %q, %d GETs", out.Err, out.Kubectl, podGets(env.kube.Actions()))
 	}
 }
+
+// A plan shows the container the run will use: kubectl's choice when it knows the pod,
+// else <default container of POD> and the read that chooses it.
+func TestPlanDefaultContainer(t *testing.T) {
+	p := testPlanner(t)
+	p.Pods["default/web"] = meshPod("app")
+	pl, err := (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "web")}}).Plan(p)
+	if err != nil || pl.Kubectl != "kubectl logs web -n default -c app" || len(pl.Calls) != 2 ||
+		pl.Calls[0].Verb != "get" || pl.Calls[1].Body.(map[string]any)["container"] != "app" || pl.Fails != "" {
+		t.Errorf("logs, known pod: %v %q %+v fails %q", err, pl.Kubectl, pl.Calls, pl.Fails)
+	}
+
+	p.Pods["default/web"] = meshPod("")
+	pl, _ = (&ExecStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Command: []expression.Template{tpl(t, "true")}}).Plan(p)
+	if pl.Kubectl != "kubectl exec web -n default -c istio-proxy -- true" || pl.Calls[1].Body.(map[string]any)["container"] != "istio-proxy" ||
+		!cmp.Equal(pl.Notes, []string{`kubectl exec says: Defaulted container "istio-proxy" out of: istio-proxy, app`}) {
+		t.Errorf("exec, known pod: %q %+v %q", pl.Kubectl, pl.Calls, pl.Notes)
+	}
+
+	p.Pods["default/web"] = meshPod("nope")
+	pl, _ = (&ExecStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Command: []expression.Template{tpl(t, "true")}}).Plan(p)
+	if !strings.HasPrefix(pl.Fails, "container nope is not valid for pod web") {
+		t.Errorf("exec, bad annotation: fails %q", pl.Fails)
+	}
+
+	p = testPlanner(t)
+	pl, _ = (&ExecStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Command: []expression.Template{tpl(t, "true")}}).Plan(p)
+	if pl.Kubectl != "kubectl exec web -n default -- true" || len(pl.Calls) != 2 || pl.Calls[0].Verb != "get" || pl.Calls[0].Resource != "pods" ||
+		pl.Calls[1].Body.(map[string]any)["container"] != "<default container of web>" {
+		t.Errorf("exec, unknown pod: %q %+v", pl.Kubectl, pl.Calls)
+	}
+	// The target lists the pod: no read.
+	pl, _ = (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "deploy/web")}}).Plan(p)
+	if n := len(pl.Calls); n != 3 || pl.Calls[2].Body.(map[string]any)["container"] != "<default container of <pod of deployment/web>>" {
+		t.Errorf("logs of a deployment: %+v", pl.Calls)
+	}
+	// A named container: no read.
+	pl, _ = (&LogsStep{PodTarget: PodTarget{Pod: tpl(t, "web")}, Container: tpl(t, "app")}).Plan(p)
+	if len(pl.Calls) != 1 || pl.Kubectl != "kubectl logs web -n default -c app" {
+		t.Errorf("logs, named: %q %+v", pl.Kubectl, pl.Calls)
+	}
+}

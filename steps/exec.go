@@ -58,11 +58,12 @@ func (s *ExecStep) kubectl(ns, pod, container string, argv []string) string {
 func (s *ExecStep) Plan(p *Planner) (*Planned, error) {
 	pt := s.spec(kube.ChooseAttach).plan(p, p.Namespace, false)
 	ns, pod := pt.ns, pt.name
-	container, argv := p.Render(s.Container), p.RenderAll(s.Command)
+	argv := p.RenderAll(s.Command)
 	pl := pt.planned()
-	pl.Kubectl = s.kubectl(ns, pt.kubectlName(true), container, argv)
+	c := planContainer(&pt, pl, s.Container, p.Render(s.Container), kube.ChooseAttach)
+	pl.Kubectl = s.kubectl(ns, pt.kubectlName(true), c.kubectl, argv)
 	pl.Calls = append(pl.Calls, Call{Verb: "create", Resource: "pods", Subresource: "exec", Namespace: ns, Name: pod,
-		Body: map[string]any{"container": container, "command": argv, "stdin": !s.Stdin.IsZero()},
+		Body: map[string]any{"container": c.call, "command": argv, "stdin": !s.Stdin.IsZero()},
 		Note: "streamed over WebSocket (SPDY as the fallback)"})
 	return pl, nil
 }

@@ -82,9 +82,10 @@ func (s *LogsStep) options(ns, pod, container string) (string, map[string]any) {
 // Plan implements Action.
 func (s *LogsStep) Plan(p *Planner) (*Planned, error) {
 	pt := s.spec(kube.ChooseLogs).plan(p, p.Namespace, false)
-	container := p.Render(s.Container)
-	cmd, params := s.options(pt.ns, pt.kubectlName(true), container)
 	pl := pt.planned()
+	c := planContainer(&pt, pl, s.Container, p.Render(s.Container), kube.ChooseLogs)
+	cmd, params := s.options(pt.ns, pt.kubectlName(true), c.kubectl)
+	params["container"] = c.call
 	pl.Kubectl = cmd
 	pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: pt.ns, Name: pt.name, Body: params, Note: "query parameters; the log is capped at the run's output limit"})
 	return pl, nil

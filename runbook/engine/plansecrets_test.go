@@ -53,7 +53,8 @@ func TestPlanReadsSecretsOfEnteredPods(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"exec: GET secrets default/creds", "exec: GET secrets default/db", "logs: GET pods default/other"}
+	// Each exec reads the pod to choose its container (none named; no pod watch without a wait).
+	want := []string{"exec: GET pods default/web", "exec: GET secrets default/creds", "exec: GET secrets default/db", "exec: GET pods default/web", "logs: GET pods default/other"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("planned reads (-want +got):\n%s", diff)
 	}

@@ -52,9 +52,11 @@ func countActions(cs *fake.Clientset, verb, resource string) int {
 	return n
 }
 
+// The first logs step reads the pod to choose its container (none named), and the
+// run reuses it to find the Secrets; the second names its container: no read.
 const logsTwice = `  steps:
   - logs: {pod: web}
-  - logs: {pod: web}
+  - logs: {pod: web, container: app}
   - local: {command: [echo, "DB_PASSWORD=hunter2-db-password API_TOKEN=api-token-0123456789"]}
 `
 
@@ -213,7 +215,7 @@ func TestCheckSecretVars(t *testing.T) {
 func TestRunReadsSecretsOncePerPodInAFanOut(t *testing.T) {
 	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  steps:
   - forEach: {items: "[1, 2, 3, 4]", concurrency: 4}
-    logs: {pod: web}
+    logs: {pod: web, container: app}
 `), runbook.LoadOptions{Kinds: steps.Registry})
 	if err != nil {
 		t.Fatal(err)
