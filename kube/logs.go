@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
@@ -23,6 +22,18 @@ type LogOptions struct {
 	Previous bool
 	// MaxBytes keeps the first MaxBytes of the log (DefaultMaxBytes if <= 0).
 	MaxBytes int
+	// Timestamps starts each line with its RFC 3339 time (kubectl logs --timestamps).
+	Timestamps bool
+	// LimitBytes, when more than 0, asks the server for at most that many bytes of the
+	// log (kubectl logs --limit-bytes); a log cut there is not truncated: it was asked so.
+	LimitBytes int64
+}
+
+// SinceSeconds is the sinceSeconds kubectl logs --since=d sends: d rounded to the
+// nearest second, and at least 1 (kubectl sends 0 for less than half a second, which
+// the API server refuses).
+func SinceSeconds(d time.Duration) int64 {
+	return max(int64(d.Round(time.Second).Seconds()), 1)
 }
 
 // Logs reads a container's log, like kubectl logs (without following). It returns at most
@@ -39,17 +50,19 @@ func Logs(ctx context.Context, c *Clients, namespace, pod, container string, opt
 		maxBytes = DefaultMaxBytes
 	}
 	limit := int64(maxBytes) + 1
+	asked := opts.LimitBytes > 0 && opts.LimitBytes < limit
+	if asked {
+		limit = opts.LimitBytes
+	}
 	po := &corev1.PodLogOptions{
 		Container:  container,
 		Previous:   opts.Previous,
 		TailLines:  opts.TailLines,
+		Timestamps: opts.Timestamps,
 		LimitBytes: &limit,
 	}
 	if opts.Since != nil {
-		secs := int64(math.Ceil(opts.Since.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
+		secs := SinceSeconds(*opts.Since)
 		po.SinceSeconds = &secs
 	}
 	stream, err := c.Kube.CoreV1().Pods(namespace).GetLogs(pod, po).Stream(ctx)
@@ -64,6 +77,9 @@ func Logs(ctx context.Context, c *Clients, namespace, pod, container string, opt
 	}
 	if msg, ok := kubeletLogError(data); ok {
 		return "", false, &LogUnavailableError{Pod: namespace + "/" + pod, Container: container, Previous: opts.Previous, Kubelet: msg}
+	}
+	if asked && int64(len(data)) > limit {
+		return string(data[:limit]), false, nil
 	}
 	if len(data) > maxBytes {
 		return string(data[:maxBytes]), true, nil

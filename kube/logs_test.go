@@ -14,6 +14,15 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
+// TestSinceSeconds: --since as kubectl logs sends it, rounded to the nearest second.
+func TestSinceSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]int64{time.Millisecond: 1, 1400 * time.Millisecond: 1, 1500 * time.Millisecond: 2, 10 * time.Minute: 600} {
+		if got := SinceSeconds(d); got != want {
+			t.Errorf("SinceSeconds(%s) = %d, want %d", d, got, want)
+		}
+	}
+}
+
 func TestLogs(t *testing.T) {
 	tail := int64(20)
 	since := 90*time.Second + time.Millisecond
@@ -37,7 +46,22 @@ func TestLogs(t *testing.T) {
 			log:  "x\n",
 			want: "x\n",
 			wantQuery: url.Values{"container": {"app"}, "limitBytes": {"101"}, "tailLines": {"20"},
-				"sinceSeconds": {"91"}, "previous": {"true"}},
+				"sinceSeconds": {"90"}, "previous": {"true"}},
+		},
+		{
+			name:      "timestamps, limitBytes under the cap: cut, not truncated",
+			opts:      LogOptions{Timestamps: true, LimitBytes: 3, MaxBytes: 100},
+			log:       "0123456789",
+			want:      "012",
+			wantQuery: url.Values{"container": {"app"}, "limitBytes": {"3"}, "timestamps": {"true"}},
+		},
+		{
+			name:          "limitBytes over the cap: the cap",
+			opts:          LogOptions{LimitBytes: 50, MaxBytes: 4},
+			log:           "0123456789",
+			want:          "0123",
+			wantTruncated: true,
+			wantQuery:     url.Values{"container": {"app"}, "limitBytes": {"5"}},
 		},
 		{
 			name:          "longer than the cap",

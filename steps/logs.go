@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -30,6 +29,12 @@ type LogsStep struct {
 	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
 	// Since keeps only lines newer than this, e.g. 10m (kubectl logs --since).
 	Since *runbook.Duration `yaml:"since,omitempty" json:"since,omitempty" omit:"the whole log"`
+	// Timestamps starts each line with its RFC 3339 time, as the runtime
+	// recorded it (kubectl logs --timestamps).
+	Timestamps bool `yaml:"timestamps,omitempty" json:"timestamps,omitempty"`
+	// LimitBytes keeps only the first bytes of the log, cut by the server
+	// (kubectl logs --limit-bytes); the run's output limit applies as well.
+	LimitBytes int64 `yaml:"limitBytes,omitempty" json:"limitBytes,omitempty"`
 }
 
 var logsKind = Kind{
@@ -54,6 +59,9 @@ func (s *LogsStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if s.Since != nil && s.Since.Duration <= 0 {
 		errs = append(errs, fieldErr("since", "since must be more than 0 (leave it out for the whole log)"))
 	}
+	if s.LimitBytes < 0 {
+		errs = append(errs, fieldErr("limitBytes", "limitBytes must be more than 0 (leave it out for no limit)"))
+	}
 	return errs
 }
 
@@ -74,7 +82,15 @@ func (s *LogsStep) options(ns, pod, container string) (string, map[string]any) {
 	}
 	if s.Since != nil {
 		cmd += " --since=" + s.Since.String()
-		params["sinceSeconds"] = int64((s.Since.Duration + time.Second - 1) / time.Second)
+		params["sinceSeconds"] = kube.SinceSeconds(s.Since.Duration)
+	}
+	if s.Timestamps {
+		cmd += " --timestamps"
+		params["timestamps"] = true
+	}
+	if s.LimitBytes > 0 {
+		cmd += fmt.Sprintf(" --limit-bytes=%d", s.LimitBytes)
+		params["limitBytes"] = s.LimitBytes
 	}
 	return cmd, params
 }
@@ -111,7 +127,7 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Kubectl, _ = s.options(ns, pod, container)
-	o := kube.LogOptions{Previous: s.Previous, TailLines: s.TailLines, MaxBytes: e.MaxOutput}
+	o := kube.LogOptions{Previous: s.Previous, TailLines: s.TailLines, MaxBytes: e.MaxOutput, Timestamps: s.Timestamps, LimitBytes: s.LimitBytes}
 	if s.Since != nil {
 		d := s.Since.Duration
 		o.Since = &d

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -41,6 +42,17 @@ spec:
     expectFailure: true
   - id: exec_named
     exec: {pod: plain, container: app, command: [sh, -c, 'echo $WHO']}
+  - id: logs_tail0
+    logs: {pod: mesh, tailLines: 0}
+  - id: logs_since
+    logs: {pod: mesh, since: 1h}
+  - id: logs_timestamps
+    logs: {pod: mesh, timestamps: true}
+  - id: logs_limit
+    logs: {pod: mesh, limitBytes: 6}
+  - id: logs_previous
+    logs: {pod: mesh, previous: true}
+    expectFailure: true
 `
 
 // sidecarPod is a pod with a proxy and an app container that print and hold their
@@ -117,6 +129,11 @@ func TestDefaultContainer(t *testing.T) {
 		{"logs_plain", []string{"logs", "plain"}, "istio-proxy"},
 		{"logs_stale", []string{"logs", "stale"}, "istio-proxy"},
 		{"exec_named", []string{"exec", "plain", "-c", "app", "--", "sh", "-c", "echo $WHO"}, "app"},
+		// logs options users reach for in incidents, on a pod younger than since.
+		{"logs_tail0", []string{"logs", "mesh", "--tail=0"}, "app"},
+		{"logs_since", []string{"logs", "mesh", "--since=1h"}, "app"},
+		{"logs_timestamps", []string{"logs", "mesh", "--timestamps"}, "app"},
+		{"logs_limit", []string{"logs", "mesh", "--limit-bytes=6"}, "app"},
 	} {
 		s := stepByID(t, res, tc.step)
 		kout, kerr, err := kc(tc.kubectl...)
@@ -128,8 +145,19 @@ func TestDefaultContainer(t *testing.T) {
 			t.Errorf("step %s: stdout %q, stderr %q; kubectl %s: stdout %q, stderr %q",
 				tc.step, s.Stdout, s.Stderr, strings.Join(tc.kubectl, " "), kout, kerr)
 		}
-		if !strings.Contains(kout, tc.container) || !strings.Contains(s.Command, " -c "+tc.container) {
+		if !strings.Contains(s.Command, " -c "+tc.container) || (!strings.HasPrefix(tc.step, "logs_") && !strings.Contains(kout, tc.container)) {
 			t.Errorf("step %s: container %s not used (stdout %q) or not in the kubectl line %q", tc.step, tc.container, s.Stdout, s.Command)
+		}
+	}
+	// What the options read, so that the comparison cannot pass on two empty logs.
+	for step, want := range map[string]*regexp.Regexp{
+		"logs_tail0":      regexp.MustCompile(`^$`),
+		"logs_since":      regexp.MustCompile(`^from-app\n$`),
+		"logs_timestamps": regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z from-app\n$`),
+		"logs_limit":      regexp.MustCompile(`^from-a$`),
+	} {
+		if s := stepByID(t, res, step); !want.MatchString(s.Stdout) || s.StdoutTruncated {
+			t.Errorf("step %s: stdout %q (truncated %v), want %s", step, s.Stdout, s.StdoutTruncated, want)
 		}
 	}
 	// The notes themselves, so that a kubectl that prints none cannot pass the comparison.
@@ -152,6 +180,12 @@ func TestDefaultContainer(t *testing.T) {
 	want := "container gone is not valid for pod stale out of: istio-proxy, app"
 	if s := stepByID(t, res, "exec_stale"); err == nil || !strings.Contains(kerr, want) || !strings.Contains(s.Error, want) {
 		t.Errorf("exec_stale: kubectl %v %q; step %q; both should say %q", err, kerr, s.Error, want)
+	}
+	// A container that never restarted has no previous log: kubectl and the step say so alike.
+	_, kerr, err = kc("logs", "mesh", "--previous")
+	want = `previous terminated container "app" in pod "mesh" not found`
+	if s := stepByID(t, res, "logs_previous"); err == nil || !strings.Contains(kerr, want) || !strings.Contains(s.Error, want) {
+		t.Errorf("logs_previous: kubectl %v %q; step %q; both should say %q", err, kerr, s.Error, want)
 	}
 	// The Markdown report shows the note.
 	if md := string(readFile(t, p.md)); !strings.Contains(md, "Defaulted container") {
