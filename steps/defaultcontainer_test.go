@@ -144,6 +144,14 @@ func TestStepDefaultContainer(t *testing.T) {
 		t.Errorf("exec, named: %q, stderr %q, %d GETs", out.Kubectl, out.Stderr, gets)
 	}
 
+	// A completed pod in hand: kubectl exec's refusal, before anything is sent.
+	done := meshPod("app")
+	done.Status.Phase = corev1.PodSucceeded
+	out, _ = run(t, done, exec(""))
+	if out.Err == nil || out.Err.Error() != "cannot exec into a container in a completed pod; current phase is Succeeded" {
+		t.Errorf("exec in a completed pod: %v", out.Err)
+	}
+
 	// With the run's pod watch, no GET at all.
 	env := newTestEnv(t, []runtime.Object{meshPod("app")})
 	w := env.Pods("default")

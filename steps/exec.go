@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
@@ -97,6 +99,10 @@ func (s *ExecStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Kubectl = s.kubectl(ns, pod, container, argv)
+	if p != nil && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
+		// kubectl exec's check, in its words, when the pod is in hand: no container of it runs.
+		return out.fail(fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", p.Status.Phase))
+	}
 	notes := out.Stderr
 	var in *strings.Reader
 	if !s.Stdin.IsZero() {
