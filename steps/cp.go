@@ -205,9 +205,6 @@ func (s *CpStep) Run(ctx context.Context, e *Env) *Outcome {
 	out.Pod = ObjectMap(pod)
 	var notes []string
 	a.container, notes, err = cpContainer(pod, a.container)
-	for _, n := range notes {
-		e.logf("%s", n)
-	}
 	if err != nil {
 		return out.fail(err)
 	}

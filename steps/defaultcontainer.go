@@ -84,8 +84,8 @@ func allContainerNames(pod *corev1.Pod) string {
 // step names none, or checks the one it names when the run has the pod anyway. It reads
 // the pod only when the container is omitted and the target did not list the pod: from
 // the run's pod watch, else with one GET. It returns the pod when it has it (nil
-// otherwise), recorded in out.Pod; kubectl's notes go to out.Stderr (a line each) and
-// to the run's log.
+// otherwise), recorded in out.Pod; kubectl's notes go to out.Stderr, a line each (the
+// live progress shows the step's stderr).
 func stepContainer(ctx context.Context, e *Env, out *Outcome, t runTarget, name string, rule kube.PodChoice) (string, *corev1.Pod, error) {
 	if name != "" && t.pod == nil {
 		// The API server checks the name: no read, as with kubectl's -c.
@@ -98,7 +98,6 @@ func stepContainer(ctx context.Context, e *Env, out *Outcome, t runTarget, name 
 	out.Pod = ObjectMap(pod)
 	name, notes, err := chooseContainer(pod, name, rule)
 	for _, n := range notes {
-		e.logf("%s", n)
 		out.Stderr += n + "\n"
 	}
 	return name, pod, err
