@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -191,8 +192,17 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 			}
 			return out.fail(err)
 		}
-		patched = started
-		followed = follow(ctx, e, out, ns, podName, ec.Name, live)
+		ended, done, err := endedSoon(ctx, e, ns, started, cond)
+		if err != nil {
+			if ended != nil {
+				out.Pod, out.Container = ObjectMap(ended), ephemeralStatus(ended, ec.Name)
+			}
+			return out.fail(err)
+		}
+		patched = ended
+		if !done {
+			followed = follow(ctx, e, out, ns, podName, ec.Name, live)
+		}
 	}
 	pod, err = e.Pods(ns).WaitFrom(ctx, patched, cond)
 	if pod != nil {
@@ -212,6 +222,32 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		logs(ctx, e, out, ns, podName, ec.Name)
 	}
 	return out
+}
+
+// followAfter is how long a step waits, once its container has started,
+// for the container's end before it follows its output. The kubelet
+// reports a container running at its first relist after the start and
+// ended at the next one, about a second later; a followed log of a
+// container that was running when the stream opened is closed only at the
+// kubelet's next forced check, a second after it opened. A short command
+// (ps, cat) is read once when it has ended, whole, and its step ends with
+// the status; a longer one is followed from then on, from its first line.
+const followAfter = 1500 * time.Millisecond
+
+// endedSoon waits up to followAfter, from started, for cond (the
+// container's end). It returns the last pod seen and whether cond holds;
+// an error only when cond failed or ctx ended, not when followAfter did.
+func endedSoon(ctx context.Context, e *Env, ns string, started *corev1.Pod, cond kube.PodCondition) (*corev1.Pod, bool, error) {
+	wctx, cancel := context.WithTimeout(ctx, followAfter)
+	defer cancel()
+	pod, err := e.Pods(ns).WaitFrom(wctx, started, cond)
+	switch {
+	case err == nil:
+		return pod, true, nil
+	case ctx.Err() == nil && wctx.Err() != nil:
+		return cmp.Or(pod, started), false, nil
+	}
+	return pod, false, err
 }
 
 // follow reads a started container's output into the outcome as it is

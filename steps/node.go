@@ -183,9 +183,14 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if s.WaitFor != "Running" {
 		// Its output as it comes, from when it has started; a pod that
 		// failed at once is read below, once it has ended.
+		// A short command has ended by the kubelet's next status and is
+		// read once below (see followAfter).
 		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, kube.PodRunning()); err == nil {
-			created = started
-			followed = follow(ctx, e, out, pod.Namespace, pod.Name, o.Name, live)
+			ended, done, err := endedSoon(ctx, e, pod.Namespace, started, cond)
+			created = cmp.Or(ended, started)
+			if err == nil && !done {
+				followed = follow(ctx, e, out, pod.Namespace, pod.Name, o.Name, live)
+			}
 		}
 	}
 	done, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, cond)
