@@ -386,21 +386,31 @@ func TestInterrupt(t *testing.T) {
 func TestInterruptSignals(t *testing.T) {
 	c := connect(t)
 	during := regexp.MustCompile(`waiting for ephemeral container debugger`)
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		wrapper []string // the command runbook runs under
+		sig     syscall.Signal
+		code    int
+		verdict report.Verdict
+	}{
+		{"SIGTERM", nil, syscall.SIGTERM, 130, report.VerdictInterrupted},
+		{"SIGHUP", nil, syscall.SIGHUP, 130, report.VerdictInterrupted},
+		{"SIGHUP under nohup", []string{"nohup"}, syscall.SIGHUP, 0, report.VerdictPassed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			ns := c.newNamespace(t, "runbook-e2e-sig-")
 			p := newReportPaths(t)
-			live := startCLI(t, "run", repoFile("examples/distroless-sequential.yaml"), "-n", ns, "--report", "json="+p.json)
+			live := startCLIUnder(t, tt.wrapper, "run", repoFile("examples/distroless-sequential.yaml"), "-n", ns, "--report", "json="+p.json)
 			live.waitLine(during)
-			live.signal(sig)
+			live.signal(tt.sig)
 			run := live.wait()
-			if run.code != 130 {
-				t.Errorf("want exit 130, got:\n%s", run)
+			if run.code != tt.code {
+				t.Errorf("want exit %d, got:\n%s", tt.code, run)
 			}
 			res := readResult(t, p.json)
 			defer c.assertNoneLeft(t, res.RunID)
-			if res.Verdict != report.VerdictInterrupted {
-				t.Errorf("verdict %q (error %q), want interrupted", res.Verdict, res.Error)
+			if res.Verdict != tt.verdict {
+				t.Errorf("verdict %q (error %q), want %s", res.Verdict, res.Error, tt.verdict)
 			}
 			if !slices.ContainsFunc(res.Cleanup.Deletions, func(d report.Deletion) bool {
 				return d.Name == "noshell" && d.Outcome == report.OutcomeDeleted
@@ -409,22 +419,6 @@ func TestInterruptSignals(t *testing.T) {
 			}
 		})
 	}
-	t.Run("SIGHUP under nohup", func(t *testing.T) {
-		ns := c.newNamespace(t, "runbook-e2e-sig-")
-		p := newReportPaths(t)
-		live := startCLIUnder(t, []string{"nohup"}, "run", repoFile("examples/distroless-sequential.yaml"), "-n", ns, "--report", "json="+p.json)
-		live.waitLine(during)
-		live.signal(syscall.SIGHUP)
-		run := live.wait()
-		if run.code != 0 {
-			t.Errorf("want the run to go on and pass (exit 0), got:\n%s", run)
-		}
-		res := readResult(t, p.json)
-		defer c.assertNoneLeft(t, res.RunID)
-		if res.Verdict != report.VerdictPassed {
-			t.Errorf("verdict %q (error %q), want passed", res.Verdict, res.Error)
-		}
-	})
 }
 
 // labelledPods returns the pods of ns made by runbook runs, by name, and
