@@ -152,14 +152,8 @@ func (s *CpStep) Plan(p *Planner) (*Planned, error) {
 	if pt.pod != nil && !kube.Unknown(a.container) {
 		// The pod is known: the container chosen as the run chooses it (but not whether
 		// it runs, which the plan cannot know).
-		c, notes, err := chooseContainer(pt.pod, a.container, kube.ChooseAttach)
-		if err != nil {
-			pl.Fails = err.Error()
-		} else {
+		if c, ok := planChoice(pl, pt.pod, a.container, kube.ChooseAttach); ok {
 			container, kubectlContainer = c, c
-		}
-		for _, n := range notes {
-			pl.Notes = append(pl.Notes, kube.ChooseAttach.String()+" says: "+n)
 		}
 	}
 	if container == "" {

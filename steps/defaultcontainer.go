@@ -133,13 +133,24 @@ func planContainer(pt *plannedTarget, pl *Planned, t expression.Template, name s
 		}
 		return plannedContainer{call: name, kubectl: name}
 	}
-	chosen, notes, err := chooseContainer(pt.pod, name, rule)
+	chosen, ok := planChoice(pl, pt.pod, name, rule)
+	if !ok {
+		return plannedContainer{call: cmp.Or(name, "<default container of "+pt.name+">"), kubectl: name}
+	}
+	return plannedContainer{call: chosen, kubectl: chosen}
+}
+
+// planChoice chooses the container of a pod the plan knows, as the run will
+// (chooseContainer): kubectl's notes go to the plan's notes, and a choice
+// that fails is where the plan says the run fails (false).
+func planChoice(pl *Planned, pod *corev1.Pod, name string, rule kube.PodChoice) (string, bool) {
+	chosen, notes, err := chooseContainer(pod, name, rule)
 	if err != nil {
 		pl.Fails = err.Error()
-		return plannedContainer{call: cmp.Or(name, "<default container of "+pt.name+">"), kubectl: name}
+		return "", false
 	}
 	for _, n := range notes {
 		pl.Notes = append(pl.Notes, rule.String()+" says: "+n)
 	}
-	return plannedContainer{call: chosen, kubectl: chosen}
+	return chosen, true
 }
