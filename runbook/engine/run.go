@@ -446,7 +446,6 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
 	sr.Target, sr.Command = out.Target, out.Kubectl
 	stdout, stderr := r.learn(kube.WithCallLog(ctx, calls), s.Kind, out)
-	sr.Calls, sr.CallsDropped = reportCalls(calls)
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = stdout, stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
 	sr.Artifacts = out.Artifacts
@@ -486,8 +485,9 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	case actionErr != "":
 		passed = false
 		sr.Error = r.explainFailure(kube.WithCallLog(stepCtx, calls), out.Err, actionErr)
-		sr.Calls, sr.CallsDropped = reportCalls(calls)
 	}
+	// After explainFailure, whose read of the namespace is the step's too.
+	sr.Calls, sr.CallsDropped = reportCalls(calls)
 	if !interrupted {
 		for _, a := range s.Assert {
 			ar := report.Assertion{Expr: a.That.Source, Message: a.Message}
