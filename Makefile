@@ -24,8 +24,16 @@ all: build
 
 include hack/cluster.mk
 
+# The compiler and linker of a build run with GOGC=400 under a soft 6 GiB
+# GOMEMLIMIT, as hack/cluster.sh's builds of Kubernetes do (12% less build
+# time on 2 cores): only the toolchain's processes, never a test or the
+# tool itself, which run with Go's defaults.
+BUILD_GOGC       ?= 400
+BUILD_GOMEMLIMIT ?= 6GiB
+BUILD_ENV        := GOGC=$(BUILD_GOGC) GOMEMLIMIT=$(BUILD_GOMEMLIMIT)
+
 build:
-	$(GO) build -o $(BIN)/runbook ./cmd/runbook
+	$(BUILD_ENV) $(GO) build -o $(BIN)/runbook ./cmd/runbook
 	ln -sf runbook $(BIN)/kubectl-runbook
 
 ## image: the tool's image, runbook.local/runbook:dev: the static binary
@@ -34,7 +42,7 @@ build:
 ## has it at the same digest). runbook job uses it (imagePullPolicy
 ## IfNotPresent: nothing is pulled).
 image:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/runbook ./cmd/runbook
+	CGO_ENABLED=0 $(BUILD_ENV) $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/runbook ./cmd/runbook
 	OUT=$(OUT) hack/image.sh $(BIN)/image/runbook
 
 ## schema: regenerate schemas/*.json from the Go types and their comments

@@ -136,6 +136,16 @@ binaries_missing() {
   return 0
 }
 
+# The Go toolchain's own processes (compiler, linker) build Kubernetes,
+# CoreDNS and kubectl with GOGC=400 (BUILD_GOGC), bounded by a soft
+# GOMEMLIMIT of 6 GiB each (BUILD_GOMEMLIMIT): fewer collections for some
+# more memory, 12% less build time on 2 cores (client-go's typed clients
+# from empty caches, two pairs: 124.7 s and 128.2 s at the default GOGC,
+# 113.7 s and 108.4 s at 400). The built binaries are the same; only the
+# compiler runs differently. The Makefile builds runbook the same way.
+BUILD_GOGC=${BUILD_GOGC:-400}
+BUILD_GOMEMLIMIT=${BUILD_GOMEMLIMIT:-6GiB}
+
 # go_cmd prints the go command to build with.
 go_cmd() {
   local go=go
@@ -217,7 +227,8 @@ ensure_binaries() {
     (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" mod download)
     total=$(cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" list -deps . | wc -l)
     log "         modules in $(secs "$t0" "$(now_ms)")s; compiling about $total packages"
-    if ! (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" "$go" build -v \
+    if ! (cd "$HACK_DIR/kubebin" && GOWORK=off GOFLAGS="${GOFLAGS:-} -modfile=$modfile -buildvcs=false" \
+      GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT "$go" build -v \
       -trimpath -ldflags "$ldflags" -o "$tmp/kubebin" .) 2>&1 | kube_progress "$total"; then
       die "building Kubernetes $KUBE_VERSION failed"
     fi
@@ -250,7 +261,8 @@ ensure_coredns() {
     tmp=$COREDNS_DIR.tmp
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    (cd "$HACK_DIR/coredns" && CGO_ENABLED=0 GOWORK=off GOFLAGS='' "$go" build -trimpath \
+    (cd "$HACK_DIR/coredns" && CGO_ENABLED=0 GOWORK=off GOFLAGS='' GOGC=$BUILD_GOGC GOMEMLIMIT=$BUILD_GOMEMLIMIT \
+      "$go" build -trimpath \
       -ldflags "-s -w" -o "$tmp/coredns" .)
     image_coredns "$tmp" >&2
     rm -rf "$COREDNS_DIR"

@@ -51,7 +51,9 @@ if [[ ! -x $bin ]]; then
       # Built as hack/cluster.sh builds Kubernetes (-trimpath, cgo as the
       # toolchain defaults): the packages of the same version are compiled
       # once into the Go build cache for both.
-      "$go" build -trimpath -ldflags "$ldflags" -o "$work/kubectl" .
+      # GOGC and GOMEMLIMIT of the compiler and linker as hack/cluster.sh's.
+      GOGC=${BUILD_GOGC:-400} GOMEMLIMIT=${BUILD_GOMEMLIMIT:-6GiB} \
+        "$go" build -trimpath -ldflags "$ldflags" -o "$work/kubectl" .
     )
     mv -f "$work/kubectl" "$bin.tmp"
     mv -f "$bin.tmp" "$bin"
