@@ -44,7 +44,9 @@ if [[ ! -x $bin ]]; then
     ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
     (
       cd "$work"
-      export GOWORK=off GOFLAGS=-mod=mod
+      # The compiler flags of hack/cluster.sh's build (no DWARF), so that the
+      # packages of the same version are shared with it in the build cache.
+      export GOWORK=off GOFLAGS="-mod=mod -gcflags=all=-dwarf=false"
       "$go" mod init runbook.local/kubectl >/dev/null 2>&1
       "$go" get "k8s.io/kubectl@$module_version" >&2
       "$go" mod tidy >&2
