@@ -67,8 +67,12 @@ func RenderTableWidth(w io.Writer, r *Result, width int) error {
 	if r.Cluster.Context != "" {
 		context = "context " + oneLine(r.Cluster.Context)
 	}
-	fmt.Fprintf(bw, "Runbook %s, run %s, %s, namespace %s\n",
-		oneLine(r.Runbook.Name), oneLine(r.RunID), context, oneLine(r.Namespace))
+	namespace := "" // none yet: the run did not start
+	if r.Namespace != "" {
+		namespace = ", namespace " + oneLine(r.Namespace)
+	}
+	fmt.Fprintf(bw, "Runbook %s, run %s, %s%s\n",
+		oneLine(r.Runbook.Name), oneLine(r.RunID), context, namespace)
 	fmt.Fprintf(bw, "%s: %s in %s; API requests: %s\n",
 		verdictWord(r.Verdict), r.Counts(), r.Duration, apiRequests(r))
 	if err := bw.Flush(); err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,6 +76,47 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.errPart)
 			}
 		})
+	}
+}
+
+// TestUnstartedRunListsItsSteps: a run whose cluster cannot be used still
+// lists every step of the runbook, skipped, in its JUnit report (beside the
+// run's error), so that a CI dashboard sees the same test cases as on a run
+// that started.
+func TestUnstartedRunListsItsSteps(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	out := filepath.Join(t.TempDir(), "r.xml")
+	code, _, stderr := run(t, "run", "-o", "none", "--report", "junit="+out, "--server", gone.URL, "--kubeconfig", "/dev/null", "../../examples/distroless.yaml")
+	if code != exitCluster {
+		t.Fatalf("exit %d, want %d; stderr %q", code, exitCluster, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Cases []struct {
+			Name    string    `xml:"name,attr"`
+			Skipped *struct{} `xml:"skipped"`
+			Error   *struct{} `xml:"error"`
+		} `xml:"testsuite>testcase"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var skipped, errored []string
+	for _, c := range doc.Cases {
+		switch {
+		case c.Skipped != nil:
+			skipped = append(skipped, c.Name)
+		case c.Error != nil:
+			errored = append(errored, c.Name)
+		}
+	}
+	// examples/distroless.yaml: the pod, a group of four, the exec in the copy.
+	if len(skipped) != 6 || len(errored) != 1 || errored[0] != "run" || skipped[0] != "01 Create a pod with no shell" {
+		t.Errorf("skipped %q, errors %q; want the 6 steps skipped and the run's error", skipped, errored)
 	}
 }
 

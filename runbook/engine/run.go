@@ -150,15 +150,13 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	defer r.finish()
 
 	if err := check(rb); err != nil {
-		r.res.Verdict = report.VerdictError
-		r.res.Error = err.Error()
+		r.notStarted(err.Error())
 		return r.res
 	}
 	c := o.Clients
 	if g := rb.Spec.Context; g != "" {
 		if ok, _ := path.Match(g, c.ContextName); !ok {
-			r.res.Verdict = report.VerdictError
-			r.res.Error = fmt.Sprintf("the current context %q does not match spec.context %q: refusing to run", c.ContextName, g)
+			r.notStarted(fmt.Sprintf("the current context %q does not match spec.context %q: refusing to run", c.ContextName, g))
 			return r.res
 		}
 	}
@@ -176,18 +174,16 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	if v, err := c.ServerVersion(runCtx); err == nil {
 		r.res.Cluster.ServerVersion = v
 	} else {
-		r.res.Verdict = report.VerdictError
 		server := c.Server
 		if c.Source != "" {
 			server += " (" + c.Source + ")"
 		}
-		r.res.Error = fmt.Sprintf("the cluster at %s cannot be used: %v", server, err)
+		r.notStarted(fmt.Sprintf("the cluster at %s cannot be used: %v", server, err))
 		return r.res
 	}
 	r.tracker = kube.NewTracker(c)
 	if err := r.setupNamespace(runCtx); err != nil {
-		r.res.Verdict = report.VerdictError
-		r.res.Error = err.Error()
+		r.notStarted(err.Error())
 		r.cleanup(ctx)
 		return r.res
 	}
@@ -314,6 +310,23 @@ func stopReason(ctx context.Context) string {
 		return "the run was interrupted"
 	}
 	return context.Cause(ctx).Error()
+}
+
+// notStarted ends a run that could not start: verdict error, why, and
+// every step of every phase recorded as skipped, so that each report
+// (JUnit's test cases among them) lists the same steps as on a run that
+// started. The live progress is not told about each one: it prints the
+// reason once.
+func (r *runner) notStarted(why string) {
+	r.res.Verdict = report.VerdictError
+	r.res.Error = why
+	p := r.progress
+	r.progress = noProgress{}
+	defer func() { r.progress = p }()
+	reason := "the run did not start"
+	r.skipList(r.rb.Spec.Steps, report.PhaseSteps, reason)
+	r.skipList(r.rb.Spec.OnFailure, report.PhaseOnFailure, reason)
+	r.skipList(r.rb.Spec.Finally, report.PhaseFinally, reason)
 }
 
 func (r *runner) skipList(list []*runbook.Step, phase, reason string) {

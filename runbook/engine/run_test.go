@@ -190,8 +190,12 @@ func TestRunContextGuard(t *testing.T) {
 	c := kube.NewClientsWith(fake.NewClientset(), nil, nil, "default")
 	c.ContextName = "staging"
 	res := Run(t.Context(), rb, RunOptions{Clients: c})
-	if res.Verdict != report.VerdictError || !strings.Contains(res.Error, `does not match spec.context "prod-*"`) || len(res.Steps) != 0 {
-		t.Errorf("verdict %s error %q steps %d", res.Verdict, res.Error, len(res.Steps))
+	if res.Verdict != report.VerdictError || !strings.Contains(res.Error, `does not match spec.context "prod-*"`) {
+		t.Errorf("verdict %s error %q", res.Verdict, res.Error)
+	}
+	// The run did not start: its step is listed, skipped, and nothing ran.
+	if len(res.Steps) != 1 || res.Steps[0].Status != report.StatusSkipped || res.Steps[0].SkipReason != "the run did not start" {
+		t.Errorf("steps %+v, want the one step skipped because the run did not start", res.Steps)
 	}
 }
 
