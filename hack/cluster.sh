@@ -177,7 +177,7 @@ kube_modfile() {
 # KUBE_BUILD_MINUTES is roughly how long building Kubernetes takes with
 # empty Go caches on 2 idle cores (measured for v1.37.2: see
 # docs/architecture.md); more on a busy machine.
-KUBE_BUILD_MINUTES=10
+KUBE_BUILD_MINUTES=7
 
 # kube_progress reads `go build -v` output (one package path a line, as
 # each is compiled) and says about once a minute how many of $1 packages
