@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
@@ -111,9 +113,61 @@ func newExecutor(c *Clients, u *url.URL) (remotecommand.Executor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
+	return fallbackExecutor{ws: ws, spdy: spdy}, nil
+}
+
+// fallbackExecutor is kubectl's fallback (remotecommand.NewFallbackExecutor,
+// with its condition): WebSocket, then SPDY when the WebSocket upgrade
+// failed (a server before v1.30, a proxy that cannot upgrade; a server
+// before v1.35 also authorizes the WebSocket GET as verb get and SPDY's POST
+// as create, so a refusal of the one is no answer for the other). When both
+// were refused, SPDY's error is kept, in kubectl's words ("unable to
+// upgrade connection: pods "web" is forbidden: ..."), but k8s.io/streaming
+// writes the server's status into that text and drops its code, which the
+// WebSocket attempt kept: the error carries it (see refusedUpgrade), so that
+// a refusal (forbidden, unauthorized) reads as the cluster's, not as the
+// command's failure.
+type fallbackExecutor struct {
+	ws, spdy remotecommand.Executor
+}
+
+// Stream implements remotecommand.Executor.
+func (e fallbackExecutor) Stream(options remotecommand.StreamOptions) error {
+	return e.StreamWithContext(context.Background(), options)
+}
+
+// StreamWithContext implements remotecommand.Executor.
+func (e fallbackExecutor) StreamWithContext(ctx context.Context, options remotecommand.StreamOptions) error {
+	wsErr := e.ws.StreamWithContext(ctx, options)
+	if !httpstream.IsUpgradeFailure(wsErr) && !httpstream.IsHTTPSProxyError(wsErr) {
+		return wsErr
+	}
+	err := e.spdy.StreamWithContext(ctx, options)
+	var upgrade *httpstream.UpgradeFailureError
+	var status apierrors.APIStatus
+	if err != nil && strings.HasPrefix(err.Error(), "unable to upgrade connection") &&
+		errors.As(wsErr, &upgrade) && errors.As(upgrade.Cause, &status) {
+		return &refusedUpgrade{err: err, status: status}
+	}
+	return err
+}
+
+// refusedUpgrade is SPDY's upgrade error, with the status of the server's
+// answer to the WebSocket upgrade: its text is SPDY's, and errors.As finds the
+// status (apierrors.IsForbidden, IsUnauthorized, ... hold).
+type refusedUpgrade struct {
+	err    error
+	status apierrors.APIStatus
+}
+
+func (e *refusedUpgrade) Error() string { return e.err.Error() }
+
+// Unwrap returns both the SPDY error and the WebSocket answer's status.
+func (e *refusedUpgrade) Unwrap() []error {
+	if se, ok := e.status.(error); ok {
+		return []error{e.err, se}
+	}
+	return []error{e.err}
 }
 
 // CappedBuffer keeps the first max bytes written to it and drops the rest, noting that it

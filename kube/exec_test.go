@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/remotecommand"
 	"k8s.io/streaming/pkg/httpstream"
@@ -76,35 +77,54 @@ func TestExecBadInput(t *testing.T) {
 }
 
 // TestExecUpgradeRefused checks, against a server that refuses every upgrade, that Exec
-// tries WebSocket, falls back to SPDY, and returns the server's error in the result.
+// tries WebSocket, falls back to SPDY, and returns the server's error in the result, in
+// SPDY's (kubectl's) words, with the status of the refusal: a forbidden exec is the
+// cluster's refusal (IsClusterError), a missing pod is not.
 func TestExecUpgradeRefused(t *testing.T) {
-	var mu sync.Mutex
-	var seen []string
-	c := serverClients(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, fmt.Sprintf("%s %s command=%v container=%s stdin=%s", r.Method, r.URL.Path,
-			r.URL.Query()["command"], r.URL.Query().Get("container"), r.URL.Query().Get("stdin")))
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"pods \"gone\" not found","reason":"NotFound","code":404}`)
-	}))
-	got := Exec(context.Background(), c, "ns", "gone", "app", []string{"/bin/sh", "-c", "echo hi"}, strings.NewReader("in"), 16)
-	if got.Err == nil || got.ExitCode != -1 {
-		t.Fatalf("Exec = %+v, want an error and exit code -1", got)
+	tests := []struct {
+		code           int
+		reason, msg    string
+		is             func(error) bool
+		clusterRefused bool
+	}{
+		{http.StatusNotFound, "NotFound", `pods \"gone\" not found`, apierrors.IsNotFound, false},
+		{http.StatusForbidden, "Forbidden", `pods \"gone\" is forbidden: User \"u\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"ns\"`, apierrors.IsForbidden, true},
 	}
-	if !strings.Contains(got.Err.Error(), "not found") {
-		t.Errorf("error %q does not carry the server's message", got.Err)
-	}
-	want := []string{
-		"GET /api/v1/namespaces/ns/pods/gone/exec command=[/bin/sh -c echo hi] container=app stdin=true",
-		"POST /api/v1/namespaces/ns/pods/gone/exec command=[/bin/sh -c echo hi] container=app stdin=true",
-	}
-	if diff := cmp.Diff(want, seen); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "CREATE pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
-		t.Errorf("counted (-want +got):\n%s", diff)
+	for _, tc := range tests {
+		t.Run(tc.reason, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			c := serverClients(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("%s %s command=%v container=%s stdin=%s", r.Method, r.URL.Path,
+					r.URL.Query()["command"], r.URL.Query().Get("container"), r.URL.Query().Get("stdin")))
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.code)
+				fmt.Fprintf(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"%s","reason":"%s","code":%d}`, tc.msg, tc.reason, tc.code)
+			}))
+			got := Exec(context.Background(), c, "ns", "gone", "app", []string{"/bin/sh", "-c", "echo hi"}, strings.NewReader("in"), 16)
+			if got.Err == nil || got.ExitCode != -1 {
+				t.Fatalf("Exec = %+v, want an error and exit code -1", got)
+			}
+			want := "unable to upgrade connection: " + strings.ReplaceAll(tc.msg, `\"`, `"`)
+			if got.Err.Error() != want {
+				t.Errorf("error %q, want kubectl's %q", got.Err, want)
+			}
+			if !tc.is(got.Err) || IsClusterError(got.Err) != tc.clusterRefused {
+				t.Errorf("error %q: reason %s, IsClusterError %v; want %s, %v", got.Err, apierrors.ReasonForError(got.Err), IsClusterError(got.Err), tc.reason, tc.clusterRefused)
+			}
+			wantSeen := []string{
+				"GET /api/v1/namespaces/ns/pods/gone/exec command=[/bin/sh -c echo hi] container=app stdin=true",
+				"POST /api/v1/namespaces/ns/pods/gone/exec command=[/bin/sh -c echo hi] container=app stdin=true",
+			}
+			if diff := cmp.Diff(wantSeen, seen); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(map[string]int64{"GET pods/exec": 1, "CREATE pods/exec": 1}, c.Requests.ByVerb()); diff != "" {
+				t.Errorf("counted (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

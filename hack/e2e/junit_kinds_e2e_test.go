@@ -16,7 +16,7 @@ import (
 // TestJUnitErrorsAndFailures runs, on the real cluster, steps that fail in
 // each way a CI system tells apart, as an account with no rights and as
 // the admin: what the cluster refused (forbidden) and what a timeout cut
-// short are JUnit errors; a pod that does not exist, a command that exits
+// short are JUnit errors (an exec refused at its upgrade too); a pod that does not exist, a command that exits
 // non-zero and an assertion that does not hold are failures. go-junit, as
 // CI tools do, reads the statuses, and the counts match them.
 func TestJUnitErrorsAndFailures(t *testing.T) {
@@ -34,6 +34,9 @@ spec:
     continueOnError: true
   - name: logs of a pod
     logs: {pod: web}
+    continueOnError: true
+  - name: exec in a pod
+    exec: {pod: web, container: app, command: ["true"]}
     continueOnError: true
   - name: slow
     timeout: 1s
@@ -55,9 +58,9 @@ spec:
 		want []string
 	}{
 		{"an account without rights", []string{"--as", "system:serviceaccount:" + ns + ":nobody"},
-			[]string{"error ClusterError", "error ClusterError", "error Timeout", "failed StepFailed", "failed AssertionFailed"}},
+			[]string{"error ClusterError", "error ClusterError", "error ClusterError", "error Timeout", "failed StepFailed", "failed AssertionFailed"}},
 		{"the admin", nil,
-			[]string{"failed StepFailed", "failed StepFailed", "error Timeout", "failed StepFailed", "failed AssertionFailed"}},
+			[]string{"failed StepFailed", "failed StepFailed", "failed StepFailed", "error Timeout", "failed StepFailed", "failed AssertionFailed"}},
 	} {
 		t.Run(tc.who, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "junit.xml")
