@@ -209,7 +209,11 @@ func (m *mdWriter) stepBody(s *StepResult, showTarget bool) {
 		facts = append(facts, "**Continue on error:** yes")
 	}
 	if s.Group != 0 {
-		facts = append(facts, fmt.Sprintf("**Parallel group:** %s %d, %s (its steps ran at the same time)", groupMark(s.Group), s.Group, mdText(s.GroupName)))
+		group := groupMark(s.Group)
+		if s.GroupName != "" {
+			group += " " + mdText(s.GroupName)
+		}
+		facts = append(facts, fmt.Sprintf("**Parallel group:** %s (its steps run at the same time)", group))
 	}
 	for _, f := range facts {
 		m.printf("- %s\n", f)
