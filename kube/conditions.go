@@ -142,6 +142,20 @@ func podFailed(pod *corev1.Pod) error {
 	return &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodFailed), Message: msg}
 }
 
+// PodEnded returns an error when the pod has ended (phase Failed or Succeeded), after which
+// the kubelet never changes its status again: for a Failed pod, the container that failed
+// with its exit code and reason (OOMKilled, Error), as podFailed says; for a Succeeded one,
+// that it completed. It returns nil for a pod that has not ended.
+func PodEnded(pod *corev1.Pod) error {
+	switch pod.Status.Phase {
+	case corev1.PodFailed:
+		return podFailed(pod)
+	case corev1.PodSucceeded:
+		return &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodSucceeded), Message: "pod completed; its status no longer changes"}
+	}
+	return nil
+}
+
 // exitMessage reads like "exit code 1 (Error): message".
 func exitMessage(t *corev1.ContainerStateTerminated) string {
 	msg := fmt.Sprintf("exit code %d", t.ExitCode)
