@@ -3,11 +3,19 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/report"
 )
@@ -88,4 +96,84 @@ func TestUsersWaitOnEndedPod(t *testing.T) {
 	if res.TimedOut {
 		t.Errorf("the run timed out: %s", describeSteps(res))
 	}
+}
+
+// copyKeepLabels copies a pod of deploy/web keeping its labels.
+const copyKeepLabels = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-copy-adopted}
+spec:
+  timeout: 2m
+  steps:
+  - id: copy
+    copy: {pod: deploy/web, to: web-copy, keepLabels: true, setImage: {app: "busybox:1.36"}}
+`
+
+// TestUsersCopyKeepLabelsAdopted copies a pod of a Deployment keeping its
+// labels: the Deployment's ReplicaSet adopts the copy and deletes it as one
+// pod too many. The step fails at once saying so, naming the ReplicaSet,
+// not only "is being deleted"; the Deployment's own pod is untouched.
+func TestUsersCopyKeepLabelsAdopted(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-adopt-")
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}}}}}
+	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating deployment web: %v", err)
+	}
+	pod, err := c.waitForPods(t, ns, "app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, copyKeepLabels), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 1 {
+		t.Errorf("want exit 1, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	defer c.assertNoneLeft(t, res.RunID)
+	s := stepByID(t, res, "copy")
+	want := "pod " + ns + "/web-copy is being deleted (its controller: ReplicaSet web-"
+	if s.Status != report.StatusFailed || !strings.HasPrefix(s.Error, want) || !strings.Contains(s.Error, "adopted the copy") {
+		t.Errorf("step copy: %s with error %q, want failed with %q... adopted the copy", s.Status, s.Error, want)
+	}
+	if s.Duration.Duration() >= failFast {
+		t.Errorf("the step took %s: it must fail when the copy is deleted, not at the timeout", s.Duration)
+	}
+	got, err := c.client.CoreV1().Pods(ns).Get(t.Context(), pod, metav1.GetOptions{})
+	if err != nil || got.DeletionTimestamp != nil {
+		t.Errorf("the Deployment's pod %s after the run: %v (deleting: %v)", pod, err, err == nil && got.DeletionTimestamp != nil)
+	}
+}
+
+// waitForPods waits, by watch, until a pod matching selector in ns is Ready
+// and returns its name.
+func (c *cluster) waitForPods(t *testing.T, ns, selector string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			return c.client.CoreV1().Pods(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			return c.client.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	}
+	ev, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
+		pod, ok := e.Object.(*corev1.Pod)
+		if !ok || e.Type == watch.Deleted {
+			return false, nil
+		}
+		return podReady(pod)
+	})
+	if err != nil {
+		return "", fmt.Errorf("waiting for a Ready pod matching %s in %s: %w", selector, ns, err)
+	}
+	return ev.Object.(*corev1.Pod).Name, nil
 }
