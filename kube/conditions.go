@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // PodStuckError says that a pod or one of its containers cannot make progress, so waiting
@@ -47,10 +48,17 @@ type PodGoneError struct {
 	// Deleting is true when the pod still exists but has a deletion timestamp: it will not
 	// reach the state waited for, and its containers may take their grace period to stop.
 	Deleting bool
+	// Controller is the pod's controller when it is being deleted, e.g. "ReplicaSet web-5d4f8"
+	// (a copy that kept its original's labels is adopted by the original's ReplicaSet, which
+	// deletes it as a pod too many); "" when it has none.
+	Controller string
 }
 
 // Error implements error.
 func (e *PodGoneError) Error() string {
+	if e.Deleting && e.Controller != "" {
+		return "pod " + e.Pod + " is being deleted (its controller: " + e.Controller + ")"
+	}
 	if e.Deleting {
 		return "pod " + e.Pod + " is being deleted"
 	}
@@ -140,6 +148,20 @@ func podFailed(pod *corev1.Pod) error {
 		msg = "pod failed"
 	}
 	return &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodFailed), Message: msg}
+}
+
+// PodEnded returns an error when the pod has ended (phase Failed or Succeeded), after which
+// the kubelet never changes its status again: for a Failed pod, the container that failed
+// with its exit code and reason (OOMKilled, Error), as podFailed says; for a Succeeded one,
+// that it completed. It returns nil for a pod that has not ended.
+func PodEnded(pod *corev1.Pod) error {
+	switch pod.Status.Phase {
+	case corev1.PodFailed:
+		return podFailed(pod)
+	case corev1.PodSucceeded:
+		return &PodStuckError{Pod: podKey(pod), Reason: string(corev1.PodSucceeded), Message: "pod completed; its status no longer changes"}
+	}
+	return nil
 }
 
 // exitMessage reads like "exit code 1 (Error): message".
@@ -313,7 +335,11 @@ func unlessDeleting(cond PodCondition) PodCondition {
 	return func(pod *corev1.Pod) (bool, error) {
 		done, err := cond(pod)
 		if !done && err == nil && pod.DeletionTimestamp != nil {
-			return false, &PodGoneError{Pod: podKey(pod), Deleting: true}
+			gone := &PodGoneError{Pod: podKey(pod), Deleting: true}
+			if ref := metav1.GetControllerOf(pod); ref != nil {
+				gone.Controller = ref.Kind + " " + ref.Name
+			}
+			return false, gone
 		}
 		return done, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // statusPod returns pod ns/web (uid-1, resourceVersion rv) with the given status.
@@ -188,5 +189,24 @@ func TestDescribePod(t *testing.T) {
 	}
 	if got := DescribePod(nil); got != "not seen" {
 		t.Errorf("DescribePod(nil) = %q", got)
+	}
+}
+
+// TestUnlessDeletingNamesTheController checks that a wait on a pod being
+// deleted names the pod's controller when it has one: a copy that kept its
+// original's labels is adopted by the original's ReplicaSet, which deletes
+// it, and "is being deleted" alone does not say why.
+func TestUnlessDeletingNamesTheController(t *testing.T) {
+	now := metav1.Now()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web-copy", DeletionTimestamp: &now},
+		Status: corev1.PodStatus{Phase: corev1.PodPending}}
+	_, err := unlessDeleting(PodReady())(pod)
+	if want := "pod ns/web-copy is being deleted"; err == nil || err.Error() != want {
+		t.Errorf("without a controller: error %v, want %q", err, want)
+	}
+	pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d4f8", Controller: ptr.To(true)}}
+	_, err = unlessDeleting(PodReady())(pod)
+	if want := "pod ns/web-copy is being deleted (its controller: ReplicaSet web-5d4f8)"; err == nil || err.Error() != want {
+		t.Errorf("with a controller: error %v, want %q", err, want)
 	}
 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -271,6 +272,11 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	pod, err := e.Pods(ns).WaitFrom(ctx, created, cond)
 	if pod != nil {
 		out.Pod = ObjectMap(pod)
+	}
+	// The copy is created without owners: a controller can only have adopted
+	// it, because it kept labels the controller's selector matches.
+	if gone := (*kube.PodGoneError)(nil); errors.As(err, &gone) && gone.Controller != "" {
+		err = fmt.Errorf("%w: %s adopted the copy, whose labels (keepLabels) match its selector, and deletes it as one pod too many; leave keepLabels out", err, gone.Controller)
 	}
 	return out.fail(err)
 }

@@ -202,6 +202,15 @@ func eventTime(ev *corev1.Event) time.Time {
 	return ev.CreationTimestamp.Time
 }
 
+// eventSeries returns how many times the event was seen and when first, as kubectl events
+// reads them: from the series of an events.k8s.io event, else from the count of a core one.
+func eventSeries(ev *corev1.Event) (int32, time.Time) {
+	if ev.Series != nil {
+		return ev.Series.Count, ev.EventTime.Time
+	}
+	return ev.Count, ev.FirstTimestamp.Time
+}
+
 // sortEvents orders events oldest first, then by name.
 func sortEvents(events []*corev1.Event) {
 	sort.SliceStable(events, func(i, j int) bool {
@@ -222,6 +231,13 @@ func eventTable(events []*corev1.Event) string {
 		seen := "<unknown>"
 		if t := eventTime(ev); !t.IsZero() {
 			seen = t.UTC().Format(time.RFC3339)
+		}
+		// An event seen again is one object with a count, as kubectl events
+		// says "8m (x9 over 25m)": a container restarted nine times, not once.
+		if n, first := eventSeries(ev); n > 1 && !first.IsZero() {
+			seen += fmt.Sprintf(" (x%d since %s)", n, first.UTC().Format(time.RFC3339))
+		} else if n > 1 {
+			seen += fmt.Sprintf(" (x%d)", n)
 		}
 		obj := strings.ToLower(ev.InvolvedObject.Kind) + "/" + ev.InvolvedObject.Name
 		msg := strings.Join(strings.Fields(ev.Message), " ")

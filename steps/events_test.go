@@ -30,7 +30,9 @@ func TestEventsRun(t *testing.T) {
 		ev("b", "Pod", "web", "Pulled", func(e *corev1.Event) { e.LastTimestamp = at("2025-01-02T10:00:05+02:00") }),
 		ev("a", "Pod", "web", "Scheduled", func(e *corev1.Event) { e.EventTime = metav1.NewMicroTime(at("2025-01-02T08:00:01Z").Time) }),
 		ev("c", "Pod", "db", "Killing", func(e *corev1.Event) { e.Type = "Warning"; e.FirstTimestamp = at("2025-01-02T08:00:03Z") }),
-		ev("d", "Pod", "web", "Started", func(e *corev1.Event) { e.LastTimestamp = at("2025-01-02T08:00:05Z") }),
+		ev("d", "Pod", "web", "Started", func(e *corev1.Event) {
+			e.LastTimestamp, e.FirstTimestamp, e.Count = at("2025-01-02T08:00:05Z"), at("2025-01-02T08:00:01Z"), 9
+		}),
 	}
 	tests := []struct {
 		name      string
@@ -40,11 +42,11 @@ func TestEventsRun(t *testing.T) {
 		want      *Outcome
 	}{
 		{"namespace", &EventsStep{}, []string{"a", "c", "b", "d"},
-			"LAST SEEN             TYPE     REASON     OBJECT   MESSAGE\n" +
-				"2025-01-02T08:00:01Z  Normal   Scheduled  pod/web  Scheduled web second line\n" +
-				"2025-01-02T08:00:03Z  Warning  Killing    pod/db   Killing db second line\n" +
-				"2025-01-02T08:00:05Z  Normal   Pulled     pod/web  Pulled web second line\n" +
-				"2025-01-02T08:00:05Z  Normal   Started    pod/web  Started web second line\n",
+			"LAST SEEN                                             TYPE     REASON     OBJECT   MESSAGE\n" +
+				"2025-01-02T08:00:01Z                                  Normal   Scheduled  pod/web  Scheduled web second line\n" +
+				"2025-01-02T08:00:03Z                                  Warning  Killing    pod/db   Killing db second line\n" +
+				"2025-01-02T08:00:05Z                                  Normal   Pulled     pod/web  Pulled web second line\n" +
+				"2025-01-02T08:00:05Z (x9 since 2025-01-02T08:00:01Z)  Normal   Started    pod/web  Started web second line\n",
 			&Outcome{Target: "events in default", Kubectl: "kubectl events -n default"}},
 		{"one object", &EventsStep{For: &EventsFor{Kind: "Pod", Name: tpl(t, "${{ vars.name }}")}}, []string{"a", "b", "d"}, "",
 			&Outcome{Target: "events of pod default/web", Kubectl: "kubectl events -n default --for pod/web"}},

@@ -110,11 +110,16 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("waiting for %s until %s", t, s.For.Source)
 	out.Touched = append(out.Touched, t.ref(report.ActionRead))
 	if t.isPod() {
-		// A pod the scheduler cannot place fails the wait (after the grace
-		// the scheduler gets), unless that is what the expression waits for.
+		// A pod that has ended (Failed, Succeeded) or that the scheduler
+		// cannot place (after the grace the scheduler gets) fails the wait,
+		// unless that is what the expression waits for: an ended pod's status
+		// never changes again, so waiting on would last until the timeout.
 		cond := func(pod *corev1.Pod) (bool, error) {
 			if holds(podMap(pod)) {
 				return true, nil
+			}
+			if err := kube.PodEnded(pod); err != nil {
+				return false, err
 			}
 			return false, kube.PodUnschedulable(pod)
 		}

@@ -103,3 +103,38 @@ func TestWaitRunObject(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitRunPodEnded checks that a wait on a pod that has ended (Failed,
+// Succeeded) and does not meet `for` fails at once with how it ended
+// (OOMKilled and its exit code), rather than at the step's timeout: an ended
+// pod's status never changes again. A `for` that the ended pod meets holds.
+func TestWaitRunPodEnded(t *testing.T) {
+	oom := readyPod("oom")
+	oom.Status = corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{Name: "app",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}}
+	done := readyPod("done")
+	done.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{Name: "app",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}}
+	tests := []struct {
+		pod, for_, wantErr string
+	}{
+		{"oom", `object.status.phase == "Running"`, `pod default/oom: container "app": Failed: exit code 137 (OOMKilled)`},
+		{"oom", `object.status.phase == "Failed"`, ""},
+		{"done", `object.status.phase == "Running"`, "pod default/done: Succeeded: pod completed; its status no longer changes"},
+		{"done", `object.status.phase == "Succeeded"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pod+" "+tt.for_, func(t *testing.T) {
+			env := newTestEnv(t, []runtime.Object{oom, done})
+			s := &WaitStep{Kind: "Pod", Name: tpl(t, tt.pod), For: cond(t, tt.for_)}
+			out := s.Run(testCtx(t), env.Env)
+			got := ""
+			if out.Err != nil {
+				got = out.Err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("error = %q, want %q", got, tt.wantErr)
+			}
+		})
+	}
+}

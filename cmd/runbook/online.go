@@ -100,7 +100,7 @@ type runOptions struct {
 func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
-	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable); formats: "+strings.Join(report.Formats(), ", "))
+	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable, or several separated by commas: md=r.md,json=r.json); formats: "+strings.Join(report.Formats(), ", "))
 	fs.Var(deadlineFlag{&o.timeout}, "timeout", fmt.Sprintf("deadline for the whole run, more than 0 (default: spec.timeout, else %s)", shortDuration(engine.DefaultTimeout)))
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
@@ -159,9 +159,33 @@ type reportTarget struct {
 	render       report.Renderer
 }
 
+// splitReportFlag splits a --report value that lists several reports,
+// md=r.md,json=r.json, at each comma followed by a known format and "=",
+// as kubectl's list flags take a comma-separated list; a comma elsewhere
+// stays in the path (md=a,b.md is one report).
+func splitReportFlag(f string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != ',' {
+			continue
+		}
+		format, _, ok := strings.Cut(f[i+1:], "=")
+		if _, err := report.Lookup(format); ok && err == nil {
+			out = append(out, f[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, f[start:])
+}
+
 func parseReports(flags []string) ([]reportTarget, error) {
 	var out []reportTarget
+	var all []string
 	for _, f := range flags {
+		all = append(all, splitReportFlag(f)...)
+	}
+	for _, f := range all {
 		format, path, ok := strings.Cut(f, "=")
 		if !ok || path == "" {
 			return nil, exitf(exitInvalid, "--report %q: expected FORMAT=PATH, e.g. md=report.md (formats: %s)", f, strings.Join(report.Formats(), ", "))

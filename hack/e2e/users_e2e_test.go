@@ -1,0 +1,179 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/kube-runbook/runbook/report"
+)
+
+// The tests of this file come from an SRE's use of runbook against workloads
+// that already exist (an OOMKilled pod, a completed one, ...), each compared
+// with what kubectl v1.37.2 says of the same workload.
+
+// waitOnEnded waits on pod oom for a phase it will never reach, then on pod
+// done, then for the phase oom has: the first step must fail at once.
+const waitOnEnded = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-wait-ended}
+spec:
+  timeout: 2m
+  steps:
+  - id: running
+    wait: {kind: Pod, name: oom, for: 'object.status.phase == "Running"'}
+    continueOnError: true
+  - id: completed
+    wait: {kind: Pod, name: done, for: 'object.status.phase == "Running"'}
+    continueOnError: true
+  - id: failed
+    wait: {kind: Pod, name: oom, for: 'object.status.phase == "Failed"'}
+    assert:
+    - object.status.containerStatuses[0].state.terminated.reason == "OOMKilled"
+`
+
+// TestUsersWaitOnEndedPod waits on a pod that was OOMKilled (restartPolicy
+// Never) and on one that completed, for phase Running: each step fails as soon
+// as it sees the pod, with how it ended (OOMKilled, exit code 137), not at the
+// run's timeout; a wait for the phase the pod has passes.
+func TestUsersWaitOnEndedPod(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-wait-")
+	pods := []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "oom"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "app", Image: busyboxImage,
+				Command:   []string{"sh", "-c", "head -c 200m /dev/zero | tail > /dev/null"},
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("20Mi")}}}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "done"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "app", Image: busyboxImage, Command: []string{"true"}}}}},
+	}
+	for _, pod := range pods {
+		if _, err := c.client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating pod %s: %v", pod.Name, err)
+		}
+		ended := func(p *corev1.Pod) (bool, error) {
+			return p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded, nil
+		}
+		if _, err := c.waitForPod(t.Context(), ns, pod.Name, ended); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, waitOnEnded), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 1 {
+		t.Errorf("want exit 1 (the first two waits fail), got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	for _, tt := range []struct {
+		id     string
+		status report.Status
+		err    string
+	}{
+		{"running", report.StatusFailed, "pod " + ns + `/oom: container "app": Failed: exit code 137 (OOMKilled)`},
+		{"completed", report.StatusFailed, "pod " + ns + "/done: Succeeded: pod completed; its status no longer changes"},
+		{"failed", report.StatusPassed, ""},
+	} {
+		s := stepByID(t, res, tt.id)
+		if s.Status != tt.status || s.Error != tt.err {
+			t.Errorf("step %s: %s with error %q, want %s with %q", tt.id, s.Status, s.Error, tt.status, tt.err)
+		}
+		if s.Duration.Duration() >= failFast {
+			t.Errorf("step %s took %s: a wait on an ended pod must end at once, not at the timeout", tt.id, s.Duration)
+		}
+	}
+	if res.TimedOut {
+		t.Errorf("the run timed out: %s", describeSteps(res))
+	}
+}
+
+// copyKeepLabels copies a pod of deploy/web keeping its labels.
+const copyKeepLabels = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-copy-adopted}
+spec:
+  timeout: 2m
+  steps:
+  - id: copy
+    copy: {pod: deploy/web, to: web-copy, keepLabels: true, setImage: {app: "busybox:1.36"}}
+`
+
+// TestUsersCopyKeepLabelsAdopted copies a pod of a Deployment keeping its
+// labels: the Deployment's ReplicaSet adopts the copy and deletes it as one
+// pod too many. The step fails at once saying so, naming the ReplicaSet,
+// not only "is being deleted"; the Deployment's own pod is untouched.
+func TestUsersCopyKeepLabelsAdopted(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-adopt-")
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}}}}}
+	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating deployment web: %v", err)
+	}
+	pod, err := c.waitForPods(t, ns, "app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, copyKeepLabels), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 1 {
+		t.Errorf("want exit 1, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	defer c.assertNoneLeft(t, res.RunID)
+	s := stepByID(t, res, "copy")
+	want := "pod " + ns + "/web-copy is being deleted (its controller: ReplicaSet web-"
+	if s.Status != report.StatusFailed || !strings.HasPrefix(s.Error, want) || !strings.Contains(s.Error, "adopted the copy") {
+		t.Errorf("step copy: %s with error %q, want failed with %q... adopted the copy", s.Status, s.Error, want)
+	}
+	if s.Duration.Duration() >= failFast {
+		t.Errorf("the step took %s: it must fail when the copy is deleted, not at the timeout", s.Duration)
+	}
+	got, err := c.client.CoreV1().Pods(ns).Get(t.Context(), pod, metav1.GetOptions{})
+	if err != nil || got.DeletionTimestamp != nil {
+		t.Errorf("the Deployment's pod %s after the run: %v (deleting: %v)", pod, err, err == nil && got.DeletionTimestamp != nil)
+	}
+}
+
+// waitForPods waits, by watch, until a pod matching selector in ns is Ready
+// and returns its name.
+func (c *cluster) waitForPods(t *testing.T, ns, selector string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			return c.client.CoreV1().Pods(ns).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			return c.client.CoreV1().Pods(ns).Watch(ctx, o)
+		},
+	}
+	ev, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
+		pod, ok := e.Object.(*corev1.Pod)
+		if !ok || e.Type == watch.Deleted {
+			return false, nil
+		}
+		return podReady(pod)
+	})
+	if err != nil {
+		return "", fmt.Errorf("waiting for a Ready pod matching %s in %s: %w", selector, ns, err)
+	}
+	return ev.Object.(*corev1.Pod).Name, nil
+}
