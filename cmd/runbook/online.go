@@ -173,9 +173,28 @@ func parseReports(flags []string) ([]reportTarget, error) {
 		if err := checkWritable(path); err != nil {
 			return nil, exitf(exitInvalid, "--report %q: %v", f, err)
 		}
+		for _, o := range out {
+			if samePath(o.path, path) {
+				return nil, exitf(exitInvalid, "--report %q: %s is already the path of --report %s=%s: one would overwrite the other", f, path, o.format, o.path)
+			}
+		}
 		out = append(out, reportTarget{format: format, path: path, render: r})
 	}
 	return out, nil
+}
+
+// samePath tells whether a and b name the same file: the same path once
+// made absolute and cleaned, or, for files that exist, the same file
+// (through a link, say).
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // checkWritable reports, before a run, why a report could not be written
@@ -187,6 +206,11 @@ func checkWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil {
 		if fi.IsDir() {
 			return errors.New("is a directory")
+		}
+		if !fi.Mode().IsRegular() {
+			// A device or a FIFO is written as it is, at the end: opening
+			// a FIFO now would end its reader (cat sees the end of input).
+			return nil
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -513,19 +537,39 @@ func parseVarsFile(path string, data []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// writeReport writes a report whole, or not at all: into PATH.tmp, renamed
+// to PATH once complete. A symbolic link is followed (the link stays, its
+// target gets the report), and a path that is not a regular file (a device
+// such as /dev/stdout, a FIFO) is written in place: renaming over it would
+// replace it with a file, /dev/stdout itself when run as root.
 func writeReport(t reportTarget, res *report.Result) error {
-	if dir := filepath.Dir(t.path); dir != "." {
+	if t.format == "md" || t.format == "markdown" {
+		res = relativeArtifacts(res, t.path)
+	}
+	path := t.path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := t.render(f, res); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", t.path, err)
+		}
+		return f.Close()
+	}
+	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	tmp := t.path + ".tmp"
+	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
-	}
-	if t.format == "md" || t.format == "markdown" {
-		res = relativeArtifacts(res, t.path)
 	}
 	if err := t.render(f, res); err != nil {
 		f.Close()
@@ -533,9 +577,10 @@ func writeReport(t reportTarget, res *report.Result) error {
 		return fmt.Errorf("%s: %w", t.path, err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, t.path)
+	return os.Rename(tmp, path)
 }
 
 type cleanupOptions struct {
