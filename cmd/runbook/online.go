@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -490,23 +489,9 @@ func varsOf(files, flags []string) (map[string]string, error) {
 // scalar values, each taken as its text, as --var takes it. Errors say
 // file:line:col and never hold a value (it may be secret).
 func parseVarsFile(path string, data []byte) (map[string]string, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty: expected an object of NAME: VALUE", path)
-		}
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d:%d: a second document: a vars file holds one object", path, extra.Line, extra.Column)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	m := &doc
-	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
-		m = m.Content[0]
+	m, err := runbook.ParseNode(path, "a vars file", data)
+	if err != nil {
+		return nil, err
 	}
 	if m.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: expected an object of NAME: VALUE", path, m.Line, m.Column)
