@@ -63,6 +63,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"report", "testdata/missing.json"}, exitInvalid, "no such file or directory"},
 		{[]string{"job", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"cleanup", "extra"}, exitInvalid, "takes no arguments"},
+		// A run id no run can have is the command line's fault, before any request.
+		{append([]string{"cleanup", "--run-id", "Bad\x1bID"}, down...), exitInvalid, `--run-id "Bad\x1bID": must be at most 40 lowercase letters`},
 		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},
 		{[]string{"version"}, exitPassed, ""},

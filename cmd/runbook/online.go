@@ -590,6 +590,9 @@ func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return exitf(exitInvalid, "%s cleanup takes no arguments (use -n, -A, --run-id)", programName())
 	}
+	if err := checkRunID(o.runID); err != nil {
+		return err
+	}
 	c, err := o.kube.clients()
 	if err != nil {
 		return err
