@@ -45,6 +45,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--report", "md=main_test.go/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/r.md": main_test.go is not a directory`},
 		{[]string{"run", "--report", "md=main_test.go/sub/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/sub/r.md": main_test.go is not a directory`},
 		{[]string{"run", "--report", "json=testdata", "../../examples/distroless.yaml"}, exitInvalid, `--report "json=testdata": is a directory`},
+		{append([]string{"run", "--artifacts", "main_test.go/files", "../../examples/cp.yaml"}, down...), exitInvalid, `--artifacts "main_test.go/files": main_test.go is not a directory`},
+		{append([]string{"run", "--artifacts", "main_test.go", "../../examples/cp.yaml"}, down...), exitInvalid, `--artifacts "main_test.go": main_test.go is not a directory`},
 		// Two reports to one file: one would overwrite the other.
 		{[]string{"run", "--report", "md=testdata/r.out", "--report", "json=./testdata/../testdata/r.out", "../../examples/distroless.yaml"}, exitInvalid, `--report "json=./testdata/../testdata/r.out": ./testdata/../testdata/r.out is already the path of --report md=testdata/r.out`},
 		{[]string{"run", "--timeout", "-5s", "../../examples/distroless.yaml"}, exitInvalid, `invalid argument "-5s" for "--timeout" flag: must be greater than 0; omit the flag for spec.timeout (default 10m)`},

@@ -293,6 +293,14 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitf(exitInvalid, "--artifacts: %v", err)
 	}
+	if o.artifacts != "" {
+		// Found before the run, as a --report path is: a cp step would
+		// fail after copying, with the run half done. The default is
+		// made only when a step writes (a Job's directory may not allow it).
+		if err := checkWritable(filepath.Join(o.artifacts, ".runbook-check")); err != nil {
+			return exitf(exitInvalid, "--artifacts %q: %v", o.artifacts, err)
+		}
+	}
 
 	level := outputShort
 	switch {
