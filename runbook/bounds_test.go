@@ -127,6 +127,29 @@ func TestFileTooBig(t *testing.T) {
 	}
 }
 
+// TestTooManySteps: MaxSteps steps load, one more (counted across steps,
+// parallel groups and finally) is an error at that step, before any check
+// or compilation (8 MiB of one-line steps took 1.2 GB to plan).
+func TestTooManySteps(t *testing.T) {
+	src := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(head + "  steps:\n")
+		b.WriteString(strings.Repeat("  - note: {message: x}\n", n-600))
+		b.WriteString("  - parallel:\n      steps:\n" + strings.Repeat("      - note: {message: x}\n", 500))
+		b.WriteString("  finally:\n" + strings.Repeat("  - note: {message: x}\n", 100))
+		return []byte(b.String())
+	}
+	if _, err := runbook.Parse("rb.yaml", src(runbook.MaxSteps), runbook.LoadOptions{Kinds: steps.Registry}); err != nil {
+		t.Fatalf("%d steps: %v", runbook.MaxSteps, err)
+	}
+	_, err := runbook.Parse("rb.yaml", src(runbook.MaxSteps+1), runbook.LoadOptions{Kinds: steps.Registry})
+	// The last step of finally: 8 lines of header, keys and group, then one per step.
+	want := fmt.Sprintf("rb.yaml:%d:5: the runbook has %d steps, over the limit of %d: split it", 8+runbook.MaxSteps+1, runbook.MaxSteps+1, runbook.MaxSteps)
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
 // TestVarsAsYAMLDecodes checks that spec.vars hold the values yaml.v3
 // gives an `any` (the loader converts nodes itself, with the alias budget
 // and a linear check of duplicate keys), merges and anchors included.

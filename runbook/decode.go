@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -24,13 +25,40 @@ type Error struct {
 	Snippet string
 }
 
-// Error formats the problem as file:line:col: message.
+// Error formats the problem as file:line:col: message. The file's name and
+// the message (which may quote a value of the file) are shown with their
+// unprintable characters escaped (escapeUnprintable), so that a problem is
+// one line that reads as it is written.
 func (e *Error) Error() string {
 	if e.Line == 0 {
-		return fmt.Sprintf("%s: %s", e.File, e.Message)
+		return fmt.Sprintf("%s: %s", escapeUnprintable(e.File), escapeUnprintable(e.Message))
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	return fmt.Sprintf("%s:%d:%d: %s", escapeUnprintable(e.File), e.Line, e.Column, escapeUnprintable(e.Message))
 }
+
+// escapeUnprintable shows each character of s that is not printable as
+// its Go escape: a control character (the start of a terminal escape
+// sequence that would retitle the window or recolour what follows, a line
+// break in a file's name) as \x1b or \n, a format character (a
+// bidirectional override that makes a text read other than it is, a
+// zero-width space) as \u202e. Tabs stay.
+func escapeUnprintable(s string) string {
+	if !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !unprintable(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool { return r != '\t' && !strconv.IsPrint(r) }
 
 // ErrorList is every problem of a file, sorted by position.
 type ErrorList []*Error

@@ -130,3 +130,19 @@ func KeyNode(n *yaml.Node, keys ...string) *yaml.Node {
 	}
 	return deref(n)
 }
+
+// ParseNode parses data, one YAML document, into its root node, by the
+// loader's rules for syntax: a syntax error, a character YAML does not
+// allow, an empty file or a second document is an ErrorList at
+// file:line:col. For files read node by node (a vars file).
+func ParseNode(file, what string, data []byte) (*yaml.Node, error) {
+	d := &decoder{file: file, doc: what, lines: strings.Split(string(data), "\n")}
+	if len(data) > MaxFileBytes {
+		return nil, ErrorList{tooBig(file, int64(len(data)), what)}
+	}
+	root := d.parseYAML(data, "one document per file")
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	return root, nil
+}

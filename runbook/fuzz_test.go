@@ -3,6 +3,8 @@ package runbook_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/kube-runbook/runbook/runbook"
@@ -23,6 +25,8 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// A value quoted in a problem, with escape sequences and a bidirectional override.
+	f.Add([]byte("apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: \"\\e[2J\"}\nspec:\n  steps:\n  - id: \"a\\e]0;x\\a\\u202e\"\n    note: {message: x}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rb, err := runbook.Parse("fuzz.yaml", data, runbook.LoadOptions{Kinds: steps.Registry})
 		if err == nil && rb == nil {
@@ -30,6 +34,13 @@ func FuzzLoad(f *testing.F) {
 		}
 		if err != nil && rb != nil {
 			t.Fatal("both a runbook and an error")
+		}
+		if list, ok := err.(runbook.ErrorList); ok {
+			for _, e := range list {
+				if msg := e.Error(); strings.ContainsFunc(msg, func(r rune) bool { return r != '\t' && !strconv.IsPrint(r) }) {
+					t.Fatalf("a problem that is not one printable line: %q", msg)
+				}
+			}
 		}
 		if err == nil {
 			if _, perr := engine.MakePlan(rb, engine.PlanOptions{}); perr != nil {

@@ -107,6 +107,11 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	if d.stopped || len(d.errs) > 0 && root.Kind != yaml.MappingNode {
 		return nil, d.sorted()
 	}
+	if steps := rb.ActionSteps(); len(steps) > MaxSteps {
+		s := steps[MaxSteps]
+		d.errorf(s.Line, s.Column, "the runbook has %d steps, over the limit of %d: split it", len(steps), MaxSteps)
+		return nil, d.sorted()
+	}
 	d.checkEnvelope(root, rb)
 	rb.Vars = d.vars(root, rb, opts)
 	d.checkSteps(rb, filepath.Dir(file), opts)

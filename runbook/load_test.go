@@ -293,6 +293,22 @@ func TestSnippetHidesControlCharacters(t *testing.T) {
 	}
 }
 
+// TestProblemsHideControlCharacters: a problem quoting a value of the file
+// (a step id written with YAML escapes) or naming a file whose name holds
+// a line break is one printable line: an escape sequence would retitle the
+// terminal or recolour what follows, a bidirectional override reorder it.
+func TestProblemsHideControlCharacters(t *testing.T) {
+	src := head + "  steps:\n  - id: \"a\\e]0;x\\a\\e[31m\\u202e\\u009b\"\n    local: {command: [echo]}\n"
+	_, err := runbook.Parse("r\nb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	want := `r\nb.yaml:6:5: step id "a\x1b]0;x\a\x1b[31m\u202e\u009b" must be letters, digits and _ (it is used as steps.a\x1b]0;x\a\x1b[31m\u202e\u009b in expressions)`
+	if got := err.Error(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
 // TestVarOverrides: a --var is read as the kind its variable is declared
 // as: text for a string (a version 1.10 is not the number 1.1, a name 0123
 // not 123), a number, a boolean, a list or a mapping else, or an error that

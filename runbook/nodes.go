@@ -29,6 +29,10 @@ const (
 	MaxDepth = 10_000
 	// MaxErrors is how many problems of a file are reported.
 	MaxErrors = 1000
+	// MaxSteps is how many steps (groups' steps, onFailure and finally
+	// included) a runbook may have: checking, compiling and planning
+	// each costs kilobytes, so 8 MiB of one-line steps took 1.2 GB.
+	MaxSteps = 10_000
 )
 
 // countNodes counts the nodes of the tree under n as written (an alias

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,6 +46,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--report", "md=main_test.go/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/r.md": main_test.go is not a directory`},
 		{[]string{"run", "--report", "md=main_test.go/sub/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/sub/r.md": main_test.go is not a directory`},
 		{[]string{"run", "--report", "json=testdata", "../../examples/distroless.yaml"}, exitInvalid, `--report "json=testdata": is a directory`},
+		{append([]string{"run", "--artifacts", "main_test.go/files", "../../examples/cp.yaml"}, down...), exitInvalid, `--artifacts "main_test.go/files": main_test.go is not a directory`},
+		{append([]string{"run", "--artifacts", "main_test.go", "../../examples/cp.yaml"}, down...), exitInvalid, `--artifacts "main_test.go": main_test.go is not a directory`},
+		// Two reports to one file: one would overwrite the other.
+		{[]string{"run", "--report", "md=testdata/r.out", "--report", "json=./testdata/../testdata/r.out", "../../examples/distroless.yaml"}, exitInvalid, `--report "json=./testdata/../testdata/r.out": ./testdata/../testdata/r.out is already the path of --report md=testdata/r.out`},
 		{[]string{"run", "--timeout", "-5s", "../../examples/distroless.yaml"}, exitInvalid, `invalid argument "-5s" for "--timeout" flag: must be greater than 0; omit the flag for spec.timeout (default 10m)`},
 		{[]string{"run", "--timeout", "0", "../../examples/distroless.yaml"}, exitInvalid, `invalid argument "0" for "--timeout" flag: must be greater than 0; omit the flag for spec.timeout (default 10m)`},
 		{[]string{"run", "--timeout", "soon", "../../examples/distroless.yaml"}, exitInvalid, `invalid argument "soon" for "--timeout" flag: not a duration (use 30s, 5m, 1h30m)`},
@@ -61,6 +66,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"report", "testdata/missing.json"}, exitInvalid, "no such file or directory"},
 		{[]string{"job", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"cleanup", "extra"}, exitInvalid, "takes no arguments"},
+		// A run id no run can have is the command line's fault, before any request.
+		{append([]string{"cleanup", "--run-id", "Bad\x1bID"}, down...), exitInvalid, `--run-id "Bad\x1bID": must be at most 40 lowercase letters`},
 		{[]string{"validate", "testdata/missing.yaml"}, exitInvalid, "no such file or directory"},
 		{[]string{"plan", "--no-such-flag", "x"}, exitInvalid, "unknown flag: --no-such-flag"},
 		{[]string{"version"}, exitPassed, ""},
@@ -234,5 +241,52 @@ func TestSchemaCommand(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["$schema"] == nil {
 			t.Errorf("%v: exit %d, not a JSON Schema", args, code)
 		}
+	}
+}
+
+// TestReportToSpecialFiles checks that a report is written into a FIFO (or
+// a device: /dev/stdout) and through a symbolic link, not renamed over
+// them: the FIFO stays a FIFO and its reader gets the report, the link
+// stays a link and its target gets the report.
+func TestReportToSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		// Opening for reading waits for the writer, as a reader of
+		// --report md=>(cat) does.
+		data, _ := os.ReadFile(fifo)
+		got <- data
+	}()
+	if code, _, stderr := run(t, "report", "-o", "md", "--to", fifo, "../../report/testdata/failed.json.golden"); code != exitPassed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		// Its reader waits for a writer that will never come.
+		t.Fatalf("the FIFO was replaced: %v, %v", fi.Mode(), err)
+	}
+	if data := <-got; !strings.Contains(string(data), "# Runbook") {
+		t.Errorf("the FIFO's reader got %q, want the Markdown report", data)
+	}
+
+	target := filepath.Join(dir, "target.md")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.md")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "report", "-o", "md", "--to", link, "../../report/testdata/failed.json.golden"); code != exitPassed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v, %v", fi.Mode(), err)
+	}
+	if data, err := os.ReadFile(target); err != nil || !strings.Contains(string(data), "# Runbook") {
+		t.Errorf("the link's target holds %q (%v), want the Markdown report", data, err)
 	}
 }

@@ -327,8 +327,16 @@ func readResult(name string) (*report.Result, error) {
 		if derr == nil {
 			return res, nil
 		}
-		rest, rerr := io.ReadAll(io.LimitReader(r, int64(maxResultBytes+1-seen.n)))
-		data, err = append(seen.bytes(), rest...), rerr
+		var syntax *json.SyntaxError
+		if errors.As(derr, &syntax) {
+			// Not JSON where the decoder stopped, in what it has read:
+			// what follows cannot move that, and is not read (garbage or
+			// /dev/zero piped in would be read to the limit and kept).
+			data = seen.bytes()
+		} else {
+			rest, rerr := io.ReadAll(io.LimitReader(r, int64(maxResultBytes+1-seen.n)))
+			data, err = append(seen.bytes(), rest...), rerr
+		}
 	} else {
 		data, err = readAtMost(r, size, maxResultBytes)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,9 +196,28 @@ func parseReports(flags []string) ([]reportTarget, error) {
 		if err := checkWritable(path); err != nil {
 			return nil, exitf(exitInvalid, "--report %q: %v", f, err)
 		}
+		for _, o := range out {
+			if samePath(o.path, path) {
+				return nil, exitf(exitInvalid, "--report %q: %s is already the path of --report %s=%s: one would overwrite the other", f, path, o.format, o.path)
+			}
+		}
 		out = append(out, reportTarget{format: format, path: path, render: r})
 	}
 	return out, nil
+}
+
+// samePath tells whether a and b name the same file: the same path once
+// made absolute and cleaned, or, for files that exist, the same file
+// (through a link, say).
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // checkWritable reports, before a run, why a report could not be written
@@ -211,6 +229,11 @@ func checkWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil {
 		if fi.IsDir() {
 			return errors.New("is a directory")
+		}
+		if !fi.Mode().IsRegular() {
+			// A device or a FIFO is written as it is, at the end: opening
+			// a FIFO now would end its reader (cat sees the end of input).
+			return nil
 		}
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -293,6 +316,14 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	artifacts, err := artifactDir(o.artifacts, runID)
 	if err != nil {
 		return exitf(exitInvalid, "--artifacts: %v", err)
+	}
+	if o.artifacts != "" {
+		// Found before the run, as a --report path is: a cp step would
+		// fail after copying, with the run half done. The default is
+		// made only when a step writes (a Job's directory may not allow it).
+		if err := checkWritable(filepath.Join(o.artifacts, ".runbook-check")); err != nil {
+			return exitf(exitInvalid, "--artifacts %q: %v", o.artifacts, err)
+		}
 	}
 
 	level := outputShort
@@ -490,23 +521,9 @@ func varsOf(files, flags []string) (map[string]string, error) {
 // scalar values, each taken as its text, as --var takes it. Errors say
 // file:line:col and never hold a value (it may be secret).
 func parseVarsFile(path string, data []byte) (map[string]string, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty: expected an object of NAME: VALUE", path)
-		}
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d:%d: a second document: a vars file holds one object", path, extra.Line, extra.Column)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	m := &doc
-	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
-		m = m.Content[0]
+	m, err := runbook.ParseNode(path, "a vars file", data)
+	if err != nil {
+		return nil, err
 	}
 	if m.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d:%d: expected an object of NAME: VALUE", path, m.Line, m.Column)
@@ -537,19 +554,39 @@ func parseVarsFile(path string, data []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// writeReport writes a report whole, or not at all: into PATH.tmp, renamed
+// to PATH once complete. A symbolic link is followed (the link stays, its
+// target gets the report), and a path that is not a regular file (a device
+// such as /dev/stdout, a FIFO) is written in place: renaming over it would
+// replace it with a file, /dev/stdout itself when run as root.
 func writeReport(t reportTarget, res *report.Result) error {
-	if dir := filepath.Dir(t.path); dir != "." {
+	if t.format == "md" || t.format == "markdown" {
+		res = relativeArtifacts(res, t.path)
+	}
+	path := t.path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := t.render(f, res); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", t.path, err)
+		}
+		return f.Close()
+	}
+	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	tmp := t.path + ".tmp"
+	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
-	}
-	if t.format == "md" || t.format == "markdown" {
-		res = relativeArtifacts(res, t.path)
 	}
 	if err := t.render(f, res); err != nil {
 		f.Close()
@@ -557,9 +594,10 @@ func writeReport(t reportTarget, res *report.Result) error {
 		return fmt.Errorf("%s: %w", t.path, err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, t.path)
+	return os.Rename(tmp, path)
 }
 
 type cleanupOptions struct {
@@ -583,6 +621,9 @@ func (o *cleanupOptions) AddFlags(fs *pflag.FlagSet) {
 func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return exitf(exitInvalid, "%s cleanup takes no arguments (use -n, -A, --run-id)", programName())
+	}
+	if err := checkRunID(o.runID); err != nil {
+		return err
 	}
 	c, err := o.kube.clients()
 	if err != nil {

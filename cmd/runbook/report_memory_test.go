@@ -146,3 +146,37 @@ func TestReportErrorsSayWhere(t *testing.T) {
 		})
 	}
 }
+
+// endless is a stream that never ends, counting what is read of it.
+type endless struct {
+	line string
+	read int
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], e.line)
+	}
+	e.read += n
+	return n, nil
+}
+
+// TestReportGarbageOnStdin: what is piped in that is not JSON (yes, or
+// /dev/zero) is refused where it stops being JSON, without reading the
+// rest up to the 256 MiB limit (which took 880 MB of memory).
+func TestReportGarbageOnStdin(t *testing.T) {
+	old := stdin
+	defer func() { stdin = old }()
+	for _, line := range []string{"y\n", "\x00", "{\"schemaVersion\": x"} {
+		in := &endless{line: line}
+		stdin = in
+		code, _, stderr := run(t, "report", "-")
+		if code != exitInvalid || !strings.Contains(stderr, "<stdin>: not a runbook result: line 1:") {
+			t.Errorf("%q: exit %d, %q; want exit 2 and where it is wrong", line, code, stderr)
+		}
+		if in.read > 1<<20 {
+			t.Errorf("%q: read %d bytes to say that its first line is not JSON", line, in.read)
+		}
+	}
+}

@@ -32,13 +32,15 @@ func TestParseVarsFile(t *testing.T) {
 		})
 	}
 	bad := []struct{ name, src, want string }{
-		{"empty", "", "v.yaml: empty"},
+		{"empty", "", "v.yaml:1:1: the file is empty"},
 		{"a list", "- a\n- b\n", "v.yaml:1:1: expected an object"},
 		{"a nested value", "pod: web\nextra: {a: s3cr3t}\n", "v.yaml:2:8: extra: expected a value"},
-		{"a second document", "pod: web\n---\npod: db\n", "v.yaml:2:1: a second document"},
+		{"a second document", "pod: web\n---\npod: db\n", "v.yaml:2:1: one document per file: a second YAML document starts here"},
 		{"twice", "pod: web\npod: s3cr3t\n", "v.yaml:2:1: pod is given twice"},
 		{"an alias", "a: &x s3cr3t\nb: *x\n", "v.yaml:2:4: b: aliases are not allowed"},
-		{"broken yaml", "pod: [web\n", "v.yaml: yaml: line"},
+		{"broken yaml", "pod: [web\n", "v.yaml:1:1: did not find expected ',' or ']'"},
+		{"too deep", strings.Repeat("[", 20000), "v.yaml:1:1: exceeded max depth of 10000"},
+		{"a control character", "pod: \"web\"\x1b\n", "v.yaml:1:11: character U+001B is not allowed in YAML"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,9 @@ func compile(src string, c Context) (*vm.Program, error) {
 	} else {
 		cfg = newConfig(c)
 	}
+	if err := checkNesting(src); err != nil {
+		return nil, err
+	}
 	tree, err := checker.ParseCheck(src, cfg)
 	if err != nil {
 		return nil, err

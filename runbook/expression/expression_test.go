@@ -78,9 +78,25 @@ func TestCompileProblems(t *testing.T) {
 		{"steps.c.stdout", Context{Names: Sets{Earlier: map[string]bool{"app": true}}}, `1:0: steps.c: no step has id "c"`},
 		{"item", Context{}, "1:0: item only exists in a step with forEach"},
 		{"   ", Context{}, "1:0: empty expression"},
+		// Flat chains are not nesting: 5000 subtractions of negatives go
+		// past the bound and stop at expr-lang's node limit.
+		{strings.Repeat("1 - -", 5000) + "1", Context{}, "1:16672: compilation failed: expression exceeds maximum allowed nodes"},
+		// Nesting that would overflow expr-lang's recursive parser (a fatal
+		// stack overflow at a million levels) is refused at the level past
+		// MaxNesting, whatever nests: brackets, prefix operators or both.
+		{strings.Repeat("(", 1e6) + "1" + strings.Repeat(")", 1e6), Context{}, "1:256: the expression nests more than 256 levels deep"},
+		{strings.Repeat("[", 1e6) + "1" + strings.Repeat("]", 1e6), Context{}, "1:256: the expression nests more than 256 levels deep"},
+		{strings.Repeat("- ", 1e6) + "1", Context{}, "1:512: the expression nests more than 256 levels deep"},
+		{strings.Repeat("not ", 1e6) + "true", Context{}, "1:1024: the expression nests more than 256 levels deep"},
+		{strings.Repeat("len(-", 1e6) + "1" + strings.Repeat(")", 1e6), Context{}, "1:643: the expression nests more than 256 levels deep"},
+		{strings.Repeat("{a: ", 1e6) + "1" + strings.Repeat("}", 1e6), Context{}, "1:1024: the expression nests more than 256 levels deep"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.src, func(t *testing.T) {
+		name := tc.src
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		t.Run(name, func(t *testing.T) {
 			_, probs := Compile(tc.src, tc.c)
 			if len(probs) == 0 {
 				t.Fatal("want a problem")
