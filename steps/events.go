@@ -239,7 +239,7 @@ func eventTable(events []*corev1.Event) string {
 		} else if n > 1 {
 			seen += fmt.Sprintf(" (x%d)", n)
 		}
-		obj := strings.ToLower(ev.InvolvedObject.Kind) + "/" + ev.InvolvedObject.Name
+		obj := ev.InvolvedObject.Kind + "/" + ev.InvolvedObject.Name // kubectl events: Pod/web
 		msg := strings.Join(strings.Fields(ev.Message), " ")
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", seen, ev.Type, ev.Reason, obj, msg)
 	}

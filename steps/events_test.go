@@ -43,10 +43,10 @@ func TestEventsRun(t *testing.T) {
 	}{
 		{"namespace", &EventsStep{}, []string{"a", "c", "b", "d"},
 			"LAST SEEN                                             TYPE     REASON     OBJECT   MESSAGE\n" +
-				"2025-01-02T08:00:01Z                                  Normal   Scheduled  pod/web  Scheduled web second line\n" +
-				"2025-01-02T08:00:03Z                                  Warning  Killing    pod/db   Killing db second line\n" +
-				"2025-01-02T08:00:05Z                                  Normal   Pulled     pod/web  Pulled web second line\n" +
-				"2025-01-02T08:00:05Z (x9 since 2025-01-02T08:00:01Z)  Normal   Started    pod/web  Started web second line\n",
+				"2025-01-02T08:00:01Z                                  Normal   Scheduled  Pod/web  Scheduled web second line\n" +
+				"2025-01-02T08:00:03Z                                  Warning  Killing    Pod/db   Killing db second line\n" +
+				"2025-01-02T08:00:05Z                                  Normal   Pulled     Pod/web  Pulled web second line\n" +
+				"2025-01-02T08:00:05Z (x9 since 2025-01-02T08:00:01Z)  Normal   Started    Pod/web  Started web second line\n",
 			&Outcome{Target: "events in default", Kubectl: "kubectl events -n default"}},
 		{"one object", &EventsStep{For: &EventsFor{Kind: "Pod", Name: tpl(t, "${{ vars.name }}")}}, []string{"a", "b", "d"}, "",
 			&Outcome{Target: "events of pod default/web", Kubectl: "kubectl events -n default --for pod/web"}},
