@@ -36,6 +36,11 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", escapeUnprintable(e.File), e.Line, e.Column, escapeUnprintable(e.Message))
 }
 
+// Printable returns s with each character that is not printable escaped,
+// as a load problem shows a file's name and the values it quotes: for a
+// line of output that names a file (validate's "FILE: ok").
+func Printable(s string) string { return escapeUnprintable(s) }
+
 // escapeUnprintable shows each character of s that is not printable as
 // its Go escape: a control character (the start of a terminal escape
 // sequence that would retitle the window or recolour what follows, a line

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"net/http"
 	"net/http/httptest"
@@ -288,5 +289,33 @@ func TestReportToSpecialFiles(t *testing.T) {
 	}
 	if data, err := os.ReadFile(target); err != nil || !strings.Contains(string(data), "# Runbook") {
 		t.Errorf("the link's target holds %q (%v), want the Markdown report", data, err)
+	}
+}
+
+// failingWriter is standard output that cannot be written (a full disk).
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestValidateOutput: the "FILE: ok" line shows a file name's control
+// characters escaped, as load problems do, and an output that cannot be
+// written fails the command.
+func TestValidateOutput(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a\x1b]0;owned\x07b.yaml")
+	data, err := os.ReadFile("../../examples/distroless.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "validate", name)
+	if want := filepath.Join(dir, `a\x1b]0;owned\ab.yaml`) + ": ok\n"; code != exitPassed || stdout != want {
+		t.Errorf("exit %d, stdout %q (stderr %q); want 0 and %q", code, stdout, stderr, want)
+	}
+	var errb bytes.Buffer
+	if code := execute([]string{"validate", "../../examples/distroless.yaml"}, failingWriter{}, &errb); code == exitPassed || !strings.Contains(errb.String(), "writing standard output: no space left on device") {
+		t.Errorf("exit %d, stderr %q; want a failure that says standard output could not be written", code, errb.String())
 	}
 }

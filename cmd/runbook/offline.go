@@ -113,7 +113,9 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 			bad++
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok\n", f)
+		if _, err := fmt.Fprintf(stdout, "%s: ok\n", runbook.Printable(f)); err != nil {
+			return fmt.Errorf("writing standard output: %w", err)
+		}
 	}
 	if bad > 0 {
 		return exitf(exitInvalid, "")
