@@ -3,19 +3,12 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kube-runbook/runbook/report"
 )
@@ -116,18 +109,7 @@ spec:
 func TestUsersCopyKeepLabelsAdopted(t *testing.T) {
 	c := connect(t)
 	ns := c.newNamespace(t, "users-e2e-adopt-")
-	labels := map[string]string{"app": "web"}
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
-		Selector: &metav1.LabelSelector{MatchLabels: labels},
-		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}}}}}
-	if _, err := c.client.AppsV1().Deployments(ns).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating deployment web: %v", err)
-	}
-	pod, err := c.waitForPods(t, ns, "app=web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pod := c.deploymentPod(t, ns, deployment("web", corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}}), podReady).Name
 	p := newReportPaths(t)
 	run := runCLI(t, "run", writeRunbook(t, copyKeepLabels), "-n", ns, "--report", "json="+p.json, "-o", "none")
 	if run.code != 1 {
@@ -147,33 +129,4 @@ func TestUsersCopyKeepLabelsAdopted(t *testing.T) {
 	if err != nil || got.DeletionTimestamp != nil {
 		t.Errorf("the Deployment's pod %s after the run: %v (deleting: %v)", pod, err, err == nil && got.DeletionTimestamp != nil)
 	}
-}
-
-// waitForPods waits, by watch, until a pod matching selector in ns is Ready
-// and returns its name.
-func (c *cluster) waitForPods(t *testing.T, ns, selector string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
-	defer cancel()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = selector
-			return c.client.CoreV1().Pods(ns).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = selector
-			return c.client.CoreV1().Pods(ns).Watch(ctx, o)
-		},
-	}
-	ev, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(e watch.Event) (bool, error) {
-		pod, ok := e.Object.(*corev1.Pod)
-		if !ok || e.Type == watch.Deleted {
-			return false, nil
-		}
-		return podReady(pod)
-	})
-	if err != nil {
-		return "", fmt.Errorf("waiting for a Ready pod matching %s in %s: %w", selector, ns, err)
-	}
-	return ev.Object.(*corev1.Pod).Name, nil
 }
