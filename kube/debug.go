@@ -219,8 +219,10 @@ func PodCopy(pod *corev1.Pod, o CopyOptions) (*corev1.Pod, error) {
 		if k != "*" && !slices.Contains(names, k) {
 			errs = append(errs, fmt.Errorf("setImage: container %q not found in pod %s (containers: %s)", k, podDisplayName(pod), strings.Join(names, ", ")))
 		}
-		if o.SetImage[k] == "" {
+		if img := o.SetImage[k]; img == "" {
 			errs = append(errs, fmt.Errorf("setImage: no image given for container %q", k))
+		} else if err := CheckImage(img); err != nil {
+			errs = append(errs, fmt.Errorf("setImage: container %q: %v", k, err))
 		}
 	}
 	if o.Name != "" && o.Image == "" && findPodContainer(&pod.Spec, o.Name) == nil {
@@ -402,6 +404,11 @@ func (d DebugContainer) check(needImage bool) (Profile, *corev1.Container, []err
 	}
 	if needImage && d.Image == "" {
 		errs = append(errs, errors.New("the debug container needs an image"))
+	}
+	if d.Image != "" && !Unknown(d.Image) {
+		if err := CheckImage(d.Image); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if d.Name != "" && !Unknown(d.Name) {
 		if msgs := validation.IsDNS1123Label(d.Name); len(msgs) > 0 {

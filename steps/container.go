@@ -116,6 +116,11 @@ func (d *DebugContainer) check(c *runbook.CheckContext, mode kube.Mode, imageReq
 	if imageRequired && d.Image.IsZero() {
 		errs = append(errs, fieldErr("image", "image is required"))
 	}
+	if !d.Image.IsZero() && !d.Image.HasExpressions() {
+		if err := kube.CheckImage(d.Image.Raw); err != nil {
+			errs = append(errs, fieldErr("image", "%v", err))
+		}
+	}
 	switch d.ImagePullPolicy {
 	case "", "Always", "IfNotPresent", "Never":
 	default:

@@ -85,6 +85,11 @@ func (s *CopyStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 		}
 		errs = append(errs, fieldErr(field, "without image, %s changes an existing container: name it with container", field))
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.SetImage)) {
+		if err := kube.CheckImage(s.SetImage[k]); err != nil {
+			errs = append(errs, fieldErr("setImage", "container %q: %v", k, err))
+		}
+	}
 	switch s.WaitFor {
 	case "", "Ready", "Running", "None":
 	default:

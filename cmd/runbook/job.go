@@ -71,6 +71,9 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	default:
 		return exitf(exitInvalid, "--pull-policy %q: use IfNotPresent, Never or Always", o.pullPolicy)
 	}
+	if err := kube.CheckImage(o.image); err != nil {
+		return exitf(exitInvalid, "--image: %v", err)
+	}
 	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err

@@ -78,6 +78,7 @@ func TestJobRefusesBeforeSending(t *testing.T) {
 		{[]string{"job", "../../examples/ci-debuggability.yaml", "--var", "nope=1", "--apply"}, "nope"},
 		{[]string{"job", "../../examples/ci-debuggability.yaml", "--apply", "--delete"}, "contradict"},
 		{[]string{"job", "../../examples/ci-debuggability.yaml", "--target-namespace", "Bad_NS"}, "target namespace"},
+		{[]string{"job", "../../examples/ci-debuggability.yaml", "--image", "runbook.local/runbook:dev\n"}, `--image: invalid image name "runbook.local/runbook:dev\n": invalid reference format`},
 		{[]string{"results", "show"}, "expected one RUN-ID"},
 		{[]string{"results", "-o", "md"}, "use table or json"},
 	} {

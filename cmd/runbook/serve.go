@@ -66,6 +66,9 @@ func (o *serveOptions) validate() error {
 	case !o.manifests && !o.install && o.tokenFile == "":
 		return exitf(exitInvalid, "runbook serve: --token-file is required (a file with the bearer token Alertmanager sends)")
 	}
+	if err := kube.CheckImage(o.image); err != nil {
+		return exitf(exitInvalid, "runbook serve: --image: %v", err)
+	}
 	return nil
 }
 

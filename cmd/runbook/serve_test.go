@@ -39,6 +39,7 @@ func TestServeCommandLine(t *testing.T) {
 		{[]string{"serve", "--routes", routes, "--token-file", empty}, exitInvalid, "--token-file: the token is empty or holds white space"},
 		{[]string{"serve", "--routes", routes, "--token-file", filepath.Join(dir, "nope")}, exitInvalid, "no such file or directory"},
 		{[]string{"serve", "--routes", routes, "extra"}, exitInvalid, `no arguments expected, found "extra"`},
+		{[]string{"serve", "--routes", routes, "--manifests", "--image", "Runbook:dev"}, exitInvalid, `runbook serve: --image: invalid image name "Runbook:dev": invalid reference format`},
 		// A cluster that refuses connections cannot be used: exit 3.
 		{[]string{"serve", "--routes", routes, "--install", "--server", "https://127.0.0.1:1", "--kubeconfig", "/dev/null"}, exitCluster, "connection refused"},
 	}
