@@ -235,6 +235,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.nodeErrorf(n, "%s: %s", what, yamlMessage(err))
 		}
+		d.setIndent(n, v.Addr().Interface())
 		return
 	}
 	switch v.Kind() {
@@ -570,11 +571,28 @@ func (d *decoder) checkGroupKeys(n *yaml.Node, s *Step, actionKey *yaml.Node) {
 	}
 }
 
+// setIndent gives a template or an expression written as a block scalar
+// (| or >) the indentation of its content, the first line that is not
+// blank after the indicator's, so that positions inside it are right.
+func (d *decoder) setIndent(n *yaml.Node, v any) {
+	s, ok := v.(interface{ SetIndent(int) })
+	if !ok || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+		return
+	}
+	for _, line := range d.lines[min(n.Line, len(d.lines)):] {
+		if strings.TrimSpace(line) != "" {
+			s.SetIndent(len(line) - len(strings.TrimLeft(line, " ")))
+			return
+		}
+	}
+}
+
 func (d *decoder) decodeAssertion(n *yaml.Node, a *Assertion) {
 	if n.Kind == yaml.ScalarNode {
 		if err := a.That.UnmarshalYAML(n); err != nil {
 			d.nodeErrorf(n, "assert: %s", yamlMessage(err))
 		}
+		d.setIndent(n, &a.That)
 		return
 	}
 	if n.Kind != yaml.MappingNode {
@@ -604,6 +622,7 @@ func (d *decoder) decodeSetters(n *yaml.Node, out *[]Setter) {
 			continue
 		}
 		_ = x.UnmarshalYAML(val)
+		d.setIndent(val, &x)
 		*out = append(*out, Setter{Name: k.Value, Expr: x})
 	}
 }

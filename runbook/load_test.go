@@ -134,6 +134,8 @@ func TestLoadErrors(t *testing.T) {
 			`rb.yaml:6:21: debug: invalid image name "busybox:1.36 ": invalid reference format`},
 		{"setImage kubectl refuses", head + "  steps:\n  - copy: {pod: p, to: q, setImage: {app: BUSYBOX}}\n", runbook.LoadOptions{Kinds: steps.Registry},
 			`rb.yaml:6:27: copy: container "app": invalid image name "BUSYBOX": invalid reference format`},
+		{"problem in a block scalar", head + "  steps:\n  - local: {command: [echo]}\n    assert:\n    - that: |\n        stdout != \"\" &&\n          stdout.foo == 1\n", runbook.LoadOptions{Kinds: steps.Registry},
+			"rb.yaml:10:18: assert: type string has no field foo"},
 		{"result in when", head + "  steps:\n  - local: {command: [echo]}\n    when: stdout == \"\"\n", runbook.LoadOptions{Kinds: steps.Registry},
 			"rb.yaml:7:11: when: stdout is a result of the step: it can be used in assert and set, not here"},
 		{"set var used later is fine, before is not", head + "  steps:\n  - local: {command: [\"${{ vars.x }}\"]}\n  - local: {command: [echo]}\n    set: {x: stdout}\n", runbook.LoadOptions{Kinds: steps.Registry},

@@ -103,7 +103,7 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 	var evalErr error
 	holds := func(obj map[string]any) bool {
 		scope.Results = map[string]any{resultObject.Name: obj}
-		ok, err := s.For.Program.EvalBool(&scope)
+		ok, err := s.For.EvalBool(&scope)
 		evalErr = err
 		return err == nil && ok
 	}
@@ -143,7 +143,7 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		}
 	}
 	if err != nil && evalErr != nil && !errors.Is(err, evalErr) {
-		err = fmt.Errorf("%w; for %q last failed with: %v", err, s.For.Source, evalErr)
+		err = fmt.Errorf("%w; for %q last failed with: %w", err, s.For.Source, evalErr)
 	}
 	return out.fail(err)
 }

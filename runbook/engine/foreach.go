@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -60,9 +61,9 @@ func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expressi
 		sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
 		return out, nil
 	}
-	v, err := fe.Items.Program.Eval(scope)
+	v, err := fe.Items.Eval(scope)
 	if err != nil {
-		return nil, fmt.Errorf("forEach.items: %v", err)
+		return nil, errors.New(expression.At(r.rb.File, "forEach.items: ", err))
 	}
 	list, ok := v.([]any)
 	if !ok {

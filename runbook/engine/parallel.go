@@ -8,6 +8,7 @@ import (
 
 	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
 // group is the parallel group a step runs in: its number in the run, from
@@ -53,10 +54,10 @@ func (r *runner) runGroup(ctx context.Context, g *runbook.Step, phase string) []
 		return results
 	}
 	if !g.When.IsZero() {
-		ok, err := g.When.Program.EvalBool(scope)
+		ok, err := g.When.EvalBool(scope)
 		if err != nil {
 			for i := range results {
-				results[i].Status, results[i].Error = report.StatusFailed, "when (of the parallel group): "+err.Error()
+				results[i].Status, results[i].Error = report.StatusFailed, expression.At(r.rb.File, "when (of the parallel group): ", err)
 				r.progress.StepDone(&results[i])
 			}
 			r.appendResults(results)

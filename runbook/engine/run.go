@@ -393,9 +393,9 @@ func (r *runner) runStep(ctx context.Context, s *runbook.Step, phase string) rep
 // what its expressions see. Its result is not recorded yet.
 func (r *runner) stepAt(ctx context.Context, s *runbook.Step, base report.StepResult, scope *expression.Scope) (report.StepResult, map[string]any) {
 	if !s.When.IsZero() {
-		ok, err := s.When.Program.EvalBool(scope)
+		ok, err := s.When.EvalBool(scope)
 		if err != nil {
-			base.Status, base.Error = report.StatusFailed, "when: "+err.Error()
+			base.Status, base.Error = report.StatusFailed, expression.At(r.rb.File, "when: ", err)
 			return base, nil
 		}
 		if !ok {
@@ -474,7 +474,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 
 	actionErr := ""
 	if out.Err != nil {
-		actionErr = out.Err.Error()
+		actionErr = expression.At(r.rb.File, "", out.Err)
 	} else if out.ExitCode != nil && *out.ExitCode != 0 {
 		actionErr = fmt.Sprintf("command exited with code %d", *out.ExitCode)
 	}
@@ -504,10 +504,10 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	if !interrupted {
 		for _, a := range s.Assert {
 			ar := report.Assertion{Expr: a.That.Source, Message: a.Message}
-			ok, err := a.That.Program.EvalBool(scope)
+			ok, err := a.That.EvalBool(scope)
 			switch {
 			case err != nil:
-				ar.Error = err.Error()
+				ar.Error = expression.At(r.rb.File, "", err)
 			case ok:
 				ar.Passed = true
 			}
@@ -523,10 +523,10 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	if passed && len(s.Set) > 0 {
 		sr.Set = map[string]string{}
 		for _, st := range s.Set {
-			v, err := st.Expr.Program.Eval(scope)
+			v, err := st.Expr.Eval(scope)
 			if err != nil {
 				passed = false
-				sr.Error = fmt.Sprintf("set %s: %v", st.Name, err)
+				sr.Error = expression.At(r.rb.File, "set "+st.Name+": ", err)
 				break
 			}
 			sr.Set[st.Name] = expression.Text(v)

@@ -22,6 +22,7 @@ type Template struct {
 	// block is true for literal and folded scalars, whose text starts on
 	// the line after the indicator.
 	block  bool
+	indent int // of a block scalar's content, set by the loader
 	quoted bool
 	parts  []tmplPart
 }
@@ -47,6 +48,11 @@ func (t *Template) UnmarshalYAML(n *yaml.Node) error {
 		quoted: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0}
 	return nil
 }
+
+// SetIndent records the indentation of a block scalar's content (| or >),
+// which the loader reads from the file (yaml.v3's node does not keep it),
+// so that positions inside the text point at the right column.
+func (t *Template) SetIndent(n int) { t.indent = n }
 
 // MarshalYAML writes the raw text back.
 func (t Template) MarshalYAML() (any, error) { return t.Raw, nil }
@@ -85,7 +91,7 @@ func (t Template) Pos(offset, exprLine, exprCol int) (int, int) {
 		col += exprCol
 	}
 	if t.block {
-		return t.Line + line, col + 1
+		return t.Line + line, t.indent + col + 1
 	}
 	if line == 1 {
 		q := 0
@@ -160,7 +166,12 @@ func (t Template) Render(s *Scope) (string, error) {
 			err = write(&b, v)
 		}
 		if err != nil {
-			return "", fmt.Errorf("${{ %s }}: %w", p.src, err)
+			var pos func(line, col int) (int, int)
+			if t.Line > 0 {
+				offset := p.offset
+				pos = func(line, col int) (int, int) { return t.Pos(offset, line, col) }
+			}
+			return "", runtimeError(err, pos, "${{ "+p.src+" }}: ")
 		}
 	}
 	return b.String(), nil
@@ -280,6 +291,10 @@ func NewExpr(src string) Expr { return Expr{Source: src, tmpl: Template{Raw: src
 
 // MarshalYAML writes the source back.
 func (x Expr) MarshalYAML() (any, error) { return x.Source, nil }
+
+// SetIndent records the indentation of a block scalar's content, as
+// Template.SetIndent.
+func (x *Expr) SetIndent(n int) { x.tmpl.indent = n }
 
 // MarshalJSON writes the source.
 func (x Expr) MarshalJSON() ([]byte, error) { return json.Marshal(x.Source) }
