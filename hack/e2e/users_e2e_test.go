@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -128,5 +129,71 @@ func TestUsersCopyKeepLabelsAdopted(t *testing.T) {
 	got, err := c.client.CoreV1().Pods(ns).Get(t.Context(), pod, metav1.GetOptions{})
 	if err != nil || got.DeletionTimestamp != nil {
 		t.Errorf("the Deployment's pod %s after the run: %v (deleting: %v)", pod, err, err == nil && got.DeletionTimestamp != nil)
+	}
+}
+
+// invalidImage adds a debugger whose image comes from a var, as an SRE
+// passes one on the command line, then a node pod with the same image.
+const invalidImage = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-invalid-image}
+spec:
+  timeout: 2m
+  allowPrivileged: true
+  vars: {image: busybox:1.36}
+  steps:
+  - id: ephemeral
+    debug: {pod: web, image: '${{ vars.image }}', command: [ps]}
+    continueOnError: true
+  - id: node
+    node: {pod: web, image: '${{ vars.image }}', command: ["true"]}
+`
+
+// TestUsersInvalidImageRefused runs a debug and a node step with an image
+// given as --var image=Busybox:1.36 (a capital letter, which no registry
+// serves): both fail with kubectl debug's own words for the same image, and
+// nothing is sent: the pod keeps no ephemeral container (one cannot be
+// removed), no node pod is made.
+func TestUsersInvalidImageRefused(t *testing.T) {
+	c := connect(t)
+	kubectl := kubectlBinary(t, c)
+	ns := c.newNamespace(t, "users-e2e-image-")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pauseImage}}}}
+	if _, err := c.client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.waitForPod(t.Context(), ns, "web", podReady); err != nil {
+		t.Fatal(err)
+	}
+	const image = "Busybox:1.36"
+	kc := exec.CommandContext(t.Context(), kubectl, "debug", "web", "-n", ns, "--image="+image, "--", "ps")
+	out, err := kc.CombinedOutput()
+	if err == nil {
+		t.Fatalf("kubectl debug --image=%s succeeded:\n%s", image, out)
+	}
+	want := strings.TrimPrefix(strings.TrimSpace(string(out)), "error: ")
+
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, invalidImage), "-n", ns, "--var", "image="+image, "--report", "json="+p.json, "-o", "none")
+	if run.code != 1 {
+		t.Errorf("want exit 1, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	for _, id := range []string{"ephemeral", "node"} {
+		// Some kubectl versions write "Invalid image name": the words are compared.
+		if s := stepByID(t, res, id); s.Status != report.StatusFailed || !strings.Contains(strings.ToLower(s.Error), strings.ToLower(want)) {
+			t.Errorf("step %s: %s %q; want failed with kubectl's %q", id, s.Status, s.Error, want)
+		}
+	}
+	got, err := c.client.CoreV1().Pods(ns).Get(t.Context(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Spec.EphemeralContainers); n != 0 {
+		t.Errorf("pod web has %d ephemeral containers, want none: %+v", n, got.Spec.EphemeralContainers)
+	}
+	if pods, err := c.client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{}); err != nil || len(pods.Items) != 1 {
+		t.Errorf("pods in %s: %v (%v), want web alone", ns, pods, err)
 	}
 }
