@@ -40,9 +40,10 @@ func At(file, prefix string, err error) string {
 
 var oneLine = strings.NewReplacer("\r\n", `\r\n`, "\n", `\n`, "\r", `\r`)
 
-// runtimeError places err, an error of the expression src, with pos (which
-// maps a 1-based line and 0-based column inside src to the file's).
-func runtimeError(err error, pos func(line, col int) (int, int), prefix string) error {
+// runtimeError places err, the error of the expression at rune offset
+// in t's text, in the file (when t has a position), prefix before its
+// message.
+func (t Template) runtimeError(err error, offset int, prefix string) error {
 	if err == nil {
 		return nil
 	}
@@ -55,8 +56,8 @@ func runtimeError(err error, pos func(line, col int) (int, int), prefix string) 
 	}
 	// One line: a value in the message (int("abc\n")) may hold line breaks.
 	re.Message = prefix + oneLine.Replace(strings.TrimSpace(re.Message))
-	if pos != nil {
-		re.Line, re.Column = pos(line, col)
+	if t.Line > 0 {
+		re.Line, re.Column = t.Pos(offset, line, col)
 	}
 	return re
 }
@@ -65,21 +66,12 @@ func runtimeError(err error, pos func(line, col int) (int, int), prefix string) 
 // in the file.
 func (x *Expr) Eval(s *Scope) (any, error) {
 	v, err := x.Program.Eval(s)
-	return v, runtimeError(err, x.pos(), "")
+	return v, x.tmpl.runtimeError(err, 0, "")
 }
 
 // EvalBool runs a boolean expression (assert, when) against s; an error is
 // a *RuntimeError placed in the file.
 func (x *Expr) EvalBool(s *Scope) (bool, error) {
 	ok, err := x.Program.EvalBool(s)
-	return ok, runtimeError(err, x.pos(), "")
-}
-
-// pos maps positions inside the expression to the file's, or is nil for
-// an expression with no position.
-func (x *Expr) pos() func(line, col int) (int, int) {
-	if x.Line == 0 {
-		return nil
-	}
-	return func(line, col int) (int, int) { return x.tmpl.Pos(0, line, col) }
+	return ok, x.tmpl.runtimeError(err, 0, "")
 }

@@ -166,12 +166,7 @@ func (t Template) Render(s *Scope) (string, error) {
 			err = write(&b, v)
 		}
 		if err != nil {
-			var pos func(line, col int) (int, int)
-			if t.Line > 0 {
-				offset := p.offset
-				pos = func(line, col int) (int, int) { return t.Pos(offset, line, col) }
-			}
-			return "", runtimeError(err, pos, "${{ "+p.src+" }}: ")
+			return "", t.runtimeError(err, p.offset, "${{ "+p.src+" }}: ")
 		}
 	}
 	return b.String(), nil
