@@ -285,14 +285,20 @@ func TestTmuxLiveLines(t *testing.T) {
 			}
 			// The fan-out's running line counts its targets as they end.
 			fan := regexp.MustCompile(fmt.Sprintf(`^[%s] 5\. A fan-out \[local\] .*· [23]/4 done, 1 failed$`, spinnerChars))
+			fanRow := regexp.MustCompile(fmt.Sprintf(`^[%s] 5\. `, spinnerChars))
+			var fanSeen []string // the fan-out's running lines the captures showed, for a failure
 			for deadline := time.Now().Add(runLimit); ; time.Sleep(100 * time.Millisecond) {
 				rows := p.capture()
 				if i := slices.IndexFunc(rows, fan.MatchString); i >= 0 {
 					t.Logf("the fan-out while it runs, at %d columns: %s", width, rows[i])
 					break
 				}
+				if i := slices.IndexFunc(rows, fanRow.MatchString); i >= 0 {
+					fanSeen = append(fanSeen, time.Now().Format("15:04:05.000 ")+rows[i])
+				}
 				if slices.ContainsFunc(rows, regexp.MustCompile(`^[✓✗] 5\. `).MatchString) || time.Now().After(deadline) {
-					t.Fatalf("the fan-out ended before a capture showed its counts:\n%s", strings.Join(rows, "\n"))
+					t.Fatalf("the fan-out ended before a capture showed its counts; its running lines seen:\n%s\nthe pane:\n%s",
+						strings.Join(fanSeen, "\n"), strings.Join(rows, "\n"))
 				}
 			}
 			rows, code := p.finalCapture()

@@ -114,22 +114,38 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 		}
 		r.progress.FanOut(sr.Index, ended, len(items), endedFailed)
 	}
+	// Targets start in the order of items (sorted pods and nodes, or the
+	// list as written): a slot is taken here, before a target's goroutine
+	// exists, so no scheduling order can start a later one first.
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	for i, it := range items {
+		acquired := false
+		select {
+		case sem <- struct{}{}:
+			acquired = true
+		case <-fctx.Done():
+		}
+		if fctx.Err() != nil {
+			if acquired {
+				<-sem
+			}
+			t := base
+			t.Target = it.label
+			t.Status, t.SkipReason = report.StatusSkipped, "failFast: another target failed"
+			if ctx.Err() != nil {
+				t.SkipReason = stopReason(ctx)
+			}
+			results[i] = t
+			targetEnded(t)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			t := base
 			t.Target = it.label
-			if fctx.Err() != nil {
-				t.Status, t.SkipReason = report.StatusSkipped, "failFast: another target failed"
-				results[i] = t
-				targetEnded(t)
-				return
-			}
 			// Every target sees what the step saw when it started (in a
 			// parallel group, what was there when the group started).
 			sc := *scope

@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kube-runbook/runbook/report"
+)
+
+// startOrder is the items of a fan-out's targets in the order they
+// started, read from each target's stdout ("item N").
+func startOrder(t *testing.T, sr report.StepResult) []string {
+	t.Helper()
+	targets := slices.Clone(sr.Targets)
+	slices.SortStableFunc(targets, func(a, b report.StepResult) int { return a.StartedAt.Compare(b.StartedAt) })
+	var out []string
+	for _, tr := range targets {
+		out = append(out, strings.TrimSpace(tr.Stdout))
+	}
+	return out
+}
+
+// TestForEachStartsInOrder: the targets of a fan-out start in the order of
+// its items, one at a time by default and as slots free up with a bound
+// (a scheduler that runs the last goroutine created first once started
+// item 6 of 6 first), and the results are kept in that order.
+func TestForEachStartsInOrder(t *testing.T) {
+	for _, conc := range []string{"", ", concurrency: 2"} {
+		t.Run("concurrency"+conc, func(t *testing.T) {
+			for range 5 {
+				res := runLocal(t, t.Context(), runHead+`  steps:
+  - name: fan
+    forEach: {items: "[1, 2, 3, 4, 5, 6, 7, 8]"`+conc+`}
+    local:
+      shell: 'echo "item $ITEM"; sleep 0.05'
+      env: [{name: ITEM, value: "${{ item }}"}]
+`)
+				if res.Verdict != report.VerdictPassed {
+					t.Fatalf("verdict %s: %s", res.Verdict, res.Error)
+				}
+				want := []string{"item 1", "item 2", "item 3", "item 4", "item 5", "item 6", "item 7", "item 8"}
+				var kept []string
+				for _, tr := range res.Steps[0].Targets {
+					kept = append(kept, strings.TrimSpace(tr.Stdout))
+				}
+				if !slices.Equal(kept, want) {
+					t.Fatalf("results kept in the order %v, want %v", kept, want)
+				}
+				got := startOrder(t, res.Steps[0])
+				if conc == "" && !slices.Equal(got, want) {
+					t.Fatalf("one at a time, the targets started in the order %v, want %v", got, want)
+				}
+				// Two at a time, a target starts only after every earlier one
+				// has: none starts before the target two places earlier.
+				ts := res.Steps[0].Targets
+				for i := 2; i < len(ts); i++ {
+					if ts[i].StartedAt.Before(ts[i-2].StartedAt) {
+						t.Fatalf("target %d started before target %d: %v", i+1, i-1, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestForEachInterruptedSkipsRest: an interrupt while a fan-out's first
+// target runs interrupts it; the targets not started are skipped for the
+// interrupt, not for a failFast that the step does not have.
+func TestForEachInterruptedSkipsRest(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	go func() {
+		for {
+			if es, _ := os.ReadDir(dir); len(es) > 0 {
+				cancel(ErrInterrupted)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	res := runLocal(t, ctx, runHead+`  steps:
+  - name: fan
+    forEach: {items: "[1, 2, 3]"}
+    local:
+      shell: 'touch "$DIR/$ITEM"; sleep 30'
+      env: [{name: ITEM, value: "${{ item }}"}, {name: DIR, value: `+dir+`}]
+`)
+	ts := res.Steps[0].Targets
+	if len(ts) != 3 {
+		t.Fatalf("%d targets, want 3", len(ts))
+	}
+	if ts[0].Status != report.StatusInterrupted {
+		t.Errorf("target 1: %s, want interrupted", ts[0].Status)
+	}
+	for _, tr := range ts[1:] {
+		if tr.Status != report.StatusSkipped || tr.SkipReason != "the run was interrupted" {
+			t.Errorf("target %s: %s %q, want skipped for the interrupt", tr.Target, tr.Status, tr.SkipReason)
+		}
+	}
+	if res.Verdict != report.VerdictInterrupted {
+		t.Errorf("verdict %s", res.Verdict)
+	}
+}
