@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -65,15 +66,51 @@ func (r *runner) items(ctx context.Context, fe *runbook.ForEach, scope *expressi
 	if err != nil {
 		return nil, errors.New(expression.At(r.rb.File, "forEach.items: ", err))
 	}
-	list, ok := v.([]any)
+	list, ok := listOf(v)
 	if !ok {
-		return nil, fmt.Errorf("forEach.items gave %T, not a list", v)
+		return nil, fmt.Errorf("%s:%d:%d: forEach.items: %s is %s, not a list",
+			r.rb.File, fe.Items.Line, fe.Items.Column, expression.Shorten(fe.Items.Source, 60), describeValue(v))
 	}
 	out := make([]forEachItem, len(list))
 	for i, x := range list {
 		out[i] = forEachItem{label: expression.Shorten(expression.Text(x), 60), value: x}
 	}
 	return out, nil
+}
+
+// listOf returns the elements of v when it is a list of any element type:
+// a list from YAML or JSON ([]any), split's []string, a range's []int.
+func listOf(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
+}
+
+// describeValue names the kind of a value an expression gave, for an
+// error, without the value itself (it may be long, or a secret).
+func describeValue(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int64, float64:
+		return "a number"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // runForEach runs a step once per target with bounded concurrency. One

@@ -110,3 +110,45 @@ func TestForEachInterruptedSkipsRest(t *testing.T) {
 		t.Errorf("verdict %s", res.Verdict)
 	}
 }
+
+// TestForEachItemsOfAnyList: forEach.items takes a list of any element
+// type (split's strings, a range's numbers, a list of mappings), in its
+// order; a value that is not a list fails the step at the expression's
+// place in the file, naming what it was but not its value.
+func TestForEachItemsOfAnyList(t *testing.T) {
+	for _, tc := range []struct{ items, want string }{
+		{`split(vars.names, ",")`, "a b c"},
+		{`1..3`, "1 2 3"},
+		{`map([{"n": "x"}, {"n": "y"}], .n)`, "x y"},
+		{`[true, 2.5, "s"]`, "true 2.5 s"},
+	} {
+		t.Run(tc.items, func(t *testing.T) {
+			res := runLocal(t, t.Context(), runHead+`  vars: {names: "a,b,c"}
+  steps:
+  - name: fan
+    forEach: {items: '`+tc.items+`'}
+    local: {command: [echo, "${{ item }}"]}
+`)
+			if res.Verdict != report.VerdictPassed {
+				t.Fatalf("verdict %s: %s %s", res.Verdict, res.Error, res.Steps[0].Error)
+			}
+			var got []string
+			for _, tr := range res.Steps[0].Targets {
+				got = append(got, strings.TrimSpace(tr.Stdout))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("targets printed %q, want %q", got, tc.want)
+			}
+		})
+	}
+	res := runLocal(t, t.Context(), runHead+`  vars: {names: "hunter2"}
+  steps:
+  - name: fan
+    forEach: {items: 'vars.names'}
+    local: {command: [echo, "${{ item }}"]}
+`)
+	want := "rb.yaml:9:22: forEach.items: vars.names is a string, not a list"
+	if got := res.Steps[0].Error; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}
