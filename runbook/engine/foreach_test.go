@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kube-runbook/runbook/report"
 )
@@ -72,21 +69,7 @@ func TestForEachStartsInOrder(t *testing.T) {
 // interrupt, not for a failFast that the step does not have.
 func TestForEachInterruptedSkipsRest(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancelCause(t.Context())
-	defer cancel(nil)
-	go func() {
-		for {
-			if es, _ := os.ReadDir(dir); len(es) > 0 {
-				cancel(ErrInterrupted)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	ctx := interruptWhen(t, dir, 1)
 	res := runLocal(t, ctx, runHead+`  steps:
   - name: fan
     forEach: {items: "[1, 2, 3]"}

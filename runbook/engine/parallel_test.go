@@ -201,21 +201,7 @@ func TestParallelGroupContinueOnError(t *testing.T) {
 // steps run: they are interrupted, the fourth never starts, finally runs.
 func TestParallelGroupInterrupted(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancelCause(t.Context())
-	defer cancel(nil)
-	go func() {
-		for {
-			if es, _ := os.ReadDir(dir); len(es) == 3 {
-				cancel(ErrInterrupted)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	ctx := interruptWhen(t, dir, 3)
 	step := func(me string) string {
 		return `      - {id: ` + me + `, local: {shell: 'touch "$DIR/` + me + `"; sleep 30', env: [{name: DIR, value: ` + dir + `}]}}
 `
@@ -346,4 +332,26 @@ func TestParallelGroupRunTimeout(t *testing.T) {
 	if res.Verdict != report.VerdictFailed || !strings.Contains(res.Error, timeout) {
 		t.Errorf("verdict %s, error %q", res.Verdict, res.Error)
 	}
+}
+
+// interruptWhen returns a context that is interrupted (ErrInterrupted, as
+// Ctrl-C does) once dir holds n files: the steps touch one each as they
+// start.
+func interruptWhen(t *testing.T, dir string, n int) context.Context {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	t.Cleanup(func() { cancel(nil) })
+	go func() {
+		for {
+			if es, _ := os.ReadDir(dir); len(es) >= n {
+				cancel(ErrInterrupted)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return ctx
 }
