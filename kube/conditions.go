@@ -226,6 +226,31 @@ func PodSucceeded() PodCondition {
 	}
 }
 
+// ContainerSucceeded is done when the pod's container name has terminated with exit code 0:
+// the command's end, as the kubelet reports it at its first relist after the exit, about a
+// second before it marks the pod Succeeded (it does so only once it has stopped the pod). A
+// non-zero exit is the error phase Failed will give (the exit code and reason); so are phase
+// Failed and a container stuck for a terminal reason. Phase Succeeded is done too.
+func ContainerSucceeded(name string) PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		for _, s := range pod.Status.ContainerStatuses {
+			if t := s.State.Terminated; s.Name == name && t != nil {
+				if t.ExitCode != 0 {
+					return false, &PodStuckError{Pod: podKey(pod), Container: s.Name, Reason: string(corev1.PodFailed), Message: exitMessage(t)}
+				}
+				return true, nil
+			}
+		}
+		switch pod.Status.Phase {
+		case corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, podFailed(pod)
+		}
+		return false, stuckPod(pod)
+	}
+}
+
 // PodCompleted is done when the pod's phase is Succeeded or Failed; the caller reads the
 // exit codes from the returned pod. It fails only on a container stuck for a terminal reason.
 func PodCompleted() PodCondition {

@@ -113,6 +113,17 @@ func TestPodConditions(t *testing.T) {
 		{"succeeded: succeeded", PodSucceeded(), succeededStatus, true, ""},
 		{"succeeded: failed carries exit code", PodSucceeded(), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
 		{"succeeded: failed without statuses", PodSucceeded(), corev1.PodStatus{Phase: corev1.PodFailed}, false, "pod ns/web: Failed: pod failed"},
+		{"container succeeded: running", ContainerSucceeded("app"), readyStatus, false, ""},
+		{"container succeeded: exit 0 while the phase is Running", ContainerSucceeded("app"), corev1.PodStatus{Phase: corev1.PodRunning,
+			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 0, "Completed")}}, true, ""},
+		{"container succeeded: exit 2 while the phase is Running", ContainerSucceeded("app"), corev1.PodStatus{Phase: corev1.PodRunning,
+			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 2, "Error")}}, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
+		{"container succeeded: another container ended", ContainerSucceeded("app"), corev1.PodStatus{Phase: corev1.PodRunning,
+			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("sidecar", 0, "Completed"), runningStatus("app")}}, false, ""},
+		{"container succeeded: succeeded", ContainerSucceeded("app"), succeededStatus, true, ""},
+		{"container succeeded: failed carries exit code", ContainerSucceeded("app"), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
+		{"container succeeded: evicted", ContainerSucceeded("app"), corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low on memory"}, false,
+			"pod ns/web: Failed: Evicted: low on memory"},
 		{"completed: failed is done", PodCompleted(), failedStatus, true, ""},
 		{"completed: succeeded is done", PodCompleted(), succeededStatus, true, ""},
 		{"completed: running", PodCompleted(), readyStatus, false, ""},
@@ -139,7 +150,8 @@ func TestPodConditions(t *testing.T) {
 		for _, c := range []struct {
 			name string
 			cond PodCondition
-		}{{"ready", PodReady()}, {"running", PodRunning()}, {"succeeded", PodSucceeded()}, {"completed", PodCompleted()}} {
+		}{{"ready", PodReady()}, {"running", PodRunning()}, {"succeeded", PodSucceeded()}, {"completed", PodCompleted()},
+			{"container succeeded", ContainerSucceeded("app")}} {
 			tests = append(tests, tc{c.name + ": " + r.reason, c.cond, stuckStatus(r.reason, r.message), false, want})
 		}
 		wantEph := fmt.Sprintf(`pod ns/web: container "dbg": %s: %s`, r.reason, r.message)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -125,7 +126,7 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 	pl.Calls = append(pl.Calls,
 		Call{Verb: "get", Resource: "nodes", Name: o.NodeName, Note: "check the node exists; the node object is `node` in assertions"},
 		Call{Verb: "create", Resource: "pods", Namespace: p.Namespace, Name: pod.Name, Body: bodyOf(pod), Privileged: kube.PodPrivilegedReasons(&pod.Spec)},
-		watchCall(p.Namespace, "until the node pod is "+cmp.Or(s.WaitFor, "Succeeded")),
+		watchCall(p.Namespace, nodeUntil(s.WaitFor, o.Name)),
 	)
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: p.Namespace, Name: pod.Name})
@@ -174,7 +175,10 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(err)
 	}
 	out.Pod = ObjectMap(created)
-	cond := kube.PodSucceeded()
+	// The command's end is its container's: the kubelet reports it at its
+	// next relist, a second before it marks the pod Succeeded (which it does
+	// only once it has stopped the pod's sandbox).
+	cond := kube.ContainerSucceeded(o.Name)
 	if s.WaitFor == "Running" {
 		cond = kube.PodRunning()
 	}
@@ -185,7 +189,16 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		// failed at once is read below, once it has ended.
 		// A short command has ended by the kubelet's next status and is
 		// read once below (see followAfter).
-		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, kube.PodRunning()); err == nil {
+		// Started: Running, or its command already ended (which the kubelet
+		// may report before the phase says Running).
+		running := kube.PodRunning()
+		startedOrEnded := func(p *corev1.Pod) (bool, error) {
+			if done, err := cond(p); done || err != nil {
+				return done, err
+			}
+			return running(p)
+		}
+		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, startedOrEnded); err == nil {
 			ended, done, err := endedSoon(ctx, e, pod.Namespace, started, cond)
 			created = cmp.Or(ended, started)
 			if err == nil && !done {
@@ -211,6 +224,14 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		logs(ctx, e, out, pod.Namespace, pod.Name, o.Name)
 	}
 	return out.fail(err)
+}
+
+// nodeUntil says in a plan what the step waits for.
+func nodeUntil(waitFor, container string) string {
+	if waitFor == "Running" {
+		return "until the node pod is Running"
+	}
+	return "until container " + container + " of the node pod has terminated (its command's end)"
 }
 
 // podSpec is the node step's pod as a target.

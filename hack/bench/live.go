@@ -126,24 +126,28 @@ func podReady(p *corev1.Pod) (bool, error) {
 	return false, nil
 }
 
-func podSucceeded(p *corev1.Pod) (bool, error) {
-	if p.Status.Phase == corev1.PodFailed {
-		return false, errors.New("phase Failed")
-	}
-	return p.Status.Phase == corev1.PodSucceeded, nil
-}
-
-// ephemeralTerminated is the condition "the ephemeral container name has
-// terminated" (with any exit code: it is the time that is measured).
-func ephemeralTerminated(name string) func(*corev1.Pod) (bool, error) {
+// containerTerminated is the condition "the container name has terminated"
+// (with any exit code: it is the time that is measured), of the pod's
+// ephemeral containers when ephemeral. For a pod's own container, as the
+// node pod's, the kubelet reports it at its first relist after the exit,
+// a second before it marks the pod Succeeded: runbook's node step ends
+// then, so the floor does too.
+func containerTerminated(name string, ephemeral bool) func(*corev1.Pod) (bool, error) {
 	return func(p *corev1.Pod) (bool, error) {
-		for _, s := range p.Status.EphemeralContainerStatuses {
+		statuses := p.Status.ContainerStatuses
+		if ephemeral {
+			statuses = p.Status.EphemeralContainerStatuses
+		}
+		for _, s := range statuses {
 			if s.Name == name {
 				if w := s.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" && w.Reason != "PodInitializing" {
-					return false, fmt.Errorf("ephemeral container %s waiting: %s %s", name, w.Reason, w.Message)
+					return false, fmt.Errorf("container %s waiting: %s %s", name, w.Reason, w.Message)
 				}
 				return s.State.Terminated != nil, nil
 			}
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			return false, errors.New("phase Failed")
 		}
 		return false, nil
 	}
@@ -176,14 +180,14 @@ type SeedFloor struct {
 	Ready     time.Duration // create the pause pod until Ready
 	Ephemeral time.Duration // add the ephemeral container until it terminated
 	Copy      time.Duration // create the copy until Ready
-	Node      time.Duration // create the node pod until Succeeded
+	Node      time.Duration // create the node pod until its container terminated
 	Wall      time.Duration // first create until the last wait ended
 }
 
 // kubeletFloor runs the seed's kubelet-bound work in namespace ns: create a
 // pause pod and wait until Ready, then the ephemeral container (busybox
 // ps -ef, --target), the copy with shared processes (busybox sleep, until
-// Ready) and the node debug pod (cat /host/etc/hostname, until Succeeded),
+// Ready) and the node debug pod (cat /host/etc/hostname, until it ended),
 // one after the other (sequential) or all three at once (parallel).
 // node, when not empty, places the pod there (as the benchmark places the
 // seed's pod on a cluster of several nodes).
@@ -222,7 +226,7 @@ func kubeletFloor(ctx context.Context, cs kubernetes.Interface, ns, mode, node, 
 		}); err != nil {
 			return 0, err
 		}
-		at, err := w.until(ctx, ns, app.Name, "terminated", ephemeralTerminated("debugger"))
+		at, err := w.until(ctx, ns, app.Name, "terminated", containerTerminated("debugger", true))
 		return at.Sub(t0), err
 	}
 	copyPod := func() (time.Duration, error) {
@@ -262,7 +266,7 @@ func kubeletFloor(ctx context.Context, cs kubernetes.Interface, ns, mode, node, 
 		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			return 0, err
 		}
-		at, err := w.until(ctx, ns, p.Name, "Succeeded", podSucceeded)
+		at, err := w.until(ctx, ns, p.Name, "terminated", containerTerminated("debugger", false))
 		return at.Sub(t0), err
 	}
 
@@ -357,7 +361,7 @@ func ceiling(ctx context.Context, cs kubernetes.Interface, ns, selector, image s
 			res.Patched = max(res.Patched, time.Since(start))
 			mu.Unlock()
 			var at time.Time
-			at, errs[i] = w.until(ctx, ns, p.Name, "terminated", ephemeralTerminated(name))
+			at, errs[i] = w.until(ctx, ns, p.Name, "terminated", containerTerminated(name, true))
 			if errs[i] == nil && withLogs {
 				if _, errs[i] = cs.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: name}).DoRaw(ctx); errs[i] == nil {
 					at = time.Now()

@@ -62,14 +62,21 @@ func TestConditions(t *testing.T) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}}
 		}), false, ""},
 		{"never ready", podReady, pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }), false, "phase Failed, it will never be Ready"},
-		{"succeeded", podSucceeded, pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }), true, ""},
-		{"running", podSucceeded, pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning }), false, ""},
-		{"failed", podSucceeded, pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }), false, "phase Failed"},
-		{"ephemeral not in the status yet", ephemeralTerminated("dbg"), pod(func(*corev1.Pod) {}), false, ""},
-		{"ephemeral creating", ephemeralTerminated("dbg"), pod(eph(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}})), false, ""},
-		{"ephemeral terminated", ephemeralTerminated("dbg"), pod(eph(corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}})), true, ""},
-		{"ephemeral cannot start", ephemeralTerminated("dbg"), pod(eph(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "no registry"}})),
-			false, "ephemeral container dbg waiting: ErrImagePull no registry"},
+		{"ephemeral not in the status yet", containerTerminated("dbg", true), pod(func(*corev1.Pod) {}), false, ""},
+		{"ephemeral creating", containerTerminated("dbg", true), pod(eph(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}})), false, ""},
+		{"ephemeral terminated", containerTerminated("dbg", true), pod(eph(corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}})), true, ""},
+		{"ephemeral cannot start", containerTerminated("dbg", true), pod(eph(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "no registry"}})),
+			false, "container dbg waiting: ErrImagePull no registry"},
+		{"a pod's container terminated, the phase still Running", containerTerminated("dbg", false), pod(func(p *corev1.Pod) {
+			p.Status.Phase = corev1.PodRunning
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "dbg", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}
+		}), true, ""},
+		{"a pod's container running", containerTerminated("dbg", false), pod(func(p *corev1.Pod) {
+			p.Status.Phase = corev1.PodRunning
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "dbg", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+		}), false, ""},
+		{"an ephemeral container is not the pod's", containerTerminated("dbg", false), pod(eph(corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}})), false, ""},
+		{"a pod failed without a status", containerTerminated("dbg", false), pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }), false, "phase Failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,11 +114,12 @@ func TestPodWatchUntil(t *testing.T) {
 		}
 		released <- time.Now()
 		p.Status.Phase = corev1.PodSucceeded
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}}}
 		if _, err := pods.UpdateStatus(context.Background(), p, metav1.UpdateOptions{}); err != nil {
 			t.Error(err)
 		}
 	}()
-	seen, err := w.until(ctx, "ns", "p", "Succeeded", podSucceeded)
+	seen, err := w.until(ctx, "ns", "p", "terminated", containerTerminated("c", false))
 	if err != nil {
 		t.Fatal(err)
 	}

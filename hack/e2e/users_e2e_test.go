@@ -197,3 +197,63 @@ func TestUsersInvalidImageRefused(t *testing.T) {
 		t.Errorf("pods in %s: %v (%v), want web alone", ns, pods, err)
 	}
 }
+
+// nodeCommandEnd runs two node steps, one whose command fails and one that
+// passes, each asserting what it read of the host.
+const nodeCommandEnd = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-node-end}
+spec:
+  timeout: 2m
+  allowPrivileged: true
+  steps:
+  - id: fails
+    node:
+      selector: kubernetes.io/os=linux
+      image: busybox:1.36
+      command: [sh, -c, "cat /host/etc/hostname; exit 3"]
+    continueOnError: true
+    assert:
+    - exitCode == 3
+    - trim(stdout) != ""
+  - id: passes
+    node:
+      selector: kubernetes.io/os=linux
+      image: busybox:1.36
+      command: [cat, /host/etc/machine-id]
+    assert:
+    - exitCode == 0
+    - container.state.terminated.exitCode == 0
+    - trim(stdout) == node.status.nodeInfo.machineID
+    set: {phase: pod.status.phase}
+`
+
+// TestUsersNodeCommandEnd: a node step ends when its command has ended (its
+// container terminated, which the kubelet reports a second before the pod's
+// phase Succeeded): a non-zero exit fails it with the exit code and its
+// output read, as phase Failed did; a zero exit passes with the host's
+// machine id read and the container's terminated state in its result.
+func TestUsersNodeCommandEnd(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-node-end-")
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, nodeCommandEnd), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 1 {
+		t.Errorf("want exit 1 (a step failed; the run went on), got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	fails := stepByID(t, res, "fails")
+	if fails.Status != report.StatusFailed || !strings.Contains(fails.Error, `container "debugger": Failed: exit code 3 (Error)`) {
+		t.Errorf("step fails: %s %q; want failed with exit code 3", fails.Status, fails.Error)
+	}
+	if strings.TrimSpace(fails.Stdout) == "" {
+		t.Errorf("step fails: no output read from the node; the output of a failed command is wanted")
+	}
+	passes := stepByID(t, res, "passes")
+	if passes.Status != report.StatusPassed {
+		t.Errorf("step passes: %s %q %+v", passes.Status, passes.Error, passes.Assertions)
+	}
+	// Not asserted (the kubelet may report both at once when it is slow):
+	// the pod's phase when the step ended, Running when it ended early.
+	t.Logf("the node pod's phase when step passes ended: %s", passes.Set["phase"])
+}
