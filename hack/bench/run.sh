@@ -11,7 +11,7 @@
 #            wall time, CPU time, API requests, medians, ratios.
 #   floor    the kubelet floor of each seed: its kubelet-bound work (the pod
 #            until Ready; the ephemeral container until it terminated; the
-#            copy until Ready; the node pod until Succeeded) done by plain
+#            copy until Ready; the node pod until its container terminated) done by plain
 #            client-go (bench kubelet-floor), one after the other and side by
 #            side: the least any client can take.
 #   ceiling  the fan-out: examples/ci-debuggability.yaml over N fresh pods at
@@ -392,7 +392,7 @@ seed() {
 		ephemeral) what="ephemeral container --target, until done, its output" ;;
 		copy) what="copy with shared processes, until Ready" ;;
 		exec) what="exec ps in the copy (runbook: + the failing exec)" ;;
-		node) what="node debug pod, until Succeeded, its output" ;;
+		node) what="node debug pod, until its command ended, its output" ;;
 		rest) what="outside the steps: start-up, cleanup (kubectl: delete)" ;;
 		esac
 		printf '  %-56s' "$what"
@@ -428,7 +428,7 @@ floor() {
 	section "kubelet floor: the seed's kubelet-bound work with plain client-go, $FLOOR_RUNS runs per mode"
 	echo "Each wait runs from the request that starts it (create, or the ephemeral-container PATCH) to"
 	echo "the moment one informer on the namespace delivers the status it waits for: Ready (the pod,"
-	echo "the copy), the ephemeral container terminated, the node pod Succeeded. No exec, no logs, no"
+	echo "the copy), the ephemeral container terminated, the node pod's container terminated. No exec, no logs, no"
 	echo "cleanup. sequential: the four waits one after the other; parallel: the pod, then the other"
 	echo "three at once. What is left is the kubelet: it notices a container's start or exit only on"
 	echo "its next relist of the runtime (once a second) and then writes the status."
