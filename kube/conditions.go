@@ -241,13 +241,7 @@ func ContainerSucceeded(name string) PodCondition {
 				return true, nil
 			}
 		}
-		switch pod.Status.Phase {
-		case corev1.PodSucceeded:
-			return true, nil
-		case corev1.PodFailed:
-			return false, podFailed(pod)
-		}
-		return false, stuckPod(pod)
+		return PodSucceeded()(pod)
 	}
 }
 
