@@ -226,6 +226,22 @@ func PodSucceeded() PodCondition {
 	}
 }
 
+// ContainerStarted is done when the pod's container name has started: it is running or
+// already terminated, which the kubelet may report while the phase still says Pending (v1.33
+// does, for a command that ended before its first status), or the pod is Running or
+// Succeeded, as PodRunning. It fails as PodRunning does. It is to a pod's own container what
+// EphemeralContainerRunning is to an ephemeral one.
+func ContainerStarted(name string) PodCondition {
+	return func(pod *corev1.Pod) (bool, error) {
+		for _, s := range pod.Status.ContainerStatuses {
+			if s.Name == name && (s.State.Running != nil || s.State.Terminated != nil) {
+				return true, nil
+			}
+		}
+		return PodRunning()(pod)
+	}
+}
+
 // ContainerSucceeded is done when the pod's container name has terminated with exit code 0:
 // the command's end, as the kubelet reports it at its first relist after the exit, about a
 // second before it marks the pod Succeeded (it does so only once it has stopped the pod). A

@@ -113,6 +113,14 @@ func TestPodConditions(t *testing.T) {
 		{"succeeded: succeeded", PodSucceeded(), succeededStatus, true, ""},
 		{"succeeded: failed carries exit code", PodSucceeded(), failedStatus, false, `pod ns/web: container "app": Failed: exit code 2 (Error)`},
 		{"succeeded: failed without statuses", PodSucceeded(), corev1.PodStatus{Phase: corev1.PodFailed}, false, "pod ns/web: Failed: pod failed"},
+		{"container started: pending", ContainerStarted("app"), pendingStatus, false, ""},
+		{"container started: running", ContainerStarted("app"), runningNotReadyStatus, true, ""},
+		{"container started: ended while the phase is Pending", ContainerStarted("app"), corev1.PodStatus{Phase: corev1.PodPending,
+			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 2, "Error")}}, true, ""},
+		{"container started: another container ended", ContainerStarted("app"), corev1.PodStatus{Phase: corev1.PodPending,
+			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("sidecar", 0, "Completed"), waitingStatus("app", "ContainerCreating", "")}}, false, ""},
+		{"container started: evicted", ContainerStarted("app"), corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low on memory"}, false,
+			"pod ns/web: Failed: Evicted: low on memory"},
 		{"container succeeded: running", ContainerSucceeded("app"), readyStatus, false, ""},
 		{"container succeeded: exit 0 while the phase is Running", ContainerSucceeded("app"), corev1.PodStatus{Phase: corev1.PodRunning,
 			ContainerStatuses: []corev1.ContainerStatus{terminatedStatus("app", 0, "Completed")}}, true, ""},
@@ -151,7 +159,7 @@ func TestPodConditions(t *testing.T) {
 			name string
 			cond PodCondition
 		}{{"ready", PodReady()}, {"running", PodRunning()}, {"succeeded", PodSucceeded()}, {"completed", PodCompleted()},
-			{"container succeeded", ContainerSucceeded("app")}} {
+			{"container started", ContainerStarted("app")}, {"container succeeded", ContainerSucceeded("app")}} {
 			tests = append(tests, tc{c.name + ": " + r.reason, c.cond, stuckStatus(r.reason, r.message), false, want})
 		}
 		wantEph := fmt.Sprintf(`pod ns/web: container "dbg": %s: %s`, r.reason, r.message)

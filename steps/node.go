@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -189,16 +188,7 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		// failed at once is read below, once it has ended.
 		// A short command has ended by the kubelet's next status and is
 		// read once below (see followAfter).
-		// Started: Running, or its command already ended (which the kubelet
-		// may report before the phase says Running).
-		running := kube.PodRunning()
-		startedOrEnded := func(p *corev1.Pod) (bool, error) {
-			if done, err := cond(p); done || err != nil {
-				return done, err
-			}
-			return running(p)
-		}
-		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, startedOrEnded); err == nil {
+		if started, err := e.Pods(pod.Namespace).WaitFrom(ctx, created, kube.ContainerStarted(o.Name)); err == nil {
 			ended, done, err := endedSoon(ctx, e, pod.Namespace, started, cond)
 			created = cmp.Or(ended, started)
 			if err == nil && !done {
