@@ -585,6 +585,7 @@ ceiling() {
 		return
 	fi
 	local rb=runbook rball=rb-c$CEIL_PODS
+	local -A rbfile=([$rb]=$file [$rball]=$file_all)
 	echo "all = the node's ceiling (bench ceiling): plain client-go, one informer, all $CEIL_PODS PATCHes of"
 	echo "pods/ephemeralcontainers sent at once (no client-side limit), until every container is seen terminated."
 	echo "c$CEIL_CONC = the same plain client doing runbook's work at runbook's bound: $CEIL_CONC targets in flight at a"
@@ -593,8 +594,8 @@ ceiling() {
 	echo "concurrency $CEIL_PODS, unbounded as the ceiling is. Each run gets $CEIL_PODS fresh pause pods on ${FANOUT_NODE:-$node},"
 	echo "Ready, then settled: at least ${SETTLE}s and until the machine is under ${SETTLE_BUSY}% busy for 2 s (at most ${SETTLE_MAX}s;"
 	echo "\"+\": it was not)."
-	local r j side ns t0 wall line res req verdict tmed tmin tmax settled
-	local -a sides=(all "c$CEIL_CONC" "$rb" "$rball")
+	local r j side ns t0 wall line res req sent verdict tmed tmin tmax settled
+	local -a sides=(all "c$CEIL_CONC" "$rb" "$rball") args
 	local -A c_wall=() c_med=()
 	printf '%-4s %-8s %7s %8s %7s %-28s %s\n' run side settled wall reqs "per target: median (min-max)" verdict
 	for ((r = 1; r <= CEIL_RUNS; r++)); do
@@ -605,23 +606,21 @@ ceiling() {
 			t0=$(now)
 			case $side in
 			all | "c$CEIL_CONC")
-				if [[ $side == all ]]; then
-					line=$("$work/bench" ceiling -n "$ns" -l "$label" -c 0 2>&1) || true
-				else
-					line=$("$work/bench" ceiling -n "$ns" -l "$label" -c "$CEIL_CONC" -logs 2>&1) || true
-				fi
+				# all: the PATCHes only; c$CEIL_CONC: a PATCH and a log read a target.
+				args=(-c 0) sent=$CEIL_PODS
+				[[ $side == all ]] || args=(-c "$CEIL_CONC" -logs) sent=$((2 * CEIL_PODS))
+				line=$("$work/bench" ceiling -n "$ns" -l "$label" "${args[@]}" 2>&1) || true
 				wall=$(sub "$(now)" "$t0")
 				if [[ $line == CEILING* ]]; then
 					read -r _ _ _ _ _ tmed tmin tmax <<<"$line"
-					req=$CEIL_PODS verdict=passed
-					[[ $side == all ]] || req=$((2 * CEIL_PODS))
+					req=$sent verdict=passed
 				else
 					echo "$r $side: $line"
 					verdict=error
 				fi
 				;;
 			*)
-				"$RUNBOOK_BIN" run "$([[ $side == "$rb" ]] && echo "$file" || echo "$file_all")" -n "$ns" -o none \
+				"$RUNBOOK_BIN" run "${rbfile[$side]}" -n "$ns" -o none \
 					--report json="$work/ceil-$r-$side.json" >"$work/ceil-$r-$side.log" 2>&1 || true
 				wall=$(sub "$(now)" "$t0")
 				if res=$("$work/bench" result "$work/ceil-$r-$side.json" 2>/dev/null); then
