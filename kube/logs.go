@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // LogOptions selects which part of a container's log to read.
@@ -146,15 +148,38 @@ func kubeletLogError(body []byte) (string, bool) {
 // previousLogRetry is the back-off of PreviousLogs: first and longest pause.
 var previousLogRetry = struct{ first, max time.Duration }{500 * time.Millisecond, 2 * time.Second}
 
+// PreviousLog is the log PreviousLogs read.
+type PreviousLog struct {
+	// Text is the log, at most LogOptions.MaxBytes of it; Truncated says there was more.
+	Text      string
+	Truncated bool
+	// Latest is set when the kubelet had removed the previous instance while the
+	// container waited to restart: Text is then the log of the instance that ended
+	// last (the container's current one, which kubectl logs without --previous
+	// reads), and Latest says how that instance ended.
+	Latest *corev1.ContainerStateTerminated
+	// Removed is the ID of the instance the kubelet could no longer read, when
+	// Latest is set.
+	Removed string
+}
+
 // PreviousLogs reads the log of the previous instance of a container (Logs with
-// opts.Previous). Right after a restart the kubelet cannot serve it for some seconds
-// (*LogUnavailableError); PreviousLogs asks again, backing off from half a second to two,
-// until it can or ctx ends, and calls waiting once, with the kubelet's error, when it starts
-// to wait. When ctx ends first the error says that the log never became readable (and
-// wraps the *LogUnavailableError). A container that has no previous instance (the kubelet
-// answers `previous terminated container "app" in pod "web" not found`) is an error at
-// once: it has not restarted, or the kubelet has not reported the restart yet.
-func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container string, opts LogOptions, waiting func(error)) (string, bool, error) {
+// opts.Previous), the instance that crashed last.
+//
+// The kubelet keeps one ended instance per container. From a crash until the container
+// starts again (its back-off: up to five minutes), a kubelet may report the crashed
+// instance as the container's state and the one before it, already removed, as its
+// lastState (v1.37 does so for the whole back-off); right after a restart it may not have
+// reported the restart yet. Meanwhile it cannot serve the previous log
+// (*LogUnavailableError). In the first case PreviousLogs reads the crashed instance, the
+// container's current log, and says so in PreviousLog.Latest; otherwise it asks again,
+// backing off from half a second to two, until it can or ctx ends, and calls waiting once,
+// with the kubelet's error, when it starts to wait. When ctx ends first the error says that
+// the previous log never became readable (and wraps the *LogUnavailableError). A container
+// that has no previous instance (the kubelet answers `previous terminated container "app"
+// in pod "web" not found`) is an error at once: it has not restarted, or the kubelet has
+// not reported the restart yet.
+func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container string, opts LogOptions, waiting func(error)) (PreviousLog, error) {
 	opts.Previous = true
 	pause := previousLogRetry.first
 	var last error // the kubelet's last *LogUnavailableError
@@ -164,19 +189,22 @@ func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container str
 		var unavailable *LogUnavailableError
 		switch {
 		case err == nil:
-			return text, truncated, nil
+			return PreviousLog{Text: text, Truncated: truncated}, nil
 		case last != nil && (ctx.Err() != nil || deadlineNear(ctx, err)):
 			// Ended during a request, or the client's rate limiter saw
 			// that the next request could not be made before the deadline.
-			return "", false, never()
+			return PreviousLog{}, never()
 		case apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "previous terminated container"):
 			what := "the container"
 			if container != "" {
 				what = fmt.Sprintf("container %q", container)
 			}
-			return "", false, fmt.Errorf("%s in pod %s/%s has no previous instance to read the log of: it has not restarted, or the kubelet has not reported the restart yet (%w)", what, namespace, pod, err)
+			return PreviousLog{}, fmt.Errorf("%s in pod %s/%s has no previous instance to read the log of: it has not restarted, or the kubelet has not reported the restart yet (%w)", what, namespace, pod, err)
 		case !errors.As(err, &unavailable):
-			return "", false, err
+			return PreviousLog{}, err
+		}
+		if l, ok := lastEnded(ctx, c, namespace, pod, container, opts); ok {
+			return l, nil
 		}
 		if last == nil && waiting != nil {
 			waiting(err)
@@ -186,11 +214,70 @@ func PreviousLogs(ctx context.Context, c *Clients, namespace, pod, container str
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return "", false, never()
+			return PreviousLog{}, never()
 		case <-t.C:
 		}
 		pause = min(2*pause, previousLogRetry.max)
 	}
+}
+
+// lastEnded reads the log of the instance of a container that ended last when the
+// container is waiting to restart after it (its state is terminated, and its lastState
+// is another instance): that is the container's current log. It reads the pod before and
+// after the log, so that a restart in between (whose log would be the new instance's) is
+// not taken for it. ok is false when the container is not in that state, or when a read
+// failed: the caller then waits for the kubelet as before.
+func lastEnded(ctx context.Context, c *Clients, namespace, pod, container string, opts LogOptions) (PreviousLog, bool) {
+	ended := func() (*corev1.ContainerStatus, bool) {
+		p, err := c.Kube.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return nil, false
+		}
+		st := containerStatus(p, container)
+		if st == nil || st.State.Terminated == nil || st.State.Terminated.ContainerID == "" {
+			return nil, false
+		}
+		if prev := st.LastTerminationState.Terminated; prev != nil && prev.ContainerID == st.State.Terminated.ContainerID {
+			return nil, false
+		}
+		return st, true
+	}
+	before, ok := ended()
+	if !ok {
+		return PreviousLog{}, false
+	}
+	opts.Previous = false
+	text, truncated, err := Logs(ctx, c, namespace, pod, container, opts)
+	if err != nil {
+		return PreviousLog{}, false
+	}
+	after, ok := ended()
+	if !ok || after.State.Terminated.ContainerID != before.State.Terminated.ContainerID {
+		return PreviousLog{}, false
+	}
+	l := PreviousLog{Text: text, Truncated: truncated, Latest: before.State.Terminated.DeepCopy()}
+	if prev := before.LastTerminationState.Terminated; prev != nil {
+		l.Removed = prev.ContainerID
+	}
+	return l, true
+}
+
+// containerStatus is the status of the named container of p (init, app or ephemeral),
+// or of its only container when name is ""; nil when there is none.
+func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	all := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses)
+	if name == "" {
+		if len(all) == 1 {
+			return &all[0]
+		}
+		return nil
+	}
+	for i := range all {
+		if all[i].Name == name {
+			return &all[i]
+		}
+	}
+	return nil
 }
 
 // deadlineNear reports whether err is client-go's rate limiter refusing to

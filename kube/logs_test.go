@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -175,63 +178,117 @@ func TestPreviousLogs(t *testing.T) {
 	previousLogRetry.first, previousLogRetry.max = 10*time.Millisecond, 20*time.Millisecond
 	const notFound = `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"previous terminated container \"app\" in pod \"web\" not found","reason":"BadRequest","code":400}`
 	const unreadable = "unable to retrieve container logs for containerd://0ld"
+	ended := func(id string) corev1.ContainerState {
+		return corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ContainerID: id, ExitCode: 1, FinishedAt: metav1.Date(2026, 12, 3, 4, 21, 12, 0, time.UTC)}}
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	// Restarted once, running again: the kubelet's status has caught up.
+	restarted := corev1.ContainerStatus{Name: "app", State: running, LastTerminationState: ended("containerd://0ld")}
+	// Crashed again and waiting to restart: state is the crashed instance, lastState
+	// the one before, which the kubelet has removed (v1.37 during the back-off).
+	backOff := corev1.ContainerStatus{Name: "app", State: ended("containerd://cr4sh"), LastTerminationState: ended("containerd://0ld")}
+	// Started again between two reads.
+	again := corev1.ContainerStatus{Name: "app", State: running, LastTerminationState: ended("containerd://cr4sh")}
 
-	// server answers the i-th request with answers[i] (the last one ever after): a
-	// string body with 200, or a Status with 400 when it starts with "{".
-	server := func(t *testing.T, answers ...string) (*Clients, *int) {
-		n := 0
+	type requests struct{ previous, current, pod int }
+	// server answers the i-th previous-log request with previous[i], and the i-th
+	// pod read with the pod whose status of container app is statuses[i] (the last
+	// one ever after); the container's current log is "the last crash\n". A
+	// previous-log answer is a string body with 200, or a Status with 400 when it
+	// starts with "{".
+	server := func(t *testing.T, statuses []corev1.ContainerStatus, previous ...string) (*Clients, *requests) {
+		n := &requests{}
 		return serverClients(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Query().Get("previous") != "true" {
-				t.Errorf("query %v: want previous=true", r.URL.Query())
-			}
-			a := answers[min(n, len(answers)-1)]
-			n++
-			if strings.HasPrefix(a, "{") {
+			switch {
+			case r.URL.Path == "/api/v1/namespaces/ns/pods/web":
+				st := statuses[min(n.pod, len(statuses)-1)]
+				n.pod++
+				pod := corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"},
+					Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "sidecar"}, st}}}
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
+				if err := json.NewEncoder(w).Encode(pod); err != nil {
+					t.Error(err)
+				}
+			case r.URL.Path != "/api/v1/namespaces/ns/pods/web/log":
+				t.Errorf("unexpected request %s", r.URL)
+				w.WriteHeader(http.StatusNotFound)
+			case r.URL.Query().Get("previous") != "true":
+				n.current++
+				fmt.Fprint(w, "the last crash\n")
+			default:
+				a := previous[min(n.previous, len(previous)-1)]
+				n.previous++
+				if strings.HasPrefix(a, "{") {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+				}
+				fmt.Fprint(w, a)
 			}
-			fmt.Fprint(w, a)
-		})), &n
+		})), n
 	}
 
 	t.Run("readable after the restart settles", func(t *testing.T) {
-		c, n := server(t, unreadable, unreadable, "the crash\n")
+		c, n := server(t, []corev1.ContainerStatus{restarted}, unreadable, unreadable, "the crash\n")
 		var waited []string
-		got, _, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, func(err error) { waited = append(waited, err.Error()) })
-		if err != nil || got != "the crash\n" {
-			t.Fatalf("(%q, %v), want the previous instance's log", got, err)
+		got, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, func(err error) { waited = append(waited, err.Error()) })
+		if err != nil || got != (PreviousLog{Text: "the crash\n"}) {
+			t.Fatalf("(%+v, %v), want the previous instance's log", got, err)
 		}
-		if *n != 3 || len(waited) != 1 || !strings.Contains(waited[0], unreadable) {
-			t.Errorf("%d requests, waiting called with %q: want 3 requests and one call with the kubelet's words", *n, waited)
+		if *n != (requests{previous: 3, pod: 2}) || len(waited) != 1 || !strings.Contains(waited[0], unreadable) {
+			t.Errorf("requests %+v, waiting called with %q: want 3 previous-log requests, 2 pod reads and one call with the kubelet's words", *n, waited)
+		}
+	})
+	t.Run("the crashed instance while the container waits to restart", func(t *testing.T) {
+		c, n := server(t, []corev1.ContainerStatus{backOff}, unreadable)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		got, err := PreviousLogs(ctx, c, "ns", "web", "app", LogOptions{}, func(err error) { t.Errorf("waited: %v", err) })
+		if err != nil || got.Text != "the last crash\n" || got.Latest == nil || got.Latest.ContainerID != "containerd://cr4sh" || got.Removed != "containerd://0ld" {
+			t.Fatalf("(%+v, %v), want the current log of instance cr4sh, 0ld removed", got, err)
+		}
+		if *n != (requests{previous: 1, current: 1, pod: 2}) {
+			t.Errorf("requests %+v: want the previous log, the pod, the current log and the pod again", *n)
+		}
+	})
+	t.Run("started again between the reads", func(t *testing.T) {
+		// The current log read may be the new instance's: it is not taken, and the
+		// previous log (the crashed instance, now readable) is asked for again.
+		c, n := server(t, []corev1.ContainerStatus{backOff, again}, unreadable, "the crash\n")
+		got, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, nil)
+		if err != nil || got != (PreviousLog{Text: "the crash\n"}) {
+			t.Fatalf("(%+v, %v), want the previous log asked again", got, err)
+		}
+		if *n != (requests{previous: 2, current: 1, pod: 2}) {
+			t.Errorf("requests %+v", *n)
 		}
 	})
 	t.Run("never readable", func(t *testing.T) {
-		c, n := server(t, unreadable)
+		c, n := server(t, []corev1.ContainerStatus{restarted}, unreadable)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		got, _, err := PreviousLogs(ctx, c, "ns", "web", "app", LogOptions{}, nil)
+		got, err := PreviousLogs(ctx, c, "ns", "web", "app", LogOptions{}, nil)
 		want := `the previous log never became readable: the kubelet could not read the log of the previous instance of container "app" in pod ns/web: ` + unreadable
-		if got != "" || errString(err) != want {
-			t.Fatalf("(%q, %q), want (\"\", %q)", got, errString(err), want)
+		if got != (PreviousLog{}) || errString(err) != want {
+			t.Fatalf("(%+v, %q), want (\"\", %q)", got, errString(err), want)
 		}
 		var unavailable *LogUnavailableError
-		if !errors.As(err, &unavailable) || *n < 3 {
-			t.Errorf("error %T after %d requests: want a *LogUnavailableError after several", err, *n)
+		if !errors.As(err, &unavailable) || n.previous < 3 || n.current != 0 {
+			t.Errorf("error %T after requests %+v: want a *LogUnavailableError after several, no current log read", err, *n)
 		}
 	})
 	t.Run("no previous instance", func(t *testing.T) {
-		c, n := server(t, notFound)
-		_, _, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, nil)
+		c, n := server(t, []corev1.ContainerStatus{restarted}, notFound)
+		_, err := PreviousLogs(context.Background(), c, "ns", "web", "app", LogOptions{}, nil)
 		want := `container "app" in pod ns/web has no previous instance to read the log of: it has not restarted, or the kubelet has not reported the restart yet (logs of ns/web: previous terminated container "app" in pod "web" not found)`
-		if errString(err) != want || *n != 1 {
-			t.Errorf("error after %d requests:\n%s\nwant after 1:\n%s", *n, errString(err), want)
+		if errString(err) != want || *n != (requests{previous: 1}) {
+			t.Errorf("error after requests %+v:\n%s\nwant after 1:\n%s", *n, errString(err), want)
 		}
 	})
 	t.Run("other errors end it", func(t *testing.T) {
-		c, n := server(t, `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"container \"nope\" in pod \"web\" is not valid","reason":"BadRequest","code":400}`)
-		_, _, err := PreviousLogs(context.Background(), c, "ns", "web", "nope", LogOptions{}, nil)
-		if errString(err) != `logs of ns/web: container "nope" in pod "web" is not valid` || *n != 1 {
-			t.Errorf("error %q after %d requests", errString(err), *n)
+		c, n := server(t, []corev1.ContainerStatus{restarted}, `{"apiVersion":"v1","kind":"Status","status":"Failure","message":"container \"nope\" in pod \"web\" is not valid","reason":"BadRequest","code":400}`)
+		_, err := PreviousLogs(context.Background(), c, "ns", "web", "nope", LogOptions{}, nil)
+		if errString(err) != `logs of ns/web: container "nope" in pod "web" is not valid` || *n != (requests{previous: 1}) {
+			t.Errorf("error %q after requests %+v", errString(err), *n)
 		}
 	})
 }

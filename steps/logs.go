@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -20,10 +21,13 @@ type LogsStep struct {
 	// else the first container; see "Containers" in docs/format.md).
 	Container expression.Template `yaml:"container,omitempty" json:"container,omitempty"`
 	// Previous reads the log of the container's previous instance, the one
-	// that crashed before the last restart (kubectl logs --previous). Right
-	// after a restart the kubelet cannot serve it for some seconds: the step
-	// waits for it, within its timeout. A container that has not restarted
-	// has no previous log: that is an error.
+	// that crashed last (kubectl logs --previous). While the container waits
+	// to restart after a crash, a kubelet that has removed the instance before
+	// it cannot serve that log: the step reads the crashed instance, the
+	// container's current log, and warns that it did. Right after a restart
+	// the kubelet cannot serve it for some seconds: the step waits for it,
+	// within its timeout. A container that has not restarted has no previous
+	// log: that is an error.
 	Previous bool `yaml:"previous,omitempty" json:"previous,omitempty"`
 	// TailLines keeps only the last lines of the log (kubectl logs --tail).
 	TailLines *int64 `yaml:"tailLines,omitempty" json:"tailLines,omitempty"`
@@ -104,6 +108,10 @@ func (s *LogsStep) Plan(p *Planner) (*Planned, error) {
 	params["container"] = c.call
 	pl.Kubectl = cmd
 	pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: pt.ns, Name: pt.name, Body: params, Note: "query parameters; the log is capped at the run's output limit"})
+	if s.Previous {
+		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Namespace: pt.ns, Name: pt.name,
+			Note: "when the kubelet cannot serve the previous log: is the container waiting to restart after a crash? Then its current log (the crashed instance) is read, and the pod again; else the previous log is asked again until the step's timeout"})
+	}
 	return pl, nil
 }
 
@@ -137,9 +145,15 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	if s.Previous {
 		// Right after a restart the kubelet cannot serve the previous log for some
 		// seconds: wait for it, within the step's timeout.
-		text, truncated, err = kube.PreviousLogs(ctx, e.Clients, ns, pod, container, o, func(err error) {
+		var l kube.PreviousLog
+		l, err = kube.PreviousLogs(ctx, e.Clients, ns, pod, container, o, func(err error) {
 			e.logf("waiting for the previous log of %s: %v", out.Target, err)
 		})
+		text, truncated = l.Text, l.Truncated
+		if w := lastEndedWarning(container, l); w != "" {
+			e.logf("%s", w)
+			out.Warnings = append(out.Warnings, w)
+		}
 	} else {
 		text, truncated, err = kube.Logs(ctx, e.Clients, ns, pod, container, o)
 	}
@@ -149,4 +163,19 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: ns, Name: pod, Action: report.ActionRead})
 	return out
+}
+
+// lastEndedWarning says, when PreviousLogs read the instance that ended last in place of
+// the one before it, which instance that is and why; "" otherwise.
+func lastEndedWarning(container string, l kube.PreviousLog) string {
+	t := l.Latest
+	if t == nil {
+		return ""
+	}
+	removed := "the instance before it"
+	if l.Removed != "" {
+		removed += " (" + l.Removed + ")"
+	}
+	return fmt.Sprintf("container %q is waiting to restart after a crash and the kubelet has removed %s: read the instance that ended last, %s (exit code %d, finished %s), whose log kubectl logs without --previous shows",
+		container, removed, t.ContainerID, t.ExitCode, t.FinishedAt.UTC().Format(time.RFC3339))
 }

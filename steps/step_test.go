@@ -248,7 +248,9 @@ metadata: {name: scratch, namespace: ignored}
 			Kubectl: "kubectl logs web -n default -c app --previous --tail=20 --since=1m30s",
 			Calls: []Call{{Verb: "get", Resource: "pods", Subresource: "log", Namespace: "default", Name: "web",
 				Body: map[string]any{"container": "app", "previous": true, "tailLines": int64(20), "sinceSeconds": int64(90)},
-				Note: "query parameters; the log is capped at the run's output limit"}},
+				Note: "query parameters; the log is capped at the run's output limit"},
+				{Verb: "get", Resource: "pods", Namespace: "default", Name: "web",
+					Note: "when the kubelet cannot serve the previous log: is the container waiting to restart after a crash? Then its current log (the crashed instance) is read, and the pod again; else the previous log is asked again until the step's timeout"}},
 		}},
 		{"events of a pod", &EventsStep{For: &EventsFor{Kind: "Pod", Name: tpl(t, "web")}}, &Planned{
 			Target:  "events of pod default/web",
