@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -273,11 +274,30 @@ func PodCompleted() PodCondition {
 	}
 }
 
-// ephemeralStatus returns the status of the named ephemeral container, or nil.
-func ephemeralStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+// EphemeralStatus returns the status of the named ephemeral container, or nil.
+func EphemeralStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
 	for i := range pod.Status.EphemeralContainerStatuses {
 		if pod.Status.EphemeralContainerStatuses[i].Name == name {
 			return &pod.Status.EphemeralContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// ContainerStatus returns the status of the named container of pod, init, app or
+// ephemeral (names are unique across the three), or of its only container when name is
+// ""; nil when there is none.
+func ContainerStatus(pod *corev1.Pod, name string) *corev1.ContainerStatus {
+	all := slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses, pod.Status.EphemeralContainerStatuses)
+	if name == "" {
+		if len(all) == 1 {
+			return &all[0]
+		}
+		return nil
+	}
+	for i := range all {
+		if all[i].Name == name {
+			return &all[i]
 		}
 	}
 	return nil
@@ -303,7 +323,7 @@ func ephemeralWait(pod *corev1.Pod, name string, s *corev1.ContainerStatus) erro
 // It fails on a terminal waiting reason and when the pod stops first.
 func EphemeralContainerRunning(name string) PodCondition {
 	return func(pod *corev1.Pod) (bool, error) {
-		s := ephemeralStatus(pod, name)
+		s := EphemeralStatus(pod, name)
 		if s != nil && (s.State.Running != nil || s.State.Terminated != nil) {
 			return true, nil
 		}
@@ -316,7 +336,7 @@ func EphemeralContainerRunning(name string) PodCondition {
 // waiting reason and when the pod stops first.
 func EphemeralContainerTerminated(name string) PodCondition {
 	return func(pod *corev1.Pod) (bool, error) {
-		s := ephemeralStatus(pod, name)
+		s := EphemeralStatus(pod, name)
 		if s != nil && s.State.Terminated != nil {
 			return true, nil
 		}

@@ -230,3 +230,35 @@ func TestUnlessDeletingNamesTheController(t *testing.T) {
 		t.Errorf("with a controller: error %v, want %q", err, want)
 	}
 }
+
+func TestContainerStatus(t *testing.T) {
+	st := func(names ...string) []corev1.ContainerStatus {
+		var s []corev1.ContainerStatus
+		for _, n := range names {
+			s = append(s, corev1.ContainerStatus{Name: n})
+		}
+		return s
+	}
+	all := statusPod("1", corev1.PodStatus{InitContainerStatuses: st("init"), ContainerStatuses: st("app", "side"), EphemeralContainerStatuses: st("dbg")})
+	one := statusPod("1", corev1.PodStatus{ContainerStatuses: st("app")})
+	tests := []struct {
+		pod        *corev1.Pod
+		name, want string // want "" for nil
+	}{
+		{all, "init", "init"},
+		{all, "side", "side"},
+		{all, "dbg", "dbg"},
+		{all, "nope", ""},
+		{all, "", ""}, // several containers: "" names none
+		{one, "", "app"},
+	}
+	for _, tt := range tests {
+		got := ContainerStatus(tt.pod, tt.name)
+		if (got == nil) != (tt.want == "") || got != nil && got.Name != tt.want {
+			t.Errorf("ContainerStatus(%q) = %+v, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := EphemeralStatus(all, "app"); got != nil {
+		t.Errorf("EphemeralStatus(app) = %+v: app is no ephemeral container", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -153,14 +152,13 @@ type PreviousLog struct {
 	// Text is the log, at most LogOptions.MaxBytes of it; Truncated says there was more.
 	Text      string
 	Truncated bool
-	// Latest is set when the kubelet had removed the previous instance while the
+	// Ended is set when the kubelet had removed the previous instance while the
 	// container waited to restart: Text is then the log of the instance that ended
 	// last (the container's current one, which kubectl logs without --previous
-	// reads), and Latest says how that instance ended.
-	Latest *corev1.ContainerStateTerminated
-	// Removed is the ID of the instance the kubelet could no longer read, when
-	// Latest is set.
-	Removed string
+	// reads), and Ended is the container's status when it was read: its
+	// State.Terminated is how that instance ended, its LastTerminationState the
+	// instance the kubelet could no longer read.
+	Ended *corev1.ContainerStatus
 }
 
 // PreviousLogs reads the log of the previous instance of a container (Logs with
@@ -172,7 +170,7 @@ type PreviousLog struct {
 // lastState (v1.37 does so for the whole back-off); right after a restart it may not have
 // reported the restart yet. Meanwhile it cannot serve the previous log
 // (*LogUnavailableError). In the first case PreviousLogs reads the crashed instance, the
-// container's current log, and says so in PreviousLog.Latest; otherwise it asks again,
+// container's current log, and says so in PreviousLog.Ended; otherwise it asks again,
 // backing off from half a second to two, until it can or ctx ends, and calls waiting once,
 // with the kubelet's error, when it starts to wait. When ctx ends first the error says that
 // the previous log never became readable (and wraps the *LogUnavailableError). A container
@@ -233,7 +231,7 @@ func lastEnded(ctx context.Context, c *Clients, namespace, pod, container string
 		if err != nil {
 			return nil, false
 		}
-		st := containerStatus(p, container)
+		st := ContainerStatus(p, container)
 		if st == nil || st.State.Terminated == nil || st.State.Terminated.ContainerID == "" {
 			return nil, false
 		}
@@ -255,29 +253,7 @@ func lastEnded(ctx context.Context, c *Clients, namespace, pod, container string
 	if !ok || after.State.Terminated.ContainerID != before.State.Terminated.ContainerID {
 		return PreviousLog{}, false
 	}
-	l := PreviousLog{Text: text, Truncated: truncated, Latest: before.State.Terminated.DeepCopy()}
-	if prev := before.LastTerminationState.Terminated; prev != nil {
-		l.Removed = prev.ContainerID
-	}
-	return l, true
-}
-
-// containerStatus is the status of the named container of p (init, app or ephemeral),
-// or of its only container when name is ""; nil when there is none.
-func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	all := slices.Concat(p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses)
-	if name == "" {
-		if len(all) == 1 {
-			return &all[0]
-		}
-		return nil
-	}
-	for i := range all {
-		if all[i].Name == name {
-			return &all[i]
-		}
-	}
-	return nil
+	return PreviousLog{Text: text, Truncated: truncated, Ended: before}, true
 }
 
 // deadlineNear reports whether err is client-go's rate limiter refusing to

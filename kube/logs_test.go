@@ -243,7 +243,7 @@ func TestPreviousLogs(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		got, err := PreviousLogs(ctx, c, "ns", "web", "app", LogOptions{}, func(err error) { t.Errorf("waited: %v", err) })
-		if err != nil || got.Text != "the last crash\n" || got.Latest == nil || got.Latest.ContainerID != "containerd://cr4sh" || got.Removed != "containerd://0ld" {
+		if err != nil || got.Text != "the last crash\n" || got.Ended == nil || got.Ended.State.Terminated.ContainerID != "containerd://cr4sh" || got.Ended.LastTerminationState.Terminated.ContainerID != "containerd://0ld" {
 			t.Fatalf("(%+v, %v), want the current log of instance cr4sh, 0ld removed", got, err)
 		}
 		if *n != (requests{previous: 1, current: 1, pod: 2}) {

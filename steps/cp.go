@@ -238,12 +238,7 @@ func cpContainer(pod *corev1.Pod, name string) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	statuses := append(append(append([]corev1.ContainerStatus{}, pod.Status.ContainerStatuses...),
-		pod.Status.InitContainerStatuses...), pod.Status.EphemeralContainerStatuses...)
-	for _, st := range statuses {
-		if st.Name != name || st.State.Running != nil {
-			continue
-		}
+	if st := kube.ContainerStatus(pod, name); st != nil && st.State.Running == nil {
 		state := "not started"
 		switch {
 		case st.State.Waiting != nil:

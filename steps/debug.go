@@ -215,7 +215,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if s.WaitFor == "Running" {
 		return out
 	}
-	if st := ephemeralStatusOf(pod, ec.Name); st != nil && st.State.Terminated != nil {
+	if st := kube.EphemeralStatus(pod, ec.Name); st != nil && st.State.Terminated != nil {
 		out.ExitCode = intPtr(int(st.State.Terminated.ExitCode))
 	}
 	if !followed {
@@ -301,17 +301,8 @@ func containerNameTaken(pod *corev1.Pod, name string) bool {
 	return slices.ContainsFunc(pod.Spec.EphemeralContainers, func(c corev1.EphemeralContainer) bool { return c.Name == name })
 }
 
-func ephemeralStatusOf(pod *corev1.Pod, name string) *corev1.ContainerStatus {
-	for i := range pod.Status.EphemeralContainerStatuses {
-		if pod.Status.EphemeralContainerStatuses[i].Name == name {
-			return &pod.Status.EphemeralContainerStatuses[i]
-		}
-	}
-	return nil
-}
-
 func ephemeralStatus(pod *corev1.Pod, name string) map[string]any {
-	if st := ephemeralStatusOf(pod, name); st != nil {
+	if st := kube.EphemeralStatus(pod, name); st != nil {
 		return ObjectMap(st)
 	}
 	return nil

@@ -144,7 +144,8 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 	var truncated bool
 	if s.Previous {
 		// Right after a restart the kubelet cannot serve the previous log for some
-		// seconds: wait for it, within the step's timeout.
+		// seconds: wait for it, within the step's timeout. While the container waits
+		// to restart, the crashed instance is read instead, with a warning.
 		var l kube.PreviousLog
 		l, err = kube.PreviousLogs(ctx, e.Clients, ns, pod, container, o, func(err error) {
 			e.logf("waiting for the previous log of %s: %v", out.Target, err)
@@ -168,13 +169,13 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 // lastEndedWarning says, when PreviousLogs read the instance that ended last in place of
 // the one before it, which instance that is and why; "" otherwise.
 func lastEndedWarning(container string, l kube.PreviousLog) string {
-	t := l.Latest
-	if t == nil {
+	if l.Ended == nil {
 		return ""
 	}
+	t := l.Ended.State.Terminated
 	removed := "the instance before it"
-	if l.Removed != "" {
-		removed += " (" + l.Removed + ")"
+	if prev := l.Ended.LastTerminationState.Terminated; prev != nil && prev.ContainerID != "" {
+		removed += " (" + prev.ContainerID + ")"
 	}
 	return fmt.Sprintf("container %q is waiting to restart after a crash and the kubelet has removed %s: read the instance that ended last, %s (exit code %d, finished %s), whose log kubectl logs without --previous shows",
 		container, removed, t.ContainerID, t.ExitCode, t.FinishedAt.UTC().Format(time.RFC3339))
