@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
@@ -142,7 +143,25 @@ func (p *PodWatcher) Get(name string) (*corev1.Pod, bool) {
 // after the wait began. When ctx ends, the error wraps the context's cause and says what
 // the pod last looked like. The last pod seen is returned with any error.
 func (p *PodWatcher) Wait(ctx context.Context, name string, cond PodCondition) (*corev1.Pod, error) {
-	return p.wait(ctx, name, nil, cond)
+	if cond == nil {
+		return nil, errors.New("no condition to wait for")
+	}
+	return p.wait(ctx, name, nil, unlessDeleting(cond))
+}
+
+// WaitGone waits until the pod of that name and UID is gone: deleted, or replaced by
+// another pod of the same name (as a StatefulSet does). A pod with a deletion timestamp is
+// not gone yet: its containers may take their grace period to stop. It is no error if
+// there is no such pod.
+func (p *PodWatcher) WaitGone(ctx context.Context, name string, uid types.UID) error {
+	_, err := p.wait(ctx, name, nil, func(pod *corev1.Pod) (bool, error) {
+		return uid != "" && pod.UID != uid, nil
+	})
+	var gone *PodGoneError
+	if errors.As(err, &gone) {
+		return nil
+	}
+	return err
 }
 
 // WaitFrom is Wait for a pod the caller has just received from the API server (the answer
@@ -153,19 +172,18 @@ func (p *PodWatcher) WaitFrom(ctx context.Context, known *corev1.Pod, cond PodCo
 	if known == nil {
 		return nil, errors.New("no pod to wait for")
 	}
-	return p.wait(ctx, known.Name, known, cond)
-}
-
-// wait is Wait and WaitFrom: it follows the events of name until cond says done or fails,
-// the pod is gone, ctx ends, the watch fails for good, or the watcher stops.
-func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
 	if cond == nil {
 		return nil, errors.New("no condition to wait for")
 	}
+	return p.wait(ctx, known.Name, known, unlessDeleting(cond))
+}
+
+// wait is Wait, WaitFrom and WaitGone: it follows the events of name until cond says done
+// or fails, the pod is gone, ctx ends, the watch fails for good, or the watcher stops.
+func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
 	if p.namespace == "" {
 		return nil, errors.New("pod watcher has no namespace")
 	}
-	cond = unlessDeleting(cond)
 	if ctx.Err() != nil {
 		return known, p.timeoutErr(ctx, name, known)
 	}

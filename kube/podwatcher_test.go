@@ -3,8 +3,10 @@ package kube
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -180,5 +182,40 @@ func TestPodWatcherBadInput(t *testing.T) {
 	}
 	if _, err := w.WaitFrom(context.Background(), nil, PodReady()); errString(err) != "no pod to wait for" {
 		t.Errorf("no pod: %v", err)
+	}
+}
+
+// TestPodWatcherWaitGone checks that a pod being deleted is not gone until
+// the watch sees it deleted or replaced: its containers may take their
+// grace period to stop, and a delete that waits must wait for that.
+func TestPodWatcherWaitGone(t *testing.T) {
+	replaced := statusPod("4", readyStatus)
+	replaced.UID = "uid-2"
+	tests := []struct {
+		name    string
+		initial []runtime.Object
+		events  []watch.Event
+		wantErr string
+	}{
+		{name: "being deleted", initial: []runtime.Object{deleting(statusPod("1", readyStatus))},
+			events:  []watch.Event{{Type: watch.Modified, Object: deleting(statusPod("2", pendingStatus))}},
+			wantErr: "waiting for pods ns/web: context deadline exceeded"},
+		{name: "deleted", initial: []runtime.Object{deleting(statusPod("1", readyStatus))},
+			events: []watch.Event{{Type: watch.Modified, Object: deleting(statusPod("2", pendingStatus))}, {Type: watch.Deleted, Object: deleting(statusPod("3", pendingStatus))}}},
+		{name: "replaced under its name", initial: []runtime.Object{deleting(statusPod("1", readyStatus))},
+			events: []watch.Event{{Type: watch.Modified, Object: replaced}}},
+		{name: "no such pod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := NewPodWatcher(NewClientsWith(watchedClientset(bufferedWatch(tt.events...), tt.initial...), nil, nil, "ns"), "ns")
+			defer w.Stop()
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := w.WaitGone(ctx, "web", "uid-1")
+			if got := errString(err); !strings.HasPrefix(got, tt.wantErr) || (tt.wantErr == "") != (got == "") {
+				t.Errorf("error = %q, want %q", got, tt.wantErr)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
@@ -144,34 +145,44 @@ func dynamicObject(c *Clients, gvr schema.GroupVersionResource, namespace, name 
 	}, nil
 }
 
-// untilOne is every wait on one object, as kubectl wait does it: watchtools.UntilWithSync
-// over a list and watch restricted to the object's name, with a precondition that fails
-// when the object does not exist. cond is evaluated on each state of the object, in order.
-// A state older than the last one evaluated is skipped; a deletion, or another object (a
-// new UID) under the name, is o.gone. When ctx ends, the error wraps its cause and says
-// what the object last looked like; a list or watch that is Forbidden or Unauthorized
-// fails at once. The last state evaluated is returned with any error.
-func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool, error)) (runtime.Object, error) {
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		mu      sync.Mutex
-		lastErr error // the last list or watch error, for timeout messages
-	)
-	note := func(err error) error {
-		if err == nil || wctx.Err() != nil {
-			return err
-		}
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
-			cancel(fmt.Errorf("watching %s: %w", o.resource, err)) // retrying cannot fix it
-		}
+// watchErrs keeps the last list or watch error of one wait, for its timeout message, and
+// ends the wait (cancel, with the error as cause) on one that retrying cannot fix:
+// Forbidden or Unauthorized.
+type watchErrs struct {
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	resource string
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+// note sees a list or watch error and returns it.
+func (w *watchErrs) note(err error) error {
+	if err == nil || w.ctx.Err() != nil {
 		return err
 	}
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+		w.cancel(fmt.Errorf("watching %s: %w", w.resource, err))
+	}
+	return err
+}
+
+// last returns the last error noted.
+func (w *watchErrs) last() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
+// listWatch lists and watches the object's name only (field selector metadata.name); note
+// sees every list and watch error and returns it.
+func (o oneObject) listWatch(note func(error) error) cache.ListerWatcher {
 	selector := fields.OneTermEqualSelector("metadata.name", o.name).String()
-	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = selector
 			list, err := o.list(ctx, opts)
@@ -183,6 +194,77 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 			return w, note(err)
 		},
 	}, o.client)
+}
+
+// WaitForCreate waits until an object of that name exists whose UID is not skip (any
+// object when skip is ""), driven by a watch on the name, and returns it: what kubectl
+// wait --for=create does (by polling), and the wait for the pod a StatefulSet creates
+// again under the name of the one deleted (skip is the deleted pod's UID, which may still
+// be there, being deleted). When ctx ends, the error wraps its cause and says what was
+// last seen; a list or watch that is Forbidden or Unauthorized fails at once.
+func WaitForCreate(ctx context.Context, c *Clients, gvr schema.GroupVersionResource, namespace, name string,
+	skip types.UID) (*unstructured.Unstructured, error) {
+	o, err := dynamicObject(c, gvr, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errs := &watchErrs{ctx: wctx, cancel: cancel, resource: o.resource}
+	var found *unstructured.Unstructured
+	var seen runtime.Object // the object of UID skip, while it is there
+	created := func(obj any) bool {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok || u.GetName() != name {
+			return false
+		}
+		if skip != "" && u.GetUID() == skip {
+			seen = u
+			return false
+		}
+		found = u
+		return true
+	}
+	precondition := func(store cache.Store) (bool, error) {
+		obj, ok, err := store.GetByKey(objectName(namespace, name))
+		return ok && created(obj), err
+	}
+	_, err = watchtools.UntilWithSync(wctx, o.listWatch(errs.note), o.objType, precondition, func(e watch.Event) (bool, error) {
+		if e.Type == watch.Deleted {
+			seen = nil
+			return false, nil
+		}
+		return e.Type != watch.Error && created(e.Object), nil
+	})
+	switch {
+	case found != nil:
+		return found, nil
+	case ctx.Err() == nil && wctx.Err() != nil:
+		return nil, context.Cause(wctx)
+	case ctx.Err() != nil:
+		lastSeen := "no object of that name"
+		if seen != nil {
+			lastSeen = "only the one before (UID " + string(skip) + "), " + o.describe(seen)
+		}
+		return nil, timeoutErr(ctx, o.resource, objectName(namespace, name), lastSeen, errs.last())
+	case err == nil:
+		return nil, fmt.Errorf("waiting for %s %s to be created: the watch ended", o.resource, objectName(namespace, name))
+	}
+	return nil, err
+}
+
+// untilOne is every wait on one object, as kubectl wait does it: watchtools.UntilWithSync
+// over a list and watch restricted to the object's name, with a precondition that fails
+// when the object does not exist. cond is evaluated on each state of the object, in order.
+// A state older than the last one evaluated is skipped; a deletion, or another object (a
+// new UID) under the name, is o.gone. When ctx ends, the error wraps its cause and says
+// what the object last looked like; a list or watch that is Forbidden or Unauthorized
+// fails at once. The last state evaluated is returned with any error.
+func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool, error)) (runtime.Object, error) {
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errs := &watchErrs{ctx: wctx, cancel: cancel, resource: o.resource}
+	lw := o.listWatch(errs.note)
 
 	// The precondition and the conditions run on this goroutine, one after the other.
 	var (
@@ -278,9 +360,7 @@ func untilOne(ctx context.Context, o oneObject, cond func(runtime.Object) (bool,
 	case ctx.Err() == nil && wctx.Err() != nil:
 		return current, context.Cause(wctx) // Forbidden, Unauthorized, or held past the grace
 	case ctx.Err() != nil:
-		mu.Lock()
-		defer mu.Unlock()
-		return current, timeoutErr(ctx, o.resource, objectName(o.namespace, o.name), o.describe(current), lastErr)
+		return current, timeoutErr(ctx, o.resource, objectName(o.namespace, o.name), o.describe(current), errs.last())
 	}
 	return current, err
 }

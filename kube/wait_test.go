@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -380,4 +381,64 @@ func TestWaitForContextEnds(t *testing.T) {
 	if u == nil || u.GetResourceVersion() != "1" {
 		t.Errorf("last object = %v", u)
 	}
+}
+
+func TestWaitForCreate(t *testing.T) {
+	tests := []struct {
+		name    string
+		skip    types.UID
+		initial []runtime.Object
+		events  []watch.Event
+		wantUID types.UID
+		wantErr string
+	}{
+		{name: "there already", initial: []runtime.Object{deployment("1", "d-1", 0)}, wantUID: "d-1"},
+		{name: "created while waiting", events: []watch.Event{{Type: watch.Added, Object: deployment("2", "d-1", 0)}}, wantUID: "d-1"},
+		{
+			name: "the one before is deleted, then another created", skip: "d-1",
+			initial: []runtime.Object{deployment("1", "d-1", 0)},
+			events: []watch.Event{
+				{Type: watch.Modified, Object: deployment("2", "d-1", 0)},
+				{Type: watch.Deleted, Object: deployment("3", "d-1", 0)},
+				{Type: watch.Added, Object: deployment("4", "d-2", 0)},
+			},
+			wantUID: "d-2",
+		},
+		{
+			name: "only the one before", skip: "d-1",
+			initial: []runtime.Object{deployment("1", "d-1", 0)},
+			wantErr: "waiting for deployments.apps ns/web: context deadline exceeded (last seen: only the one before (UID d-1), resourceVersion 1)",
+		},
+		{name: "none", wantErr: "waiting for deployments.apps ns/web: context deadline exceeded (last seen: no object of that name)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dyn := dynamicWithWatch(bufferedWatch(tt.events...), tt.initial...)
+			c := NewClientsWith(fake.NewSimpleClientset(), dyn, nil, "ns")
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			u, err := WaitForCreate(ctx, c, deploymentsGVR, "ns", "web", tt.skip)
+			if errString(err) != tt.wantErr {
+				t.Fatalf("error = %q, want %q", errString(err), tt.wantErr)
+			}
+			var uid types.UID
+			if u != nil {
+				uid = u.GetUID()
+			}
+			if uid != tt.wantUID {
+				t.Errorf("UID %q, want %q", uid, tt.wantUID)
+			}
+		})
+	}
+	t.Run("forbidden", func(t *testing.T) {
+		dyn := dynamicWithWatch(bufferedWatch())
+		dyn.PrependReactor("list", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(deploymentsGVR.GroupResource(), "", errors.New("no"))
+		})
+		c := NewClientsWith(fake.NewSimpleClientset(), dyn, nil, "ns")
+		_, err := WaitForCreate(testContext(t), c, deploymentsGVR, "ns", "web", "")
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("error = %v, want Forbidden at once", err)
+		}
+	})
 }

@@ -2,10 +2,8 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -153,14 +151,8 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 	e.logf("waiting for %s to be gone", t)
 	if t.isPod() && e.Pods != nil {
 		// Gone when the watch sees it deleted, or another pod (another UID)
-		// under its name; the wait reports either as a *kube.PodGoneError.
-		_, err = e.Pods(t.ns).Wait(ctx, t.name, func(pod *corev1.Pod) (bool, error) {
-			return uid != "" && pod.UID != uid, nil
-		})
-		var gone *kube.PodGoneError
-		if errors.As(err, &gone) {
-			err = nil
-		}
+		// under its name; not while it has a deletion timestamp.
+		err = e.Pods(t.ns).WaitGone(ctx, t.name, uid)
 	} else {
 		ns := t.namespace()
 		err = kube.WaitForDelete(ctx, e.Clients, t.gvr, ns, t.name)

@@ -233,7 +233,19 @@ metadata: {name: scratch, namespace: ignored}
 		{"wait for a pod", &WaitStep{Kind: "Pod", Name: tpl(t, "web"), For: cond(t, `object.status.phase == "Running"`)}, &Planned{
 			Target:  "pod default/web",
 			Kubectl: "kubectl wait pod/web -n default '--for=jsonpath={.status.phase}=Running'",
-			Calls:   []Call{watchCall("default", `until object.status.phase == "Running"`)},
+			Calls: []Call{watchCall("default", `until object.status.phase == "Running"`),
+				{Verb: "list", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"},
+				{Verb: "watch", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"}},
+		}},
+		{"wait for a deployment, waitForCreate", &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, `true`), WaitForCreate: true}, &Planned{
+			Target:  "deployment default/web",
+			Kubectl: "kubectl wait deployments.apps/web -n default --for=create && kubectl get deployments.apps web -n default --watch -o json  # until true",
+			Calls: []Call{
+				{Verb: "list", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until true"},
+				{Verb: "watch", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, until true"},
+				{Verb: "list", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, only when there is none of that name (waitForCreate)"},
+				{Verb: "watch", Group: "apps", Resource: "deployments", Namespace: "default", Note: "field selector metadata.name=web, only when there is none of that name (waitForCreate)"},
+			},
 		}},
 		{"wait for a deployment", &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, `object.status.readyReplicas >= 2`)}, &Planned{
 			Target:  "deployment default/web",

@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -34,6 +37,12 @@ type WaitStep struct {
 	// watch sees; an expression that cannot be evaluated yet (a field not
 	// there yet) counts as false.
 	For expression.Expr `yaml:"for" json:"for" scope:"object"`
+	// WaitForCreate waits, within the step's timeout, for an object of that
+	// name to exist when there is none (yet, or any more, after a deletion),
+	// as kubectl wait --for=create does, instead of failing at once. A pod
+	// that its StatefulSet (or, for a static pod's mirror, its kubelet)
+	// creates again under its name is followed without it.
+	WaitForCreate bool `yaml:"waitForCreate,omitempty" json:"waitForCreate,omitempty"`
 }
 
 var waitKind = Kind{
@@ -60,6 +69,14 @@ func (s *WaitStep) Check(*runbook.CheckContext) []runbook.FieldError {
 var jsonpathCondition = regexp.MustCompile(`^\s*object((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])+)\s*==\s*("[^"\\]*"|'[^'\\]*'|-?[0-9]+(?:\.[0-9]+)?|true|false)\s*$`)
 
 func (s *WaitStep) kubectl(t target) string {
+	line := s.kubectlFor(t)
+	if s.WaitForCreate {
+		line = fmt.Sprintf("kubectl wait %s%s --for=create && %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(), line)
+	}
+	return line
+}
+
+func (s *WaitStep) kubectlFor(t target) string {
 	if m := jsonpathCondition.FindStringSubmatch(s.For.Source); m != nil {
 		value := strings.Trim(m[2], `"'`)
 		return fmt.Sprintf("kubectl wait %s%s %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(),
@@ -73,12 +90,29 @@ func (s *WaitStep) Plan(p *Planner) (*Planned, error) {
 	t, notes := planTarget(p, s.APIVersion, s.Kind, s.Name, s.Namespace)
 	pl := &Planned{Target: t.String(), Kubectl: s.kubectl(t), Notes: notes}
 	until := "until " + s.For.Source
+	recreated := "field selector metadata.name=" + t.name + ", "
 	if t.isPod() {
 		pl.Calls = []Call{watchCall(t.ns, until)}
+		// A pod the runbook creates itself has no controller that creates it
+		// again under its name.
+		own, ok := p.Pods[t.ns+"/"+t.name]
+		switch {
+		case s.WaitForCreate:
+			recreated += "only when there is no pod of that name (waitForCreate): missing, or deleted while waiting"
+		case !ok || recreatedBy(own) != "":
+			recreated += "only when the pod is deleted while waiting and its StatefulSet creates it again under its name"
+		default:
+			return pl, nil
+		}
+		pl.Calls = append(pl.Calls, t.call("list", recreated), t.call("watch", recreated))
 		return pl, nil
 	}
 	note := "field selector metadata.name=" + t.name + ", " + until
 	pl.Calls = []Call{t.call("list", note), t.call("watch", note)}
+	if s.WaitForCreate {
+		recreated += "only when there is none of that name (waitForCreate)"
+		pl.Calls = append(pl.Calls, t.call("list", recreated), t.call("watch", recreated))
+	}
 	return pl, nil
 }
 
@@ -124,20 +158,13 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 			return false, kube.PodUnschedulable(pod)
 		}
 		var pod *corev1.Pod
-		if e.Pods != nil {
-			pod, err = e.Pods(t.ns).Wait(ctx, t.name, cond)
-		} else {
-			pod, err = kube.WaitForPod(ctx, e.Clients, t.ns, t.name, cond)
-		}
+		pod, err = s.waitPod(ctx, e, t, cond, out)
 		if pod != nil {
 			out.Object = podMap(pod)
 		}
 	} else {
-		ns := t.namespace()
 		var u *unstructured.Unstructured
-		u, err = kube.WaitFor(ctx, e.Clients, t.gvr, ns, t.name, func(u *unstructured.Unstructured) (bool, error) {
-			return holds(ObjectMap(u)), nil
-		})
+		u, err = s.waitObject(ctx, e, t, holds, out)
 		if u != nil {
 			out.Object = ObjectMap(u)
 		}
@@ -146,4 +173,102 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		err = fmt.Errorf("%w; for %q last failed with: %w", err, s.For.Source, evalErr)
 	}
 	return out.fail(err)
+}
+
+// waitPod waits until cond holds for the pod. A pod deleted while waiting
+// is followed to the pod created again under its name when its controller
+// does that (see recreatedBy), or when waitForCreate is set; so is a pod
+// missing at the start, with waitForCreate. Each pod followed is a warning.
+func (s *WaitStep) waitPod(ctx context.Context, e *Env, t target, cond kube.PodCondition, out *Outcome) (*corev1.Pod, error) {
+	var next *corev1.Pod // the pod created again, known before the shared watch has it
+	for {
+		var pod *corev1.Pod
+		var err error
+		switch {
+		case e.Pods != nil && next != nil:
+			pod, err = e.Pods(t.ns).WaitFrom(ctx, next, cond)
+		case e.Pods != nil:
+			pod, err = e.Pods(t.ns).Wait(ctx, t.name, cond)
+		default:
+			pod, err = kube.WaitForPod(ctx, e.Clients, t.ns, t.name, cond)
+		}
+		var gone *kube.PodGoneError
+		if !errors.As(err, &gone) {
+			return pod, err
+		}
+		var skip types.UID
+		by := recreatedBy(pod)
+		switch {
+		case pod != nil && by != "":
+			skip = pod.UID
+			e.logf("%v; waiting for the pod %s creates again under its name", gone, by)
+			by = " by " + by
+		case pod != nil && s.WaitForCreate:
+			skip = pod.UID
+			e.logf("%v; waiting for a pod to be created again under its name (waitForCreate)", gone)
+		case s.WaitForCreate:
+			e.logf("%s does not exist: waiting for it to be created (waitForCreate)", t)
+		default:
+			return pod, err
+		}
+		u, cerr := kube.WaitForCreate(ctx, e.Clients, t.gvr, t.ns, t.name, skip)
+		if cerr != nil {
+			return pod, fmt.Errorf("%w; %w", err, cerr)
+		}
+		next = &corev1.Pod{}
+		if cerr := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, next); cerr != nil {
+			return pod, fmt.Errorf("reading %s: %w", t, cerr)
+		}
+		if pod != nil {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s (UID %s) was deleted while waiting; the wait went on with the pod created again under its name%s (UID %s)",
+				t, pod.UID, by, next.UID))
+		}
+	}
+}
+
+// waitObject waits until holds for an object other than a pod; with
+// waitForCreate, an object missing at the start or deleted while waiting is
+// waited for (a warning says when the object changed).
+func (s *WaitStep) waitObject(ctx context.Context, e *Env, t target, holds func(map[string]any) bool, out *Outcome) (*unstructured.Unstructured, error) {
+	for {
+		u, err := kube.WaitFor(ctx, e.Clients, t.gvr, t.namespace(), t.name, func(u *unstructured.Unstructured) (bool, error) {
+			return holds(ObjectMap(u)), nil
+		})
+		var gone *kube.ObjectGoneError
+		if !s.WaitForCreate || !errors.As(err, &gone) {
+			return u, err
+		}
+		var skip types.UID
+		if u != nil {
+			skip = u.GetUID()
+		}
+		e.logf("%s: %s; waiting for it to be created (waitForCreate)", t, gone)
+		next, cerr := kube.WaitForCreate(ctx, e.Clients, t.gvr, t.namespace(), t.name, skip)
+		if cerr != nil {
+			return u, fmt.Errorf("%w; %w", err, cerr)
+		}
+		if u != nil {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s (UID %s) was deleted while waiting; the wait went on with the one created again under its name (UID %s)",
+				t, u.GetUID(), next.GetUID()))
+		}
+	}
+}
+
+// recreatedBy names what creates a pod again under the same name once it is
+// deleted: its StatefulSet, or the kubelet for a static pod's mirror (owned
+// by its Node); "" for other pods, whose replacements get other names.
+func recreatedBy(pod *corev1.Pod) string {
+	if pod == nil {
+		return ""
+	}
+	ref := metav1.GetControllerOf(pod)
+	switch {
+	case ref == nil:
+		return ""
+	case ref.Kind == "StatefulSet" && strings.HasPrefix(ref.APIVersion, "apps/"):
+		return "StatefulSet " + ref.Name
+	case ref.Kind == "Node" && ref.APIVersion == "v1":
+		return "the kubelet of node " + ref.Name + " (a static pod's mirror)"
+	}
+	return ""
 }

@@ -79,6 +79,7 @@ func TestWaitRunObject(t *testing.T) {
 			"deployments.apps default/nope was deleted or does not exist"},
 		{"ended", cancelled, &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, "false")},
 			"waiting for deployments.apps default/web: context canceled"},
+		{"there, waitForCreate", context.Background(), &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: cond(t, "object.status.readyReplicas == 2"), WaitForCreate: true}, ""},
 		{"not compiled", context.Background(), &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "web"), For: expression.NewExpr("true")},
 			`for "true" was not compiled`},
 	}
@@ -136,5 +137,102 @@ func TestWaitRunPodEnded(t *testing.T) {
 				t.Errorf("error = %q, want %q", got, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestWaitRunPodRecreated checks that a wait on a pod that is deleted while
+// waiting goes on with the pod created again under its name when its
+// StatefulSet does that, or when waitForCreate says so, and says so in a
+// warning; that a pod whose replacement gets another name still fails at
+// once; and that waitForCreate waits for a pod missing at the start.
+func TestWaitRunPodRecreated(t *testing.T) {
+	deleting := func(name string, controller *metav1.OwnerReference) *corev1.Pod {
+		p := readyPod(name)
+		p.UID, p.ResourceVersion = "old", "10"
+		p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		p.Status.Conditions[0].Status = corev1.ConditionFalse
+		if controller != nil {
+			p.OwnerReferences = []metav1.OwnerReference{*controller}
+		}
+		return p
+	}
+	yes := true
+	sts := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "web", UID: "sts", Controller: &yes}
+	rs := &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d4f8", UID: "rs", Controller: &yes}
+	mirror := &metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: "vm", UID: "node", Controller: &yes}
+	again := func(name string) *corev1.Pod {
+		p := readyPod(name)
+		p.UID, p.ResourceVersion = "new", "20"
+		p.OwnerReferences = []metav1.OwnerReference{*sts}
+		return p
+	}
+	ready := `object.status.conditions[0].status == "True"`
+	tests := []struct {
+		name          string
+		typed         []runtime.Object // what the shared pod watch sees
+		dynamic       []runtime.Object // what the wait for the new pod sees
+		waitForCreate bool
+		wantErr       string
+		wantWarning   string
+	}{
+		{
+			name: "StatefulSet", typed: []runtime.Object{deleting("web-0", sts)}, dynamic: []runtime.Object{again("web-0")},
+			wantWarning: "pod default/web-0 (UID old) was deleted while waiting; the wait went on with the pod created again under its name by StatefulSet web (UID new)",
+		},
+		{
+			name: "static pod's mirror", typed: []runtime.Object{deleting("web-0", mirror)}, dynamic: []runtime.Object{again("web-0")},
+			wantWarning: "pod default/web-0 (UID old) was deleted while waiting; the wait went on with the pod created again under its name by the kubelet of node vm (a static pod's mirror) (UID new)",
+		},
+		{
+			name: "ReplicaSet", typed: []runtime.Object{deleting("web-0", rs)}, dynamic: []runtime.Object{again("web-0")},
+			wantErr: "pod default/web-0 is being deleted (its controller: ReplicaSet web-5d4f8)",
+		},
+		{
+			name: "ReplicaSet with waitForCreate", typed: []runtime.Object{deleting("web-0", rs)}, dynamic: []runtime.Object{again("web-0")}, waitForCreate: true,
+			wantWarning: "pod default/web-0 (UID old) was deleted while waiting; the wait went on with the pod created again under its name (UID new)",
+		},
+		{name: "missing", dynamic: []runtime.Object{again("web-0")}, wantErr: "pod default/web-0 was deleted or does not exist"},
+		{name: "missing with waitForCreate", dynamic: []runtime.Object{again("web-0")}, waitForCreate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, tt.typed, tt.dynamic...)
+			s := &WaitStep{Kind: "Pod", Name: tpl(t, "web-0"), For: cond(t, ready), WaitForCreate: tt.waitForCreate}
+			out := s.Run(testCtx(t), env.Env)
+			if got := errString(out.Err); got != tt.wantErr {
+				t.Fatalf("error = %q, want %q", got, tt.wantErr)
+			}
+			if tt.wantErr != "" {
+				return
+			}
+			if uid := out.Object["metadata"].(map[string]any)["uid"]; uid != "new" {
+				t.Errorf("object's UID = %v, want the new pod's", uid)
+			}
+			var want []string
+			if tt.wantWarning != "" {
+				want = []string{tt.wantWarning}
+			}
+			if diff := cmp.Diff(want, out.Warnings); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWaitRunObjectWaitForCreate checks that waitForCreate waits for an
+// object that does not exist, until the step's time is up, and that the
+// error then says both what was missing and what the wait last saw.
+func TestWaitRunObjectWaitForCreate(t *testing.T) {
+	env := newTestEnv(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s := &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "nope"), For: cond(t, "true"), WaitForCreate: true}
+	out := s.Run(ctx, env.Env)
+	want := "deployments.apps default/nope was deleted or does not exist; waiting for deployments.apps default/nope: context deadline exceeded (last seen: no object of that name)"
+	if got := errString(out.Err); got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+	if want := "kubectl wait deployments.apps/nope -n default --for=create && kubectl get deployments.apps nope -n default --watch -o json  # until true"; out.Kubectl != want {
+		t.Errorf("kubectl = %q, want %q", out.Kubectl, want)
 	}
 }

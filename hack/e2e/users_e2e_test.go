@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -256,4 +257,76 @@ func TestUsersNodeCommandEnd(t *testing.T) {
 	// Not asserted (the kubelet may report both at once when it is slow):
 	// the pod's phase when the step ended, Running when it ended early.
 	t.Logf("the node pod's phase when step passes ended: %s", passes.Set["phase"])
+}
+
+// waitRecreated restarts a StatefulSet's pod twice: once deleted without
+// waiting, so that the wait sees it being deleted and must follow the pod
+// the StatefulSet creates again under its name; once deleted and waited
+// for, so that the new pod may not exist yet when the wait starts
+// (waitForCreate). A pod being deleted stays Ready until its containers
+// stop, so the first wait after the delete says it wants a pod that is not
+// being deleted.
+const waitRecreated = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-wait-recreated}
+spec:
+  timeout: 3m
+  steps:
+  - id: first
+    wait: {kind: Pod, name: web-0, for: 'any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
+  - delete: {kind: Pod, name: web-0, wait: false}
+  - id: followed
+    wait: {kind: Pod, name: web-0, for: 'object.metadata.deletionTimestamp == nil && any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
+    assert:
+    - object.metadata.uid != steps.first.object.metadata.uid
+  - delete: {kind: Pod, name: web-0}
+  - id: created
+    wait: {kind: Pod, name: web-0, waitForCreate: true, for: 'any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
+    assert:
+    - object.metadata.uid != steps.followed.object.metadata.uid
+`
+
+// TestUsersWaitFollowsStatefulSetPod restarts a StatefulSet's pod in the
+// middle of a wait on it, as an SRE does with a stuck pod: the wait goes on
+// with the new pod of the same name (as kubectl wait does) and a warning
+// names the StatefulSet and both pods, instead of failing "is being
+// deleted". After a delete that waited for the pod to be gone,
+// waitForCreate waits for the new one, which may not exist yet.
+func TestUsersWaitFollowsStatefulSetPod(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-sts-")
+	replicas := int32(1)
+	grace := int64(1)
+	labels := map[string]string{"app": "web"}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.StatefulSetSpec{
+		Replicas: &replicas, ServiceName: "web", Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			Containers:                    []corev1.Container{{Name: "app", Image: pauseImage}}}}}}
+	if _, err := c.client.AppsV1().StatefulSets(ns).Create(t.Context(), sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.waitForPod(t.Context(), ns, "web-0", podReady); err != nil {
+		t.Fatal(err)
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, waitRecreated), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 0 {
+		t.Fatalf("want exit 0, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	found := false
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "pod "+ns+"/web-0 (UID ") && strings.Contains(w, ") was deleted while waiting; the wait went on with the pod created again under its name by StatefulSet web (UID ") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning that the wait followed the StatefulSet's new pod: %q", res.Warnings)
+	}
+	for _, id := range []string{"followed", "created"} {
+		if s := stepByID(t, res, id); s.Status != report.StatusPassed {
+			t.Errorf("step %s: %s (%s)", id, s.Status, s.Error)
+		}
+	}
 }
