@@ -35,6 +35,11 @@ type PodWatcherOptions struct {
 // while the pod is in the watcher's cache. It starts on the first Wait (or Start) and runs
 // until Stop. It is safe for concurrent use.
 //
+// The watcher keeps the pods without their managedFields, as kubectl get shows them: no wait
+// reads them, and they are a fifth of a pod's heap. Its memory grows with the number of
+// pods in the namespace: 49 MiB for 5000 pods like CoreDNS's, 63 MiB with managedFields
+// (BenchmarkPodWatcherNamespace).
+//
 // The watcher is the Reflector's store (see podStore): it keeps the pods by name and hands
 // each wait, in order, every change of the name it waits for, including a deletion that a
 // later state no longer shows.
@@ -445,6 +450,7 @@ func (s *podStore) Update(obj interface{}) error {
 	if err != nil {
 		return err
 	}
+	pod.ManagedFields = nil
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pods[pod.Name] = pod
@@ -476,6 +482,7 @@ func (s *podStore) Replace(list []interface{}, rv string) error {
 		if err != nil {
 			return err
 		}
+		pod.ManagedFields = nil
 		fresh[pod.Name] = pod
 	}
 	s.mu.Lock()

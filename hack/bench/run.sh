@@ -779,7 +779,7 @@ fanout() {
 # --- d. Go benchmarks -------------------------------------------------------
 gobench() {
 	section "Go benchmarks"
-	"$GO" test -run '^$' -bench . -benchmem ./runbook/ ./runbook/expression/ | tee "$work/go.txt"
+	"$GO" test -run '^$' -bench . -benchmem ./runbook/ ./runbook/expression/ ./kube/ | tee "$work/go.txt"
 	note '%-46s' "Go benchmarks (ns/op, B/op, allocs/op)"
 	while read -r name _ nsop _ rest; do
 		local bop allocs
@@ -787,6 +787,13 @@ gobench() {
 		allocs=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "allocs/op") print $i }' <<<"$rest")
 		note '  %-36s %16s ns/op %12s B/op %9s allocs/op' "${name%-*}" "$nsop" "$bop" "$allocs"
 	done < <(grep '^Benchmark' "$work/go.txt")
+	# The pod watcher's heap for a namespace of 5000 pods, against the pods as listed.
+	local line
+	while IFS= read -r line; do
+		note '%s' "$line"
+	done < <(awk '/^BenchmarkPodWatcherNamespace/ { for (i = 1; i < NF; i++) m[$(i + 1)] = $i }
+		END { if (m["watcher-MiB"] != "") printf "  pod watcher, 5000 pods: %s MiB held, %s MiB as listed: x%s\n", m["watcher-MiB"], m["listed-MiB"], m["watcher/listed"] }' \
+		"$work/go.txt")
 }
 
 start=$(now)

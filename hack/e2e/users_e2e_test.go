@@ -329,4 +329,27 @@ func TestUsersWaitFollowsStatefulSetPod(t *testing.T) {
 			t.Errorf("step %s: %s (%s)", id, s.Status, s.Error)
 		}
 	}
+
+	// The example does the same restart, keeping the old pod's log and
+	// events; its Markdown report says the new pod is Ready.
+	before, err := c.client.CoreV1().Pods(ns).Get(t.Context(), "web-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = newReportPaths(t)
+	run = runCLI(t, "run", repoFile("examples/restart-statefulset-pod.yaml"), "-n", ns, "--var", "pod=web-0",
+		"--report", "json="+p.json, "--report", "md="+p.md, "-o", "none")
+	if run.code != 0 {
+		t.Fatalf("examples/restart-statefulset-pod.yaml: want exit 0, got:\n%s", run)
+	}
+	after, err := c.client.CoreV1().Pods(ns).Get(t.Context(), "web-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready, _ := podReady(after); after.UID == before.UID || !ready {
+		t.Errorf("after the example, web-0 is %s (ready %v), the pod before was %s", after.UID, ready, before.UID)
+	}
+	if s := stepByID(t, readResult(t, p.json), "after"); s.Status != report.StatusPassed {
+		t.Errorf("step after: %s (%s)", s.Status, s.Error)
+	}
 }
