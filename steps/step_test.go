@@ -83,7 +83,7 @@ func TestCheck(t *testing.T) {
 		{"wait needs kind, name, for", &WaitStep{}, normal, []runbook.FieldError{
 			{Field: "kind", Message: "kind is required (e.g. Pod, Deployment)"},
 			{Field: "name", Message: "name is required"},
-			{Field: "for", Message: `for is required: an expression over object, e.g. object.status.phase == "Running"`}}},
+			{Field: "for", Message: `for is required: an expression over object, e.g. object.status.phase == "Running" (or deleted: true to wait until it is gone)`}}},
 
 		{"logs ok", &LogsStep{PodTarget: PodTarget{Pod: expression.NewTemplate("x")}, TailLines: i64(0)}, normal, nil},
 		{"logs needs pod", &LogsStep{TailLines: i64(-1), Since: &runbook.Duration{}}, normal, []runbook.FieldError{
@@ -234,6 +234,7 @@ metadata: {name: scratch, namespace: ignored}
 			Target:  "pod default/web",
 			Kubectl: "kubectl wait pod/web -n default '--for=jsonpath={.status.phase}=Running'",
 			Calls: []Call{watchCall("default", `until object.status.phase == "Running"`),
+				{Verb: "get", Resource: "pods", Namespace: "default", Name: "web", Note: "only when the watch's list does not have the pod: the list may lag behind"},
 				{Verb: "list", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"},
 				{Verb: "watch", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"}},
 		}},

@@ -36,13 +36,18 @@ type WaitStep struct {
 	// object.status.phase == "Running". It is evaluated on every change the
 	// watch sees; an expression that cannot be evaluated yet (a field not
 	// there yet) counts as false.
-	For expression.Expr `yaml:"for" json:"for" scope:"object"`
+	For expression.Expr `yaml:"for,omitempty" json:"for,omitempty" scope:"object"`
 	// WaitForCreate waits, within the step's timeout, for an object of that
 	// name to exist when there is none (yet, or any more, after a deletion),
 	// as kubectl wait --for=create does, instead of failing at once. A pod
 	// that its StatefulSet (or, for a static pod's mirror, its kubelet)
 	// creates again under its name is followed without it.
 	WaitForCreate bool `yaml:"waitForCreate,omitempty" json:"waitForCreate,omitempty"`
+	// Deleted waits, instead of for, until the object is gone, as kubectl
+	// wait --for=delete does: deleted (a pod once its containers have
+	// stopped), or replaced by another of the same name. It is no error if
+	// there is none.
+	Deleted bool `yaml:"deleted,omitempty" json:"deleted,omitempty"`
 }
 
 var waitKind = Kind{
@@ -58,8 +63,13 @@ func (s *WaitStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if s.Name.IsZero() {
 		errs = append(errs, fieldErr("name", "name is required"))
 	}
-	if s.For.IsZero() {
-		errs = append(errs, fieldErr("for", `for is required: an expression over object, e.g. object.status.phase == "Running"`))
+	switch {
+	case s.Deleted && !s.For.IsZero():
+		errs = append(errs, fieldErr("deleted", "deleted and for exclude each other: deleted waits until the object is gone, for until an expression over it holds"))
+	case s.Deleted && s.WaitForCreate:
+		errs = append(errs, fieldErr("deleted", "deleted and waitForCreate exclude each other"))
+	case !s.Deleted && s.For.IsZero():
+		errs = append(errs, fieldErr("for", `for is required: an expression over object, e.g. object.status.phase == "Running" (or deleted: true to wait until it is gone)`))
 	}
 	return errs
 }
@@ -77,6 +87,9 @@ func (s *WaitStep) kubectl(t target) string {
 }
 
 func (s *WaitStep) kubectlFor(t target) string {
+	if s.Deleted {
+		return fmt.Sprintf("kubectl wait %s%s --for=delete", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace())
+	}
 	if m := jsonpathCondition.FindStringSubmatch(s.For.Source); m != nil {
 		value := strings.Trim(m[2], `"'`)
 		return fmt.Sprintf("kubectl wait %s%s %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(),
@@ -90,13 +103,18 @@ func (s *WaitStep) Plan(p *Planner) (*Planned, error) {
 	t, notes := planTarget(p, s.APIVersion, s.Kind, s.Name, s.Namespace)
 	pl := &Planned{Target: t.String(), Kubectl: s.kubectl(t), Notes: notes}
 	until := "until " + s.For.Source
+	if s.Deleted {
+		until = "until " + t.String() + " is gone"
+	}
 	recreated := "field selector metadata.name=" + t.name + ", "
 	if t.isPod() {
-		pl.Calls = []Call{watchCall(t.ns, until)}
+		pl.Calls = []Call{watchCall(t.ns, until), t.call("get", "only when the watch's list does not have the pod: the list may lag behind")}
 		// A pod the runbook creates itself has no controller that creates it
 		// again under its name.
 		own, ok := p.Pods[t.ns+"/"+t.name]
 		switch {
+		case s.Deleted:
+			return pl, nil
 		case s.WaitForCreate:
 			recreated += "only when there is no pod of that name (waitForCreate): missing, or deleted while waiting"
 		case !ok || recreatedBy(own) != "":
@@ -125,6 +143,9 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	out.Target = t.String()
 	out.Kubectl = s.kubectl(t)
+	if s.Deleted {
+		return out.fail(s.waitDeleted(ctx, e, t, out))
+	}
 	if s.For.Program == nil {
 		return out.fail(fmt.Errorf("for %q was not compiled", s.For.Source))
 	}
@@ -173,6 +194,16 @@ func (s *WaitStep) Run(ctx context.Context, e *Env) *Outcome {
 		err = fmt.Errorf("%w; for %q last failed with: %w", err, s.For.Source, evalErr)
 	}
 	return out.fail(err)
+}
+
+// waitDeleted waits until the object is gone (deleted: true).
+func (s *WaitStep) waitDeleted(ctx context.Context, e *Env, t target, out *Outcome) error {
+	e.logf("waiting for %s to be gone", t)
+	out.Touched = append(out.Touched, t.ref(report.ActionRead))
+	if t.isPod() && e.Pods != nil {
+		return e.Pods(t.ns).WaitGone(ctx, t.name, "")
+	}
+	return kube.WaitForDelete(ctx, e.Clients, t.gvr, t.namespace(), t.name)
 }
 
 // waitPod waits until cond holds for the pod. A pod deleted while waiting

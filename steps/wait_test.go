@@ -236,3 +236,65 @@ func TestWaitRunObjectWaitForCreate(t *testing.T) {
 		t.Errorf("kubectl = %q, want %q", out.Kubectl, want)
 	}
 }
+
+// TestWaitDeleted checks deleted: true, kubectl wait --for=delete: it waits
+// while the pod is being deleted, ends when the watch sees it deleted, and
+// is no error for an object that does not exist; it excludes for and
+// waitForCreate.
+func TestWaitDeleted(t *testing.T) {
+	t.Run("pod", func(t *testing.T) {
+		pod := readyPod("web")
+		pod.ResourceVersion = "10"
+		pod.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		env := newTestEnv(t, []runtime.Object{pod})
+		w, started := fakeWatch(env.kube, "pods")
+		s := &WaitStep{Kind: "Pod", Name: tpl(t, "web"), Deleted: true}
+		done := make(chan *Outcome)
+		go func() { done <- s.Run(testCtx(t), env.Env) }()
+		<-started
+		stopping := pod.DeepCopy()
+		stopping.ResourceVersion = "11"
+		w.Modify(stopping)
+		select {
+		case out := <-done:
+			t.Fatalf("the wait ended while the pod was being deleted: %+v", out)
+		case <-time.After(200 * time.Millisecond):
+		}
+		gone := stopping.DeepCopy()
+		gone.ResourceVersion = "12"
+		w.Delete(gone)
+		out := <-done
+		if out.Err != nil {
+			t.Fatal(out.Err)
+		}
+		if want := "kubectl wait pod/web -n default --for=delete"; out.Kubectl != want {
+			t.Errorf("kubectl = %q, want %q", out.Kubectl, want)
+		}
+	})
+	t.Run("no such deployment", func(t *testing.T) {
+		env := newTestEnv(t, nil)
+		s := &WaitStep{APIVersion: "apps/v1", Kind: "Deployment", Name: tpl(t, "nope"), Deleted: true}
+		if out := s.Run(testCtx(t), env.Env); out.Err != nil {
+			t.Fatal(out.Err)
+		}
+	})
+	t.Run("check", func(t *testing.T) {
+		for _, tt := range []struct {
+			step *WaitStep
+			want string
+		}{
+			{&WaitStep{Kind: "Pod", Name: tpl(t, "web"), Deleted: true, For: cond(t, "true")}, "deleted and for exclude each other"},
+			{&WaitStep{Kind: "Pod", Name: tpl(t, "web"), Deleted: true, WaitForCreate: true}, "deleted and waitForCreate exclude each other"},
+			{&WaitStep{Kind: "Pod", Name: tpl(t, "web")}, "for is required"},
+			{&WaitStep{Kind: "Pod", Name: tpl(t, "web"), Deleted: true}, ""},
+		} {
+			var got string
+			if errs := tt.step.Check(nil); len(errs) > 0 {
+				got = errs[0].Field + ": " + errs[0].Message
+			}
+			if !strings.Contains(got, tt.want) || (tt.want == "") != (got == "") {
+				t.Errorf("Check = %q, want %q", got, tt.want)
+			}
+		}
+	})
+}

@@ -353,3 +353,48 @@ func TestUsersWaitFollowsStatefulSetPod(t *testing.T) {
 		t.Errorf("step after: %s (%s)", s.Status, s.Error)
 	}
 }
+
+// waitDeleted deletes pod slow without waiting, then waits for it to be
+// gone as kubectl wait --for=delete does.
+const waitDeleted = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: users-wait-deleted}
+spec:
+  timeout: 2m
+  steps:
+  - delete: {kind: Pod, name: slow, wait: false}
+  - id: gone
+    wait: {kind: Pod, name: slow, deleted: true}
+  - id: never
+    wait: {kind: Pod, name: never-was, deleted: true}
+`
+
+// TestUsersWaitDeleted checks wait with deleted: true on a pod that takes
+// seconds to stop (it traps SIGTERM): when the run ends, the pod is gone,
+// which it is not while its containers stop; a pod that never existed is
+// no error.
+func TestUsersWaitDeleted(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "users-e2e-gone-")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "slow"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "app", Image: busyboxImage,
+			Command: []string{"sh", "-c", `trap "sleep 3; exit 0" TERM; while true; do sleep 1; done`}}}}}
+	if _, err := c.client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.waitForPod(t.Context(), ns, "slow", podReady); err != nil {
+		t.Fatal(err)
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, "run", writeRunbook(t, waitDeleted), "-n", ns, "--report", "json="+p.json, "-o", "none")
+	if run.code != 0 {
+		t.Fatalf("want exit 0, got:\n%s", run)
+	}
+	if got, err := c.client.CoreV1().Pods(ns).Get(t.Context(), "slow", metav1.GetOptions{}); err == nil {
+		t.Errorf("the run ended with pod slow still there (deletion timestamp %v)", got.DeletionTimestamp)
+	}
+	res := readResult(t, p.json)
+	if s := stepByID(t, res, "gone"); s.Command != "kubectl wait pod/slow -n "+ns+" --for=delete" {
+		t.Errorf("kubectl line %q", s.Command)
+	}
+}
