@@ -81,19 +81,23 @@ var jsonpathCondition = regexp.MustCompile(`^\s*object((?:\.[A-Za-z_][A-Za-z0-9_
 func (s *WaitStep) kubectl(t target) string {
 	line := s.kubectlFor(t)
 	if s.WaitForCreate {
-		line = fmt.Sprintf("kubectl wait %s%s --for=create && %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(), line)
+		line = kubectlWait(t, "--for=create") + " && " + line
 	}
 	return line
 }
 
+// kubectlWait is `kubectl wait TYPE/NAME [-n NS] FOR`.
+func kubectlWait(t target, forFlag string) string {
+	return fmt.Sprintf("kubectl wait %s%s %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(), forFlag)
+}
+
 func (s *WaitStep) kubectlFor(t target) string {
 	if s.Deleted {
-		return fmt.Sprintf("kubectl wait %s%s --for=delete", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace())
+		return kubectlWait(t, "--for=delete")
 	}
 	if m := jsonpathCondition.FindStringSubmatch(s.For.Source); m != nil {
 		value := strings.Trim(m[2], `"'`)
-		return fmt.Sprintf("kubectl wait %s%s %s", shellQuote(t.kubectlType()+"/"+t.name), t.kubectlNamespace(),
-			shellQuote("--for=jsonpath={"+m[1]+"}="+value))
+		return kubectlWait(t, shellQuote("--for=jsonpath={"+m[1]+"}="+value))
 	}
 	return fmt.Sprintf("kubectl get %s %s%s --watch -o json  # until %s", shellQuote(t.kubectlType()), shellQuote(t.name), t.kubectlNamespace(), s.For.Source)
 }
@@ -273,7 +277,7 @@ func (s *WaitStep) waitObject(ctx context.Context, e *Env, t target, holds func(
 		if u != nil {
 			skip = u.GetUID()
 		}
-		e.logf("%s: %s; waiting for it to be created (waitForCreate)", t, gone)
+		e.logf("%v; waiting for it to be created (waitForCreate)", gone)
 		next, cerr := kube.WaitForCreate(ctx, e.Clients, t.gvr, t.namespace(), t.name, skip)
 		if cerr != nil {
 			return u, fmt.Errorf("%w; %w", err, cerr)

@@ -379,12 +379,7 @@ func TestUsersWaitDeleted(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "slow"}, Spec: corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: busyboxImage,
 			Command: []string{"sh", "-c", `trap "sleep 3; exit 0" TERM; while true; do sleep 1; done`}}}}}
-	if _, err := c.client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.waitForPod(t.Context(), ns, "slow", podReady); err != nil {
-		t.Fatal(err)
-	}
+	createReadyPods(t, c, ns, pod)
 	p := newReportPaths(t)
 	run := runCLI(t, "run", writeRunbook(t, waitDeleted), "-n", ns, "--report", "json="+p.json, "-o", "none")
 	if run.code != 0 {
