@@ -264,8 +264,8 @@ func TestUsersNodeCommandEnd(t *testing.T) {
 // the StatefulSet creates again under its name; once deleted and waited
 // for, so that the new pod may not exist yet when the wait starts
 // (waitForCreate). A pod being deleted stays Ready until its containers
-// stop, so the first wait after the delete says it wants a pod that is not
-// being deleted.
+// stop, and the run's pod watch may not have seen the delete yet when the
+// next step starts, so the first wait after the delete asks for another pod.
 const waitRecreated = `apiVersion: runbook/v1alpha1
 kind: Runbook
 metadata: {name: users-wait-recreated}
@@ -276,7 +276,7 @@ spec:
     wait: {kind: Pod, name: web-0, for: 'any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
   - delete: {kind: Pod, name: web-0, wait: false}
   - id: followed
-    wait: {kind: Pod, name: web-0, for: 'object.metadata.deletionTimestamp == nil && any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
+    wait: {kind: Pod, name: web-0, for: 'object.metadata.uid != steps.first.object.metadata.uid && any(object.status.conditions ?? [], .type == "Ready" && .status == "True")'}
     assert:
     - object.metadata.uid != steps.first.object.metadata.uid
   - delete: {kind: Pod, name: web-0}
