@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -19,34 +21,224 @@ import (
 // ErrWatcherStopped is returned by waits on a PodWatcher that was stopped.
 var ErrWatcherStopped = errors.New("pod watcher stopped")
 
-// PodWatcherOptions narrows what a PodWatcher watches.
+// PodWatcherOptions says how a PodWatcher watches.
 type PodWatcherOptions struct {
-	// LabelSelector limits the watch, e.g. "app.kubernetes.io/managed-by=runbook".
+	// LabelSelector limits the watch, e.g. "app.kubernetes.io/managed-by=runbook". With
+	// it or FieldSelector, one watch with those selectors serves every pod.
 	LabelSelector string
 	// FieldSelector limits the watch, e.g. "metadata.name=web-0".
 	FieldSelector string
+	// RunID, when set, makes one watch of the pods that carry this run's labels (see
+	// Labels) serve every pod the run created, however many.
+	RunID string
+	// NameWatches is how many other pods are watched one by one, each by its name (a
+	// metadata.name field selector, as kubectl wait does), before one watch of the whole
+	// namespace serves the rest: 0 means DefaultNameWatches, less than 0 none (the whole
+	// namespace from the first pod).
+	NameWatches int
 	// UnschedulableGrace replaces UnschedulableGrace for the waits on this watcher when
 	// more than 0.
 	UnschedulableGrace time.Duration
 }
 
-// PodWatcher runs one watch (a list, then a watch, through a client-go Reflector) on the
-// pods of a namespace and lets any number of waits share it: each Wait costs no request
-// while the pod is in the watcher's cache. It starts on the first Wait (or Start) and runs
-// until Stop. It is safe for concurrent use.
+// DefaultNameWatches is how many pods a PodWatcher watches by name, in one namespace,
+// before it watches the whole namespace: enough for a runbook's own targets, few enough
+// that a fan-out over hundreds of pods holds a handful of watches.
+const DefaultNameWatches = 10
+
+// PodWatcher lets any number of waits on the pods of one namespace share a few watches
+// (each a list, then a watch, through a client-go Reflector): each wait costs no request
+// while its pod is in a watch's cache. Which watch serves a pod is decided when it is
+// first asked about, and holds for the watcher's life:
 //
-// The watcher keeps the pods without their managedFields, as kubectl get shows them: no wait
-// reads them, and they are a fifth of a pod's heap. Its memory grows with the number of
-// pods in the namespace: 49 MiB for 5000 pods like CoreDNS's, 63 MiB with managedFields
-// (BenchmarkPodWatcherNamespace).
+//   - a pod of this run (it carries the run's labels; see PodWatcherOptions.RunID): one
+//     watch of the run's pods in the namespace, by label;
+//   - the first NameWatches other pods: a watch of that one name each, as kubectl wait
+//     makes, so that a run against a namespace of thousands of pods neither lists them nor
+//     follows their changes, and a Role limited to the pod's name (resourceNames) is
+//     enough;
+//   - any pod after those: one watch of the whole namespace.
 //
-// The watcher is the Reflector's store (see podStore): it keeps the pods by name and hands
-// each wait, in order, every change of the name it waits for, including a deletion that a
-// later state no longer shows.
+// Watches start when first needed and run until Stop. A PodWatcher is safe for concurrent
+// use.
 type PodWatcher struct {
 	c         *Clients
 	namespace string
 	opts      PodWatcherOptions
+
+	mu      sync.Mutex
+	stopped bool
+	by      map[string]*podSource // the source serving each name asked about
+	run     *podSource            // the run's pods, by label
+	all     *podSource            // the whole namespace
+	names   int                   // sources of one name each
+	sources []*podSource
+}
+
+// NewPodWatcher returns a watcher of the pods of namespace: each pod by its name, the whole
+// namespace after DefaultNameWatches pods. Nothing is sent until the first wait.
+func NewPodWatcher(c *Clients, namespace string) *PodWatcher {
+	return NewPodWatcherWithOptions(c, namespace, PodWatcherOptions{})
+}
+
+// NewPodWatcherWithOptions returns a watcher of the pods in namespace, as opts says.
+func NewPodWatcherWithOptions(c *Clients, namespace string, opts PodWatcherOptions) *PodWatcher {
+	if opts.NameWatches == 0 {
+		opts.NameWatches = DefaultNameWatches
+	}
+	return &PodWatcher{c: c, namespace: namespace, opts: opts, by: map[string]*podSource{}}
+}
+
+// source returns the watch that serves name, made (not started) the first time; known is
+// the pod as the caller last got it from the API server, if at all.
+func (p *PodWatcher) source(name string, known *corev1.Pod) *podSource {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.by[name]; ok {
+		return s
+	}
+	var s *podSource
+	switch {
+	case p.opts.LabelSelector != "" || p.opts.FieldSelector != "":
+		s = p.shared(&p.all, p.opts.LabelSelector, p.opts.FieldSelector)
+	case p.opts.RunID != "" && known != nil && p.ours(known):
+		s = p.shared(&p.run, labels.SelectorFromSet(Labels(p.opts.RunID)).String(), "")
+	case p.names < p.opts.NameWatches:
+		p.names++
+		s = p.newSource("", fields.OneTermEqualSelector("metadata.name", name).String())
+	default:
+		s = p.shared(&p.all, "", "")
+	}
+	p.by[name] = s
+	return s
+}
+
+// ours says whether a pod carries this run's labels; callers hold p.mu.
+func (p *PodWatcher) ours(pod *corev1.Pod) bool {
+	for k, v := range Labels(p.opts.RunID) {
+		if pod.Labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// shared returns *slot, made with the selectors the first time; callers hold p.mu.
+func (p *PodWatcher) shared(slot **podSource, label, field string) *podSource {
+	if *slot == nil {
+		*slot = p.newSource(label, field)
+	}
+	return *slot
+}
+
+// newSource makes a source with the selectors, stopped already if the watcher is; callers
+// hold p.mu.
+func (p *PodWatcher) newSource(label, field string) *podSource {
+	s := newPodSource(p.c, p.namespace, label, field, p.opts.UnschedulableGrace)
+	if p.stopped {
+		s.Stop()
+	}
+	p.sources = append(p.sources, s)
+	return s
+}
+
+// Stop ends every watch; waits in progress, and later ones, return ErrWatcherStopped. It is
+// idempotent.
+func (p *PodWatcher) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	for _, s := range p.sources {
+		s.Stop()
+	}
+}
+
+// Get returns a pod from the cache of the watch that serves it (for a pod not asked about
+// yet, of the watch of the run's pods or of the namespace, if one runs), without a
+// request, when that watch is running, has listed, and has the pod. Callers fall back to
+// a GET.
+func (p *PodWatcher) Get(name string) (*corev1.Pod, bool) {
+	p.mu.Lock()
+	s, ok := p.by[name]
+	shared := []*podSource{p.run, p.all}
+	p.mu.Unlock()
+	if ok {
+		return s.Get(name)
+	}
+	// Not asked about yet: a watch of the run's pods or of the namespace may have it.
+	for _, s := range shared {
+		if s == nil {
+			continue
+		}
+		if pod, ok := s.Get(name); ok {
+			return pod, true
+		}
+	}
+	return nil, false
+}
+
+// Wait waits until cond is done for the named pod, or fails. The pod's state comes from the
+// watch that serves it; a pod not (yet) in it is read once with a GET, and NotFound is a
+// *PodGoneError, as is a deletion seen while waiting, and a deletion timestamp on a pod
+// that does not meet cond yet (it never will). An error of cond that the scheduler may take
+// back (IsUnschedulable) ends the wait only if the pod still has it UnschedulableGrace
+// after the wait began. When ctx ends, the error wraps the context's cause and says what
+// the pod last looked like. The last pod seen is returned with any error.
+func (p *PodWatcher) Wait(ctx context.Context, name string, cond PodCondition) (*corev1.Pod, error) {
+	if cond == nil {
+		return nil, errors.New("no condition to wait for")
+	}
+	return p.source(name, nil).wait(ctx, name, nil, unlessDeleting(cond))
+}
+
+// WaitGone waits until the pod of that name and UID is gone: deleted, or replaced by
+// another pod of the same name (as a StatefulSet does). A pod with a deletion timestamp is
+// not gone yet: its containers may take their grace period to stop. It is no error if
+// there is no such pod.
+func (p *PodWatcher) WaitGone(ctx context.Context, name string, uid types.UID) error {
+	_, err := p.source(name, nil).wait(ctx, name, nil, func(pod *corev1.Pod) (bool, error) {
+		return uid != "" && pod.UID != uid, nil
+	})
+	var gone *PodGoneError
+	if errors.As(err, &gone) {
+		return nil
+	}
+	return err
+}
+
+// WaitFrom is Wait for a pod the caller has just received from the API server (the answer
+// to a create or a patch): while the watch has not caught up with that object, the wait
+// starts from it instead of sending a GET, so it costs no request at all. A pod of this run
+// (see PodWatcherOptions.RunID) first asked about here is served by the watch of the run's
+// pods.
+func (p *PodWatcher) WaitFrom(ctx context.Context, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
+	if known == nil {
+		return nil, errors.New("no pod to wait for")
+	}
+	if cond == nil {
+		return nil, errors.New("no condition to wait for")
+	}
+	return p.source(known.Name, known).wait(ctx, known.Name, known, unlessDeleting(cond))
+}
+
+// podSource is one watch (a list, then a watch, through a client-go Reflector) of the pods
+// of a namespace that match its selectors, shared by the waits of every name it serves. It
+// starts on the first wait and runs until Stop.
+//
+// The source keeps the pods without their managedFields, as kubectl get shows them: no wait
+// reads them, and they are a fifth of a pod's heap. A source of the whole namespace grows
+// with the number of pods in it: 49 MiB for 5000 pods like CoreDNS's, 63 MiB with
+// managedFields (BenchmarkPodWatcherNamespace).
+//
+// The source is the Reflector's store (see podStore): it keeps the pods by name and hands
+// each wait, in order, every change of the name it waits for, including a deletion that a
+// later state no longer shows.
+type podSource struct {
+	c             *Clients
+	namespace     string
+	labelSelector string
+	fieldSelector string
+	grace         time.Duration // UnschedulableGrace, when more than 0
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -63,28 +255,22 @@ type PodWatcher struct {
 	lastErr error // the last list or watch error, for timeout messages
 }
 
-// NewPodWatcher returns a watcher of all pods in namespace. Nothing is sent until Start or
-// the first Wait.
-func NewPodWatcher(c *Clients, namespace string) *PodWatcher {
-	return NewPodWatcherWithOptions(c, namespace, PodWatcherOptions{})
-}
-
-// NewPodWatcherWithOptions returns a watcher of the pods in namespace that match opts.
-func NewPodWatcherWithOptions(c *Clients, namespace string, opts PodWatcherOptions) *PodWatcher {
-	return &PodWatcher{
-		c:         c,
-		namespace: namespace,
-		opts:      opts,
-		stopCh:    make(chan struct{}),
-		fatalCh:   make(chan struct{}),
-		pods:      map[string]*corev1.Pod{},
-		subs:      map[string]map[*podSub]struct{}{},
+func newPodSource(c *Clients, namespace, label, field string, grace time.Duration) *podSource {
+	return &podSource{
+		c:             c,
+		namespace:     namespace,
+		labelSelector: label,
+		fieldSelector: field,
+		grace:         grace,
+		stopCh:        make(chan struct{}),
+		fatalCh:       make(chan struct{}),
+		pods:          map[string]*corev1.Pod{},
+		subs:          map[string]map[*podSub]struct{}{},
 	}
 }
 
-// Start begins the list and watch now, so that it is established before the pods it will
-// be asked about are created. Calling it is optional and idempotent.
-func (p *PodWatcher) Start() {
+// Start begins the list and watch. It is idempotent.
+func (p *podSource) Start() {
 	p.startOnce.Do(func() {
 		// The reflector asks the client whether it supports watch-list semantics
 		// (client-go's fakes do not).
@@ -97,7 +283,7 @@ func (p *PodWatcher) Start() {
 				if p.c == nil || p.c.Kube == nil {
 					return nil, p.noteErr(errors.New("no cluster client"))
 				}
-				o.LabelSelector, o.FieldSelector = p.opts.LabelSelector, p.opts.FieldSelector
+				o.LabelSelector, o.FieldSelector = p.labelSelector, p.fieldSelector
 				list, err := p.c.Kube.CoreV1().Pods(p.namespace).List(ctx, o)
 				return list, p.noteErr(err)
 			},
@@ -105,7 +291,7 @@ func (p *PodWatcher) Start() {
 				if p.c == nil || p.c.Kube == nil {
 					return nil, p.noteErr(errors.New("no cluster client"))
 				}
-				o.LabelSelector, o.FieldSelector = p.opts.LabelSelector, p.opts.FieldSelector
+				o.LabelSelector, o.FieldSelector = p.labelSelector, p.fieldSelector
 				w, err := p.c.Kube.CoreV1().Pods(p.namespace).Watch(ctx, o)
 				if err != nil && ctx.Err() != nil {
 					// Stopped while connecting: a silent watch lets the reflector see its
@@ -124,13 +310,12 @@ func (p *PodWatcher) Start() {
 }
 
 // Stop ends the watch; waits in progress return ErrWatcherStopped. It is idempotent.
-func (p *PodWatcher) Stop() {
+func (p *podSource) Stop() {
 	p.stopOnce.Do(func() { close(p.stopCh) })
 }
 
-// Get returns a pod from the watcher's cache without a request, when the watch is running,
-// has listed, and has the pod. Callers fall back to a GET.
-func (p *PodWatcher) Get(name string) (*corev1.Pod, bool) {
+// Get returns a pod from the cache, when the watch is running, has listed, and has it.
+func (p *podSource) Get(name string) (*corev1.Pod, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pod, ok := p.pods[name]
@@ -140,57 +325,19 @@ func (p *PodWatcher) Get(name string) (*corev1.Pod, bool) {
 	return pod.DeepCopy(), true
 }
 
-// Wait waits until cond is done for the named pod, or fails. The pod's state comes from the
-// shared watch; a pod not (yet) in it is read once with a GET, and NotFound is a
-// *PodGoneError, as is a deletion seen while waiting, and a deletion timestamp on a pod
-// that does not meet cond yet (it never will). An error of cond that the scheduler may take
-// back (IsUnschedulable) ends the wait only if the pod still has it UnschedulableGrace
-// after the wait began. When ctx ends, the error wraps the context's cause and says what
-// the pod last looked like. The last pod seen is returned with any error.
-func (p *PodWatcher) Wait(ctx context.Context, name string, cond PodCondition) (*corev1.Pod, error) {
-	if cond == nil {
-		return nil, errors.New("no condition to wait for")
-	}
-	return p.wait(ctx, name, nil, unlessDeleting(cond))
-}
-
-// WaitGone waits until the pod of that name and UID is gone: deleted, or replaced by
-// another pod of the same name (as a StatefulSet does). A pod with a deletion timestamp is
-// not gone yet: its containers may take their grace period to stop. It is no error if
-// there is no such pod.
-func (p *PodWatcher) WaitGone(ctx context.Context, name string, uid types.UID) error {
-	_, err := p.wait(ctx, name, nil, func(pod *corev1.Pod) (bool, error) {
-		return uid != "" && pod.UID != uid, nil
-	})
-	var gone *PodGoneError
-	if errors.As(err, &gone) {
-		return nil
-	}
-	return err
-}
-
-// WaitFrom is Wait for a pod the caller has just received from the API server (the answer
-// to a create or a patch): while the watch has not caught up with that object, the wait
-// starts from it instead of sending a GET, so it costs no request at all. The pod must
-// match the watcher's selectors.
-func (p *PodWatcher) WaitFrom(ctx context.Context, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
-	if known == nil {
-		return nil, errors.New("no pod to wait for")
-	}
-	if cond == nil {
-		return nil, errors.New("no condition to wait for")
-	}
-	return p.wait(ctx, known.Name, known, unlessDeleting(cond))
-}
-
 // wait is Wait, WaitFrom and WaitGone: it follows the events of name until cond says done
 // or fails, the pod is gone, ctx ends, the watch fails for good, or the watcher stops.
-func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
+func (p *podSource) wait(ctx context.Context, name string, known *corev1.Pod, cond PodCondition) (*corev1.Pod, error) {
 	if p.namespace == "" {
 		return nil, errors.New("pod watcher has no namespace")
 	}
 	if ctx.Err() != nil {
 		return known, p.timeoutErr(ctx, name, known)
+	}
+	select {
+	case <-p.stopCh:
+		return known, ErrWatcherStopped
+	default:
 	}
 	sub := p.subscribe(name)
 	defer p.unsubscribe(sub)
@@ -203,7 +350,7 @@ func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, c
 		}
 		return known
 	}
-	grace := newGraceHold(p.opts.UnschedulableGrace)
+	grace := newGraceHold(p.grace)
 	var graceTimer *time.Timer
 	var graceOver <-chan time.Time
 	defer func() {
@@ -255,7 +402,7 @@ func (p *PodWatcher) wait(ctx context.Context, name string, known *corev1.Pod, c
 
 // noteErr remembers a list or watch error; one that retrying cannot fix fails all waits.
 // It returns err.
-func (p *PodWatcher) noteErr(err error) error {
+func (p *podSource) noteErr(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -274,7 +421,7 @@ func (p *PodWatcher) noteErr(err error) error {
 }
 
 // timeoutErr wraps the context's cause with the last state seen and the last watch error.
-func (p *PodWatcher) timeoutErr(ctx context.Context, name string, last *corev1.Pod) error {
+func (p *podSource) timeoutErr(ctx context.Context, name string, last *corev1.Pod) error {
 	p.mu.Lock()
 	lastErr := p.lastErr
 	p.mu.Unlock()
@@ -320,7 +467,7 @@ func (s *podSub) drain() []podEvent {
 
 // subscribe registers interest in name. When the watcher has synced, the queue starts with
 // the name's current state; otherwise the first list will provide it.
-func (p *PodWatcher) subscribe(name string) *podSub {
+func (p *podSource) subscribe(name string) *podSub {
 	s := &podSub{name: name, kick: make(chan struct{}, 1)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -338,7 +485,7 @@ func (p *PodWatcher) subscribe(name string) *podSub {
 	return s
 }
 
-func (p *PodWatcher) unsubscribe(s *podSub) {
+func (p *podSource) unsubscribe(s *podSub) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.subs[s.name], s)
@@ -349,7 +496,7 @@ func (p *PodWatcher) unsubscribe(s *podSub) {
 
 // podWait follows one pod through the events of its name.
 type podWait struct {
-	p       *PodWatcher
+	p       *podSource
 	name    string
 	known   *corev1.Pod // what the caller got from the API server, if anything
 	current *corev1.Pod // the state the condition was last evaluated on
@@ -417,8 +564,8 @@ func podOf(obj interface{}) (*corev1.Pod, error) {
 	return pod, nil
 }
 
-// podStore is the PodWatcher seen as its Reflector's store.
-type podStore PodWatcher
+// podStore is a podSource seen as its Reflector's store.
+type podStore podSource
 
 var (
 	_ cache.ReflectorStore         = (*podStore)(nil)

@@ -63,7 +63,7 @@ func watcherHeap(tb testing.TB, pods []k8sruntime.Object) (watcher, listed uint6
 	copies = nil
 
 	before = heapInUse()
-	w := NewPodWatcher(c, "ns")
+	w := namespaceWatcher(c, "ns")
 	defer w.Stop()
 	if _, err := w.Wait(context.Background(), "web-00000", PodReady()); err != nil {
 		tb.Fatal(err)
@@ -84,7 +84,7 @@ func TestPodWatcherDropsManagedFields(t *testing.T) {
 	updated.ResourceVersion = "999999999"
 	updated.Labels = map[string]string{"updated": "yes"}
 	c := NewClientsWith(watchedClientset(bufferedWatch(watch.Event{Type: watch.Modified, Object: updated}), pods...), nil, nil, "ns")
-	w := NewPodWatcher(c, "ns")
+	w := namespaceWatcher(c, "ns")
 	defer w.Stop()
 	for _, name := range []string{"web-00000", "web-00001"} {
 		pod, err := w.Wait(context.Background(), name, func(p *corev1.Pod) (bool, error) {

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
@@ -38,6 +39,11 @@ func bufferedWatch(events ...watch.Event) *watch.FakeWatcher {
 	return w
 }
 
+// namespaceWatcher is a PodWatcher that serves every pod from one watch of the namespace.
+func namespaceWatcher(c *Clients, ns string) *PodWatcher {
+	return NewPodWatcherWithOptions(c, ns, PodWatcherOptions{NameWatches: -1})
+}
+
 func TestPodWatcherSharesOneWatch(t *testing.T) {
 	a := statusPod("1", pendingStatus)
 	b := statusPod("2", pendingStatus)
@@ -50,7 +56,7 @@ func TestPodWatcherSharesOneWatch(t *testing.T) {
 	}
 	kube := watchedClientset(bufferedWatch(events...), a, b)
 	c := NewClientsWith(kube, nil, nil, "ns")
-	w := NewPodWatcher(c, "ns")
+	w := namespaceWatcher(c, "ns")
 	defer w.Stop()
 
 	var wg sync.WaitGroup
@@ -101,7 +107,7 @@ func TestPodWatcherWaitFrom(t *testing.T) {
 
 	t.Run("watch behind the created pod: wait from it, no GET", func(t *testing.T) {
 		kube := listAt("10")
-		w := NewPodWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
+		w := namespaceWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
 		defer w.Stop()
 		pod, err := w.WaitFrom(context.Background(), statusPod("12", pendingStatus), PodReady())
 		if err != nil {
@@ -119,7 +125,7 @@ func TestPodWatcherWaitFrom(t *testing.T) {
 
 	t.Run("watch past the known pod and pod absent: gone", func(t *testing.T) {
 		kube := listAt("10")
-		w := NewPodWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
+		w := namespaceWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
 		defer w.Stop()
 		_, err := w.WaitFrom(context.Background(), statusPod("5", pendingStatus), PodReady())
 		if !errorIsType(err, &PodGoneError{}) {
@@ -131,7 +137,7 @@ func TestPodWatcherWaitFrom(t *testing.T) {
 		kube := watchedClientset(bufferedWatch(
 			watch.Event{Type: watch.Modified, Object: statusPod("13", readyStatus)},
 		), statusPod("3", readyStatus))
-		w := NewPodWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
+		w := namespaceWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
 		defer w.Stop()
 		// The cache first says ready at 3; the caller knows it is pending at 12.
 		pod, err := w.WaitFrom(context.Background(), statusPod("12", pendingStatus), PodReady())
@@ -149,7 +155,7 @@ func TestPodWatcherForbidden(t *testing.T) {
 	kube.PrependReactor("list", "pods", func(clienttesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC says no"))
 	})
-	w := NewPodWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
+	w := namespaceWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
 	defer w.Stop()
 	_, err := w.Wait(context.Background(), "web", PodReady())
 	want := `watching pods: pods is forbidden: RBAC says no`
@@ -163,7 +169,7 @@ func TestPodWatcherForbidden(t *testing.T) {
 
 func TestPodWatcherStopped(t *testing.T) {
 	kube := watchedClientset(bufferedWatch(), statusPod("1", pendingStatus))
-	w := NewPodWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
+	w := namespaceWatcher(NewClientsWith(kube, nil, nil, "ns"), "ns")
 	w.Stop()
 	w.Stop() // idempotent
 	if _, err := w.Wait(context.Background(), "web", PodReady()); !errors.Is(err, ErrWatcherStopped) {
@@ -172,7 +178,7 @@ func TestPodWatcherStopped(t *testing.T) {
 }
 
 func TestPodWatcherBadInput(t *testing.T) {
-	w := NewPodWatcher(nil, "")
+	w := namespaceWatcher(nil, "")
 	defer w.Stop()
 	if _, err := w.Wait(context.Background(), "web", PodReady()); errString(err) != "pod watcher has no namespace" {
 		t.Errorf("no namespace: %v", err)
@@ -208,7 +214,7 @@ func TestPodWatcherWaitGone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := NewPodWatcher(NewClientsWith(watchedClientset(bufferedWatch(tt.events...), tt.initial...), nil, nil, "ns"), "ns")
+			w := namespaceWatcher(NewClientsWith(watchedClientset(bufferedWatch(tt.events...), tt.initial...), nil, nil, "ns"), "ns")
 			defer w.Stop()
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
@@ -217,5 +223,65 @@ func TestPodWatcherWaitGone(t *testing.T) {
 				t.Errorf("error = %q, want %q", got, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestPodWatcherScopes checks which watch serves which pod: the run's pods one watch by
+// label, the first NameWatches other pods a watch of their name each, the rest one watch
+// of the namespace; and that a name keeps its watch.
+func TestPodWatcherScopes(t *testing.T) {
+	pod := func(name string, ours bool) *corev1.Pod {
+		p := statusPod("1", readyStatus)
+		p.Name, p.UID = name, types.UID("uid-"+name)
+		if ours {
+			p.Labels = Labels("run1")
+		}
+		return p
+	}
+	mine, other := pod("mine", true), pod("mine-too", true)
+	kube := fake.NewClientset(mine, other, pod("a", false), pod("b", false), pod("c", false))
+	c := NewClientsWith(kube, nil, nil, "ns")
+	w := NewPodWatcherWithOptions(c, "ns", PodWatcherOptions{RunID: "run1", NameWatches: 2})
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, p := range []*corev1.Pod{mine, other} {
+		if _, err := w.WaitFrom(ctx, p, PodReady()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"a", "b", "c", "a", "mine"} {
+		if _, err := w.Wait(ctx, name, PodReady()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, a := range kube.Actions() {
+		// Each wait here ends on its watch's list; the watches follow at their own pace.
+		l, ok := a.(clienttesting.ListAction)
+		if !ok || a.GetVerb() != "list" {
+			continue
+		}
+		r := l.GetListRestrictions()
+		got = append(got, a.GetVerb()+" label="+r.Labels.String()+" field="+r.Fields.String())
+	}
+	want := []string{
+		"list label=app.kubernetes.io/managed-by=runbook,runbook/run-id=run1 field=",
+		"list label= field=metadata.name=a",
+		"list label= field=metadata.name=b",
+		"list label= field=",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lists (-want +got):\n%s", diff)
+	}
+	if _, ok := w.Get("never-asked"); ok {
+		t.Error("Get of a pod no wait asked about: found, want a miss (no watch serves it)")
+	}
+	if p, ok := w.Get("b"); !ok || p.Name != "b" {
+		t.Errorf("Get(b) = %v, %v: want the pod from its watch", p, ok)
+	}
+	w.Stop()
+	if _, err := w.Wait(ctx, "d", PodReady()); !errors.Is(err, ErrWatcherStopped) {
+		t.Errorf("a wait after Stop on a pod not asked about before: %v, want ErrWatcherStopped", err)
 	}
 }

@@ -177,7 +177,7 @@ type StepResult struct {
 	FinishedAt      time.Time         `json:"finishedAt,omitzero" doc:"When the step finished (UTC); absent for a skipped step."`
 	Duration        Seconds           `json:"duration" doc:"Length of the step in seconds."`
 	Command         string            `json:"command,omitempty" doc:"The equivalent kubectl command line, for a human to repeat the step."`
-	Calls           []Call            `json:"calls,omitempty" doc:"API calls the step made, in order, as the API server's authorizer saw them (the step's own requests; the run's shared pod watch is counted in apiRequests only)."`
+	Calls           []Call            `json:"calls,omitempty" doc:"API calls the step made, in order, as the API server's authorizer saw them (the step's own requests; the run's pod watches are counted in apiRequests only)."`
 	CallsDropped    int               `json:"callsDropped,omitempty" doc:"Calls the step made beyond the ones listed (the list is capped)."`
 	Stdout          string            `json:"stdout,omitempty" doc:"Standard output of the step's command."`
 	Stderr          string            `json:"stderr,omitempty" doc:"Standard error of the step's command."`

@@ -112,7 +112,7 @@ func (s *EphemeralStep) Plan(p *Planner) (*Planned, error) {
 		Call{Verb: "patch", Resource: "pods", Subresource: "ephemeralcontainers", Namespace: ns, Name: pod,
 			PatchType: string(types.StrategicMergePatchType), Body: bodyOf(patch),
 			Privileged: kube.ContainerPrivilegedReasons(ec.Name, ec.SecurityContext)},
-		watchCall(ns, "until container "+ec.Name+" is "+cmp.Or(s.WaitFor, "Terminated")),
+		podWatchCall(p, ns, pod, "until container "+ec.Name+" is "+cmp.Or(s.WaitFor, "Terminated")),
 	)
 	if s.WaitFor != "Running" {
 		pl.Calls = append(pl.Calls, Call{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns, Name: pod, Note: "output of container " + ec.Name})
@@ -309,7 +309,19 @@ func ephemeralStatus(pod *corev1.Pod, name string) map[string]any {
 }
 
 func watchCall(ns, note string) Call {
-	return Call{Verb: "watch", Resource: "pods", Namespace: ns, Note: "one watch per namespace, shared by every wait of the run; " + note}
+	return Call{Verb: "watch", Resource: "pods", Namespace: ns,
+		Note: "one watch of the pods this run creates in the namespace (label " + kube.LabelRunID + "), shared by every wait of the run; " + note}
+}
+
+// podWatchCall is the watch that serves the waits on pod ns/name (see kube.PodWatcher): the
+// watch of the run's pods for a pod an earlier step creates, else a watch of its name.
+func podWatchCall(p *Planner, ns, name, note string) Call {
+	if p.Pod(ns, name) != nil {
+		return watchCall(ns, note)
+	}
+	return Call{Verb: "watch", Resource: "pods", Namespace: ns, Name: name,
+		Note: fmt.Sprintf("field selector metadata.name=%s, shared by every wait on it (past %d pods that the run did not create, one watch of the namespace); %s",
+			name, kube.DefaultNameWatches, note)}
 }
 
 // ephemeralLeftover is what a debug step leaves: its ephemeral container

@@ -152,10 +152,12 @@ func TestStepDefaultContainer(t *testing.T) {
 		t.Errorf("exec in a completed pod: %v", out.Err)
 	}
 
-	// With the run's pod watch, no GET at all.
+	// With the run's pod watch serving the pod (a step waited on it), no GET at all.
 	env := newTestEnv(t, []runtime.Object{meshPod("app")})
 	w := env.Pods("default")
-	w.Start()
+	if _, err := w.Wait(ctx, "web", func(*corev1.Pod) (bool, error) { return true, nil }); err != nil {
+		t.Fatal(err)
+	}
 	for _, ok := w.Get("web"); !ok; _, ok = w.Get("web") {
 		if ctx.Err() != nil {
 			t.Fatal("the pod watch never listed the pod")

@@ -101,7 +101,7 @@ func (s *DeleteStep) Plan(p *Planner) (*Planned, error) {
 	if s.wait() {
 		until := "until " + t.String() + " is gone"
 		if t.isPod() {
-			pl.Calls = append(pl.Calls, watchCall(t.ns, until))
+			pl.Calls = append(pl.Calls, podWatchCall(p, t.ns, t.name, until))
 		} else {
 			note := "field selector metadata.name=" + t.name + ", " + until
 			pl.Calls = append(pl.Calls, t.call("list", note), t.call("watch", note))

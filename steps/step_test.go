@@ -233,7 +233,7 @@ metadata: {name: scratch, namespace: ignored}
 		{"wait for a pod", &WaitStep{Kind: "Pod", Name: tpl(t, "web"), For: cond(t, `object.status.phase == "Running"`)}, &Planned{
 			Target:  "pod default/web",
 			Kubectl: "kubectl wait pod/web -n default '--for=jsonpath={.status.phase}=Running'",
-			Calls: []Call{watchCall("default", `until object.status.phase == "Running"`),
+			Calls: []Call{podWatchCall(&Planner{}, "default", "web", `until object.status.phase == "Running"`),
 				{Verb: "get", Resource: "pods", Namespace: "default", Name: "web", Note: "only when the watch's list does not have the pod: the list may lag behind"},
 				{Verb: "list", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"},
 				{Verb: "watch", Resource: "pods", Namespace: "default", Note: "field selector metadata.name=web, only when the pod is deleted while waiting and its StatefulSet creates it again under its name"}},
@@ -282,7 +282,7 @@ metadata: {name: scratch, namespace: ignored}
 				{Verb: "get", Resource: "pods", Namespace: "default", Name: "web", Note: "the object before deletion is `object` in assertions"},
 				{Verb: "delete", Resource: "pods", Namespace: "default", Name: "web", Body: map[string]any{
 					"propagationPolicy": "Background", "gracePeriodSeconds": int64(0), "preconditions": map[string]any{"uid": "<uid of the object read>"}}},
-				watchCall("default", "until pod default/web is gone"),
+				podWatchCall(&Planner{}, "default", "web", "until pod default/web is gone"),
 			},
 			Notes: []string{"unless an earlier step of this runbook creates it, deleting pod default/web is a real change to the cluster: cleanup does not bring it back"},
 		}},

@@ -96,7 +96,7 @@ func TestTargetPlan(t *testing.T) {
 		"GET deployments.apps default/web its pod selector",
 		"LIST pods default/* labelSelector=<selector of deployment/web>; the pod is chosen as kubectl exec chooses it (docs/format.md#targets)",
 		"PATCH pods/ephemeralcontainers default/<pod of deployment/web> ",
-		"WATCH pods default/* one watch per namespace, shared by every wait of the run; until container debugger is Terminated",
+		"WATCH pods default/<pod of deployment/web> field selector metadata.name=<pod of deployment/web>, shared by every wait on it (past 10 pods that the run did not create, one watch of the namespace); until container debugger is Terminated",
 		"GET pods/log default/<pod of deployment/web> output of container debugger",
 	}
 	if diff := cmp.Diff(wantCalls, calls); diff != "" {

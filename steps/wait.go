@@ -112,7 +112,7 @@ func (s *WaitStep) Plan(p *Planner) (*Planned, error) {
 	}
 	recreated := "field selector metadata.name=" + t.name + ", "
 	if t.isPod() {
-		pl.Calls = []Call{watchCall(t.ns, until), t.call("get", "only when the watch's list does not have the pod: the list may lag behind")}
+		pl.Calls = []Call{podWatchCall(p, t.ns, t.name, until), t.call("get", "only when the watch's list does not have the pod: the list may lag behind")}
 		// A pod the runbook creates itself has no controller that creates it
 		// again under its name.
 		own, ok := p.Pods[t.ns+"/"+t.name]

@@ -270,7 +270,7 @@ func (r *runner) pods(ns string) *kube.PodWatcher {
 	defer r.mu.Unlock()
 	w, ok := r.watchers[ns]
 	if !ok {
-		w = kube.NewPodWatcher(r.o.Clients, ns)
+		w = kube.NewPodWatcherWithOptions(r.o.Clients, ns, kube.PodWatcherOptions{RunID: r.o.RunID})
 		r.watchers[ns] = w
 	}
 	return w
