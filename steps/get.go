@@ -246,7 +246,7 @@ func (t target) client(e *Env) (dynamic.ResourceInterface, error) {
 }
 
 // isPod reports whether the target is a core v1 pod, which waits read
-// from the run's shared pod watch.
+// from the run's pod watcher.
 func (t target) isPod() bool {
 	return t.gvr.Group == "" && t.gvr.Resource == "pods"
 }

@@ -87,8 +87,8 @@ type Env struct {
 	// creates (kube.AnnotationDeadline).
 	Deadline string
 	Tracker  *kube.Tracker
-	// Pods returns the shared pod watcher of a namespace: one watch per
-	// namespace serves every wait of the run.
+	// Pods returns the run's pod watcher of a namespace, shared by every
+	// wait of the run (see kube.PodWatcher for which watch serves a pod).
 	Pods   func(namespace string) *kube.PodWatcher
 	Scope  *expression.Scope
 	StepID string

@@ -264,7 +264,7 @@ func (r *runner) setupNamespace(ctx context.Context) error {
 	return nil
 }
 
-// pods returns the shared pod watcher of a namespace.
+// pods returns the run's pod watcher of a namespace, shared by all its steps.
 func (r *runner) pods(ns string) *kube.PodWatcher {
 	r.mu.Lock()
 	defer r.mu.Unlock()
