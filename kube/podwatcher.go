@@ -101,8 +101,8 @@ func (p *PodWatcher) source(name string, known *corev1.Pod) *podSource {
 	switch {
 	case p.opts.LabelSelector != "" || p.opts.FieldSelector != "":
 		s = p.shared(&p.all, p.opts.LabelSelector, p.opts.FieldSelector)
-	case p.opts.RunID != "" && known != nil && p.ours(known):
-		s = p.shared(&p.run, labels.SelectorFromSet(Labels(p.opts.RunID)).String(), "")
+	case p.opts.RunID != "" && known != nil && p.runPods().Matches(labels.Set(known.Labels)):
+		s = p.shared(&p.run, p.runPods().String(), "")
 	case p.names < p.opts.NameWatches:
 		p.names++
 		s = p.newSource("", fields.OneTermEqualSelector("metadata.name", name).String())
@@ -113,14 +113,9 @@ func (p *PodWatcher) source(name string, known *corev1.Pod) *podSource {
 	return s
 }
 
-// ours says whether a pod carries this run's labels; callers hold p.mu.
-func (p *PodWatcher) ours(pod *corev1.Pod) bool {
-	for k, v := range Labels(p.opts.RunID) {
-		if pod.Labels[k] != v {
-			return false
-		}
-	}
-	return true
+// runPods selects the pods that carry this run's labels.
+func (p *PodWatcher) runPods() labels.Selector {
+	return labels.SelectorFromSet(Labels(p.opts.RunID))
 }
 
 // shared returns *slot, made with the selectors the first time; callers hold p.mu.
