@@ -100,6 +100,7 @@ type runner struct {
 	rb       *runbook.Runbook
 	o        RunOptions
 	res      *report.Result
+	started  time.Time // when the run started, with the monotonic clock: its duration
 	progress Progress
 	tracker  *kube.Tracker
 	stamp    kube.RunStamp

@@ -12,12 +12,13 @@ import (
 // newResult starts the result of a run and the scope of its expressions.
 func (r *runner) newResult() *report.Result {
 	c := r.o.Clients
+	r.started = time.Now()
 	res := &report.Result{
 		SchemaVersion: report.SchemaVersion,
 		Runbook:       report.RunbookInfo{Name: r.rb.Metadata.Name, Description: r.rb.Metadata.Description, File: r.rb.File, Digest: r.rb.Digest},
 		RunID:         r.o.RunID,
 		Tool:          "runbook " + Version,
-		StartedAt:     time.Now().UTC(),
+		StartedAt:     r.started.UTC(),
 		ArtifactDir:   r.o.ArtifactDir,
 		Steps:         []report.StepResult{},
 	}
@@ -41,8 +42,11 @@ func (r *runner) newResult() *report.Result {
 
 // finish fills the totals and redacts secrets before anyone renders.
 func (r *runner) finish() {
-	r.res.FinishedAt = time.Now().UTC()
-	r.res.Duration = report.Seconds(r.res.FinishedAt.Sub(r.res.StartedAt))
+	// The duration is the monotonic clock's (as every step's): a step of the wall clock
+	// during the run (a VM's clock set by its host) moves the timestamps, not the duration.
+	end := time.Now()
+	r.res.FinishedAt = end.UTC()
+	r.res.Duration = report.Seconds(end.Sub(r.started))
 	for _, w := range r.watchers {
 		w.Stop()
 	}
