@@ -118,17 +118,18 @@ func describeValue(v any) string {
 func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.StepResult, scope *expression.Scope) report.StepResult {
 	sr := base
 	start := time.Now()
-	sr.StartedAt = start.UTC()
+	sr.StartedAt = r.wall(start)
 	items, err := r.items(ctx, s.ForEach, scope)
 	if err != nil {
 		sr.Status, sr.Error = report.StatusFailed, err.Error()
-		sr.FinishedAt = time.Now().UTC()
-		sr.Duration = report.Seconds(time.Since(start))
+		end := time.Now()
+		sr.FinishedAt, sr.Duration = r.wall(end), report.Seconds(end.Sub(start))
 		return sr
 	}
 	if len(items) == 0 {
 		sr.Status, sr.Error = report.StatusFailed, "forEach selected nothing"
-		sr.FinishedAt = time.Now().UTC()
+		end := time.Now()
+		sr.FinishedAt, sr.Duration = r.wall(end), report.Seconds(end.Sub(start))
 		return sr
 	}
 	conc := s.ForEach.Concurrency
@@ -215,7 +216,7 @@ func (r *runner) runForEach(ctx context.Context, s *runbook.Step, base report.St
 		sr.Error = fmt.Sprintf("%d of %d targets failed", failed, len(results))
 	}
 	sr.Target = fmt.Sprintf("%d targets", len(results))
-	sr.FinishedAt = time.Now().UTC()
-	sr.Duration = report.Seconds(time.Since(start))
+	end := time.Now()
+	sr.FinishedAt, sr.Duration = r.wall(end), report.Seconds(end.Sub(start))
 	return sr
 }

@@ -443,7 +443,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		ArtifactDir:     r.o.ArtifactDir,
 	}
 	start := time.Now()
-	sr.StartedAt = start.UTC()
+	sr.StartedAt = r.wall(start)
 	kind, action := kindOf(s)
 	calls := &kube.CallLog{}
 	runCtx := kube.WithCallLog(stepCtx, calls)
@@ -457,7 +457,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		out.Err = becauseOf(context.Cause(stepCtx), out.Err)
 	}
 	end := time.Now()
-	sr.FinishedAt, sr.Duration = end.UTC(), report.Seconds(end.Sub(start))
+	sr.FinishedAt, sr.Duration = r.wall(end), report.Seconds(end.Sub(start))
 	sr.Target, sr.Command = out.Target, out.Kubectl
 	stdout, stderr := r.learn(kube.WithCallLog(ctx, calls), s.Kind, out)
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = stdout, stderr, out.StdoutTruncated, out.StderrTruncated

@@ -248,3 +248,36 @@ func TestRunClusterErrors(t *testing.T) {
 		t.Errorf("steps (-want +got):\n%s\n%s", diff, summary(res))
 	}
 }
+
+// TestWallFollowsTheMonotonicClock: a run's timestamps are its start on the wall clock plus
+// the monotonic time since, so that a step of the wall clock during a run moves none of
+// them against another; and a run's timestamps and durations agree.
+func TestWallFollowsTheMonotonicClock(t *testing.T) {
+	start := time.Now()
+	r := &runner{started: start}
+	later := start.Add(1500 * time.Millisecond)
+	if got, want := r.wall(later), start.UTC().Add(1500*time.Millisecond); !got.Equal(want) {
+		t.Errorf("wall(start+1.5s) = %v, want %v", got, want)
+	}
+	if got := r.wall(later); got.Location() != time.UTC {
+		t.Errorf("wall() is in %v, want UTC", got.Location())
+	}
+
+	res := runLocal(t, context.Background(), runHead+`  steps:
+    - {name: a, local: {command: [sleep, "0.05"]}}
+    - {name: b, local: {command: ["true"]}, forEach: {items: "1..2", concurrency: 2}}
+`)
+	check := func(what string, started, finished time.Time, d report.Seconds) {
+		t.Helper()
+		if span := finished.Sub(started); span < 0 || span != time.Duration(d) {
+			t.Errorf("%s: finishedAt - startedAt = %v, duration %v: they must agree", what, span, time.Duration(d))
+		}
+	}
+	check("run", res.StartedAt, res.FinishedAt, res.Duration)
+	for _, s := range res.Steps {
+		check("step "+s.Name, s.StartedAt, s.FinishedAt, s.Duration)
+		for _, x := range s.Targets {
+			check("target "+x.Target, x.StartedAt, x.FinishedAt, x.Duration)
+		}
+	}
+}
