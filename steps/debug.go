@@ -163,7 +163,10 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if s.WaitFor != "Running" {
 		// The debugger sees the pod's processes (and their environment):
 		// the run learns the pod's Secrets before any line is shown.
-		live = e.live(ctx, secrets, EnteredPod{Namespace: ns, Name: podName, Pod: pod})
+		// The pod as the patch makes it: the debugger's own env (custom) may name Secrets too.
+		withDebugger := pod.DeepCopy()
+		withDebugger.Spec.EphemeralContainers = append(withDebugger.Spec.EphemeralContainers, *ec)
+		live = e.live(ctx, secrets, EnteredPod{Namespace: ns, Name: podName, Pod: withDebugger})
 	}
 	out.Kubectl = s.kubectl(o, ns, podName)
 	patch, err := kube.EphemeralPatch(ec)

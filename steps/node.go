@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -142,7 +143,8 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	if o.NodeName, err = s.resolveNode(ctx, e, out); err != nil {
+	var via *corev1.Pod
+	if o.NodeName, via, err = s.resolveNode(ctx, e, out); err != nil {
 		return out.fail(err)
 	}
 	out.Target = "node " + o.NodeName
@@ -165,9 +167,17 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
+	// The command's output may show the Secrets of its own pod's env (custom), and, through
+	// /host, the environment of the pod it was sent to: the run learns those Secrets before
+	// any line is shown, as for a step that enters a pod (the end of the step reads them too).
+	entered := []EnteredPod{{Namespace: pod.Namespace, Name: pod.Name, Pod: pod}}
+	if via != nil {
+		entered = append(entered, EnteredPod{Namespace: via.Namespace, Name: via.Name, Pod: via})
+		out.Touched = append(out.Touched, ObjectRef{Kind: "Pod", Namespace: via.Namespace, Name: via.Name, Action: report.ActionRead})
+	}
 	var live kube.OutputFunc
 	if s.WaitFor != "Running" {
-		live = e.live(ctx, secrets)
+		live = e.live(ctx, secrets, entered...)
 	}
 	created, err := createPod(ctx, e, out, pod)
 	if err != nil {
@@ -229,46 +239,46 @@ func (s *NodeStep) podSpec() targetSpec {
 	return targetSpec{pod: s.Pod, choice: kube.ChooseAttach}
 }
 
-func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (string, error) {
+func (s *NodeStep) resolveNode(ctx context.Context, e *Env, out *Outcome) (string, *corev1.Pod, error) {
 	switch {
 	case !s.Name.IsZero():
 		name, err := e.Render(s.Name)
 		if err == nil && name == "" {
 			err = fmt.Errorf("node name %q evaluated to an empty string", s.Name.Raw)
 		}
-		return name, err
+		return name, nil, err
 	case !s.Pod.IsZero():
 		t, err := s.podSpec().resolve(ctx, e, out, e.Namespace)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		pod, err := t.podOf(ctx, e, out)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if pod.Spec.NodeName == "" {
 			if err := kube.PodUnschedulable(pod); err != nil {
-				return "", fmt.Errorf("%s is not scheduled on a node: %w", t, err)
+				return "", nil, fmt.Errorf("%s is not scheduled on a node: %w", t, err)
 			}
-			return "", fmt.Errorf("%s is not scheduled on a node yet", t)
+			return "", nil, fmt.Errorf("%s is not scheduled on a node yet", t)
 		}
-		return pod.Spec.NodeName, nil
+		return pod.Spec.NodeName, pod, nil
 	}
 	sel, err := e.Render(s.Selector)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	list, err := e.Clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return "", fmt.Errorf("listing nodes %q: %w", sel, err)
+		return "", nil, fmt.Errorf("listing nodes %q: %w", sel, err)
 	}
 	if len(list.Items) == 0 {
-		return "", fmt.Errorf("no node matches selector %q", sel)
+		return "", nil, fmt.Errorf("no node matches selector %q", sel)
 	}
 	names := make([]string, 0, len(list.Items))
 	for _, n := range list.Items {
 		names = append(names, n.Name)
 	}
 	sort.Strings(names)
-	return names[0], nil
+	return names[0], nil, nil
 }

@@ -37,12 +37,14 @@ type secrets struct {
 	// known are pods the run has seen (created, copied, listed, read), by
 	// namespace/name, so that finding what a pod references costs nothing.
 	known map[string]*corev1.Pod
-	// pods are the pods looked at, by namespace/name, with the env names
-	// to mask in the output of steps that enter them.
-	pods map[string]*once[envMask]
+	// fetched are the pods the run had not seen when a step entered them,
+	// read once per run, by namespace/name; nil when they could not be read.
+	fetched map[string]*once[*corev1.Pod]
 	// read are the Secrets read (or found unreadable), by namespace/name;
-	// nil error when read.
-	read     map[string]*once[error]
+	// nil error when read, or absent.
+	read map[string]*once[error]
+	// absent are the Secrets found not to exist, and when (absentRecheck).
+	absent   map[string]time.Time
 	warnings []string
 	warned   map[string]bool
 }
@@ -70,7 +72,7 @@ type envMask struct{ names, prefixes []string }
 
 func newSecrets(rb *runbook.Runbook) *secrets {
 	s := &secrets{red: report.NewRedactor(), vars: map[string]bool{}, known: map[string]*corev1.Pod{},
-		pods: map[string]*once[envMask]{}, read: map[string]*once[error]{}, warned: map[string]bool{}}
+		fetched: map[string]*once[*corev1.Pod]{}, read: map[string]*once[error]{}, absent: map[string]time.Time{}, warned: map[string]bool{}}
 	for _, name := range rb.Spec.SecretVars {
 		s.vars[name] = true
 		if v, ok := rb.Vars[name]; ok {
@@ -216,11 +218,19 @@ type podRef struct{ ns, name string }
 
 // enteredPods are the pods a step's output comes from: those it ran a
 // command in (exec, cp), added a debug container to (debug), or read the
-// log of (logs; its target when the read failed part way).
+// log of (logs; its target when the read failed part way); for a node
+// step, its own pod and the pod it was sent to (whose processes it sees
+// through /host).
 func enteredPods(kind string, out *steps.Outcome) []podRef {
 	var pods []podRef
 	for _, t := range out.Touched {
-		if t.Kind == "Pod" && (t.Action == report.ActionExec || t.Action == report.ActionPatched || (kind == "logs" && t.Action == report.ActionRead)) {
+		if t.Kind != "Pod" {
+			continue
+		}
+		switch {
+		case t.Action == report.ActionExec || t.Action == report.ActionPatched,
+			kind == "logs" && t.Action == report.ActionRead,
+			kind == "node" && (t.Action == report.ActionCreated || t.Action == report.ActionRead):
 			pods = append(pods, podRef{t.Namespace, t.Name})
 		}
 	}
@@ -234,27 +244,31 @@ func enteredPods(kind string, out *steps.Outcome) []podRef {
 	return pods
 }
 
-// enter finds the Secrets a pod references and reads them, once per pod
-// per run; it returns what to mask for those it could not read.
+// enter finds the Secrets a pod references, as the run last saw the pod
+// (a debugger added since, with its own env, included), and reads those
+// not read yet; it returns what to mask for those it could not read. A pod
+// the run has not seen is read once per run.
 func (r *runner) enter(ctx context.Context, ns, name string) envMask {
 	s := r.sec
 	key := ns + "/" + name
 	s.mu.Lock()
-	e := entry(s.pods, key)
 	pod := s.known[key]
+	var e *once[*corev1.Pod]
+	if pod == nil {
+		e = entry(s.fetched, key)
+	}
 	s.mu.Unlock()
-	e.Do(func() { e.v = r.lookAt(ctx, ns, name, pod) })
-	return e.v
+	if e != nil {
+		e.Do(func() { e.v = r.findPod(ctx, ns, name) })
+		pod = e.v
+	}
+	return r.lookAt(ctx, ns, name, pod)
 }
 
-// lookAt reads the Secrets a pod references (the pod itself first, when
-// the run has not seen it) and returns what to mask for those it could not
-// read.
+// lookAt reads the Secrets pod references and returns what to mask for
+// those it could not read.
 func (r *runner) lookAt(ctx context.Context, ns, name string, pod *corev1.Pod) envMask {
 	s := r.sec
-	if pod == nil {
-		pod = r.findPod(ctx, ns, name)
-	}
 	var m envMask
 	for _, use := range kube.SecretUses(pod) {
 		if err := r.readSecret(ctx, ns, use.Name); err != nil {
@@ -292,13 +306,25 @@ func (r *runner) findPod(ctx context.Context, ns, name string) *corev1.Pod {
 	return p
 }
 
+// absentRecheck is how long a Secret found absent is taken as absent: a
+// pod entered later than that reads it again, since it may have been made
+// meanwhile (by a controller, or by a step) and the pod then shows its
+// values. It bounds those reads to one a second per Secret.
+const absentRecheck = time.Second
+
 // readSecret reads a Secret once per run and learns its values. It
 // returns nil when the Secret was read or does not exist (an optional
-// reference: it has no values to show).
+// reference: it has no values to show); one that did not exist is read
+// again when asked about absentRecheck later.
 func (r *runner) readSecret(ctx context.Context, ns, name string) error {
 	s := r.sec
+	key := ns + "/" + name
 	s.mu.Lock()
-	e := entry(s.read, ns+"/"+name)
+	if at, ok := s.absent[key]; ok && time.Since(at) >= absentRecheck {
+		delete(s.absent, key)
+		delete(s.read, key)
+	}
+	e := entry(s.read, key)
 	s.mu.Unlock()
 	e.Do(func() {
 		sec, err := kube.ReadSecret(ctx, r.o.Clients, ns, name)
@@ -307,6 +333,9 @@ func (r *runner) readSecret(ctx context.Context, ns, name string) error {
 			s.red.Add(kube.SecretValues(sec)...)
 		case apierrors.IsNotFound(err):
 			err = nil
+			s.mu.Lock()
+			s.absent[key] = time.Now()
+			s.mu.Unlock()
 		}
 		e.v = err
 	})

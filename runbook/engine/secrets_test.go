@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -227,5 +228,77 @@ func TestRunReadsSecretsOncePerPodInAFanOut(t *testing.T) {
 	}
 	if n, m := countActions(cs, "get", "secrets"), countActions(cs, "get", "pods"); n != 3 || m != 1 {
 		t.Errorf("%d reads of secrets and %d of the pod, want 3 and 1", n, m)
+	}
+}
+
+// TestEnterSeesThePodAsItIsNow: a pod entered again after it changed (a debugger added
+// with its own env from a Secret, which the first look could not see) has the Secrets of
+// its new spec read; an absent Secret is read again once absentRecheck has passed (made
+// meanwhile by a controller), not before.
+func TestEnterSeesThePodAsItIsNow(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+"  steps:\n  - local: {command: [\"true\"]}\n"), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "debug-env", Namespace: "default"},
+		Data: map[string][]byte{"K": []byte("debugger-secret-4711")}})
+	r := &runner{rb: rb, o: RunOptions{Clients: kube.NewClientsWith(cs, nil, nil, "default")}, sec: newSecrets(rb)}
+	ctx := t.Context()
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	r.sec.knowPod(pod)
+	r.enter(ctx, "default", "web")
+	if got := r.sec.red.String("debugger-secret-4711"); got != "debugger-secret-4711" {
+		t.Fatalf("a Secret no container references yet was learned: %q", got)
+	}
+	debugged := pod.DeepCopy()
+	debugged.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger",
+		EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "debug-env"}}}}}}}
+	r.sec.knowPod(debugged)
+	r.enter(ctx, "default", "web")
+	if got := r.sec.red.String("K=debugger-secret-4711"); got != "K=***" {
+		t.Errorf("the debugger's own Secret was not learned on entering the pod again: %q", got)
+	}
+
+	// An optional reference to a Secret that does not exist yet.
+	late := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "late", Namespace: "default"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app",
+		Env: []corev1.EnvVar{{Name: "LATE", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "late-sec"}, Key: "v"}}}}}}}}
+	r.sec.knowPod(late)
+	r.enter(ctx, "default", "late")
+	if _, err := cs.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "late-sec", Namespace: "default"},
+		Data: map[string][]byte{"v": []byte("made-later-0815")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reads := countActions(cs, "get", "secrets")
+	r.enter(ctx, "default", "late")
+	if n := countActions(cs, "get", "secrets") - reads; n != 0 {
+		t.Errorf("an absent Secret was read again %d times within absentRecheck", n)
+	}
+	r.sec.mu.Lock()
+	r.sec.absent["default/late-sec"] = time.Now().Add(-absentRecheck)
+	r.sec.mu.Unlock()
+	r.enter(ctx, "default", "late")
+	if got := r.sec.red.String("LATE=made-later-0815"); got != "LATE=***" {
+		t.Errorf("a Secret made after it was found absent was not learned: %q", got)
+	}
+}
+
+// TestEnteredPodsOfANodeStep: a node step's output comes from its own pod (whose custom
+// env may name Secrets) and, through /host, from the pod it was sent to.
+func TestEnteredPodsOfANodeStep(t *testing.T) {
+	out := &steps.Outcome{Touched: []steps.ObjectRef{
+		{Kind: "Node", Name: "n1", Action: report.ActionRead},
+		{Kind: "Pod", Namespace: "default", Name: "web", Action: report.ActionRead},
+		{Kind: "Pod", Namespace: "default", Name: "node-debugger-n1-abcde", Action: report.ActionCreated},
+	}}
+	got := enteredPods("node", out)
+	want := []podRef{{"default", "web"}, {"default", "node-debugger-n1-abcde"}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("entered pods of a node step: %v, want %v", got, want)
+	}
+	if got := enteredPods("copy", out); len(got) != 0 {
+		t.Errorf("entered pods of a copy step: %v, want none", got)
 	}
 }
