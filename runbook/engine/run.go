@@ -528,6 +528,11 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 			if err != nil {
 				passed = false
 				sr.Error = expression.At(r.rb.File, "set "+st.Name+": ", err)
+				if r.setsSecret(s) {
+					// The error may quote the output, and so the secret the run never learned.
+					at := "set " + st.Name + ": "
+					sr.Error = sr.Error[:strings.Index(sr.Error, at)+len(at)] + "the expression failed (its error is withheld: it may quote the secret)"
+				}
 				break
 			}
 			sr.Set[st.Name] = expression.Text(v)
@@ -550,8 +555,48 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		// Or unable to ask (forbidden, a server error, no answer).
 		sr.ClusterError = !sr.TimedOut && kube.IsClusterError(out.Err)
 	}
+	if sr.Status != report.StatusPassed && r.setsSecret(s) {
+		withhold(&sr, results, r.secretSets(s))
+	}
 	view := stepView(results, sr.Status, out.Target)
 	return sr, view
+}
+
+// withhold takes the output of a step that was to set a var of spec.secretVars from it, and
+// did not get to (it failed, an assertion or a set failed, it was interrupted), out of its
+// result and of what later steps see: the secret is in that output (that is why it is set
+// from it), but the run never learned it, so no redaction could hide it.
+func withhold(sr *report.StepResult, results map[string]any, names []string) {
+	note := fmt.Sprintf("(withheld: this step was to set %s of spec.secretVars from its output and did not pass, so the secret in it was never learned)",
+		strings.Join(names, ", "))
+	if sr.Stdout != "" {
+		sr.Stdout = note + "\n"
+	}
+	if sr.Stderr != "" {
+		sr.Stderr = note + "\n"
+	}
+	sr.StdoutTruncated, sr.StderrTruncated = false, false
+	for i := range sr.Assertions {
+		for j := range sr.Assertions[i].Values {
+			sr.Assertions[i].Values[j].Value = "(withheld)"
+		}
+	}
+	for _, k := range []string{"stdout", "stderr"} { // the output results (steps/results.go)
+		if _, ok := results[k]; ok {
+			results[k] = ""
+		}
+	}
+}
+
+// secretSets names the vars of spec.secretVars a step sets.
+func (r *runner) secretSets(s *runbook.Step) []string {
+	var names []string
+	for _, st := range s.Set {
+		if r.sec != nil && r.sec.vars[st.Name] {
+			names = append(names, st.Name)
+		}
+	}
+	return names
 }
 
 func dirOf(file string) string {
@@ -580,11 +625,4 @@ func temporaryNamespace(runID string) string {
 }
 
 // setsSecret reports whether a step sets a var of spec.secretVars.
-func (r *runner) setsSecret(s *runbook.Step) bool {
-	for _, st := range s.Set {
-		if r.sec != nil && r.sec.vars[st.Name] {
-			return true
-		}
-	}
-	return false
-}
+func (r *runner) setsSecret(s *runbook.Step) bool { return len(r.secretSets(s)) > 0 }

@@ -302,3 +302,36 @@ func TestEnteredPodsOfANodeStep(t *testing.T) {
 		t.Errorf("entered pods of a copy step: %v, want none", got)
 	}
 }
+
+// TestRunWithholdsTheOutputOfAFailedSecretSet: a step that was to set a secret var from its
+// output and failed (its command, an assertion, the set itself) never let the run learn the
+// secret: its output is withheld from the result, the assertions' values and later steps.
+func TestRunWithholdsTheOutputOfAFailedSecretSet(t *testing.T) {
+	for name, step := range map[string]string{
+		"command fails":   `{id: f, local: {shell: 'echo tok-SECRET-55$((10+1)); echo warn tok-SECRET-55$((10+1)) >&2; exit 3'}, set: {token: trim(stdout)}, continueOnError: true}`,
+		"assertion fails": `{id: f, local: {shell: 'echo tok-SECRET-55$((10+1))'}, assert: ['stdout == "x"'], set: {token: trim(stdout)}, continueOnError: true}`,
+		"set fails":       `{id: f, local: {shell: 'echo tok-SECRET-55$((10+1))'}, set: {token: 'int(trim(stdout))'}, continueOnError: true}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := runLocal(t, t.Context(), runHead+`  vars: {token: ""}
+  secretVars: [token]
+  steps:
+  - `+step+`
+  - {local: {command: [echo, "${{ steps.f.stdout }}|${{ steps.f.stderr }}"]}}
+`)
+			var b strings.Builder
+			if err := report.RenderJSON(&b, res); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "SECRET-5511") {
+				t.Errorf("the secret is in the result:\n%s", b.String())
+			}
+			if got := res.Steps[0].Stdout; !strings.Contains(got, "withheld") {
+				t.Errorf("stdout %q does not say it was withheld", got)
+			}
+			if got := res.Steps[1].Stdout; got != "|\n" {
+				t.Errorf("a later step saw %q of the failed step's output", got)
+			}
+		})
+	}
+}
