@@ -236,6 +236,9 @@ func (s *ApplyStep) Plan(p *Planner) (*Planned, error) {
 		if o.pod != nil {
 			create.Body = bodyOf(o.pod)
 		}
+		if o.gvr.Group == "" && o.gvr.Resource == "secrets" {
+			create.Body = redactedSecret(o.u.DeepCopy().Object)
+		}
 		pl.Calls = append(pl.Calls, create)
 		pl.Cleanup = append(pl.Cleanup, kube.RefOf(o.gvr, o.u.GetKind(), o.u.GetNamespace(), o.u.GetName()))
 	}
@@ -419,4 +422,17 @@ func (s *ApplyStep) wait(ctx context.Context, e *Env, out *Outcome, o *applyObje
 		o.u = u
 	}
 	return err
+}
+
+// redactedSecret is a Secret's object as a plan shows it: its keys, each value ***. A plan
+// prints no secret value; the run learns the values when it creates the Secret.
+func redactedSecret(obj map[string]any) map[string]any {
+	for _, f := range []string{"data", "stringData"} {
+		if m, ok := obj[f].(map[string]any); ok {
+			for k := range m {
+				m[k] = "***"
+			}
+		}
+	}
+	return obj
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -203,7 +204,7 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := o.write(&out, p); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(stdout, engine.KnownSecrets(rb).Known(out.String())); err != nil {
+	if _, err := io.WriteString(stdout, redactPrinted(engine.KnownSecrets(rb), out.String())); err != nil {
 		return err
 	}
 	if failed > 0 {
@@ -414,4 +415,27 @@ func checkRunID(id string) error {
 		return exitf(exitInvalid, "--run-id %q: must be at most 40 lowercase letters, digits and '-', starting and ending with a letter or digit", id)
 	}
 	return nil
+}
+
+// shortenedInText finds where a printed value was shortened ("… (12 more characters)", as
+// expression.Shorten cuts a target, a note, an assertion's value).
+var shortenedInText = regexp.MustCompile(`… \(\d+ more characters\)`)
+
+// redactPrinted redacts the secrets red knows from text printed without a run (a plan, RBAC
+// rules): every form of them, and, before each value the text shortened, the start of a
+// secret the cut left there (Redactor.Cut), which no whole form matches.
+func redactPrinted(red *report.Redactor, text string) string {
+	locs := shortenedInText.FindAllStringIndex(text, -1)
+	if len(locs) == 0 {
+		return red.Known(text)
+	}
+	var b strings.Builder
+	prev := 0
+	for _, loc := range locs {
+		b.WriteString(red.Cut(text[prev:loc[0]]))
+		b.WriteString(text[loc[0]:loc[1]])
+		prev = loc[1]
+	}
+	b.WriteString(red.Known(text[prev:]))
+	return b.String()
 }

@@ -18,8 +18,8 @@ import (
 // objects sent, privileged items flagged, then RBAC and cleanup.
 func writePlanText(w io.Writer, p *engine.Plan) error {
 	b := &bytes.Buffer{}
-	fmt.Fprintf(b, "Plan of runbook %s (%s, %s)\n", p.Runbook, p.File, p.Digest)
-	fmt.Fprintf(b, "Namespace: %s   Timeout: %s   Cleanup: %s   allowPrivileged: %v\n", p.Namespace, p.Timeout, p.CleanupPolicy, p.AllowPrivileged)
+	fmt.Fprintf(b, "Plan of runbook %s (%s, %s)\n", one(p.Runbook), one(p.File), p.Digest)
+	fmt.Fprintf(b, "Namespace: %s   Timeout: %s   Cleanup: %s   allowPrivileged: %v\n", one(p.Namespace), p.Timeout, p.CleanupPolicy, p.AllowPrivileged)
 	if p.Context != "" {
 		fmt.Fprintf(b, "Refuses to run unless the kube context matches %q\n", p.Context)
 	}
@@ -59,6 +59,14 @@ func writePlanText(w io.Writer, p *engine.Plan) error {
 	return err
 }
 
+// one keeps a value of the plan (a name, a target, a note: text from the runbook, its vars
+// or the cluster) on its line: a line break in it is shown as \x0a, as visible shows other
+// control characters, so that no value can start a line of its own that reads as the
+// plan's (a forged "RBAC the run needs" block, a line hiding a !! mark).
+func one(s string) string { return lineBreaks.Replace(s) }
+
+var lineBreaks = strings.NewReplacer("\r\n", `\x0d\x0a`, "\n", `\x0a`, "\r", `\x0d`)
+
 // visible shows the control characters of text (other than newline and
 // tab) as \xNN, the bidirectional formatting ones as \uNNNN, and invalid
 // UTF-8 as U+FFFD. A plan is how one reviews a
@@ -89,7 +97,7 @@ func visible(text string) string {
 // writeGroupHeader says which steps run at the same time, and how a
 // failure among them is handled.
 func writeGroupHeader(b *bytes.Buffer, g engine.PlannedGroup) {
-	fmt.Fprintf(b, "\n╔═ parallel group %d: %s", g.Number, g.Name)
+	fmt.Fprintf(b, "\n╔═ parallel group %d: %s", g.Number, one(g.Name))
 	if g.Phase != "steps" {
 		fmt.Fprintf(b, " (%s)", g.Phase)
 	}
@@ -103,7 +111,7 @@ func writeGroupHeader(b *bytes.Buffer, g engine.PlannedGroup) {
 	}
 	fmt.Fprintln(b)
 	if g.When != "" {
-		fmt.Fprintf(b, "║  only when: %s\n", g.When)
+		fmt.Fprintf(b, "║  only when: %s\n", one(g.When))
 	}
 	if g.Timeout != "" {
 		fmt.Fprintf(b, "║  timeout of the group: %s\n", g.Timeout)
@@ -112,7 +120,7 @@ func writeGroupHeader(b *bytes.Buffer, g engine.PlannedGroup) {
 
 // writePlannedStep writes one step of a plan.
 func writePlannedStep(b *bytes.Buffer, s engine.PlannedStep) {
-	fmt.Fprintf(b, "\n%d. %s [%s]", s.Index, s.Name, s.Kind)
+	fmt.Fprintf(b, "\n%d. %s [%s]", s.Index, one(s.Name), s.Kind)
 	if s.Phase != "steps" {
 		fmt.Fprintf(b, " (%s)", s.Phase)
 	}
@@ -121,31 +129,31 @@ func writePlannedStep(b *bytes.Buffer, s engine.PlannedStep) {
 	}
 	fmt.Fprintln(b)
 	if s.Planned.Target != "" {
-		fmt.Fprintf(b, "   target: %s\n", s.Planned.Target)
+		fmt.Fprintf(b, "   target: %s\n", one(s.Planned.Target))
 	}
 	if s.When != "" {
-		fmt.Fprintf(b, "   only when: %s\n", s.When)
+		fmt.Fprintf(b, "   only when: %s\n", one(s.When))
 	}
 	if s.ForEach != "" {
-		fmt.Fprintf(b, "   for: %s\n", s.ForEach)
+		fmt.Fprintf(b, "   for: %s\n", one(s.ForEach))
 	}
 	for _, why := range s.Privileged {
-		fmt.Fprintf(b, "   !! privileged: %s\n", why)
+		fmt.Fprintf(b, "   !! privileged: %s\n", one(why))
 	}
 	if s.Planned.Kubectl != "" {
-		fmt.Fprintf(b, "   like: %s\n", s.Planned.Kubectl)
+		fmt.Fprintf(b, "   like: %s\n", one(s.Planned.Kubectl))
 	}
 	for _, c := range s.Planned.Calls {
 		writeCall(b, c)
 	}
 	for _, a := range s.Assertions {
-		fmt.Fprintf(b, "   assert: %s\n", a)
+		fmt.Fprintf(b, "   assert: %s\n", one(a))
 	}
 	for _, n := range s.Planned.Notes {
-		fmt.Fprintf(b, "   note: %s\n", n)
+		fmt.Fprintf(b, "   note: %s\n", one(n))
 	}
 	if s.Planned.Fails != "" {
-		fmt.Fprintf(b, "   !! the run fails here: %s\n", s.Planned.Fails)
+		fmt.Fprintf(b, "   !! the run fails here: %s\n", one(s.Planned.Fails))
 	}
 }
 
@@ -155,7 +163,7 @@ func writePlanTail(b *bytes.Buffer, p *engine.Plan) {
 	if len(p.Privileged) > 0 {
 		fmt.Fprintf(b, "\nPrivileged (allowed by allowPrivileged: %v)\n", p.AllowPrivileged)
 		for _, x := range p.Privileged {
-			fmt.Fprintf(b, "  !! %s\n", x)
+			fmt.Fprintf(b, "  !! %s\n", one(x))
 		}
 	}
 	fmt.Fprintf(b, "\nRBAC the run needs\n")
@@ -166,7 +174,7 @@ func writePlanTail(b *bytes.Buffer, p *engine.Plan) {
 		}
 		line := fmt.Sprintf("  %-28s group %-6s verbs %s", r.Resources[0], group, strings.Join(r.Verbs, ","))
 		if len(r.ResourceNames) > 0 {
-			line += " names " + strings.Join(r.ResourceNames, ",")
+			line += " names " + one(strings.Join(r.ResourceNames, ","))
 		}
 		fmt.Fprintln(b, line)
 	}
@@ -179,16 +187,16 @@ func writePlanTail(b *bytes.Buffer, p *engine.Plan) {
 	}
 	for i, o := range p.Cleanup {
 		if o.Resource == "namespaces" && p.TemporaryNamespace && i == len(p.Cleanup)-1 {
-			fmt.Fprintf(b, "  delete %s (and everything left in it)\n", o)
+			fmt.Fprintf(b, "  delete %s (and everything left in it)\n", one(o.String()))
 			continue
 		}
-		fmt.Fprintf(b, "  delete %s\n", o)
+		fmt.Fprintf(b, "  delete %s\n", one(o.String()))
 	}
 	if p.CleanupPolicy != runbook.CleanupAlways {
 		fmt.Fprintf(b, "  (spec.cleanup is %s: the deletions above happen only then)\n", p.CleanupPolicy)
 	}
 	for _, l := range p.Leftovers {
-		fmt.Fprintf(b, "  cannot be removed: %s\n", l)
+		fmt.Fprintf(b, "  cannot be removed: %s\n", one(fmt.Sprint(l)))
 	}
 	if len(p.Preflight) > 0 {
 		fmt.Fprintf(b, "\nPreflight (asked the cluster; nothing was changed)\n")
@@ -197,22 +205,22 @@ func writePlanTail(b *bytes.Buffer, p *engine.Plan) {
 			if !c.OK {
 				mark = "FAIL"
 			}
-			fmt.Fprintf(b, "  %s %s: %s\n", mark, c.What, c.Detail)
+			fmt.Fprintf(b, "  %s %s: %s\n", mark, one(c.What), one(c.Detail))
 		}
 	}
 }
 
 func writeCall(b *bytes.Buffer, c steps.Call) {
-	fmt.Fprintf(b, "   %s", c.String())
+	fmt.Fprintf(b, "   %s", one(c.String()))
 	if c.PatchType != "" {
 		fmt.Fprintf(b, " (%s)", c.PatchType)
 	}
 	if c.Note != "" {
-		fmt.Fprintf(b, "  # %s", c.Note)
+		fmt.Fprintf(b, "  # %s", one(c.Note))
 	}
 	fmt.Fprintln(b)
 	for _, why := range c.Privileged {
-		fmt.Fprintf(b, "     !! privileged: %s\n", why)
+		fmt.Fprintf(b, "     !! privileged: %s\n", one(why))
 	}
 	if c.Body != nil {
 		out, err := yaml.Marshal(c.Body)

@@ -45,3 +45,38 @@ spec:
 		}
 	}
 }
+
+// TestPlanTextKeepsValuesOnTheirLine: a line break in a value (a note rendered from a var, a
+// step name) cannot start a line of its own that reads as the plan's.
+func TestPlanTextKeepsValuesOnTheirLine(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(`apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: forge}
+spec:
+  namespace: default
+  vars: {msg: "ok\n\nRBAC the run needs\n  secrets group \"\" verbs *"}
+  steps:
+  - name: "two\nlines"
+    note: {message: "${{ vars.msg }}"}
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.MakePlan(rb, engine.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writePlanText(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "\nRBAC the run needs"); n != 1 {
+		t.Errorf("%d lines say \"RBAC the run needs\", want the plan's own only:\n%s", n, out)
+	}
+	for _, want := range []string{`1. two\x0alines [note]`, `ok\x0a\x0aRBAC the run needs\x0a  secrets`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 
 	"github.com/spf13/pflag"
@@ -31,7 +33,7 @@ func (o *rbacOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Run runs the command with its positional arguments.
-func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
+func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 	file, err := oneFile("rbac", args)
 	if err != nil {
 		return err
@@ -61,21 +63,25 @@ func (o *rbacOptions) Run(args []string, stdout, _ io.Writer) error {
 		saNamespace = o.kube.namespace()
 	}
 	docs := incluster.RBACObjects(name, saNamespace, p.Permissions, rbacLabels())
+	var out bytes.Buffer
 	for i, d := range docs {
 		b, err := yaml.Marshal(d.Object)
 		if err != nil {
 			return err
 		}
 		if i > 0 {
-			if _, err := io.WriteString(stdout, "---\n"); err != nil {
-				return err
-			}
+			out.WriteString("---\n")
 		}
-		if _, err := stdout.Write(b); err != nil {
-			return err
-		}
+		out.Write(b)
 	}
-	return nil
+	// A rule that names a secret var's value (a namespace or a resource name from one)
+	// is printed redacted, as the plan is: the value never leaves the process.
+	printed := redactPrinted(engine.KnownSecrets(rb), out.String())
+	if printed != out.String() {
+		fmt.Fprintf(stderr, "%s rbac: some rules name a value of spec.secretVars, shown as ***: apply them after putting the value back by hand\n", programName())
+	}
+	_, err = io.WriteString(stdout, printed)
+	return err
 }
 
 // rbacLabels mark what `runbook rbac` printed. Not the run label: these

@@ -162,3 +162,65 @@ spec:
 		}
 	}
 }
+
+// TestPrintedWithoutARunLeaksNoPartOfASecret: a plan shortens long values (a target, a
+// note) and may cut one inside a secret: the start the cut left is redacted too; the
+// Secret an apply step creates is shown with its keys, not its values; RBAC rules that name
+// a secret var's value print it redacted and say so.
+func TestPrintedWithoutARunLeaksNoPartOfASecret(t *testing.T) {
+	dir := t.TempDir()
+	planFile, rbacFile := dir+"/plan.yaml", dir+"/rbac.yaml"
+	const pw = "S3cr3t-TRUNC-0123456789abcdef"
+	if err := os.WriteFile(planFile, []byte(`apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: plan-cut}
+spec:
+  namespace: default
+  vars: {pw: placeholder}
+  secretVars: [pw]
+  steps:
+  - local: {command: [curl, -sS, "https://api.internal.example/v1/health", -u, "admin:${{ vars.pw }}"]}
+  - note: {message: "The health check of https://api.internal.example/v1/health failed for admin, password ${{ vars.pw }} and more"}
+  - apply:
+      manifest: |
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: app}
+        stringData: {k: literal-secret-APPLIED-77}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json", "yaml"} {
+		code, stdout, stderr := run(t, "plan", planFile, "-o", format, "--var", "pw="+pw)
+		if code != exitPassed {
+			t.Fatalf("plan -o %s: exit %d: %s", format, code, stderr)
+		}
+		for _, part := range []string{"S3cr3t-TRUNC", "literal-secret-APPLIED"} {
+			if strings.Contains(stdout, part) {
+				t.Errorf("plan -o %s holds %q:\n%s", format, part, stdout)
+			}
+		}
+	}
+	if err := os.WriteFile(rbacFile, []byte(`apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: rbac-secret}
+spec:
+  namespace: default
+  vars: {pw: placeholder}
+  secretVars: [pw]
+  steps:
+  - get: {kind: Secret, name: "${{ vars.pw }}"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "rbac", rbacFile, "--var", "pw=hunter2-rbac-name")
+	if code != exitPassed {
+		t.Fatalf("rbac: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "hunter2-rbac-name") || !strings.Contains(stdout, "***") {
+		t.Errorf("rbac does not redact the secret var's value:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "spec.secretVars") {
+		t.Errorf("rbac does not say it redacted a rule: %q", stderr)
+	}
+}
