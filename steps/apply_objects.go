@@ -141,10 +141,24 @@ func (o *applyObject) privilegeReasons() []string {
 		return nil
 	}
 	var out []string
-	for _, r := range kube.PodPrivilegedReasons(spec) {
+	for _, r := range append(kube.PodPrivilegedReasons(spec), kube.PodAnnotationsPrivilegedReasons(podAnnotationsOf(o))...) {
 		out = append(out, o.u.GetKind()+" "+o.u.GetName()+": "+r)
 	}
 	return out
+}
+
+// podAnnotationsOf returns the annotations of a pod, or of the pod template of a workload
+// (where the AppArmor beta annotation of its pods is written).
+func podAnnotationsOf(o *applyObject) map[string]string {
+	if o.pod != nil {
+		return o.pod.Annotations
+	}
+	path := []string{"spec", "template", "metadata", "annotations"}
+	if o.u.GetKind() == "CronJob" {
+		path = []string{"spec", "jobTemplate", "spec", "template", "metadata", "annotations"}
+	}
+	m, _, _ := unstructured.NestedStringMap(o.u.Object, path...)
+	return m
 }
 
 // podSpecOf returns the pod spec of a pod, or the pod template of a
