@@ -340,10 +340,13 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 
 	// The first SIGINT, SIGTERM or SIGHUP stops the run, which then runs
 	// its finally steps, cleans up and writes its reports; a second one
-	// exits at once.
+	// exits at once. One interrupt often arrives twice: coreutils timeout,
+	// CI runners and process supervisors signal the child and then its
+	// process group, microseconds apart; a signal within repeatWindow of
+	// the first is that same interrupt, not a second.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	sigs := make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, stopSignals()...)
 	defer signal.Stop(sigs)
 	go func() {
@@ -351,11 +354,19 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 		if !ok {
 			return
 		}
+		first := time.Now()
 		progress.Println(fmt.Sprintf("%s: stopping the run, then cleaning up (send it again to exit now)", sig))
 		cancel(engine.ErrInterrupted)
-		if _, ok := <-sigs; ok {
+		for range sigs {
+			if time.Since(first) < repeatWindow {
+				continue
+			}
 			progress.Close()
-			fmt.Fprintln(stderr, "exiting now: objects may be left behind; `runbook cleanup` finds them by label")
+			cleanup := programName() + " cleanup --run-id " + runID
+			if ns := o.kube.namespace(); ns != "" {
+				cleanup += " -n " + ns
+			}
+			fmt.Fprintf(stderr, "exiting now: objects of run %s may be left behind; remove them with: %s\n", runID, cleanup)
 			flushOutput(stdout, stderr)
 			os.Exit(exitInterrupted)
 		}
@@ -702,6 +713,10 @@ func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// repeatWindow is how soon after the first stop signal another one is taken
+// as the same interrupt delivered twice (to the process and to its group).
+const repeatWindow = 500 * time.Millisecond
 
 // stopSignals are the signals that stop a run and have it clean up: Ctrl-C,
 // SIGTERM (a CI job cancelled, a pod deleted) and SIGHUP (the terminal or

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -503,6 +504,28 @@ func TestKillThenCleanup(t *testing.T) {
 	}
 }
 
+// TestInterruptDeliveredTwice sends SIGINT twice in a row, as coreutils timeout,
+// CI runners and supervisors do (to the process, then to its group): that is one
+// interrupt, so the run stops, cleans up and writes its report.
+func TestInterruptDeliveredTwice(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "runbook-e2e-int1-")
+	p := newReportPaths(t)
+	live := startCLI(t, "run", "testdata/interrupt-once.yaml", "-n", ns, "--report", "json="+p.json)
+	live.waitLine(progressLine(2))
+	live.signal(syscall.SIGINT)
+	live.signal(syscall.SIGINT)
+	run := live.wait()
+	if run.code != 130 || strings.Contains(run.stderr, "exiting now") {
+		t.Errorf("want exit 130 after cleaning up, not a forced exit, got:\n%s", run)
+	}
+	res := readResult(t, p.json)
+	if res.Verdict != report.VerdictInterrupted {
+		t.Errorf("verdict %s, want interrupted:\n%s", res.Verdict, describeSteps(res))
+	}
+	c.assertNoneLeft(t, res.RunID)
+}
+
 // TestInterruptTwice interrupts a run, then interrupts it again while its
 // finally step runs: the second signal exits at once with 130 without
 // cleaning up, and `runbook cleanup --run-id` removes what was left.
@@ -514,10 +537,13 @@ func TestInterruptTwice(t *testing.T) {
 	live.waitLine(progressLine(2))
 	live.signal(syscall.SIGINT)
 	live.waitLine(regexp.MustCompile(`start  3\. .*\(finally\)`))
+	// A signal within 0.5 s of the first is the same interrupt delivered twice
+	// (to the process and its group), which TestInterruptDeliveredTwice covers.
+	time.Sleep(600 * time.Millisecond)
 	live.signal(syscall.SIGINT)
 	run := live.wait()
-	if run.code != 130 || !strings.Contains(run.stderr, "exiting now") {
-		t.Errorf("want exit 130 and `exiting now` at the second signal, got:\n%s", run)
+	if run.code != 130 || !strings.Contains(run.stderr, "exiting now") || !strings.Contains(run.stderr, "cleanup --run-id rb-") {
+		t.Errorf("want exit 130, `exiting now` and the cleanup command at the second signal, got:\n%s", run)
 	}
 	// The finally step sleeps 300 s (bounded by the tool's 2m cleanup
 	// timeout): an exit before that is the second signal's.
