@@ -3,6 +3,7 @@ package report
 import (
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -37,11 +38,20 @@ type Redactor struct {
 	// heads are the prefixes of the forms shorter than MinSecretLength,
 	// for a Stream to know that the end of a write may start a secret.
 	heads map[string]bool
+	// encs are the base64 encodings of the values (see base64Forms);
+	// b64 finds them by any MinSecretLength bytes of theirs (each entry
+	// an encoding and where those bytes are in it), b64Heads by their
+	// first MinSecretLength bytes: for the pieces of an encoding at the
+	// line breaks of wrapped base64 (see wrappedSpans).
+	encs     map[string]bool
+	b64      map[string][]b64At
+	b64Heads map[string][]string
 }
 
 // NewRedactor returns a Redactor of the given secret values (see Add).
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{values: map[string]bool{}, forms: map[string][]string{}, all: map[string]bool{}, heads: map[string]bool{}}
+	r := &Redactor{values: map[string]bool{}, forms: map[string][]string{}, all: map[string]bool{}, heads: map[string]bool{},
+		encs: map[string]bool{}, b64: map[string][]b64At{}, b64Heads: map[string][]string{}}
 	r.Add(secrets...)
 	return r
 }
@@ -57,12 +67,18 @@ func Redact(res *Result, secrets []string) {
 //   - the value as it is, and without surrounding white space;
 //   - Go- and JSON-quoted (strconv.Quote, strconv.QuoteToASCII,
 //     json.Marshal with and without HTML escaping; without the outer
-//     quotes), and quoted twice (JSON inside a quoted string);
-//   - XML-escaped (JUnit), with and without escaped line breaks;
+//     quotes), XML-escaped (JUnit), with and without escaped line breaks,
+//     single-quoted for a shell (a quote ends the word, is escaped and
+//     opens it again) or a YAML scalar (a quote doubled), double-quoted
+//     for a CSV field (a double quote doubled); and these escapes
+//     composed up to three deep (a CSV field in a shell word in a JSON
+//     string; see maxEscapeDepth for the bound);
 //   - base64, standard and URL alphabets, with and without padding, at
 //     each of the three alignments it can have inside a longer encoded
 //     text (the characters that depend on the value alone, at least 8),
 //     and wrapped at 64 and 76 columns (PEM, base64(1)), line by line;
+//     inside a longer text wrapped at any width (base64(1) of a whole env
+//     file), also where a line break cuts the encoding: see wrappedSpans;
 //   - for a value of several lines: each line of at least MinSecretLength
 //     bytes (white space trimmed), in all the forms above, except the
 //     -----BEGIN/END----- armour lines of PEM, which hide nothing;
@@ -82,10 +98,14 @@ func (r *Redactor) Add(secrets ...string) {
 	if len(add) == 0 {
 		return
 	}
-	forms := map[string]bool{}
+	forms, encs := map[string]bool{}, map[string]bool{}
 	for _, s := range add {
-		for f := range formsOf(s) {
+		fs, es := formsOf(s)
+		for f := range fs {
 			forms[f] = true
+		}
+		for e := range es {
+			encs[e] = true
 		}
 	}
 	r.mu.Lock()
@@ -109,6 +129,16 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 	for head := range changed {
 		sortLongestFirst(r.forms[head])
+	}
+	for e := range encs {
+		if r.encs[e] {
+			continue
+		}
+		r.encs[e] = true
+		r.b64Heads[e[:MinSecretLength]] = append(r.b64Heads[e[:MinSecretLength]], e)
+		for p := 0; p+MinSecretLength <= len(e); p++ {
+			r.b64[e[p:p+MinSecretLength]] = append(r.b64[e[p:p+MinSecretLength]], b64At{e, p})
+		}
 	}
 }
 
@@ -228,10 +258,47 @@ func (r *Redactor) replace(s string) string {
 // span is the bytes [start, end) of a text.
 type span struct{ start, end int }
 
-// runs marks the bytes each match of a form in s covers and returns the
-// runs of marked bytes, in order: overlapping or adjacent matches make one
-// run, so that two runs are at least a byte apart. The caller holds r.mu.
+// runs marks the bytes each match of a form in s covers, and the lines of
+// wrapped base64 that hold a piece of a value's encoding (wrappedSpans),
+// and returns the runs of marked bytes, in order: overlapping or adjacent
+// matches make one run, so that two runs are at least a byte apart. The
+// caller holds r.mu.
 func (r *Redactor) runs(s string) []span {
+	return r.runsIn(s, false, false)
+}
+
+// runsIn is runs of a piece of a longer text: midLine when s starts in
+// the middle of a line, open when its last line (without a line break)
+// may go on; those lines are not taken for lines of wrapped base64. The
+// caller holds r.mu.
+func (r *Redactor) runsIn(s string, midLine, open bool) []span {
+	rs := r.scan(s)
+	if ws := r.wrappedSpans(s, midLine, open); len(ws) > 0 {
+		rs = mergeSpans(append(rs, ws...))
+	}
+	return rs
+}
+
+// mergeSpans sorts spans and makes one of those that overlap or touch.
+func mergeSpans(spans []span) []span {
+	if len(spans) < 2 {
+		return spans
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		if last := &out[len(out)-1]; sp.start <= last.end {
+			last.end = max(last.end, sp.end)
+		} else {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+// scan returns the runs of the bytes that matches of forms cover, as runs
+// does, without wrapped base64. The caller holds r.mu.
+func (r *Redactor) scan(s string) []span {
 	var out []span
 	cur := span{end: -1} // the current run; end -1 when none
 	for i := 0; i+MinSecretLength <= len(s); i++ {

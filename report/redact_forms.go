@@ -20,13 +20,15 @@ const minEncodedLength = 8
 // pemArmorRE is a PEM armour line, which names a type and hides nothing.
 var pemArmorRE = regexp.MustCompile(`^-----(BEGIN|END) [A-Z0-9 ]+-----$`)
 
-// formsOf returns every form in which the Redactor replaces v (see Add).
-func formsOf(v string) map[string]bool {
-	out := map[string]bool{}
+// formsOf returns every form in which the Redactor replaces v (see Add),
+// and its base64 encodings (a subset of the forms) whose pieces are looked
+// for at the line breaks of wrapped base64 (see wrappedSpans).
+func formsOf(v string) (forms, encs map[string]bool) {
+	forms, encs = map[string]bool{}, map[string]bool{}
 	for _, x := range expand(v, true) {
-		encodings(x, out)
+		encodings(x, forms, encs)
 	}
-	return out
+	return forms, encs
 }
 
 // expand returns v, v without surrounding white space, each line of a
@@ -87,8 +89,18 @@ func jsonStrings(v string) []string {
 	return out
 }
 
-// encodings adds x and its escaped and encoded forms to out.
-func encodings(x string, out map[string]bool) {
+// maxEscapeDepth is how many escapes are composed: a value quoted for a
+// command line (CSV inside a shell word), printed by the command (JSON or
+// Go-quoted), then written by a report (JSON, XML) is three levels deep.
+// With the len(escapes) = 9 escapes, a string yields at most
+// 9 + 9² + 9³ = 819 escaped forms (fewer in practice: an escape that
+// leaves a string as it is adds nothing, and equal forms are kept once),
+// besides itself and its base64 forms.
+const maxEscapeDepth = 3
+
+// encodings adds x and its escaped and encoded forms to out, and its
+// base64 encodings to encs.
+func encodings(x string, out, encs map[string]bool) {
 	if len(x) < MinSecretLength {
 		return
 	}
@@ -98,19 +110,31 @@ func encodings(x string, out map[string]bool) {
 		}
 	}
 	add(x)
-	for _, e := range escapes(x) {
-		add(e)
-		if e != x {
-			for _, e2 := range escapes(e) {
-				add(e2)
+	seen := map[string]bool{x: true}
+	level := []string{x}
+	for d := 0; d < maxEscapeDepth && len(level) > 0; d++ {
+		var next []string
+		for _, y := range level {
+			for _, e := range escapes(y) {
+				if !seen[e] {
+					seen[e] = true
+					add(e)
+					next = append(next, e)
+				}
 			}
 		}
+		level = next
 	}
-	base64Forms([]byte(x), add)
+	base64Forms([]byte(x), add, func(e string) {
+		if len(e) >= minEncodedLength {
+			encs[e] = true
+		}
+	})
 }
 
-// escapes returns x as quoted strings, XML text and a shell or CSV quoting
-// show it, without the outer quotes.
+// escapes returns x as quoted strings, XML text, a single-quoted shell
+// word or YAML scalar and a quoted CSV field show it, without the outer
+// quotes.
 func escapes(x string) []string {
 	return []string{
 		inner(strconv.Quote(x)),
@@ -123,6 +147,8 @@ func escapes(x string) []string {
 		// quoted CSV field (an --env value kubectl reads as CSV).
 		strings.ReplaceAll(x, "'", `'\''`),
 		strings.ReplaceAll(x, `"`, `""`),
+		// A YAML single-quoted scalar: a quote is doubled.
+		strings.ReplaceAll(x, "'", "''"),
 	}
 }
 
@@ -162,17 +188,21 @@ func xmlText(x string, escapeNewlines bool) string {
 // base64Forms adds the base64 forms of b: whole, with and without
 // padding; the characters that depend on b alone at each of the three
 // alignments b can have inside a longer encoded text; and the lines of the
-// encoding wrapped at 64 and 76 columns.
-func base64Forms(b []byte, add func(string)) {
+// encoding wrapped at 64 and 76 columns. It gives index the whole padded
+// encoding and the three aligned ones: the texts a piece of which a line
+// of wrapped base64 may start or end with.
+func base64Forms(b []byte, add, index func(string)) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		full := enc.EncodeToString(b)
 		add(full)
+		index(full)
 		add(strings.TrimRight(full, "="))
 		for o := 0; o < 3; o++ {
 			e := enc.EncodeToString(append(make([]byte, o), b...))
 			start, end := (8*o+5)/6, 8*(o+len(b))/6
 			if end-start >= minEncodedLength {
 				add(e[start:end])
+				index(e[start:end])
 			}
 		}
 		for _, w := range []int{64, 76} {
