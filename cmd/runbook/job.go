@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,7 +20,6 @@ import (
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
-	"github.com/kube-runbook/runbook/runbook/engine"
 	"github.com/kube-runbook/runbook/runbook/incluster"
 	"github.com/kube-runbook/runbook/steps"
 )
@@ -120,11 +120,16 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	objs = append(objs, run)
+	if in.SourceRewritten {
+		fmt.Fprintf(stderr, "%s: the defaults of its secret vars could not be replaced in place: the ConfigMap holds the file written again from its YAML (comments kept, not the layout); line:col in a run's messages refer to it\n", rb.File)
+	}
+	// What is printed is what is applied: the same objects; only the
+	// Secret's values are shown redacted.
 	if !o.apply && !o.delete {
-		return printObjects(stdout, rb, objs)
+		return printObjects(stdout, objs)
 	}
 
-	clients, err := o.kube.clients()
+	clients, err := jobClients(&o.kube)
 	if err != nil {
 		return err
 	}
@@ -197,10 +202,15 @@ func readSource(file string) ([]byte, error) {
 	return data, nil
 }
 
-// printObjects prints the objects as YAML documents. The Secret's values
-// are shown as stringData, redacted as a plan redacts secret vars: the
-// printed Secret is to be filled in, or created with --apply.
-func printObjects(w io.Writer, rb *runbook.Runbook, objs []*unstructured.Unstructured) error {
+// jobClients are the clients of --apply and --delete (a test's fakes).
+var jobClients = func(k *kubeFlags) (*kube.Clients, error) { return k.clients() }
+
+// printObjects prints the objects as YAML documents, as --apply applies
+// them: nothing in them is redacted but the Secret's values, shown as
+// stringData with each value replaced (the printed Secret is to be filled
+// in, or created with --apply). No other object holds a secret value:
+// incluster.New keeps them out of the ConfigMap, defaults included.
+func printObjects(w io.Writer, objs []*unstructured.Unstructured) error {
 	var out bytes.Buffer
 	for i, u := range objs {
 		obj := u.Object
@@ -210,14 +220,17 @@ func printObjects(w io.Writer, rb *runbook.Runbook, objs []*unstructured.Unstruc
 			strs := map[string]any{}
 			for k := range data {
 				var vars map[string]string
-				raw, _ := json.Marshal(map[string]string{})
-				if b, err := base64.StdEncoding.DecodeString(data[k]); err == nil && json.Unmarshal(b, &vars) == nil {
-					for name := range vars {
-						vars[name] = "<redacted: runbook job --apply creates this Secret with the value>"
-					}
-					raw, _ = json.Marshal(vars)
+				if b, err := base64.StdEncoding.DecodeString(data[k]); err != nil || json.Unmarshal(b, &vars) != nil {
+					vars = map[string]string{}
 				}
-				strs[k] = string(raw)
+				for name := range vars {
+					vars[name] = "<redacted: runbook job --apply creates this Secret with the value>"
+				}
+				var raw bytes.Buffer
+				enc := json.NewEncoder(&raw)
+				enc.SetEscapeHTML(false) // <redacted...>, not \u003credacted...\u003e
+				_ = enc.Encode(vars)
+				strs[k] = strings.TrimSuffix(raw.String(), "\n")
 			}
 			unstructured.RemoveNestedField(c.Object, "data")
 			c.Object["stringData"] = strs
@@ -232,7 +245,7 @@ func printObjects(w io.Writer, rb *runbook.Runbook, objs []*unstructured.Unstruc
 		}
 		out.Write(b)
 	}
-	_, err := io.WriteString(w, engine.KnownSecrets(rb).Known(out.String()))
+	_, err := w.Write(out.Bytes())
 	return err
 }
 

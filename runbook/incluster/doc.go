@@ -3,8 +3,10 @@
 //
 // An Install is everything one runbook needs to run in a namespace: a
 // ConfigMap holding the runbook file and its non-secret --vars, a Secret
-// holding the vars the runbook marks secret (never the ConfigMap, never a
-// Job's arguments), a ServiceAccount with exactly the rules `runbook rbac`
+// holding the values of the vars the runbook marks secret, given or
+// written as defaults in the file (never the ConfigMap, whose file has
+// those defaults replaced in place by placeholders, never a Job's
+// arguments), a ServiceAccount with exactly the rules `runbook rbac`
 // derives from the runbook's plan (the same function, RBACObjects), plus a
 // Role to store its results, and the bindings. New builds it, without a
 // cluster; Install.Objects lists it in the order to apply; Apply applies

@@ -104,8 +104,12 @@ const maxNameLen = 40
 
 // Options configure New.
 type Options struct {
-	// Source is the runbook file's bytes, stored unchanged in the
-	// ConfigMap (key runbook.yaml). Required.
+	// Source is the runbook file's bytes, stored in the ConfigMap (key
+	// runbook.yaml) as they are but for the default of each var named in
+	// spec.secretVars: that is replaced in place by a placeholder of its
+	// kind (PlaceholderString, 0, false, [] or {}, padded with spaces,
+	// its line breaks kept, so that every line and column of the file
+	// stays where it was) and its value goes to the Secret. Required.
 	Source []byte
 	// Vars are the --var values given for every run (NAME to VALUE, as
 	// typed). Those named in spec.secretVars go to the Secret, the others
@@ -158,11 +162,19 @@ type Install struct {
 	// KeepResults is passed to runs as --keep-results.
 	KeepResults int
 
-	// ConfigMap holds the runbook (runbook.yaml) and the non-secret vars
-	// (vars.json).
+	// ConfigMap holds the runbook (runbook.yaml) without the defaults of
+	// its secret vars, and the non-secret vars (vars.json).
 	ConfigMap *corev1.ConfigMap
-	// Secret holds the secret vars (vars.json); nil when none were given.
+	// Secret holds the values of the secret vars (vars.json): those given
+	// (Options.Vars) and the defaults written in the file; nil when there
+	// are none (no secret var, or only empty defaults).
 	Secret *corev1.Secret
+	// SourceRewritten is true when the defaults of the secret vars could
+	// not be replaced in place (a plain scalar written over several
+	// lines, say): the ConfigMap's runbook.yaml is then the file written
+	// again from its YAML tree (comments kept, not the layout), and the
+	// line:col of a run's messages refer to it, not to the file.
+	SourceRewritten bool
 	// ServiceAccount the Jobs run as.
 	ServiceAccount *corev1.ServiceAccount
 	// RBAC are the Roles, ClusterRoles and their bindings: the runbook's
@@ -260,17 +272,23 @@ func New(rb *runbook.Runbook, o Options) (*Install, error) {
 	in.Permissions = mergePermissions(perms)
 
 	labels := in.labels(ComponentInstall)
-	plain, secret := map[string]string{}, map[string]string{}
+	plain := map[string]string{}
 	for k, v := range o.Vars {
 		if !in.declared[k] {
 			return nil, fmt.Errorf("--var %s: the runbook declares no such variable in spec.vars", k)
 		}
-		if in.secret[k] {
-			secret[k] = v
-		} else {
+		if !in.secret[k] {
 			plain[k] = v
 		}
 	}
+	// The secret vars' values, defaults of the file included, go to the
+	// Secret only; the ConfigMap gets the file without the defaults.
+	split, err := splitSecrets(rb, o.Source, o.Vars, o.AllowPrivileged)
+	if err != nil {
+		return nil, err
+	}
+	secret := split.values
+	in.SourceRewritten = !split.inPlace
 	varsJSON, err := json.Marshal(plain)
 	if err != nil {
 		return nil, err
@@ -278,7 +296,7 @@ func New(rb *runbook.Runbook, o Options) (*Install, error) {
 	in.ConfigMap = &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Name: in.Name, Namespace: in.Namespace, Labels: labels},
-		Data:       map[string]string{KeyRunbook: string(o.Source), KeyVars: string(varsJSON)},
+		Data:       map[string]string{KeyRunbook: string(split.source), KeyVars: string(varsJSON)},
 	}
 	if len(secret) > 0 {
 		b, err := json.Marshal(secret)
