@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -14,14 +15,26 @@ import (
 )
 
 // Limits of one evaluation. expr-lang's memory budget counts the elements
-// of the lists, maps and ranges an evaluation makes, not the bytes of its
-// strings, so strings are checked where they are made: + on strings and
-// the builtins that can make a string or a list much bigger than their
-// arguments (repeat, join, replace, string, toJSON, flatten) go through
-// checks, and every result, and every rendered template, is measured.
+// of the lists, maps and ranges its operators make (map, filter, sortBy,
+// 1..n, [...], {...}), not the bytes of its strings, nor the lists its
+// functions make (split, keys...) and ours (lines, grep, ps) make. So
+// strings are checked where they are made: + on strings and the builtins
+// that can make a string or a list much bigger than their arguments
+// (repeat, join, replace, string, toJSON, flatten, upper, lower, toBase64,
+// fromBase64, fromJSON) go through checks; the lists and maps a function
+// makes are counted, all calls together, against MaxListElements; and
+// every result, and every rendered template, is measured.
 const (
-	// MemoryBudget is expr-lang's vm.MemoryBudget for one evaluation.
+	// MemoryBudget is expr-lang's vm.MemoryBudget for one evaluation: the
+	// elements its operators make, in all.
 	MemoryBudget = 1_000_000
+	// MaxListElements is how many elements the lists and maps functions
+	// make (split, splitAfter, keys, values, toPairs, fromPairs, uniq,
+	// flatten, fromJSON, lines, grep, ps) may hold in all, in one
+	// evaluation: the count expr-lang keeps for its operators, kept for
+	// the functions, which expr-lang does not count. A map() over such a
+	// list that calls such a function counts every call.
+	MaxListElements = MemoryBudget
 	// MaxStringBytes is the largest string an evaluation may make or
 	// give, and the largest text a template may render.
 	MaxStringBytes = 1 << 20
@@ -45,7 +58,10 @@ type BudgetError struct {
 	AtLeast bool
 	// Deep is set when it nests deeper than MaxValueDepth.
 	Deep bool
-	// Limit is the limit in bytes.
+	// Elements is set when Size and Limit count the elements of lists and
+	// maps, not bytes (What is then plural: "the lists ...").
+	Elements bool
+	// Limit is the limit in bytes (in elements with Elements).
 	Limit int
 }
 
@@ -53,6 +69,9 @@ type BudgetError struct {
 func (e *BudgetError) Error() string {
 	if e.Deep {
 		return fmt.Sprintf("%s nests more than %d levels deep", e.What, MaxValueDepth)
+	}
+	if e.Elements {
+		return fmt.Sprintf("%s are over the limit of %d elements", e.What, e.Limit)
 	}
 	if e.AtLeast {
 		return fmt.Sprintf("%s is over the limit of %d bytes (%s)", e.What, e.Limit, mib(e.Limit))
@@ -165,9 +184,10 @@ func checkResult(v any) error {
 	return checkSize("expression result", v, MaxValueBytes)
 }
 
-// meter counts the bytes of the strings one evaluation makes. It is in the
+// meter counts the bytes of the strings one evaluation makes, and the
+// elements of the lists and maps its functions make. It is in the
 // environment, under meterKey, where the checked functions find it.
-type meter struct{ made int }
+type meter struct{ made, elements int }
 
 const meterKey = "$meter"
 
@@ -187,11 +207,82 @@ func (m *meter) make(what string, n int) error {
 	if n > MaxStringBytes {
 		return &BudgetError{What: what, Size: n, Limit: MaxStringBytes}
 	}
+	return m.add(n)
+}
+
+// add counts n bytes of strings made.
+func (m *meter) add(n int) error {
 	m.made += n
 	if m.made > MaxBuiltBytes {
 		return &BudgetError{What: "the total of the strings this evaluation made", Size: m.made, AtLeast: true, Limit: MaxBuiltBytes}
 	}
 	return nil
+}
+
+// grow counts n elements of the lists or maps that the function name
+// makes, or is about to make.
+func (m *meter) grow(name string, n int) error {
+	m.elements += n
+	if m.elements > MaxListElements {
+		return &BudgetError{
+			What: fmt.Sprintf("the lists made by functions in this evaluation (the last: %s)", name),
+			Size: m.elements, AtLeast: true, Elements: true, Limit: MaxListElements,
+		}
+	}
+	return nil
+}
+
+// cost is what a function's result holds that the function made: the
+// elements of its lists, and two per entry of its maps, of the top level
+// only unless deep; and, when deep, the bytes of its strings (fromJSON and
+// ps make theirs).
+func cost(v any, deep bool) (elements, bytes int) {
+	if !deep {
+		switch r := reflect.ValueOf(v); r.Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map:
+			// An element per item (two per key and value of a map);
+			// and per item of the pairs ([2]any) of toPairs.
+			elements = r.Len()
+			if r.Kind() == reflect.Map {
+				elements *= 2
+			} else if r.Type().Elem().Kind() == reflect.Array {
+				elements += r.Len() * r.Type().Elem().Len()
+			}
+		}
+		return elements, 0
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		if elements > MaxListElements || bytes > MaxBuiltBytes {
+			return
+		}
+		switch x := v.(type) {
+		case string:
+			bytes += len(x)
+		case []any:
+			elements += len(x)
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			elements += 2 * len(x)
+			for k, e := range x {
+				bytes += len(k)
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return elements, bytes
+}
+
+// charge counts what the function name's result out holds (see cost).
+func (m *meter) charge(name string, out any, deep bool) error {
+	elements, bytes := cost(out, deep)
+	if err := m.add(bytes); err != nil {
+		return err
+	}
+	return m.grow(name, elements)
 }
 
 // run evaluates a program against env with the budgets.
@@ -300,17 +391,67 @@ func textSizer(name string) func(args []any) (int, error) {
 	}
 }
 
-// checked is the builtin name, run after its sizer, with the environment
-// as a last argument (added by the guard patch) to find the meter.
+// counters say, before a builtin runs, how many elements the list it
+// makes will hold: they are counted before it is made, as split(s, "")
+// makes a list as long as s.
+var counters = map[string]func(args []any) int{
+	"split":      splitCount,
+	"splitAfter": splitCount,
+}
+
+// splitCount is the length of the list split(s, sep[, n]) or splitAfter
+// makes.
+func splitCount(args []any) int {
+	s, _ := args[0].(string)
+	sep, _ := args[1].(string)
+	n := -1
+	if len(args) == 3 {
+		n = runtime.ToInt(args[2])
+	}
+	if n == 0 {
+		return 0
+	}
+	count := strings.Count(s, sep) + 1
+	if sep == "" {
+		count = utf8.RuneCountInString(s)
+	}
+	if n > 0 {
+		count = min(count, n)
+	}
+	return count
+}
+
+// listBuiltins are the builtins whose results' lists and maps are counted
+// after they run, each with whether its result is counted deep (see cost).
+var listBuiltins = map[string]bool{
+	"keys": false, "values": false, "toPairs": false, "fromPairs": false,
+	"uniq": false, "flatten": false, "fromJSON": true,
+}
+
+// stringBuiltins are the other builtins that copy a string; their results,
+// like the string results of all the checked builtins, are counted.
+var stringBuiltins = []string{"upper", "lower", "toBase64", "fromBase64"}
+
+// checked is the builtin name, run after its sizer and counter, with the
+// environment as a last argument (added by the guard patch) to find the
+// meter.
 func checked(name string) *builtin.Function {
 	b := builtin.Builtins[builtin.Index[name]]
-	sizer := sizers[name]
+	sizer, counter := sizers[name], counters[name]
+	deep, isList := listBuiltins[name]
 	f := &builtin.Function{Name: name}
 	f.Func = func(args ...any) (any, error) {
 		m := meterOf(args[len(args)-1])
 		args = args[:len(args)-1]
-		if _, err := sizer(args); err != nil {
-			return nil, err
+		if sizer != nil {
+			if _, err := sizer(args); err != nil {
+				return nil, err
+			}
+		}
+		if counter != nil {
+			if err := m.grow(name, counter(args)); err != nil {
+				return nil, err
+			}
 		}
 		var out any
 		var err error
@@ -322,8 +463,13 @@ func checked(name string) *builtin.Function {
 		default:
 			out, err = b.Func(args...)
 		}
-		if s, ok := out.(string); ok && err == nil {
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := out.(string); ok {
 			err = m.make("the result of "+name, len(s))
+		} else if isList {
+			err = m.charge(name, out, deep)
 		}
 		return out, err
 	}
@@ -356,12 +502,28 @@ var checkedBuiltins = func() map[string]*builtin.Function {
 	for name := range sizers {
 		out[name] = checked(name)
 	}
+	for name := range counters {
+		out[name] = checked(name)
+	}
+	for name := range listBuiltins {
+		out[name] = checked(name)
+	}
+	for _, name := range stringBuiltins {
+		out[name] = checked(name)
+	}
 	return out
 }()
 
+// metered says whether the function name gets the environment as a last
+// argument: a checked builtin, or one of ours that makes lists.
+func metered(name string) bool {
+	return checkedBuiltins[name] != nil || listFunctions[name] != nil
+}
+
 // guard is the patch that routes what can make big values through checks:
 // + on values that may be strings becomes a call of concat, and the
-// checked builtins get the environment as a last argument.
+// checked builtins and our functions that make lists get the environment
+// as a last argument.
 type guard struct{}
 
 // Visit implements ast.Visitor.
@@ -379,7 +541,7 @@ func (guard) Visit(node *ast.Node) {
 			})
 		}
 	case *ast.CallNode:
-		if id, ok := n.Callee.(*ast.IdentifierNode); ok && checkedBuiltins[id.Value] != nil {
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && metered(id.Value) {
 			n.Arguments = append(n.Arguments, &ast.IdentifierNode{Value: "$env"})
 		}
 		// The checker keeps the type a call got in the pass before this
@@ -418,7 +580,7 @@ func (unguard) Visit(node *ast.Node) {
 	switch {
 	case id.Value == concatName && len(n.Arguments) == 3:
 		ast.Patch(node, &ast.BinaryNode{Operator: "+", Left: n.Arguments[0], Right: n.Arguments[1]})
-	case checkedBuiltins[id.Value] != nil:
+	case metered(id.Value):
 		n.Arguments = n.Arguments[:len(n.Arguments)-1]
 	}
 }

@@ -6,10 +6,10 @@
 // a typo or a reference to a later step is an error with a position before
 // anything touches a cluster. Nothing is compiled while a runbook runs.
 //
-// Every evaluation is bounded (see MemoryBudget, MaxStringBytes,
-// MaxValueBytes, MaxBuiltBytes): an expression or a template that would
-// build a huge value fails with a *BudgetError instead, in a run as in a
-// plan.
+// Every evaluation is bounded (see MemoryBudget, MaxListElements,
+// MaxStringBytes, MaxValueBytes, MaxBuiltBytes): an expression or a
+// template that would build a huge value fails with a *BudgetError
+// instead, in a run as in a plan.
 package expression
 
 import (

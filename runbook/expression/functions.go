@@ -3,11 +3,14 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/conf"
 )
 
 // Helpers lists the functions runbooks get beyond expr-lang's builtins, with
@@ -19,27 +22,58 @@ var Helpers = []struct{ Name, Doc string }{
 	{"field(line, n)", "the n-th whitespace-separated field of line (0-based), or \"\""},
 }
 
-func functions() []expr.Option {
-	return []expr.Option{
-		expr.Function("lines", func(p ...any) (any, error) {
-			return toAny(Lines(p[0].(string))), nil
-		}, new(func(string) []any)),
-		expr.Function("ps", func(p ...any) (any, error) {
-			return PS(p[0].(string)), nil
-		}, new(func(string) []any)),
-		expr.Function("grep", func(p ...any) (any, error) {
+// listFunctions are our functions that make lists. Each gets the
+// environment as a last argument (added by the guard patch) to find the
+// meter, which counts the lists they make against MaxListElements.
+var listFunctions = map[string]*builtin.Function{
+	"lines": {
+		Name: "lines",
+		Func: func(p ...any) (any, error) {
+			s := p[0].(string)
+			n := countLines(s)
+			if err := meterOf(p[1]).grow("lines", n); err != nil {
+				return nil, err
+			}
+			out := make([]any, 0, n)
+			eachLine(s, func(l string) { out = append(out, l) })
+			return out, nil
+		},
+		Types: []reflect.Type{reflect.TypeFor[func(string, any) []any]()},
+	},
+	"ps": {
+		Name: "ps",
+		Func: func(p ...any) (any, error) {
+			out := PS(p[0].(string))
+			return out, meterOf(p[1]).charge("ps", out, true)
+		},
+		Types: []reflect.Type{reflect.TypeFor[func(string, any) []any]()},
+	},
+	"grep": {
+		Name: "grep",
+		Func: func(p ...any) (any, error) {
 			re, err := compilePattern(p[1].(string))
 			if err != nil {
 				return nil, fmt.Errorf("grep: %w", err)
 			}
 			var out []any
-			for _, l := range Lines(p[0].(string)) {
+			eachLine(p[0].(string), func(l string) {
 				if re.MatchString(l) {
 					out = append(out, l)
 				}
+			})
+			return out, meterOf(p[2]).grow("grep", len(out))
+		},
+		Types: []reflect.Type{reflect.TypeFor[func(string, string, any) []any]()},
+	},
+}
+
+func functions() []expr.Option {
+	return []expr.Option{
+		func(c *conf.Config) {
+			for name, f := range listFunctions {
+				c.Functions[name] = f
 			}
-			return out, nil
-		}, new(func(string, string) []any)),
+		},
 		expr.Function("field", func(p ...any) (any, error) {
 			f := strings.Fields(p[0].(string))
 			n := p[1].(int)
@@ -51,22 +85,40 @@ func functions() []expr.Option {
 	}
 }
 
-// Lines splits s into lines, dropping a final empty line and any '\r'.
+// Lines splits s into lines, dropping a final empty line and the '\r' of
+// each "\r\n". The lines are parts of s, not copies.
 func Lines(s string) []string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.TrimSuffix(s, "\n")
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, "\n")
+	out := make([]string, 0, countLines(s))
+	eachLine(s, func(l string) { out = append(out, l) })
+	return out
 }
 
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
+// eachLine calls f with each line of s, as Lines gives them.
+func eachLine(s string, f func(string)) {
+	if s == "\n" || s == "\r\n" {
+		return
 	}
-	return out
+	for s != "" {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			f(s)
+			return
+		}
+		f(strings.TrimSuffix(s[:i], "\r"))
+		s = s[i+1:]
+	}
+}
+
+// countLines is how many lines Lines gives for s.
+func countLines(s string) int {
+	if s == "" || s == "\n" || s == "\r\n" {
+		return 0
+	}
+	n := strings.Count(s, "\n")
+	if !strings.HasSuffix(s, "\n") {
+		n++
+	}
+	return n
 }
 
 var psColumns = map[string]string{
