@@ -21,7 +21,9 @@ type Error struct {
 	File         string
 	Line, Column int
 	Message      string
-	// Snippet is the source line with a caret under the column.
+	// Snippet is the source line with a caret under the column; a line
+	// longer than 120 characters is cut around the column, with … where
+	// it is cut.
 	Snippet string
 }
 
@@ -101,6 +103,11 @@ type decoder struct {
 	doc   string
 	lines []string
 	errs  ErrorList
+	// full is set when MaxErrors problems are listed: the others are not.
+	full bool
+	// runeMarks are the byte offsets of every runeMarkEvery-th character
+	// of the long lines that a snippet was made of, by line.
+	runeMarks map[int][]int
 	// seen are the problems reported, to report each once (a problem
 	// inside an aliased value is met at every alias).
 	seen map[Error]bool
@@ -121,6 +128,10 @@ type decoder struct {
 }
 
 func (d *decoder) errorf(line, col int, format string, args ...any) {
+	if d.full {
+		// Past MaxErrors: not even the message is made.
+		return
+	}
 	e := &Error{File: d.file, Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
 	if d.seen == nil {
 		d.seen = map[Error]bool{}
@@ -130,17 +141,95 @@ func (d *decoder) errorf(line, col int, format string, args ...any) {
 	}
 	d.seen[*e] = true
 	if len(d.errs) >= MaxErrors {
-		if len(d.errs) == MaxErrors {
-			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("too many problems: only the first %d are listed", MaxErrors)})
-		}
+		d.full = true
+		d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("too many problems: only the first %d are listed", MaxErrors)})
 		return
 	}
 	if line >= 1 && line <= len(d.lines) {
-		src := snippetLine(d.lines[line-1])
-		caret := strings.Repeat(" ", max(col-1, 0)) + "^"
-		e.Snippet = fmt.Sprintf("  %4d | %s\n       | %s\n", line, src, caret)
+		e.Snippet = d.snippet(line, col)
 	}
 	d.errs = append(d.errs, e)
+}
+
+const (
+	// snippetWidth is how many characters of its line a snippet shows at
+	// most: a longer line (a minified JSON runbook is one line of
+	// megabytes) is cut to the characters around the column, with … on
+	// each side that is cut, so that a snippet costs the same whatever the
+	// length of its line.
+	snippetWidth = 120
+	// runeMarkEvery is how many characters apart runeAt marks the byte
+	// offsets of a line longer than runeMarkLine bytes, so that finding a
+	// column in it costs at most runeMarkEvery steps.
+	runeMarkEvery = 256
+	runeMarkLine  = 4 * runeMarkEvery
+)
+
+// snippet is line (from 1) of the file with a caret under col (in
+// characters, from 1), cut to at most snippetWidth characters around it.
+func (d *decoder) snippet(line, col int) string {
+	text := d.lines[line-1]
+	c := max(col-1, 0)
+	start, from := d.runeAt(line, max(c-snippetWidth/2, 0))
+	to, n := from, 0
+	for to < len(text) && n < snippetWidth {
+		_, size := utf8.DecodeRuneInString(text[to:])
+		to += size
+		n++
+	}
+	// Near the end of the line, show more of what comes before.
+	for from > 0 && n < snippetWidth {
+		_, size := utf8.DecodeLastRuneInString(text[:from])
+		from -= size
+		start--
+		n++
+	}
+	// The caret is under the column (a column past the end of a long line
+	// is not worth a line of spaces).
+	pad := min(c-start, snippetWidth)
+	var b strings.Builder
+	if from > 0 {
+		b.WriteString("…")
+		pad++
+	}
+	b.WriteString(snippetLine(text[from:to]))
+	if to < len(text) {
+		b.WriteString("…")
+	}
+	return fmt.Sprintf("  %4d | %s\n       | %s^\n", line, b.String(), strings.Repeat(" ", pad))
+}
+
+// runeAt returns the index of the r-th character (from 0) of line (from
+// 1) and its byte offset, or the number of characters of the line and its
+// length when it is shorter. A long line is read once, to mark the offset
+// of every runeMarkEvery-th character.
+func (d *decoder) runeAt(line, r int) (i, off int) {
+	text := d.lines[line-1]
+	if len(text) > runeMarkLine {
+		marks, ok := d.runeMarks[line]
+		if !ok {
+			marks = []int{0}
+			n := 0
+			for off := range text {
+				if n > 0 && n%runeMarkEvery == 0 {
+					marks = append(marks, off)
+				}
+				n++
+			}
+			if d.runeMarks == nil {
+				d.runeMarks = map[int][]int{}
+			}
+			d.runeMarks[line] = marks
+		}
+		k := min(r/runeMarkEvery, len(marks)-1)
+		i, off = k*runeMarkEvery, marks[k]
+	}
+	for off < len(text) && i < r {
+		_, size := utf8.DecodeRuneInString(text[off:])
+		off += size
+		i++
+	}
+	return i, off
 }
 
 // snippetLine is a line of the file as a snippet shows it: one character

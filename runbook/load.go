@@ -294,9 +294,9 @@ func varValue(declared any, text string) (any, error) {
 	case string, nil:
 		return text, nil
 	}
-	var v any
-	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
-		v = text
+	v, err := varYAML(text)
+	if err != nil {
+		return nil, err
 	}
 	want := ""
 	switch declared.(type) {
@@ -329,6 +329,214 @@ func varValue(declared any, text string) (any, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("expected %s, as its value in spec.vars is", want)
+}
+
+// varYAML reads the value of a --var as one YAML value: a syntax error, a
+// second document or text after the value (--var 'hosts=[a, b], c') is an
+// error that says where in the value, never what it holds (it may be a
+// secret). A value that parses but does not decode (a tag that does not
+// fit) is the text, for the caller to refuse as not of the declared kind.
+func varYAML(text string) (any, error) {
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			// Only blanks and comments: null, as yaml.Unmarshal reads it.
+			return nil, nil
+		}
+		return nil, fmt.Errorf("not valid YAML%s", varSyntaxError(text, err))
+	}
+	what, one := "the value", "one YAML value"
+	if len(doc.Content) == 1 {
+		switch doc.Content[0].Kind {
+		case yaml.SequenceNode:
+			what, one = "the list", "one list, every item inside its brackets"
+		case yaml.MappingNode:
+			what, one = "the mapping", "one mapping, every entry inside its braces"
+		}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err == nil:
+		return nil, fmt.Errorf("a second YAML document starts at %s: a value is one YAML value", textPos(text, lineOffset(text, next.Line)))
+	default:
+		where := ""
+		if end, _, _ := scanFlow(text); end >= 0 && oneValue(text[:end]) {
+			where = " at " + textPos(text, skipBlanks(text, end))
+		}
+		return nil, fmt.Errorf("more text follows %s%s: a value is %s", what, where, one)
+	}
+	var v any
+	if err := doc.Decode(&v); err != nil {
+		return text, nil
+	}
+	return v, nil
+}
+
+// oneValue reports whether text is one YAML value and nothing more.
+func oneValue(text string) bool {
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	var n yaml.Node
+	if dec.Decode(&n) != nil {
+		return false
+	}
+	return dec.Decode(&n) == io.EOF
+}
+
+var (
+	yamlErrLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	// yamlQuoted is what a message of yaml.v3 quotes: of the text (an
+	// anchor's name), which is not repeated, or an indicator it expected.
+	yamlQuoted = regexp.MustCompile(` ?'[^']*'| ?"[^"]*"|` + " ?`[^`]*`")
+)
+
+// varSyntaxError says where the YAML syntax error err of a --var's text
+// is: a bracket or a quote that is not closed, or that does not match, at
+// its column when scanFlow finds it, else yaml.v3's message (without what
+// it quotes of the text) and its line when the text has several.
+func varSyntaxError(text string, err error) string {
+	if _, bad, why := scanFlow(text); bad >= 0 {
+		return ": " + why
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := ""
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		if strings.Contains(text, "\n") {
+			line = " at line " + m[1]
+		}
+		msg = m[2]
+	}
+	msg = yamlQuoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if inner := strings.TrimSpace(q); len(inner) == 3 && strings.IndexByte(yamlIndicators, inner[1]) >= 0 {
+			return q // an indicator yaml.v3 expected: did not find expected ',' or ']'
+		}
+		return ""
+	})
+	return line + ": " + msg
+}
+
+// yamlIndicators are the characters of YAML's syntax that yaml.v3's
+// messages quote.
+const yamlIndicators = `-?:,[]{}#&*!|>'"%@` + "`"
+
+// scanFlow reads the first value of text when it is a flow collection
+// ([a, b] or {a: 1}) or a quoted string, as YAML does, for the position of
+// a problem (yaml.v3's errors say a line, not a column): end is the offset
+// just past the value, or -1; bad the offset of a bracket or a quote that
+// is not closed or does not match, or -1, and why says which (by its
+// position, not its text). Another first value gives -1, -1.
+func scanFlow(text string) (end, bad int, why string) {
+	type open struct {
+		c  byte
+		at int
+	}
+	var stack []open
+	i := skipBlanks(text, 0)
+	if i >= len(text) || !strings.ContainsRune("[{\"'", rune(text[i])) {
+		return -1, -1, ""
+	}
+	// prev is the last byte read that is not blank: a quote opens a quoted
+	// string at the start of an item only (it's is a plain scalar).
+	var prev byte
+	for i < len(text) {
+		c := text[i]
+		switch {
+		case (c == '"' || c == '\'') && (prev == 0 || strings.IndexByte("[{,:", prev) >= 0):
+			j := closingQuote(text, i)
+			if j < 0 {
+				return -1, i, "the quote at " + textPos(text, i) + " is not closed"
+			}
+			i, prev = j+1, c
+			if len(stack) == 0 {
+				return i, -1, ""
+			}
+			continue
+		case c == '[' || c == '{':
+			stack = append(stack, open{c, i})
+		case c == ']' || c == '}':
+			top := stack[len(stack)-1]
+			if top.c != '[' && c == ']' || top.c != '{' && c == '}' {
+				return -1, i, fmt.Sprintf("the %c at %s does not close the %c at %s", c, textPos(text, i), top.c, textPos(text, top.at))
+			}
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return i + 1, -1, ""
+			}
+		case c == '#' && (i == 0 || strings.IndexByte(" \t\r\n", text[i-1]) >= 0):
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+			continue
+		}
+		if strings.IndexByte(" \t\r\n", c) < 0 {
+			prev = c
+		}
+		i++
+	}
+	top := stack[len(stack)-1]
+	return -1, top.at, fmt.Sprintf("the %c at %s is not closed", top.c, textPos(text, top.at))
+}
+
+// closingQuote is the offset of the quote that closes the quoted string
+// that starts at text[i], or -1: inside '...', a quote is written twice;
+// inside "...", \" is one.
+func closingQuote(text string, i int) int {
+	q := text[i]
+	for j := i + 1; j < len(text); j++ {
+		switch {
+		case q == '"' && text[j] == '\\':
+			j++
+		case text[j] == q && q == '\'' && j+1 < len(text) && text[j+1] == '\'':
+			j++
+		case text[j] == q:
+			return j
+		}
+	}
+	return -1
+}
+
+// skipBlanks is the offset of the first byte of text from i that is not
+// a blank, a line break or in a comment.
+func skipBlanks(text string, i int) int {
+	for i < len(text) {
+		switch c := text[i]; {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		case c == '#' && (i == 0 || strings.IndexByte(" \t\r\n", text[i-1]) >= 0):
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// lineOffset is the offset of line (from 1) of text.
+func lineOffset(text string, line int) int {
+	off := 0
+	for ; line > 1; line-- {
+		j := strings.IndexByte(text[off:], '\n')
+		if j < 0 {
+			return len(text)
+		}
+		off += j + 1
+	}
+	return off
+}
+
+// textPos names the position of offset off of a --var's text: "column 4"
+// (in characters, from 1) when the text is one line, else "line 2,
+// column 1".
+func textPos(text string, off int) string {
+	start := strings.LastIndexByte(text[:off], '\n') + 1
+	col := utf8.RuneCountInString(text[start:off]) + 1
+	if !strings.Contains(text, "\n") {
+		return fmt.Sprintf("column %d", col)
+	}
+	return fmt.Sprintf("line %d, column %d", strings.Count(text[:off], "\n")+1, col)
 }
 
 func mapKeys(m map[string]any) []string {
