@@ -43,6 +43,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--report", "pdf=x.pdf", "../../examples/distroless.yaml"}, exitInvalid, `--report "pdf=x.pdf"`},
 		{[]string{"run", "--report", "md", "../../examples/distroless.yaml"}, exitInvalid, "expected FORMAT=PATH"},
 		{[]string{"run", "--var", "nope", "../../examples/distroless.yaml"}, exitInvalid, `--var "nope": expected NAME=VALUE`},
+		// A mistyped NAME:VALUE is not repeated: the value may be a secret.
+		{[]string{"run", "--var", "pw:hunter2secret", "../../examples/distroless.yaml"}, exitInvalid, `--var "pw:…": expected NAME=VALUE`},
+		{[]string{"run", "--timeout", "2562047h47m16s", "../../examples/distroless.yaml"}, exitInvalid, `is more than the maximum of 168h`},
 		// Found before the run, not after it.
 		{[]string{"run", "--report", "md=main_test.go/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/r.md": main_test.go is not a directory`},
 		{[]string{"run", "--report", "md=main_test.go/sub/r.md", "../../examples/distroless.yaml"}, exitInvalid, `--report "md=main_test.go/sub/r.md": main_test.go is not a directory`},

@@ -75,7 +75,8 @@ func parseVars(flag []string) (map[string]string, error) {
 	for _, kv := range flag {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, exitf(exitInvalid, "--var %q: expected NAME=VALUE", kv)
+			// Say which flag without its value: a mistyped NAME:VALUE may hold a secret.
+			return nil, exitf(exitInvalid, "--var %q: expected NAME=VALUE", varHead(kv))
 		}
 		out[k] = v
 	}
@@ -438,4 +439,20 @@ func redactPrinted(red *report.Redactor, text string) string {
 	}
 	b.WriteString(red.Known(text[prev:]))
 	return b.String()
+}
+
+// varHead is what an error may show of a malformed --var argument: up to its
+// first ':' or the first 20 characters (the name a user meant), then "…".
+func varHead(kv string) string {
+	head := kv
+	if i := strings.IndexAny(head, ": "); i >= 0 {
+		head = head[:i+1]
+	}
+	if r := []rune(head); len(r) > 20 {
+		head = string(r[:20])
+	}
+	if head != kv {
+		head += "…"
+	}
+	return head
 }

@@ -135,6 +135,9 @@ func (f deadlineFlag) Set(s string) error {
 	if v <= 0 {
 		return fmt.Errorf("must be greater than 0; omit the flag for spec.timeout (default %s)", shortDuration(engine.DefaultTimeout))
 	}
+	if v > runbook.MaxDuration {
+		return fmt.Errorf("is more than the maximum of %s", shortDuration(runbook.MaxDuration))
+	}
 	*f.d = v
 	return nil
 }
