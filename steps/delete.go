@@ -29,9 +29,16 @@ type DeleteStep struct {
 	Namespace expression.Template `yaml:"namespace,omitempty" json:"namespace,omitempty"`
 	// Wait until the object is gone (default true), as kubectl delete does.
 	Wait *bool `yaml:"wait,omitempty" json:"wait,omitempty"`
-	// GracePeriodSeconds overrides the object's grace period; 0 deletes a
-	// pod at once (default: the pod's terminationGracePeriodSeconds).
+	// GracePeriodSeconds overrides the object's grace period (default: the
+	// pod's terminationGracePeriodSeconds). 0 is sent as 1, as kubectl
+	// delete --grace-period=0 does without --force: the shortest graceful
+	// deletion, which still waits until the kubelet has stopped the pod.
 	GracePeriodSeconds *int64 `yaml:"gracePeriodSeconds,omitempty" json:"gracePeriodSeconds,omitempty"`
+	// Force removes the object from the API at once, without waiting for
+	// its processes to stop (kubectl delete --force --grace-period=0): a
+	// StatefulSet may then start the pod's replacement while the old
+	// containers still run. The result warns of it.
+	Force bool `yaml:"force,omitempty" json:"force,omitempty"`
 	// IgnoreNotFound makes an object that does not exist a success
 	// (kubectl delete --ignore-not-found), e.g. in finally steps.
 	IgnoreNotFound bool `yaml:"ignoreNotFound,omitempty" json:"ignoreNotFound,omitempty"`
@@ -53,8 +60,27 @@ func (s *DeleteStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if s.GracePeriodSeconds != nil && *s.GracePeriodSeconds < 0 {
 		errs = append(errs, fieldErr("gracePeriodSeconds", "gracePeriodSeconds must be 0 or more"))
 	}
+	if s.Force && s.GracePeriodSeconds != nil && *s.GracePeriodSeconds != 0 {
+		errs = append(errs, fieldErr("force", "force deletes at once: leave gracePeriodSeconds out (or 0) with it"))
+	}
 	return errs
 }
+
+// gracePeriod is the grace period sent: 0 with force, 1 for a 0 without it
+// (as kubectl), else as written.
+func (s *DeleteStep) gracePeriod() *int64 {
+	switch {
+	case s.Force:
+		return new(int64)
+	case s.GracePeriodSeconds != nil && *s.GracePeriodSeconds == 0:
+		one := int64(1)
+		return &one
+	}
+	return s.GracePeriodSeconds
+}
+
+// forceWarning is the result's warning of a force deletion.
+const forceWarning = "force deletion: the object was removed from the API at once, without waiting for its processes to stop; they may still be running, and a controller (a StatefulSet) may have started a replacement under the same name meanwhile"
 
 func (s *DeleteStep) wait() bool { return s.Wait == nil || *s.Wait }
 
@@ -64,7 +90,7 @@ func (s *DeleteStep) wait() bool { return s.Wait == nil || *s.Wait }
 // under its name since.
 func (s *DeleteStep) options(uid types.UID) metav1.DeleteOptions {
 	policy := metav1.DeletePropagationBackground
-	o := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: s.GracePeriodSeconds}
+	o := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: s.gracePeriod()}
 	if uid != "" {
 		o.Preconditions = &metav1.Preconditions{UID: &uid}
 	}
@@ -73,7 +99,10 @@ func (s *DeleteStep) options(uid types.UID) metav1.DeleteOptions {
 
 func (s *DeleteStep) kubectl(t target) string {
 	cmd := fmt.Sprintf("kubectl delete %s %s%s", shellQuote(t.kubectlType()), shellQuote(t.name), t.kubectlNamespace())
-	if s.GracePeriodSeconds != nil {
+	switch {
+	case s.Force:
+		cmd += " --force --grace-period=0"
+	case s.GracePeriodSeconds != nil:
 		cmd += fmt.Sprintf(" --grace-period=%d", *s.GracePeriodSeconds)
 	}
 	if !s.wait() {
@@ -106,6 +135,12 @@ func (s *DeleteStep) Plan(p *Planner) (*Planned, error) {
 			note := "field selector metadata.name=" + t.name + ", " + until
 			pl.Calls = append(pl.Calls, t.call("list", note), t.call("watch", note))
 		}
+	}
+	switch {
+	case s.Force:
+		pl.Notes = append(pl.Notes, forceWarning)
+	case s.GracePeriodSeconds != nil && *s.GracePeriodSeconds == 0:
+		pl.Notes = append(pl.Notes, "gracePeriodSeconds 0 is sent as 1, as kubectl does without --force: the object goes once its processes have stopped (force: true deletes at once)")
 	}
 	if t.isPod() && p.Pod(t.ns, t.name) != nil {
 		pl.Notes = append(pl.Notes, "deletes "+t.String()+", which this runbook creates earlier")
@@ -145,6 +180,9 @@ func (s *DeleteStep) Run(ctx context.Context, e *Env) *Outcome {
 		return out.fail(fmt.Errorf("deleting %s: %w", t, err))
 	}
 	out.Touched = append(out.Touched, t.ref(report.ActionDeleted))
+	if s.Force {
+		out.Warnings = append(out.Warnings, forceWarning)
+	}
 	if !s.wait() {
 		return out
 	}

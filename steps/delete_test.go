@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,5 +97,39 @@ func TestDeleteOptions(t *testing.T) {
 	want = metav1.DeleteOptions{PropagationPolicy: &policy}
 	if diff := cmp.Diff(want, (&DeleteStep{}).options("")); diff != "" {
 		t.Errorf("delete options without a UID (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeleteGracePeriodZeroIsNotForce: gracePeriodSeconds 0 is sent as 1, as kubectl
+// delete --grace-period=0 does without --force (a force deletion lets a StatefulSet start
+// the replacement while the old containers still run); force sends 0, and only it.
+func TestDeleteGracePeriodZeroIsNotForce(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		step  DeleteStep
+		grace *int64
+		line  string
+	}{
+		{"0", DeleteStep{GracePeriodSeconds: i64(0)}, i64(1), " --grace-period=0"},
+		{"5", DeleteStep{GracePeriodSeconds: i64(5)}, i64(5), " --grace-period=5"},
+		{"force", DeleteStep{Force: true}, i64(0), " --force --grace-period=0"},
+		{"force 0", DeleteStep{Force: true, GracePeriodSeconds: i64(0)}, i64(0), " --force --grace-period=0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.grace, tt.step.options("").GracePeriodSeconds); diff != "" {
+				t.Errorf("grace period sent (-want +got):\n%s", diff)
+			}
+			if line := tt.step.kubectl(target{name: "web"}); !strings.HasSuffix(line, tt.line) {
+				t.Errorf("kubectl line %q does not end in %q", line, tt.line)
+			}
+		})
+	}
+	if errs := (&DeleteStep{Kind: "Pod", Name: tpl(t, "web"), Force: true, GracePeriodSeconds: i64(30)}).Check(nil); len(errs) != 1 || errs[0].Field != "force" {
+		t.Errorf("force with a grace period of 30: %v, want one error on force", errs)
+	}
+	env := newTestEnv(t, nil, unstr(t, readyPod("web")))
+	out := (&DeleteStep{Kind: "Pod", Name: tpl(t, "web"), Force: true, Wait: boolp(false)}).Run(testCtx(t), env.Env)
+	if out.Err != nil || len(out.Warnings) != 1 || !strings.Contains(out.Warnings[0], "force deletion") {
+		t.Errorf("force: error %v, warnings %q; want a warning", out.Err, out.Warnings)
 	}
 }
