@@ -159,6 +159,8 @@ func (s *LogsStep) Run(ctx context.Context, e *Env) *Outcome {
 		text, truncated, err = kube.Logs(ctx, e.Clients, ns, pod, container, o)
 	}
 	out.Stdout, out.StdoutTruncated = text, truncated
+	// The server cut the log at limitBytes: its end may be the start of a secret.
+	out.StdoutCut = s.LimitBytes > 0 && int64(len(text)) >= s.LimitBytes
 	if err != nil {
 		return out.fail(err)
 	}

@@ -167,6 +167,10 @@ type ObjectRef struct {
 type Outcome struct {
 	Stdout, Stderr                   string
 	StdoutTruncated, StderrTruncated bool
+	// StdoutCut says that Stdout ends where a limit the step was given cut
+	// it (logs' limitBytes), not the run's: its end may be the start of a
+	// secret, which the run then redacts too (report.Redactor.Cut).
+	StdoutCut bool
 	// ExitCode is set for commands (exec, local, debug and node containers).
 	ExitCode *int
 	// Err is why the action failed, nil if it succeeded.

@@ -460,6 +460,9 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 	sr.FinishedAt, sr.Duration = r.wall(end), report.Seconds(end.Sub(start))
 	sr.Target, sr.Command = out.Target, out.Kubectl
 	stdout, stderr := r.learn(kube.WithCallLog(ctx, calls), s.Kind, out)
+	if out.StdoutCut && !out.StdoutTruncated {
+		stdout = r.sec.red.Cut(stdout)
+	}
 	sr.Stdout, sr.Stderr, sr.StdoutTruncated, sr.StderrTruncated = stdout, stderr, out.StdoutTruncated, out.StderrTruncated
 	sr.ExitCode = out.ExitCode
 	sr.Artifacts = out.Artifacts

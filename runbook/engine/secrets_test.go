@@ -335,3 +335,24 @@ func TestRunWithholdsTheOutputOfAFailedSecretSet(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRedactsTheEndOfALogCutAtLimitBytes: a log cut by the server at limitBytes may end
+// in the start of a secret, which no whole form matches: it is redacted as a cut value is.
+// (The fake API server answers every log read with "fake logs", ignoring limitBytes.)
+func TestRunRedactsTheEndOfALogCutAtLimitBytes(t *testing.T) {
+	rb, err := runbook.Parse("rb.yaml", []byte(runHead+`  vars: {pw: "fake logs are secret"}
+  secretVars: [pw]
+  steps:
+  - logs: {pod: web, container: app, limitBytes: 7}
+`), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(t.Context(), rb, RunOptions{Clients: kube.NewClientsWith(fake.NewClientset(secretPod()), nil, nil, "default"), RunID: "rb-test"})
+	if res.Verdict != report.VerdictPassed {
+		t.Fatalf("verdict %s: %s %+v", res.Verdict, res.Error, res.Steps)
+	}
+	if got := res.Steps[0].Stdout; got != "***" {
+		t.Errorf("stdout %q, want the start of the secret that limitBytes left redacted", got)
+	}
+}
