@@ -46,7 +46,8 @@ type DebugContainer struct {
 // (kubectl debug POD --image=IMAGE [--target=CONTAINER]).
 type EphemeralOptions struct {
 	DebugContainer
-	// Target is the container whose process namespace the debug container joins.
+	// Target is the container whose process namespace the debug container joins: one of
+	// the pod's containers or sidecars (restartable init containers).
 	Target string
 }
 
@@ -60,9 +61,9 @@ func EphemeralContainer(pod *corev1.Pod, o EphemeralOptions) (*corev1.EphemeralC
 	var existing []string
 	if pod != nil {
 		existing = listAllContainerNames(&pod.Spec)
-		if o.Target != "" && !slices.Contains(listContainerNames(pod.Spec.Containers), o.Target) {
+		if targets := targetNames(&pod.Spec); o.Target != "" && !slices.Contains(targets, o.Target) {
 			errs = append(errs, fmt.Errorf("target container %q not found in pod %s (containers: %s)",
-				o.Target, podDisplayName(pod), strings.Join(listContainerNames(pod.Spec.Containers), ", ")))
+				o.Target, podDisplayName(pod), strings.Join(targets, ", ")))
 		}
 		if o.Name != "" && slices.Contains(existing, o.Name) {
 			errs = append(errs, fmt.Errorf("debug container name %q is already used in pod %s", o.Name, podDisplayName(pod)))
@@ -553,6 +554,19 @@ func listContainerNames(cs []corev1.Container) []string {
 	names := make([]string, len(cs))
 	for i := range cs {
 		names[i] = cs[i].Name
+	}
+	return names
+}
+
+// targetNames returns the names of the containers an ephemeral container may target: the
+// pod's containers, then its sidecars (restartable init containers). The API server also
+// accepts a plain init container, but it has ended before the pod runs.
+func targetNames(spec *corev1.PodSpec) []string {
+	names := listContainerNames(spec.Containers)
+	for _, c := range spec.InitContainers {
+		if isSidecar(c) {
+			names = append(names, c.Name)
+		}
 	}
 	return names
 }

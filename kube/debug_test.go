@@ -238,6 +238,28 @@ func TestEphemeralContainer(t *testing.T) {
 			wantErr: `target container "init" not found in pod default/noshell (containers: app, sidecar)`,
 		},
 		{
+			name: "a sidecar (restartable init container) is a target",
+			pod: func() *corev1.Pod {
+				p := noshellPod()
+				p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: "proxy", Image: "envoy:1.30",
+					RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)})
+				return p
+			}(),
+			opts: EphemeralOptions{DebugContainer: dc(ProfileLegacy), Target: "proxy"},
+			want: ephemeral("debugger", "proxy", "ps", "-ef"),
+		},
+		{
+			name: "a sidecar is listed among the targets",
+			pod: func() *corev1.Pod {
+				p := noshellPod()
+				p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: "proxy", Image: "envoy:1.30",
+					RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)})
+				return p
+			}(),
+			opts:    EphemeralOptions{DebugContainer: dc(ProfileGeneral), Target: "init"},
+			wantErr: `target container "init" not found in pod default/noshell (containers: app, sidecar, proxy)`,
+		},
+		{
 			name:    "name already used",
 			pod:     noshellPod(),
 			opts:    EphemeralOptions{DebugContainer: DebugContainer{Name: "debugger-old", Image: "busybox:1.36"}},

@@ -94,7 +94,7 @@ func FindLeftovers(ctx context.Context, c *Clients, namespace, runID string) ([]
 			_, deadline := Live(u.GetAnnotations(), time.Time{})
 			found = append(found, TrackedObject{
 				GVR: r.gvr, Kind: r.kind, Namespace: u.GetNamespace(), Name: u.GetName(),
-				CreatedAt: u.GetCreationTimestamp().Time, Created: true, Deadline: deadline,
+				CreatedAt: u.GetCreationTimestamp().Time, Created: true, Deadline: deadline, Kept: u.GetAnnotations()[AnnotationKept],
 				Note: "run " + u.GetLabels()[LabelRunID],
 			})
 		}

@@ -12,6 +12,11 @@ import (
 // is still ahead: they may be live.
 const AnnotationDeadline = "runbook/deadline"
 
+// AnnotationKept marks what a run keeps on purpose (--keep, spec.cleanup:
+// never), with the reason: `runbook cleanup` leaves it alone, even past
+// the run's deadline, unless the run is named (--run-id) or --force.
+const AnnotationKept = "runbook/kept"
+
 // RunStamp is what marks the objects a run creates: its labels, by which
 // cleanup finds them, and its deadline.
 type RunStamp struct {
@@ -20,6 +25,9 @@ type RunStamp struct {
 	// Deadline is the annotation's value: a time in RFC 3339, or in a plan
 	// a description of it.
 	Deadline string
+	// Kept is why the run keeps what it creates ("--keep", "spec.cleanup:
+	// never"), the AnnotationKept value; "" when it cleans up.
+	Kept string
 }
 
 // NewRunStamp is the stamp of run runID, which ends by deadline.
@@ -51,6 +59,9 @@ func (s RunStamp) mergeAnnotations(a map[string]string) map[string]string {
 		a = map[string]string{}
 	}
 	a[AnnotationDeadline] = s.Deadline
+	if s.Kept != "" {
+		a[AnnotationKept] = s.Kept
+	}
 	return a
 }
 

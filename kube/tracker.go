@@ -44,6 +44,9 @@ type TrackedObject struct {
 	// Created is true once the create call returned OK. An object whose create failed is
 	// still deleted at cleanup: the server may have created it before the call failed.
 	Created bool
+	// Kept is why its run kept it on purpose (AnnotationKept), or "". Set
+	// for what FindLeftovers finds.
+	Kept string
 	// Deadline is when the run that made it ends at the latest, as its
 	// kube.AnnotationDeadline says; zero when unknown. Set for what
 	// FindLeftovers finds.

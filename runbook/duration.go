@@ -42,13 +42,13 @@ func checkDuration(text string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q %w", text, errNotPositive)
 	case err != nil && durationSyntax.MatchString(text):
 		// Over 2562047h47m16s.
-		return 0, fmt.Errorf("%q is more than the maximum of %s", text, shortDuration(MaxDuration))
+		return 0, fmt.Errorf("%q is more than the maximum of %s", text, ShortDuration(MaxDuration))
 	case err != nil:
 		return 0, fmt.Errorf("%q is not a duration (use 30s, 5m, 1h30m)", text)
 	case v <= 0:
 		return 0, fmt.Errorf("%q %w", text, errNotPositive)
 	case v > MaxDuration:
-		return 0, fmt.Errorf("%q is more than the maximum of %s", text, shortDuration(MaxDuration))
+		return 0, fmt.Errorf("%q is more than the maximum of %s", text, ShortDuration(MaxDuration))
 	}
 	return v, nil
 }
@@ -61,8 +61,8 @@ func parseDuration(n *yaml.Node) (time.Duration, error) {
 	return checkDuration(n.Value)
 }
 
-// shortDuration writes d as a runbook would: 168h, not 168h0m0s.
-func shortDuration(d time.Duration) string {
+// ShortDuration writes d as a runbook would: 10m, 168h, not 10m0s, 168h0m0s.
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

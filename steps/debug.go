@@ -144,9 +144,10 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
-	// The API server would accept the patch on a pod that is not running, but
-	// the container would never start, and never go away.
-	if err := kube.CheckEphemeralTarget(pod); err != nil {
+	// The API server would accept the patch on a pod that is not running, or
+	// with a target container that is not running (kubectl adds it unchecked),
+	// but the container would never start, and never go away.
+	if err := cmp.Or(kube.CheckEphemeralTarget(pod), kube.CheckEphemeralTargetContainer(pod, o.Target)); err != nil {
 		out.Pod = ObjectMap(pod)
 		return out.fail(err)
 	}
@@ -193,6 +194,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 			if started != nil {
 				out.Pod, out.Container = ObjectMap(started), ephemeralStatus(started, ec.Name)
 			}
+			outputSoFar(ctx, e, out, ns, podName, ec.Name, started, kube.EphemeralContainerRunning(ec.Name))
 			return out.fail(err)
 		}
 		ended, done, err := endedSoon(ctx, e, ns, started, cond)
@@ -200,6 +202,7 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 			if ended != nil {
 				out.Pod, out.Container = ObjectMap(ended), ephemeralStatus(ended, ec.Name)
 			}
+			outputSoFar(ctx, e, out, ns, podName, ec.Name, cmp.Or(ended, started), kube.EphemeralContainerRunning(ec.Name))
 			return out.fail(err)
 		}
 		patched = ended
@@ -213,6 +216,9 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 		out.Container = ephemeralStatus(pod, ec.Name)
 	}
 	if err != nil {
+		if s.WaitFor != "Running" && !followed {
+			outputSoFar(ctx, e, out, ns, podName, ec.Name, pod, kube.EphemeralContainerRunning(ec.Name))
+		}
 		return out.fail(err)
 	}
 	if s.WaitFor == "Running" {
@@ -255,15 +261,56 @@ func endedSoon(ctx context.Context, e *Env, ns string, started *corev1.Pod, cond
 
 // follow reads a started container's output into the outcome as it is
 // written, handing each line to live (which may be nil) as it comes. It
-// reports whether it read all of it; when not (the stream broke), the
-// caller reads the log once the container has ended.
+// reports whether the outcome holds the output: all of it, or, when ctx
+// ended while it followed (the step's timeout, the run's, an interrupt),
+// what was written until then (cut at e.MaxOutput, and then marked
+// truncated), as an exec step keeps it. When not (the stream broke), the
+// caller reads the log once the container has ended, or, if ctx ends
+// first, what it wrote so far (outputSoFar).
 func follow(ctx context.Context, e *Env, out *Outcome, ns, pod, container string, live kube.OutputFunc) bool {
 	text, truncated, err := kube.FollowLogs(ctx, e.Clients, ns, pod, container, e.MaxOutput, live)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		return false
 	}
 	out.Stdout, out.StdoutTruncated = text, truncated
 	return true
+}
+
+// outputSoFarTimeout bounds the log read of outputSoFar.
+const outputSoFarTimeout = 5 * time.Second
+
+// outputSoFar keeps what a container has written so far when ctx ended (the
+// step's timeout, the run's, an interrupt) before the step read its output:
+// a short command read only once it has ended, or a stream that broke. It
+// reads the log once, not followed, on a context that keeps ctx's values
+// but not its end, bounded by outputSoFarTimeout. It reads nothing when ctx
+// has not ended, or when the container had not started (started, on the
+// run's pod watch's latest copy of the pod, else on last, the last pod the
+// step saw): it has no log. A read that fails is a warning; the step's
+// error stays ctx's.
+func outputSoFar(ctx context.Context, e *Env, out *Outcome, ns, pod, container string, last *corev1.Pod, started kube.PodCondition) {
+	if ctx.Err() == nil {
+		return
+	}
+	if e.Pods != nil {
+		if p, ok := e.Pods(ns).Get(pod); ok {
+			last = p
+		}
+	}
+	if last == nil {
+		return
+	}
+	if ok, _ := started(last); !ok {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outputSoFarTimeout)
+	defer cancel()
+	text, truncated, err := kube.Logs(rctx, e.Clients, ns, pod, container, kube.LogOptions{MaxBytes: e.MaxOutput})
+	if err != nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the output of container %q in pod %s/%s so far could not be read: %v", container, ns, pod, err))
+		return
+	}
+	out.Stdout, out.StdoutTruncated = text, truncated
 }
 
 // getPod reads a pod from the run's pod watch when it has it, else from the API.

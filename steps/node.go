@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-runbook/runbook/kube"
@@ -138,7 +140,8 @@ func (s *NodeStep) Plan(p *Planner) (*Planned, error) {
 // Run implements Action.
 func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 	out := &Outcome{}
-	o, secrets, err := s.options(e.Render, e.Namespace, e.nameSeed())
+	seed := e.nameSeed()
+	o, secrets, err := s.options(e.Render, e.Namespace, seed)
 	out.Secrets = secrets
 	if err != nil {
 		return out.fail(err)
@@ -180,6 +183,16 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 		live = e.live(ctx, secrets, entered...)
 	}
 	created, err := createPod(ctx, e, out, pod)
+	// Two targets of a fan-out that are the same item (a list that holds a value
+	// twice) derive the same name: the later one takes the next name derived from
+	// the seed, as DebugContainerName does.
+	for i := 1; e.fanOut() && apierrors.IsAlreadyExists(err) && i < maxNodePodNames; i++ {
+		o.Suffix = kube.ShortSuffix(seed + "#" + strconv.Itoa(i))
+		if pod, err = kube.NodePod(o); err != nil {
+			return out.fail(err)
+		}
+		created, err = createPod(ctx, e, out, pod)
+	}
 	if err != nil {
 		return out.fail(err)
 	}
@@ -219,12 +232,21 @@ func (s *NodeStep) Run(ctx context.Context, e *Env) *Outcome {
 			}
 		}
 	}
-	if s.WaitFor != "Running" && !followed && done != nil && out.ExitCode != nil {
-		// The output is wanted also when the command failed.
-		logs(ctx, e, out, pod.Namespace, pod.Name, o.Name)
+	if s.WaitFor != "Running" && !followed {
+		switch {
+		case ctx.Err() != nil:
+			// The step's timeout, the run's or an interrupt: what it wrote so far.
+			outputSoFar(ctx, e, out, pod.Namespace, pod.Name, o.Name, cmp.Or(done, created), kube.ContainerStarted(o.Name))
+		case done != nil && out.ExitCode != nil:
+			// The output is wanted also when the command failed.
+			logs(ctx, e, out, pod.Namespace, pod.Name, o.Name)
+		}
 	}
 	return out.fail(err)
 }
+
+// maxNodePodNames bounds the names a node step tries (see Run).
+const maxNodePodNames = 10
 
 // nodeUntil says in a plan what the step waits for.
 func nodeUntil(waitFor, container string) string {

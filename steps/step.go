@@ -86,7 +86,9 @@ type Env struct {
 	// Deadline is the value of the deadline annotation on what the run
 	// creates (kube.AnnotationDeadline).
 	Deadline string
-	Tracker  *kube.Tracker
+	// Kept is why the run keeps what it creates (kube.AnnotationKept), or "".
+	Kept    string
+	Tracker *kube.Tracker
 	// Pods returns the run's pod watcher of a namespace, shared by every
 	// wait of the run (see kube.PodWatcher for which watch serves a pod).
 	Pods   func(namespace string) *kube.PodWatcher
@@ -284,6 +286,8 @@ type Planner struct {
 	RunID string
 	// Deadline describes the run's deadline annotation, e.g. "<run start + 10m0s + 2m0s>".
 	Deadline string
+	// Kept is why the run keeps what it creates (kube.AnnotationKept), or "".
+	Kept string
 	// StepID identifies the step in the run, as Env.StepID does: plan and
 	// run derive generated names from RunID and StepID alike.
 	StepID string
@@ -360,20 +364,40 @@ func StepID(id string, index int) string { return fmt.Sprintf("%s-%d", id, index
 // are derived from, the same way in a plan and in its run.
 func NameSeed(runID, stepID string) string { return runID + "/" + stepID }
 
+// TargetSeed is NameSeed for one target of a fanned-out step (forEach): the
+// seed followed by the target, item (the pod, the node or the element the
+// target runs for) as JSON, so that two targets on one node (two replicas,
+// several commands) do not name the same node pod. A plan, which does not
+// expand a forEach, does not know it.
+func TargetSeed(seed string, item any) string { return seed + "/" + expression.Text(item) }
+
 // nameSeed is the seed of the step's generated names.
 func (p *Planner) nameSeed() string { return NameSeed(p.RunID, p.StepID) }
 
 // stamp marks what the run would create: its labels, and its deadline
 // as the plan describes it.
 func (p *Planner) stamp() kube.RunStamp {
-	return kube.RunStamp{RunID: p.RunID, Deadline: p.Deadline}
+	return kube.RunStamp{RunID: p.RunID, Deadline: p.Deadline, Kept: p.Kept}
 }
 
 // stamp marks what the run creates: its labels and its deadline.
-func (e *Env) stamp() kube.RunStamp { return kube.RunStamp{RunID: e.RunID, Deadline: e.Deadline} }
+func (e *Env) stamp() kube.RunStamp {
+	return kube.RunStamp{RunID: e.RunID, Deadline: e.Deadline, Kept: e.Kept}
+}
 
-// nameSeed is the seed of the step's generated names.
-func (e *Env) nameSeed() string { return NameSeed(e.RunID, e.StepID) }
+// nameSeed is the seed of the step's generated names; for a target of a
+// fan-out, the target's (see TargetSeed).
+func (e *Env) nameSeed() string {
+	seed := NameSeed(e.RunID, e.StepID)
+	if e.fanOut() {
+		seed = TargetSeed(seed, e.Scope.Item)
+	}
+	return seed
+}
+
+// fanOut reports whether the step runs for one target of a forEach: only
+// a forEach sets item.
+func (e *Env) fanOut() bool { return e.Scope != nil && e.Scope.Item != nil }
 
 // Render evaluates what it can of a template; unknown parts show as <expr>.
 func (p *Planner) Render(t expression.Template) string {

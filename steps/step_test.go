@@ -281,10 +281,11 @@ metadata: {name: scratch, namespace: ignored}
 			Calls: []Call{
 				{Verb: "get", Resource: "pods", Namespace: "default", Name: "web", Note: "the object before deletion is `object` in assertions"},
 				{Verb: "delete", Resource: "pods", Namespace: "default", Name: "web", Body: map[string]any{
-					"propagationPolicy": "Background", "gracePeriodSeconds": int64(0), "preconditions": map[string]any{"uid": "<uid of the object read>"}}},
+					"propagationPolicy": "Background", "gracePeriodSeconds": int64(1), "preconditions": map[string]any{"uid": "<uid of the object read>"}}},
 				podWatchCall(&Planner{}, "default", "web", "until pod default/web is gone"),
 			},
-			Notes: []string{"unless an earlier step of this runbook creates it, deleting pod default/web is a real change to the cluster: cleanup does not bring it back"},
+			Notes: []string{"gracePeriodSeconds 0 is sent as 1, as kubectl does without --force: the object goes once its processes have stopped (force: true deletes at once)",
+				"unless an earlier step of this runbook creates it, deleting pod default/web is a real change to the cluster: cleanup does not bring it back"},
 		}},
 		{"delete a namespace without waiting", &DeleteStep{Kind: "Namespace", Name: tpl(t, "scratch"), Wait: boolp(false), IgnoreNotFound: true}, &Planned{
 			Target:  "namespace scratch",

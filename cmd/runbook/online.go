@@ -100,7 +100,7 @@ func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.add(fs)
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 	fs.StringArrayVar(&o.reports, "report", nil, "write a report, FORMAT=PATH (repeatable, or several separated by commas: md=r.md,json=r.json); formats: "+strings.Join(report.Formats(), ", "))
-	fs.Var(deadlineFlag{&o.timeout}, "timeout", fmt.Sprintf("deadline for the whole run, more than 0 (default: spec.timeout, else %s)", shortDuration(engine.DefaultTimeout)))
+	fs.Var(deadlineFlag{&o.timeout}, "timeout", fmt.Sprintf("deadline for the whole run, more than 0 (default: spec.timeout, else %s)", runbook.ShortDuration(engine.DefaultTimeout)))
 	fs.BoolVar(&o.keep, "keep", false, "do not clean up what the run created")
 	fs.BoolVar(&o.allowPrivileged, "allow-privileged", false, "allow node steps and privileged profiles even if the runbook does not")
 	fs.StringVarP(&o.output, "output", "o", "table", "what to print at the end on standard output: "+strings.Join(report.Formats(), ", ")+", or none")
@@ -133,28 +133,16 @@ func (f deadlineFlag) Set(s string) error {
 		return fmt.Errorf("not a duration (use 30s, 5m, 1h30m)")
 	}
 	if v <= 0 {
-		return fmt.Errorf("must be greater than 0; omit the flag for spec.timeout (default %s)", shortDuration(engine.DefaultTimeout))
+		return fmt.Errorf("must be greater than 0; omit the flag for spec.timeout (default %s)", runbook.ShortDuration(engine.DefaultTimeout))
 	}
 	if v > runbook.MaxDuration {
-		return fmt.Errorf("is more than the maximum of %s", shortDuration(runbook.MaxDuration))
+		return fmt.Errorf("is more than the maximum of %s", runbook.ShortDuration(runbook.MaxDuration))
 	}
 	*f.d = v
 	return nil
 }
 
 func (deadlineFlag) Type() string { return "duration" }
-
-// shortDuration writes d as a runbook would: 10m, not 10m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
 
 type reportTarget struct {
 	format, path string
@@ -677,6 +665,9 @@ func (o *cleanupOptions) Run(args []string, stdout, stderr io.Writer) error {
 	for _, f := range all {
 		ahead := !f.Deadline.IsZero() && f.Deadline.After(now)
 		switch {
+		case f.Kept != "" && o.runID == "" && !o.force:
+			// Kept for someone to look at: not a leftover, whatever its deadline.
+			fmt.Fprintf(stdout, "skipped %s: %s kept it (%s); name it with --run-id, or use --force\n", f, f.Note, f.Kept)
 		case !ahead || o.force:
 			found = append(found, f)
 		case o.runID != "":

@@ -172,7 +172,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 		scope.Vars[k] = v
 	}
 	planner := &steps.Planner{Namespace: ns, Scope: scope, Pods: map[string]*corev1.Pod{}, RunID: runID, Dir: dirOf(rb.File),
-		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout)), Cluster: o.Cluster, Context: o.Context}
+		Deadline: fmt.Sprintf("<run start + %s>", runBound(timeout)), Kept: keptReason(rb, false), Cluster: o.Cluster, Context: o.Context}
 	if p.TemporaryNamespace {
 		// Nothing exists yet in a namespace the run makes.
 		planner.Cluster = nil

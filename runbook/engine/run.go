@@ -170,6 +170,7 @@ func Run(ctx context.Context, rb *runbook.Runbook, o RunOptions) *report.Result 
 	}
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the run's timeout of %s expired", timeout))
 	r.stamp = kube.NewRunStamp(o.RunID, r.res.StartedAt.Add(runBound(timeout)))
+	r.stamp.Kept = keptReason(rb, o.Keep)
 	defer cancel()
 
 	if v, err := c.ServerVersion(runCtx); err == nil {
@@ -436,7 +437,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 		defer cancel()
 	}
 	env := &steps.Env{
-		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Deadline: r.stamp.Deadline, Tracker: r.tracker,
+		Clients: r.o.Clients, Namespace: r.ns, RunID: r.o.RunID, Deadline: r.stamp.Deadline, Kept: r.stamp.Kept, Tracker: r.tracker,
 		Pods: r.pods, Scope: scope, StepID: steps.StepID(s.ID, sr.Index),
 		MaxOutput: r.o.MaxOutput, Logf: r.progress.Logf, Dir: dirOf(r.rb.File),
 		AllowPrivileged: r.rb.Spec.AllowPrivileged || r.o.AllowPrivileged,
@@ -629,3 +630,16 @@ func temporaryNamespace(runID string) string {
 
 // setsSecret reports whether a step sets a var of spec.secretVars.
 func (r *runner) setsSecret(s *runbook.Step) bool { return len(r.secretSets(s)) > 0 }
+
+// keptReason is why a run keeps what it creates, for kube.AnnotationKept: --keep, or
+// spec.cleanup: never; "" when the run cleans up (onSuccess included: whether it keeps is
+// known only at its end).
+func keptReason(rb *runbook.Runbook, keep bool) string {
+	switch {
+	case keep:
+		return "--keep"
+	case rb.Spec.Cleanup == runbook.CleanupNever:
+		return "spec.cleanup: never"
+	}
+	return ""
+}

@@ -9,16 +9,16 @@ import (
 	"testing"
 )
 
-// allocated evaluates p against s and returns its value, its error and
-// the bytes it allocated.
-func allocated(t *testing.T, p *Program, s *Scope) (any, error, uint64) {
+// allocated evaluates p against s and returns its value, the bytes it
+// allocated and its error.
+func allocated(t *testing.T, p *Program, s *Scope) (any, uint64, error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	v, err := p.Eval(s)
 	runtime.ReadMemStats(&after)
-	return v, err, after.TotalAlloc - before.TotalAlloc
+	return v, after.TotalAlloc - before.TotalAlloc, err
 }
 
 // TestListBombs checks that the lists functions make count against one
@@ -59,7 +59,7 @@ func TestListBombs(t *testing.T) {
 			if len(probs) > 0 {
 				t.Fatal(probs)
 			}
-			_, err, bytes := allocated(t, p, &Scope{Vars: vars})
+			_, bytes, err := allocated(t, p, &Scope{Vars: vars})
 			var be *BudgetError
 			if !errors.As(err, &be) || !strings.HasPrefix(be.Error(), tc.want) {
 				t.Errorf("error: %v\nwant a *BudgetError: %s", err, tc.want)
@@ -128,7 +128,7 @@ func TestListsWithinBudget(t *testing.T) {
 			if len(probs) > 0 {
 				t.Fatal(probs)
 			}
-			got, err, bytes := allocated(t, p, s)
+			got, bytes, err := allocated(t, p, s)
 			if err != nil {
 				t.Fatal(err)
 			}

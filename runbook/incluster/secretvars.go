@@ -403,11 +403,6 @@ func (s *lineIndex) offset(line, col int) (int, bool) {
 	return i, true
 }
 
-// lineStart is the offset of the start of the line holding offset i.
-func (s *lineIndex) lineStart(i int) int {
-	return bytes.LastIndexByte(s.src[:i], '\n') + 1
-}
-
 // replace returns src with each edit's value replaced by its placeholder,
 // padded to keep the columns and line breaks; false when a value's extent
 // is not known.
