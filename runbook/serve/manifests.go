@@ -15,7 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/kube-runbook/runbook/runbook"
+	"github.com/kube-runbook/runbook/runbook/expression"
 	"github.com/kube-runbook/runbook/runbook/incluster"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // Names and paths of the receiver's deployment.
@@ -79,6 +82,9 @@ func Manifests(o ManifestOptions) ([]runtime.Object, error) {
 		}
 		if base == "routes.yaml" {
 			return nil, fmt.Errorf("route %s: a runbook cannot be named routes.yaml", r.Name)
+		}
+		if err := noSecretDefault(r); err != nil {
+			return nil, err
 		}
 		data[base] = string(r.Source)
 	}
@@ -148,3 +154,21 @@ func Manifests(o ManifestOptions) ([]runtime.Object, error) {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// noSecretDefault refuses a route's runbook that writes a value for a var of
+// spec.secretVars: the routes ConfigMap holds the runbook as written, and a
+// ConfigMap is no place for a secret (a Job's run gets its secret values from
+// a Secret, see incluster.New; the receiver has none to give it).
+func noSecretDefault(r *Route) error {
+	rb, err := runbook.Parse(r.File, r.Source, runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		return fmt.Errorf("route %s: %w", r.Name, err)
+	}
+	for _, name := range rb.Spec.SecretVars {
+		if v, ok := rb.Vars[name]; ok && expression.Text(v) != "" {
+			return fmt.Errorf("route %s: runbook %s: spec.vars.%s, a var of spec.secretVars, has a value in the file, which --manifests would put in the routes ConfigMap as written: leave it empty there (give it to the route's runs from the alert, or run the runbook with runbook job, whose Secret holds it)",
+				r.Name, r.File, name)
+		}
+	}
+	return nil
+}

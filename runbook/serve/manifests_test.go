@@ -75,3 +75,25 @@ func TestManifests(t *testing.T) {
 		t.Errorf("want the error naming the route, got %v", err)
 	}
 }
+
+// TestManifestsRefuseASecretDefault: the routes ConfigMap holds each route's runbook as
+// written, so a runbook that writes a value for a secret var is refused, naming the var and
+// not its value.
+func TestManifestsRefuseASecretDefault(t *testing.T) {
+	dir := t.TempDir()
+	rbSrc := "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: s}\nspec:\n  vars: {token: hunter2-in-configmap}\n  secretVars: [token]\n  steps:\n  - note: {message: hi}\n"
+	routesSrc := "apiVersion: runbook/v1alpha1\nkind: Routes\nroutes:\n- name: r\n  alert: A\n  runbook: s.yaml\n  namespace: labels.namespace\n"
+	for name, data := range map[string]string{"s.yaml": rbSrc, "routes.yaml": routesSrc} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := LoadRoutes(filepath.Join(dir, "routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Manifests(ManifestOptions{Namespace: "ops", Image: "i", RoutesSource: []byte(routesSrc), Routes: rs, Window: time.Minute, MaxActive: 1, MaxBody: 1 << 20})
+	if err == nil || !strings.Contains(err.Error(), "spec.vars.token") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %v, want a refusal naming spec.vars.token without its value", err)
+	}
+}
