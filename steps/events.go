@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 	"unicode"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/runbook"
@@ -72,8 +74,8 @@ func (s *EventsStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	} else if f := s.For; f != nil {
 		if f.Kind == "" {
 			errs = append(errs, fieldErr("for", "for.kind is required (e.g. Pod)"))
-		} else if r := []rune(f.Kind); !unicode.IsUpper(r[0]) {
-			errs = append(errs, fieldErr("for", "for.kind %q must be written as in manifests, e.g. %s", f.Kind, string(unicode.ToUpper(r[0]))+string(r[1:])))
+		} else if r := []rune(eventKind(f.Kind)); !unicode.IsUpper(r[0]) {
+			errs = append(errs, fieldErr("for", "for.kind %q is not a built-in kind: write a custom resource's kind as in its manifests (e.g. %s)", f.Kind, string(unicode.ToUpper(r[0]))+string(r[1:])))
 		}
 		if f.Name.IsZero() {
 			errs = append(errs, fieldErr("for", "for.name is required"))
@@ -112,7 +114,7 @@ func (s *EventsStep) Plan(p *Planner) (*Planned, error) {
 		ns, kind, name = pt.ns, "Pod", pt.name
 		pl.Target = "events of " + pt.target
 	} else if s.For != nil {
-		kind, name = s.For.Kind, p.Render(s.For.Name)
+		kind, name = eventKind(s.For.Kind), p.Render(s.For.Name)
 		pl.Target = "events of " + strings.ToLower(kind) + " " + ns + "/" + name
 	}
 	c := Call{Verb: "list", Resource: "events", Namespace: ns}
@@ -145,7 +147,7 @@ func (s *EventsStep) Run(ctx context.Context, e *Env) *Outcome {
 		ns, kind, name = rt.ns, "Pod", rt.name
 		out.Target = "events of " + rt.String()
 	} else if s.For != nil {
-		kind = s.For.Kind
+		kind = eventKind(s.For.Kind)
 		if name, err = e.Render(s.For.Name); err != nil {
 			return out.fail(fmt.Errorf("for.name: %w", err))
 		}
@@ -245,4 +247,27 @@ func eventTable(events []*corev1.Event) string {
 	}
 	w.Flush()
 	return b.String()
+}
+
+// builtinKinds maps each kind of client-go's scheme, lower-cased, to its
+// spelling in manifests (statefulset: StatefulSet).
+var builtinKinds = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for gvk := range scheme.Scheme.AllKnownTypes() {
+		if !strings.HasSuffix(gvk.Kind, "List") {
+			m[strings.ToLower(gvk.Kind)] = gvk.Kind
+		}
+	}
+	return m
+})
+
+// eventKind is the kind as an event's involvedObject names it: a built-in
+// kind in any case spelled as in manifests (statefulset, Statefulset:
+// StatefulSet; kubectl events --for takes it in any case too), another
+// (a custom resource's) as written.
+func eventKind(kind string) string {
+	if k, ok := builtinKinds()[strings.ToLower(kind)]; ok {
+		return k
+	}
+	return kind
 }

@@ -98,3 +98,18 @@ func TestEventsRunCapsOutput(t *testing.T) {
 		t.Errorf("err %v, %d bytes, truncated %v, %d objects; want 50 bytes truncated, 3 objects", out.Err, len(out.Stdout), out.StdoutTruncated, len(out.Objects))
 	}
 }
+
+// TestEventsForKindInAnyCase: kubectl events --for statefulset/db works; an events step
+// with kind statefulset or Statefulset asks for the events of StatefulSet db (an event names
+// its object's kind as manifests spell it: Statefulset found nothing).
+func TestEventsForKindInAnyCase(t *testing.T) {
+	for _, kind := range []string{"statefulset", "Statefulset", "StatefulSet"} {
+		pl, err := (&EventsStep{For: &EventsFor{Kind: kind, Name: tpl(t, "db")}}).Plan(testPlanner(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "involvedObject.kind=StatefulSet"; !strings.Contains(pl.Calls[0].Note, want) {
+			t.Errorf("kind %s: the list's %q does not select %s", kind, pl.Calls[0].Note, want)
+		}
+	}
+}

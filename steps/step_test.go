@@ -111,8 +111,11 @@ func TestCheck(t *testing.T) {
 		{"events for needs kind and name", &EventsStep{For: &EventsFor{}}, normal, []runbook.FieldError{
 			{Field: "for", Message: "for.kind is required (e.g. Pod)"},
 			{Field: "for", Message: "for.name is required"}}},
-		{"events lowercase kind", &EventsStep{For: &EventsFor{Kind: "pod", Name: expression.NewTemplate("x")}}, normal,
-			[]runbook.FieldError{{Field: "for", Message: `for.kind "pod" must be written as in manifests, e.g. Pod`}}},
+		// A built-in kind in any case, as kubectl events --for takes it: sent as StatefulSet.
+		{"events lowercase kind", &EventsStep{For: &EventsFor{Kind: "statefulset", Name: expression.NewTemplate("x")}}, normal, nil},
+		{"events kind in another case", &EventsStep{For: &EventsFor{Kind: "Statefulset", Name: expression.NewTemplate("x")}}, normal, nil},
+		{"events lowercase unknown kind", &EventsStep{For: &EventsFor{Kind: "widget", Name: expression.NewTemplate("x")}}, normal,
+			[]runbook.FieldError{{Field: "for", Message: `for.kind "widget" is not a built-in kind: write a custom resource's kind as in its manifests (e.g. Widget)`}}},
 
 		{"delete ok", &DeleteStep{Kind: "Pod", Name: expression.NewTemplate("x"), GracePeriodSeconds: i64(0)}, normal, nil},
 		{"delete needs name", &DeleteStep{Kind: "Pod", GracePeriodSeconds: i64(-1)}, normal, []runbook.FieldError{
