@@ -160,6 +160,10 @@ func (s *EphemeralStep) Run(ctx context.Context, e *Env) *Outcome {
 	if err != nil {
 		return out.fail(err)
 	}
+	if w := kube.NonRootWarning((*corev1.Container)(&ec.EphemeralContainerCommon), pod); w != "" {
+		e.logf("%s", w)
+		out.Warnings = append(out.Warnings, w)
+	}
 	var live kube.OutputFunc
 	if s.WaitFor != "Running" {
 		// The debugger sees the pod's processes (and their environment):
