@@ -149,3 +149,20 @@ func TestVarOneValue(t *testing.T) {
 		})
 	}
 }
+
+// TestUndeclaredVarsAreCapped: a --vars-file of 100,000 names the runbook does not declare
+// (the wrong file) gets 20 errors and a count, not 100,000 lines.
+func TestUndeclaredVarsAreCapped(t *testing.T) {
+	vars := map[string]string{}
+	for i := range 100000 {
+		vars[fmt.Sprintf("k%d", i)] = "v"
+	}
+	_, err := runbook.Parse("rb.yaml", []byte("apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  vars: {a: x}\n  steps:\n  - note: {message: hi}\n"), runbook.LoadOptions{Kinds: steps.Registry, Vars: vars})
+	if err == nil {
+		t.Fatal("no error for 100,000 undeclared vars")
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "declares no such variable"); n != 20 || !strings.Contains(msg, "and 99980 more") {
+		t.Errorf("%d undeclared names listed (want 20) and no count of the rest:\n%.300s", n, msg)
+	}
+}

@@ -268,9 +268,14 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	undeclared := 0
 	for _, k := range names {
 		if _, ok := rb.Spec.Vars[k]; !ok {
-			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s", k, expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
+			// Listed up to maxUndeclared: a --vars-file may hold thousands.
+			if undeclared++; undeclared <= maxUndeclared {
+				d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s",
+					expression.Shorten(k, 60), expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
+			}
 			continue
 		}
 		v, err := varValue(rb.Spec.Vars[k], opts.Vars[k])
@@ -281,8 +286,14 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 		}
 		out[k] = v
 	}
+	if undeclared > maxUndeclared {
+		d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("and %d more --var or --vars-file names the runbook does not declare", undeclared-maxUndeclared)})
+	}
 	return out
 }
+
+// maxUndeclared is how many undeclared --var names a load lists one by one.
+const maxUndeclared = 20
 
 // varValue is the value of a --var (or --vars-file) for a variable declared
 // as declared: text for a string (--var version=1.10 stays "1.10", not the
