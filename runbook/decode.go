@@ -545,7 +545,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, what string) {
 
 // decodeField decodes the value of the struct field f. A Duration (or a
 // pointer to one) is decoded here rather than by its UnmarshalYAML, so that
-// a duration of 0 or less says what leaving the field out means.
+// a duration of 0 or less says what leaving the field out means; so does a
+// whole number of 0 in a field whose omit tag says what leaving it out
+// means (limitBytes, maxBytes, concurrency), rather than silently meaning
+// that.
 func (d *decoder) decodeField(n *yaml.Node, v reflect.Value, what string, f fieldInfo) {
 	t := v.Type()
 	if t.Kind() == reflect.Pointer {
@@ -553,6 +556,11 @@ func (d *decoder) decodeField(n *yaml.Node, v reflect.Value, what string, f fiel
 	}
 	if t != durationType {
 		d.decode(n, v, what)
+		if f.omit != "" && v.Kind() >= reflect.Int && v.Kind() <= reflect.Int64 && v.Int() == 0 {
+			if s := deref(n); s.Kind == yaml.ScalarNode && s.ShortTag() == "!!int" {
+				d.nodeErrorf(s, "%s: 0 must be greater than 0; omit it for %s", what, f.omit)
+			}
+		}
 		return
 	}
 	// A scalar reached through an alias costs nothing to decode; an

@@ -166,3 +166,42 @@ func TestUndeclaredVarsAreCapped(t *testing.T) {
 		t.Errorf("%d undeclared names listed (want 20) and no count of the rest:\n%.300s", n, msg)
 	}
 }
+
+// TestZeroIsNotTheDefault: a whole number whose 0 would silently mean the default
+// (limitBytes: the whole log, maxBytes: 10 MiB, concurrency: 1 or all) is an error at
+// its position that says what leaving it out means, as a duration of 0s is.
+func TestZeroIsNotTheDefault(t *testing.T) {
+	src := `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: z}
+spec:
+  steps:
+  - logs: {pod: p, limitBytes: 0}
+  - cp: {pod: p, path: /x, maxBytes: 0}
+  - note: {message: x}
+    forEach: {items: "[1, 2]", concurrency: 0}
+  - parallel:
+      concurrency: 0
+      steps:
+      - note: {message: a}
+      - note: {message: b}
+  - logs: {pod: p, tailLines: 0}
+`
+	_, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err == nil {
+		t.Fatal("no error for fields written 0")
+	}
+	for _, want := range []string{
+		"rb.yaml:6:32: logs.limitBytes: 0 must be greater than 0; omit it for the whole log",
+		"rb.yaml:7:38: cp.maxBytes: 0 must be greater than 0; omit it for the default of 10 MiB",
+		"rb.yaml:9:45: forEach.concurrency: 0 must be greater than 0; omit it for the default of 1",
+		"rb.yaml:11:20: parallel.concurrency: 0 must be greater than 0; omit it for the default: all of them",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "tailLines") {
+		t.Errorf("tailLines: 0 (read nothing) is refused:\n%v", err)
+	}
+}

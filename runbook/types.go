@@ -164,7 +164,7 @@ const (
 type Parallel struct {
 	// Concurrency is how many of the steps run at once (default: all).
 	// Steps start in the order written.
-	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty" omit:"the default: all of them"`
 	// OnFailure is what happens to the running steps of the group when
 	// one fails (without continueOnError): wait (default) lets them
 	// finish, cancel stops them. The steps not started yet never start.
@@ -224,7 +224,7 @@ type ForEach struct {
 	// Items is an expression giving a list; item is each element.
 	Items expression.Expr `yaml:"items,omitempty" json:"items,omitempty"`
 	// Concurrency is how many items run at once (default 1).
-	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
+	Concurrency int `yaml:"concurrency,omitempty" json:"concurrency,omitempty" omit:"the default of 1"`
 	// FailFast stops the other items after the first failure.
 	FailFast bool `yaml:"failFast,omitempty" json:"failFast,omitempty"`
 }

@@ -49,7 +49,7 @@ type CpStep struct {
 	To expression.Template `yaml:"to,omitempty" json:"to,omitempty"`
 	// MaxBytes caps the bytes copied, all files together (default 10 MiB,
 	// at most 1 GiB). The copy stops at the cap; the result says it was cut.
-	MaxBytes int64 `yaml:"maxBytes,omitempty" json:"maxBytes,omitempty"`
+	MaxBytes int64 `yaml:"maxBytes,omitempty" json:"maxBytes,omitempty" omit:"the default of 10 MiB"`
 }
 
 var cpKind = Kind{

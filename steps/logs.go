@@ -38,7 +38,7 @@ type LogsStep struct {
 	Timestamps bool `yaml:"timestamps,omitempty" json:"timestamps,omitempty"`
 	// LimitBytes keeps only the first bytes of the log, cut by the server
 	// (kubectl logs --limit-bytes); the run's output limit applies as well.
-	LimitBytes int64 `yaml:"limitBytes,omitempty" json:"limitBytes,omitempty"`
+	LimitBytes int64 `yaml:"limitBytes,omitempty" json:"limitBytes,omitempty" omit:"the whole log"`
 }
 
 var logsKind = Kind{
