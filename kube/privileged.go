@@ -164,6 +164,13 @@ func ContainerPrivilegedReasons(name string, sc *corev1.SecurityContext) []strin
 	return reasons
 }
 
+// PodObjectPrivilegedReasons lists why a pod (or a workload's pod template)
+// is privileged: PodPrivilegedReasons of its spec, then
+// PodAnnotationsPrivilegedReasons of its annotations.
+func PodObjectPrivilegedReasons(spec *corev1.PodSpec, annotations map[string]string) []string {
+	return append(PodPrivilegedReasons(spec), PodAnnotationsPrivilegedReasons(annotations)...)
+}
+
 // PodAnnotationsPrivilegedReasons lists, sorted, why the annotations of a pod
 // (or of a pod template) make it privileged: the AppArmor beta annotation
 // container.apparmor.security.beta.kubernetes.io/NAME with a value other than

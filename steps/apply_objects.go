@@ -141,7 +141,7 @@ func (o *applyObject) privilegeReasons() []string {
 		return nil
 	}
 	var out []string
-	for _, r := range append(kube.PodPrivilegedReasons(spec), kube.PodAnnotationsPrivilegedReasons(podAnnotationsOf(o))...) {
+	for _, r := range kube.PodObjectPrivilegedReasons(spec, podAnnotationsOf(o)) {
 		out = append(out, o.u.GetKind()+" "+o.u.GetName()+": "+r)
 	}
 	return out
@@ -153,12 +153,18 @@ func podAnnotationsOf(o *applyObject) map[string]string {
 	if o.pod != nil {
 		return o.pod.Annotations
 	}
-	path := []string{"spec", "template", "metadata", "annotations"}
-	if o.u.GetKind() == "CronJob" {
-		path = []string{"spec", "jobTemplate", "spec", "template", "metadata", "annotations"}
-	}
-	m, _, _ := unstructured.NestedStringMap(o.u.Object, path...)
+	m, _, _ := unstructured.NestedStringMap(o.u.Object, templatePath(o, "metadata", "annotations")...)
 	return m
+}
+
+// templatePath is the path of field in a workload's pod template:
+// spec.template, or a CronJob's spec.jobTemplate.spec.template.
+func templatePath(o *applyObject, field ...string) []string {
+	path := []string{"spec", "template"}
+	if o.u.GetKind() == "CronJob" {
+		path = []string{"spec", "jobTemplate", "spec", "template"}
+	}
+	return append(path, field...)
 }
 
 // podSpecOf returns the pod spec of a pod, or the pod template of a
@@ -167,11 +173,7 @@ func podSpecOf(o *applyObject) *corev1.PodSpec {
 	if o.pod != nil {
 		return &o.pod.Spec
 	}
-	path := []string{"spec", "template", "spec"}
-	if o.u.GetKind() == "CronJob" {
-		path = []string{"spec", "jobTemplate", "spec", "template", "spec"}
-	}
-	m, ok, err := unstructured.NestedMap(o.u.Object, path...)
+	m, ok, err := unstructured.NestedMap(o.u.Object, templatePath(o, "spec")...)
 	if !ok || err != nil {
 		return nil
 	}

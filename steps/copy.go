@@ -204,7 +204,7 @@ func (s *CopyStep) Plan(p *Planner) (*Planned, error) {
 	}
 	p.stamp().Apply(&cp.ObjectMeta)
 	pl.Calls = append(pl.Calls,
-		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: append(kube.PodPrivilegedReasons(&cp.Spec), kube.PodAnnotationsPrivilegedReasons(cp.Annotations)...)},
+		Call{Verb: "create", Resource: "pods", Namespace: ns, Name: cp.Name, Body: bodyOf(cp), Privileged: kube.PodObjectPrivilegedReasons(&cp.Spec, cp.Annotations)},
 	)
 	if s.WaitFor != "None" {
 		pl.Calls = append(pl.Calls, watchCall(ns, "until the copy is "+cmp.Or(s.WaitFor, "Ready")))
@@ -261,7 +261,7 @@ func (s *CopyStep) Run(ctx context.Context, e *Env) *Outcome {
 	}
 	// Privilege is decided on the pod as it will be sent: a copy of a pod that is itself
 	// privileged (a DaemonSet's hostNetwork, a hostPath) is a new privileged pod.
-	if reasons := append(kube.PodPrivilegedReasons(&cp.Spec), kube.PodAnnotationsPrivilegedReasons(cp.Annotations)...); len(reasons) > 0 && !e.AllowPrivileged {
+	if reasons := kube.PodObjectPrivilegedReasons(&cp.Spec, cp.Annotations); len(reasons) > 0 && !e.AllowPrivileged {
 		return out.fail(fmt.Errorf("the copy of pod %s/%s would be privileged (%s), as the pod is: set spec.allowPrivileged: true (or --allow-privileged) to allow it",
 			ns, t.name, strings.Join(reasons, ", ")))
 	}
