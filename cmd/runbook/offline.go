@@ -205,7 +205,7 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := o.write(&out, p); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(stdout, redactPrinted(engine.KnownSecrets(rb), out.String())); err != nil {
+	if _, err := io.WriteString(stdout, redactPrinted(p.Secrets(), out.String())); err != nil {
 		return err
 	}
 	if failed > 0 {

@@ -76,7 +76,7 @@ func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 	}
 	// A rule that names a secret var's value (a namespace or a resource name from one)
 	// is printed redacted, as the plan is: the value never leaves the process.
-	printed := redactPrinted(engine.KnownSecrets(rb), out.String())
+	printed := redactPrinted(p.Secrets(), out.String())
 	if printed != out.String() {
 		fmt.Fprintf(stderr, "%s rbac: some rules name a value of spec.secretVars, shown as ***: apply them after putting the value back by hand\n", programName())
 	}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-runbook/runbook/kube"
+	"github.com/kube-runbook/runbook/report"
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/expression"
 	"github.com/kube-runbook/runbook/steps"
@@ -62,6 +63,19 @@ type Plan struct {
 	Leftovers []kube.Leftover `json:"leftovers,omitempty" yaml:"leftovers,omitempty"`
 	// Preflight holds what the cluster said, with --preflight.
 	Preflight []Check `json:"preflight,omitempty" yaml:"preflight,omitempty"`
+	// secrets knows the secret values the plan holds (see Secrets).
+	secrets *report.Redactor
+}
+
+// Secrets returns a Redactor of the secret values the plan holds: those of
+// spec.secretVars (with --var overrides), literal env values marked
+// secret, and the values its templates made from a secret var. What is
+// printed of a plan goes through it.
+func (p *Plan) Secrets() *report.Redactor {
+	if p.secrets == nil {
+		return report.NewRedactor()
+	}
+	return p.secrets
 }
 
 // PlannedStep is one step of a plan.
@@ -167,7 +181,11 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 			steps.Call{Verb: "watch", Resource: "serviceaccounts", Namespace: ns, Name: "default", Note: "pods can be created once the default service account exists"})
 	}
 	calls = append(calls, p.Setup[1:]...)
-	scope := &expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: map[string]any{"id": "<run id>", "namespace": ns, "context": "<context>"}}
+	// What the plan shows is redacted of the secret vars and of what it makes from them.
+	sec := newSecrets(rb)
+	p.secrets = sec.red
+	scope := &expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: map[string]any{"id": "<run id>", "namespace": ns, "context": "<context>"},
+		Taint: sec}
 	for k, v := range rb.Vars {
 		scope.Vars[k] = v
 	}

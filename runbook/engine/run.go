@@ -372,7 +372,7 @@ func (r *runner) base(s *runbook.Step, phase string, index int, g group) report.
 func (r *runner) snapshot() *expression.Scope {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: r.scope.Run}
+	s := expression.Scope{Vars: map[string]any{}, Steps: map[string]map[string]any{}, Run: r.scope.Run, Taint: r.sec}
 	for k, v := range r.scope.Vars {
 		s.Vars[k] = v
 	}
@@ -540,7 +540,7 @@ func (r *runner) execute(ctx context.Context, s *runbook.Step, sr report.StepRes
 				break
 			}
 			sr.Set[st.Name] = expression.Text(v)
-			r.sec.setVar(st.Name, v)
+			r.sec.setVar(st.Name, v, st.Expr.Reads())
 			r.mu.Lock()
 			r.scope.Vars[st.Name] = v
 			r.mu.Unlock()

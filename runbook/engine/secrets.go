@@ -44,7 +44,9 @@ type secrets struct {
 	// nil error when read, or absent.
 	read map[string]*once[error]
 	// absent are the Secrets found not to exist, and when (absentRecheck).
-	absent   map[string]time.Time
+	absent map[string]time.Time
+	// derived are the vars a step set from a secret var (see Secret).
+	derived  map[string]bool
 	warnings []string
 	warned   map[string]bool
 }
@@ -72,7 +74,7 @@ type envMask struct{ names, prefixes []string }
 
 func newSecrets(rb *runbook.Runbook) *secrets {
 	s := &secrets{red: report.NewRedactor(), vars: map[string]bool{}, known: map[string]*corev1.Pod{},
-		fetched: map[string]*once[*corev1.Pod]{}, read: map[string]*once[error]{}, absent: map[string]time.Time{}, warned: map[string]bool{}}
+		fetched: map[string]*once[*corev1.Pod]{}, read: map[string]*once[error]{}, absent: map[string]time.Time{}, derived: map[string]bool{}, warned: map[string]bool{}}
 	for _, name := range rb.Spec.SecretVars {
 		s.vars[name] = true
 		if v, ok := rb.Vars[name]; ok {
@@ -119,10 +121,46 @@ func secretEnvLiterals(v reflect.Value, red *report.Redactor) {
 	}
 }
 
-// setVar learns the value set into a var named in spec.secretVars.
-func (s *secrets) setVar(name string, v any) {
+// setVar learns the value set into a var named in spec.secretVars, and
+// marks a var set by an expression that read a secret var (whose value
+// Derived has learned) as secret for the expressions that read it next.
+func (s *secrets) setVar(name string, v any, reads expression.Reads) {
 	if s.vars[name] {
 		s.red.Add(expression.Text(v))
+	}
+	if s.Secret(reads) {
+		s.mu.Lock()
+		s.derived[name] = true
+		s.mu.Unlock()
+	}
+}
+
+// Secret implements expression.Taint: an expression may make a value
+// from a secret when it reads a var of spec.secretVars, a var set from
+// one, or vars by a computed name while any var is secret.
+func (s *secrets) Secret(r expression.Reads) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.AnyVar && len(s.vars)+len(s.derived) > 0 {
+		return true
+	}
+	for _, name := range r.Vars {
+		if s.vars[name] || s.derived[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// Derived implements expression.Taint: the strings of a value made from a
+// secret (upper(vars.pw)) are redacted as the secret is. A string that
+// holds a known value already ("token " + vars.token) is not learned: its
+// secret is redacted where it stands, and the text around it stays.
+func (s *secrets) Derived(values []string) {
+	for _, v := range values {
+		if s.red.Known(v) == v {
+			s.red.Add(v)
+		}
 	}
 }
 

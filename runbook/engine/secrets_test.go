@@ -356,3 +356,42 @@ func TestRunRedactsTheEndOfALogCutAtLimitBytes(t *testing.T) {
 		t.Errorf("stdout %q, want the start of the secret that limitBytes left redacted", got)
 	}
 }
+
+// TestRunRedactsValuesDerivedFromSecretVars: a value an expression makes
+// from a secret var (upper, split, a concatenation, a var set from one)
+// is redacted in every output as the var's own value is; what is made from
+// other vars, and literals chosen by a test of a secret, are not.
+func TestRunRedactsValuesDerivedFromSecretVars(t *testing.T) {
+	res := runLocal(t, t.Context(), runHead+`  vars: {pw: "s3cret words here", user: alice-admin}
+  secretVars: [pw]
+  steps:
+  - id: a
+    local: {command: [echo, "${{ upper(vars.pw) }}|${{ split(vars.pw, ' ')[1] }}|${{ vars.user }}|${{ vars.pw != '' ? 'configured' : 'missing' }}"]}
+    set: {shout: 'upper(vars.pw) + "-ZZ"', who: upper(vars.user)}
+  - id: b
+    note: {message: 'derived again: ${{ lower(vars.shout) }}'}
+  - id: c
+    local: {command: [echo, "${{ vars.who }}"]}
+    assert: ['trim(stdout) == replace(vars.pw, "s3cret", "other")']
+    continueOnError: true
+`)
+	var b strings.Builder
+	if err := report.RenderJSON(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, leak := range []string{"S3CRET WORDS HERE", "words", "s3cret words here-zz", "other words here"} {
+		if strings.Contains(strings.ToLower(out), strings.ToLower(leak)) {
+			t.Errorf("%q, made from a secret var, is in the result:\n%s", leak, out)
+		}
+	}
+	if got := res.Steps[0].Stdout; got != "***|***|alice-admin|configured\n" {
+		t.Errorf("stdout %q, want the derived values redacted, the others kept", got)
+	}
+	if got := res.Steps[1].Stdout; got != "derived again: ***-zz" {
+		t.Errorf("note %q, want the secret redacted where it stands and the text around it kept", got)
+	}
+	if got := res.Steps[2].Stdout; got != "ALICE-ADMIN\n" {
+		t.Errorf("stdout %q: a value made from a var that is not secret was redacted", got)
+	}
+}

@@ -37,6 +37,9 @@ type Scope struct {
 	// Results are the step's results (assert and set only): the names its
 	// kind declares, with error and duration.
 	Results map[string]any
+	// Taint, when set, is told of each value an evaluation makes from a
+	// secret variable (see Taint).
+	Taint Taint
 }
 
 // Names that every scope has, whatever the step.
@@ -104,11 +107,13 @@ type Program struct {
 	Source  string
 	program *vm.Program
 	parts   []part
+	reads   Reads
 }
 
 type part struct {
 	source  string
 	program *vm.Program
+	reads   Reads
 }
 
 // compileEnv is the environment an expression is type-checked against:
@@ -160,7 +165,7 @@ func Compile(src string, c Context) (*Program, []Problem) {
 	if probs := checkNames(src, &node, c); len(probs) > 0 {
 		return nil, probs
 	}
-	p := &Program{Source: src, program: prog}
+	p := &Program{Source: src, program: prog, reads: readsOf(&node)}
 	if c.Bool {
 		// Only a condition that fails shows its parts.
 		p.parts = compileParts(&node, c)
@@ -346,7 +351,8 @@ func compileParts(node *ast.Node, ctx Context) []part {
 		if err != nil {
 			continue
 		}
-		out = append(out, part{source: s, program: prog})
+		node := prog.Node()
+		out = append(out, part{source: s, program: prog, reads: readsOf(&node)})
 		if len(out) == 8 {
 			break
 		}
@@ -357,7 +363,11 @@ func compileParts(node *ast.Node, ctx Context) []part {
 // Eval runs the program against s, within the budgets: an evaluation
 // that goes over one fails with a *BudgetError.
 func (p *Program) Eval(s *Scope) (any, error) {
-	return run(p.program, s.env())
+	v, err := run(p.program, s.env())
+	if err == nil {
+		taint(s, p.reads, v)
+	}
+	return v, err
 }
 
 // EvalBool runs a boolean program (assert, when).
@@ -386,6 +396,9 @@ func (p *Program) Values(s *Scope) []Value {
 	env := s.env()
 	for _, pt := range p.parts {
 		v, err := run(pt.program, env)
+		if err == nil {
+			taint(s, pt.reads, v)
+		}
 		var text string
 		switch _, isString := v.(string); {
 		case err != nil:

@@ -297,6 +297,9 @@ func (x Expr) MarshalJSON() ([]byte, error) { return json.Marshal(x.Source) }
 // IsZero reports whether no expression was given.
 func (x Expr) IsZero() bool { return x.Source == "" }
 
+// Reads returns the variables the expression reads (none before Compile).
+func (x Expr) Reads() Reads { return x.Program.Reads() }
+
 // Compile compiles the expression for c; problems carry file positions.
 func (x *Expr) Compile(c Context) []Problem {
 	prog, probs := Compile(x.Source, c)
