@@ -116,6 +116,7 @@ func (d *DebugContainer) check(c *runbook.CheckContext, mode kube.Mode, imageReq
 	if imageRequired && d.Image.IsZero() {
 		errs = append(errs, fieldErr("image", "image is required"))
 	}
+	errs = append(errs, checkName("container", d.Container, containerName)...)
 	if !d.Image.IsZero() && !d.Image.HasExpressions() {
 		if err := kube.CheckImage(d.Image.Raw); err != nil {
 			errs = append(errs, fieldErr("image", "%v", err))

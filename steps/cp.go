@@ -78,7 +78,7 @@ func filesOf(arts []report.Artifact) []any {
 
 // Check implements Action.
 func (s *CpStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	errs := s.checkTarget()
+	errs := append(s.checkTarget(), checkName("container", s.Container, containerName)...)
 	switch {
 	case s.Path.IsZero():
 		errs = append(errs, fieldErr("path", "path is required (an absolute path in the container, e.g. /etc/hostname)"))

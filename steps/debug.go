@@ -47,6 +47,7 @@ var debugKind = Kind{
 func (s *EphemeralStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	var errs []runbook.FieldError
 	errs = append(errs, s.checkTarget()...)
+	errs = append(errs, checkName("target", s.Target, containerName)...)
 	switch s.WaitFor {
 	case "", "Terminated", "Running":
 	default:

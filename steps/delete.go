@@ -57,6 +57,8 @@ func (s *DeleteStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if s.Name.IsZero() {
 		errs = append(errs, fieldErr("name", "name is required"))
 	}
+	errs = append(errs, checkName("name", s.Name, objectName)...)
+	errs = append(errs, checkName("namespace", s.Namespace, namespaceName)...)
 	if s.GracePeriodSeconds != nil && *s.GracePeriodSeconds < 0 {
 		errs = append(errs, fieldErr("gracePeriodSeconds", "gracePeriodSeconds must be 0 or more"))
 	}

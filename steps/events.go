@@ -81,7 +81,7 @@ func (s *EventsStep) Check(*runbook.CheckContext) []runbook.FieldError {
 			errs = append(errs, fieldErr("for", "for.name is required"))
 		}
 	}
-	return errs
+	return append(errs, checkName("namespace", s.Namespace, namespaceName)...)
 }
 
 func (s *EventsStep) kubectl(ns, kind, name string) string {

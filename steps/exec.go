@@ -38,7 +38,7 @@ var execKind = Kind{
 
 // Check implements Action.
 func (s *ExecStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	errs := s.checkTarget()
+	errs := append(s.checkTarget(), checkName("container", s.Container, containerName)...)
 	if len(s.Command) == 0 {
 		errs = append(errs, fieldErr("command", "command is required (a list: [ps, -ef])"))
 	}

@@ -53,6 +53,8 @@ func (s *GetStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if !s.Name.IsZero() && !s.Selector.IsZero() {
 		errs = append(errs, fieldErr("selector", "give name or selector, not both"))
 	}
+	errs = append(errs, checkName("name", s.Name, objectName)...)
+	errs = append(errs, checkName("namespace", s.Namespace, namespaceName)...)
 	return errs
 }
 

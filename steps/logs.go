@@ -56,7 +56,7 @@ var resultLogsStderr = Result{runbook.Result{Name: "stderr", Type: "",
 
 // Check implements Action.
 func (s *LogsStep) Check(*runbook.CheckContext) []runbook.FieldError {
-	errs := s.checkTarget()
+	errs := append(s.checkTarget(), checkName("container", s.Container, containerName)...)
 	if s.TailLines != nil && *s.TailLines < 0 {
 		errs = append(errs, fieldErr("tailLines", "tailLines must be 0 or more (leave it out for the whole log)"))
 	}

@@ -60,6 +60,7 @@ func (s *NodeStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	} else if !s.Pod.IsZero() {
 		errs = append(errs, s.podSpec().check("pod", "")...)
 	}
+	errs = append(errs, checkName("name", s.Name, nodeName)...)
 	switch s.WaitFor {
 	case "", "Succeeded", "Running":
 	default:

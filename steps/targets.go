@@ -73,7 +73,7 @@ func (s targetSpec) check(podField, selField string) []runbook.FieldError {
 			errs = append(errs, fieldErr(selField, "%v", err))
 		}
 	}
-	return errs
+	return append(errs, checkName("namespace", s.namespace, namespaceName)...)
 }
 
 // parse renders the target's fields and parses them; ns is the namespace

@@ -63,6 +63,8 @@ func (s *WaitStep) Check(*runbook.CheckContext) []runbook.FieldError {
 	if s.Name.IsZero() {
 		errs = append(errs, fieldErr("name", "name is required"))
 	}
+	errs = append(errs, checkName("name", s.Name, objectName)...)
+	errs = append(errs, checkName("namespace", s.Namespace, namespaceName)...)
 	switch {
 	case s.Deleted && !s.For.IsZero():
 		errs = append(errs, fieldErr("deleted", "deleted and for exclude each other: deleted waits until the object is gone, for until an expression over it holds"))

@@ -139,7 +139,7 @@ func (o *planOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.output, "output", "o", "text", "output format: text, yaml or json")
 	fs.StringArrayVar(&o.vars, "var", nil, "override a variable, NAME=VALUE (repeatable)")
 	addVarsFile(fs, &o.varsFiles)
-	fs.BoolVar(&o.preflight, "preflight", false, "also ask the cluster: permissions (SelfSubjectAccessReview), targets, Pod Security, server-side dry run of every object; changes nothing")
+	fs.BoolVar(&o.preflight, "preflight", false, "also ask the cluster: permissions (SelfSubjectAccessReview), targets (and whether a debug target runs), Pod Security, server-side dry run of every object; changes nothing")
 	fs.StringVar(&o.runID, "run-id", "", "plan for the run with this id (run --run-id): generated names are then exactly the run's")
 	o.kube.add(fs)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,11 @@ func TestAuditFixes(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "audit.yaml")
 	if err := os.WriteFile(file, []byte(auditRunbook), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// plan --preflight says beforehand that the target is not running.
+	pre := runCLI(t, "plan", "--preflight", "-n", ns, "--var", "node="+node, file)
+	if pre.code != 1 || !regexp.MustCompile(`FAIL step \d+: target container app of pod \S+/crashy is running: the run fails here: target container "app"`).MatchString(pre.stdout) {
+		t.Errorf("plan --preflight: exit %d; want 1 and a failed check of the crash-looping target:\n%s", pre.code, pre)
 	}
 	p := newReportPaths(t)
 	run := runCLI(t, append([]string{"run", "-n", ns, "--var", "node=" + node, file}, p.flags()...)...)

@@ -267,3 +267,62 @@ spec:
 		}
 	}
 }
+
+// TestRedactDerivedSecrets runs a debug step whose command holds values
+// made from a secret var (--var): its upper-case form and a piece of it.
+// The container prints them, an assertion shows one: no report, nor the
+// table, nor the live progress holds either, and the text around them stays.
+func TestRedactDerivedSecrets(t *testing.T) {
+	c := connect(t)
+	ns := c.newNamespace(t, "runbook-e2e-derived-")
+	token := "tok-" + strconv.Itoa(os.Getpid()) + "-derivedpiece-e2e"
+	file := filepath.Join(t.TempDir(), "derived.yaml")
+	src := `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: derived-secrets}
+spec:
+  timeout: 3m
+  vars: {token: ""}
+  secretVars: [token]
+  steps:
+  - name: A pod to debug
+    apply:
+      manifest: |
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: app}
+        spec:
+          terminationGracePeriodSeconds: 0
+          containers: [{name: app, image: busybox:1.36, command: [sleep, "3600"]}]
+      waitFor: Ready
+  - id: dbg
+    name: Print values made from the token
+    debug:
+      pod: app
+      image: busybox:1.36
+      command: [sh, -c, 'echo "upper=${{ upper(vars.token) }} piece=${{ split(vars.token, "-")[2] }}"']
+    assert:
+    - stdout contains "upper="
+    - lower(trim(stdout)) == "nothing"
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newReportPaths(t)
+	run := runCLI(t, append([]string{"run", file, "-n", ns, "--var", "token=" + token}, p.flags()...)...)
+	res := readResult(t, p.json)
+	defer c.assertNoneLeft(t, res.RunID)
+	if run.code != 1 || res.Verdict != report.VerdictFailed {
+		t.Fatalf("exit %d, verdict %s; want 1, failed (the second assertion)\n%s\n%s", run.code, res.Verdict, run, describeSteps(res))
+	}
+	dbg := stepByID(t, res, "dbg")
+	if got := strings.TrimSpace(dbg.Stdout); got != "upper=*** piece=***" {
+		t.Errorf("debug output %q, want upper=*** piece=***", got)
+	}
+	forms := leakForms(token, strings.ToUpper(token), "derivedpiece", strings.ToLower(strings.TrimSpace("upper="+strings.ToUpper(token)+" piece=derivedpiece")))
+	for where, path := range map[string]string{"the JSON result": p.json, "the Markdown report": p.md, "the JUnit report": p.junit, "the table report": p.table} {
+		checkNoLeak(t, where, readFile(t, path), forms)
+	}
+	checkNoLeak(t, "the table on stdout", []byte(run.stdout), forms)
+	checkNoLeak(t, "the progress on stderr", []byte(run.stderr), forms)
+}

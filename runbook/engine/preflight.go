@@ -87,6 +87,9 @@ func Preflight(ctx context.Context, c *kube.Clients, p *Plan) []Check {
 				// Made by an earlier step: it cannot be read or patched yet.
 			case call.Verb == "patch" && call.Subresource == "ephemeralcontainers":
 				out = append(out, dryRunPatch(ctx, c, s, call))
+				if target := patchTarget(call.Body); target != "" {
+					out = append(out, targetRunningCheck(ctx, c, s, call, target))
+				}
 			case call.Verb == "get" && call.Resource == "pods" && call.Subresource == "" && !read[key]:
 				out = append(out, existsCheck(ctx, c, s, call))
 			}
@@ -187,6 +190,36 @@ func dryRunPatch(ctx context.Context, c *kube.Clients, s PlannedStep, call steps
 	_, err = c.Kube.CoreV1().Pods(call.Namespace).Patch(ctx, call.Name, types.StrategicMergePatchType, b,
 		metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}, "ephemeralcontainers")
 	return verdict(what, err)
+}
+
+// patchTarget is the container an ephemeral container patch targets
+// (targetContainerName), or "".
+func patchTarget(body any) string {
+	spec, _ := body.(map[string]any)["spec"].(map[string]any)
+	ecs, _ := spec["ephemeralContainers"].([]any)
+	for _, ec := range ecs {
+		if m, ok := ec.(map[string]any); ok {
+			if t, ok := m["targetContainerName"].(string); ok {
+				return t
+			}
+		}
+	}
+	return ""
+}
+
+// targetRunningCheck says whether the container a debug step targets runs
+// now: a run refuses a target that does not (kube.TargetNotRunningError), as
+// the kubelet would never start the debugger.
+func targetRunningCheck(ctx context.Context, c *kube.Clients, s PlannedStep, call steps.Call, target string) Check {
+	what := fmt.Sprintf("step %d: target container %s of pod %s/%s is running", s.Index, target, call.Namespace, call.Name)
+	pod, err := c.Kube.CoreV1().Pods(call.Namespace).Get(ctx, call.Name, metav1.GetOptions{})
+	if err != nil {
+		return verdict(what, err)
+	}
+	if err := kube.CheckEphemeralTargetContainer(pod, target); err != nil {
+		return Check{What: what, Detail: "the run fails here: " + err.Error()}
+	}
+	return Check{What: what, OK: true, Detail: "running"}
 }
 
 func existsCheck(ctx context.Context, c *kube.Clients, s PlannedStep, call steps.Call) Check {

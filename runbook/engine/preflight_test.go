@@ -94,3 +94,53 @@ func fmtAny(v any) string {
 	walk(v)
 	return b.String()
 }
+
+// TestPreflightTargetNotRunning: plan --preflight says that a debug step's
+// target container is crash-looping, which the run refuses at once.
+func TestPreflightTargetNotRunning(t *testing.T) {
+	src := `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: t}
+spec:
+  namespace: prod
+  steps:
+  - debug: {pod: web-a, target: app, image: busybox, command: [ps]}
+  - debug: {pod: web-b, target: app, image: busybox, command: [ps]}
+`
+	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(name string, state corev1.ContainerState) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "prod"},
+			Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "busybox"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "app", State: state, RestartCount: 4}}}}
+	}
+	crashing := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 40s"}}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	c := kube.NewClientsWith(fake.NewSimpleClientset(pod("web-a", crashing), pod("web-b", running),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prod"}}), nil, nil, "prod")
+	ctx := context.Background()
+	p, err := MakePlan(rb, PlanOptions{Cluster: c, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, ch := range Preflight(ctx, c, p) {
+		switch ch.What {
+		case "step 1: target container app of pod prod/web-a is running":
+			found++
+			if ch.OK || !strings.Contains(ch.Detail, "CrashLoopBackOff") {
+				t.Errorf("crash-looping target: %+v", ch)
+			}
+		case "step 2: target container app of pod prod/web-b is running":
+			found++
+			if !ch.OK {
+				t.Errorf("running target: %+v", ch)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d target checks, want 2", found)
+	}
+}
