@@ -299,3 +299,18 @@ func TestStepOrder(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+// TestPathsInsideValues: a problem deep inside a free-form value names its
+// path, keys and indexes, as written; the path is made only for a message.
+func TestPathsInsideValues(t *testing.T) {
+	src := head + "  vars:\n    a: [1, {b: {c: 1, c: 2}}, [x, {d: {e: 1, e: 3}}]]\n  steps:\n  - note: {message: hi}\n"
+	_, got := parse(t, src, runbook.LoadOptions{Kinds: steps.Registry})
+	for _, want := range []string{
+		`rb.yaml:6:23: spec.vars.a[1].b: mapping key "c" already defined at line 6`,
+		`rb.yaml:6:46: spec.vars.a[2][1].d: mapping key "e" already defined at line 6`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors %q lack %q", got, want)
+		}
+	}
+}

@@ -352,7 +352,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, what string) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-		d.pairs(n, what, func(k, val *yaml.Node) {
+		d.pairs(n, &where{text: what}, func(k, val *yaml.Node) {
 			key := deref(k)
 			if key.Kind != yaml.ScalarNode {
 				d.nodeErrorf(k, "%s: a key must be a single value, found %s", what, kindOf(key))

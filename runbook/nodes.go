@@ -166,7 +166,7 @@ func deref(n *yaml.Node) *yaml.Node {
 // would decode them: a key written twice is an error, and << merges
 // mappings in (keys written in n win, then the earlier merged mapping's).
 // Unlike yaml.v3's check of duplicate keys, it is linear in the keys.
-func (d *decoder) pairs(n *yaml.Node, what string, fn func(k, v *yaml.Node)) {
+func (d *decoder) pairs(n *yaml.Node, what fmt.Stringer, fn func(k, v *yaml.Node)) {
 	d.mergePairs(n, what, make(map[nodeKey]bool, len(n.Content)/2), fn)
 }
 
@@ -181,7 +181,7 @@ func keyID(k *yaml.Node) nodeKey { return nodeKey{k.Kind, k.Value} }
 
 // mergePairs calls fn for the pairs of n whose keys are not in done yet,
 // then applies n's merges.
-func (d *decoder) mergePairs(n *yaml.Node, what string, done map[nodeKey]bool, fn func(k, v *yaml.Node)) {
+func (d *decoder) mergePairs(n *yaml.Node, what fmt.Stringer, done map[nodeKey]bool, fn func(k, v *yaml.Node)) {
 	own := make(map[nodeKey]*yaml.Node, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content) && !d.stopped; i += 2 {
@@ -209,7 +209,7 @@ func (d *decoder) mergePairs(n *yaml.Node, what string, done map[nodeKey]bool, f
 }
 
 // merge applies the value of a << key: a mapping, or a list of them.
-func (d *decoder) merge(m *yaml.Node, what string, done map[nodeKey]bool, fn func(k, v *yaml.Node)) {
+func (d *decoder) merge(m *yaml.Node, what fmt.Stringer, done map[nodeKey]bool, fn func(k, v *yaml.Node)) {
 	if m.Kind == yaml.AliasNode {
 		t, ok := d.enter(m)
 		if !ok {
@@ -245,6 +245,11 @@ func (d *decoder) merge(m *yaml.Node, what string, done map[nodeKey]bool, fn fun
 // budget, the depth bound and a linear check of duplicate keys. It
 // returns false after reporting a problem.
 func (d *decoder) value(n *yaml.Node, what string) (any, bool) {
+	return d.valueAt(n, &where{text: what})
+}
+
+// valueAt is value at w.
+func (d *decoder) valueAt(n *yaml.Node, what *where) (any, bool) {
 	if n.Kind == yaml.AliasNode {
 		t, ok := d.enter(n)
 		if !ok {
@@ -262,7 +267,7 @@ func (d *decoder) value(n *yaml.Node, what string) (any, bool) {
 		out := make([]any, len(n.Content))
 		good := true
 		for i, c := range n.Content {
-			v, ok := d.value(c, fmt.Sprintf("%s[%d]", what, i))
+			v, ok := d.valueAt(c, &where{parent: what, index: i})
 			out[i], good = v, good && ok
 		}
 		return out, good
@@ -287,7 +292,7 @@ func (d *decoder) value(n *yaml.Node, what string) (any, bool) {
 }
 
 // mapping is value for a mapping.
-func (d *decoder) mapping(n *yaml.Node, what string) (any, bool) {
+func (d *decoder) mapping(n *yaml.Node, what *where) (any, bool) {
 	strs := make(map[string]any, len(n.Content)/2)
 	var general map[any]any
 	good := true
@@ -298,13 +303,13 @@ func (d *decoder) mapping(n *yaml.Node, what string) (any, bool) {
 			good = false
 			return
 		}
-		v, ok := d.value(val, child(what, key.Value))
+		v, ok := d.valueAt(val, &where{parent: what, text: key.Value, key: true})
 		good = good && ok
 		if general == nil && key.ShortTag() == "!!str" {
 			strs[key.Value] = v
 			return
 		}
-		kv, ok := d.value(key, what)
+		kv, ok := d.valueAt(key, what)
 		if !ok {
 			good = false
 			return
@@ -323,8 +328,42 @@ func (d *decoder) mapping(n *yaml.Node, what string) (any, bool) {
 	return strs, good
 }
 
-// child is the path of a key under what, for messages.
-func child(what, key string) string { return strings.TrimPrefix(what+"."+key, ".") }
+// where is the path of a value, for messages ("spec.vars.a[3].b"), written
+// out only when a message needs it: written for every value, the path of
+// a value nested n deep costs O(n), all of them O(n²) (an 8 MiB runbook of
+// vars nested thousands deep took 48 s and 7 GB).
+type where struct {
+	parent *where
+	// text is a root's path, or a key when key is set; else the value is
+	// element index of its parent.
+	text  string
+	index int
+	key   bool
+}
+
+// String writes the path out.
+func (w *where) String() string {
+	var parts []*where
+	for p := w; p != nil; p = p.parent {
+		parts = append(parts, p)
+	}
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		p := parts[i]
+		switch {
+		case p.parent == nil:
+			b.WriteString(p.text)
+		case p.key:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(p.text)
+		default:
+			fmt.Fprintf(&b, "[%d]", p.index)
+		}
+	}
+	return b.String()
+}
 
 // NodeValue converts a YAML node to the value yaml.v3's Decode gives an
 // `any`, as the loader does for spec.vars and other free-form values:
