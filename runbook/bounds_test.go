@@ -314,3 +314,17 @@ func TestPathsInsideValues(t *testing.T) {
 		}
 	}
 }
+
+// TestByteOrderMarks: one byte order mark is read past; a second one is an
+// error at its place (yaml.v3 took it for content and read every key
+// without its first letter: "ind", "etadata").
+func TestByteOrderMarks(t *testing.T) {
+	body := head + "  steps:\n  - note: {message: hi}\n"
+	if _, got := parse(t, "\uFEFF"+body, runbook.LoadOptions{Kinds: steps.Registry}); got != "" {
+		t.Errorf("one mark: %s", got)
+	}
+	_, got := parse(t, "\uFEFF\uFEFF"+body, runbook.LoadOptions{Kinds: steps.Registry})
+	if want := "rb.yaml:1:2: a second byte order mark (U+FEFF): a file starts with one at most"; got != want {
+		t.Errorf("two marks: %q, want %q", got, want)
+	}
+}

@@ -121,10 +121,19 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	return rb, nil
 }
 
+// bom is UTF-8's byte order mark.
+var bom = []byte("\uFEFF")
+
 // parseYAML parses the one YAML document of data into its root node, or
 // records the syntax error and returns nil; a second document is an error
 // (one says why there is one document per file).
 func (d *decoder) parseYAML(data []byte, one string) *yaml.Node {
+	if rest, ok := bytes.CutPrefix(data, bom); ok && bytes.HasPrefix(rest, bom) {
+		// yaml.v3 takes the second mark for content and then drops the
+		// first character of every line: keys read "ind", "etadata".
+		d.errorf(1, 2, "a second byte order mark (U+FEFF): a file starts with one at most")
+		return nil
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

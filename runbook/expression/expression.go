@@ -21,6 +21,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
@@ -158,6 +159,9 @@ func Compile(src string, c Context) (*Program, []Problem) {
 	}
 	prog, err := compile(src, c)
 	if err != nil {
+		if p, ok := shadowedCall(src, c); ok {
+			return nil, []Problem{p}
+		}
 		return nil, []Problem{problemOf(src, err)}
 	}
 	node := prog.Node()
@@ -171,6 +175,64 @@ func Compile(src string, c Context) (*Program, []Problem) {
 		p.parts = compileParts(&node, c)
 	}
 	return p, nil
+}
+
+// shadowedCall finds a call of a name that a result of the step hides
+// where the expression stands (duration, error, or a result of its kind,
+// which type-checking reports as "float64 is not callable").
+func shadowedCall(src string, c Context) (Problem, bool) {
+	if checkNesting(src) != nil {
+		// The parser's recursion is bounded by this check only.
+		return Problem{}, false
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return Problem{}, false
+	}
+	v := &shadowVisitor{names: map[string]bool{}}
+	for _, m := range []map[string]any{CommonResults(), c.Results, c.Known} {
+		for k := range m {
+			v.names[k] = true
+		}
+	}
+	ast.Walk(&tree.Node, v)
+	if v.call == nil {
+		return Problem{}, false
+	}
+	line, col := position(src, v.call.Location().From)
+	msg := fmt.Sprintf("%s is a result of a step here, not a function", v.name)
+	if v.builtin {
+		msg += fmt.Sprintf(": it hides expr-lang's %s()", v.name)
+	}
+	if v.name == NameDuration {
+		msg += `; compare times with date arithmetic instead, e.g. (now() - date(x)).Hours() > 1`
+	}
+	return Problem{Line: line, Column: col, Message: msg}, true
+}
+
+// shadowVisitor finds the first call of one of names.
+type shadowVisitor struct {
+	names   map[string]bool
+	call    ast.Node
+	name    string
+	builtin bool
+}
+
+// Visit implements ast.Visitor.
+func (v *shadowVisitor) Visit(node *ast.Node) {
+	if v.call != nil {
+		return
+	}
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && v.names[id.Value] {
+			v.call, v.name = n, id.Value
+		}
+	case *ast.BuiltinNode:
+		if v.names[n.Name] {
+			v.call, v.name, v.builtin = n, n.Name, true
+		}
+	}
 }
 
 func problemOf(src string, err error) Problem {

@@ -148,3 +148,21 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("unterminated: %+v", probs)
 	}
 }
+
+// TestShadowedCall: calling a name that a step result hides (duration,
+// error) says so, where the call is, instead of "float64 is not callable";
+// the date arithmetic the message suggests compiles.
+func TestShadowedCall(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`now() - date("2026-01-01") > duration("1h")`, `1:29: duration is a result of a step here, not a function: it hides expr-lang's duration()`},
+		{`error(1)`, `1:0: error is a result of a step here, not a function`},
+	} {
+		_, probs := Compile(tc.src, Context{Result: true, Bool: true})
+		if len(probs) != 1 || !strings.HasPrefix(probs[0].Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.src, probs, tc.want)
+		}
+	}
+	if _, probs := Compile(`(now() - date("2026-01-01")).Hours() > 1`, Context{Result: true, Bool: true}); len(probs) > 0 {
+		t.Errorf("the suggested arithmetic does not compile: %v", probs)
+	}
+}
