@@ -49,8 +49,8 @@ func TestFailOnCleanup(t *testing.T) {
 	}
 }
 
-// TestKeptObjectsAreMarked: what a run keeps on purpose (--keep, spec.cleanup: never)
-// carries kube.AnnotationKept with the reason, so that `runbook cleanup` leaves it alone
+// TestKeptObjectsAreMarked: what a run keeps on purpose (--keep, spec.cleanup: never, and
+// onSuccess, which keeps what a run that does not pass made) carries kube.AnnotationKept with the reason, so that `runbook cleanup` leaves it alone
 // past the run's deadline; a run that cleans up marks nothing.
 func TestKeptObjectsAreMarked(t *testing.T) {
 	const pod = `  steps:
@@ -68,6 +68,7 @@ func TestKeptObjectsAreMarked(t *testing.T) {
 	}{
 		{"--keep", pod, true, "--keep"},
 		{"spec.cleanup: never", "  cleanup: never\n" + pod, false, "spec.cleanup: never"},
+		{"spec.cleanup: onSuccess", "  cleanup: onSuccess\n" + pod, false, "spec.cleanup: onSuccess, if the run does not pass"},
 		{"cleans up", pod, false, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -631,15 +631,18 @@ func temporaryNamespace(runID string) string {
 // setsSecret reports whether a step sets a var of spec.secretVars.
 func (r *runner) setsSecret(s *runbook.Step) bool { return len(r.secretSets(s)) > 0 }
 
-// keptReason is why a run keeps what it creates, for kube.AnnotationKept: --keep, or
-// spec.cleanup: never; "" when the run cleans up (onSuccess included: whether it keeps is
-// known only at its end).
+// keptReason is why a run may keep what it creates, for kube.AnnotationKept: --keep,
+// spec.cleanup: never, or spec.cleanup: onSuccess (stamped at creation, since whether the
+// run passes is known only at its end: a run that passes deletes them anyway, and one that
+// fails, is interrupted or dies keeps them); "" when the run always cleans up.
 func keptReason(rb *runbook.Runbook, keep bool) string {
 	switch {
 	case keep:
 		return "--keep"
 	case rb.Spec.Cleanup == runbook.CleanupNever:
 		return "spec.cleanup: never"
+	case rb.Spec.Cleanup == runbook.CleanupOnSuccess:
+		return "spec.cleanup: onSuccess, if the run does not pass"
 	}
 	return ""
 }
