@@ -267,6 +267,9 @@ func New(rb *runbook.Runbook, o Options) (*Install, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rb.File, err)
 		}
+		if err := checkSecretNames(rb, p); err != nil {
+			return nil, err
+		}
 		perms = append(perms, p.Permissions...)
 	}
 	in.Permissions = mergePermissions(perms)
@@ -490,4 +493,25 @@ func DNSName(s string, max int) string {
 // RunbookLabelValue is a runbook's name as a label value (LabelRunbook).
 func RunbookLabelValue(name string) string {
 	return DNSName(name, validation.LabelValueMaxLength)
+}
+
+// checkSecretNames refuses an install whose Roles would name a value of
+// spec.secretVars (a Secret's name, a namespace, from a secret var): a Role
+// is readable by whoever may read roles, and the value would be in plain
+// there, while `runbook rbac` can print it redacted for a person to fill in.
+func checkSecretNames(rb *runbook.Runbook, p *engine.Plan) error {
+	red := p.Secrets()
+	for _, perm := range p.Permissions {
+		names := []string{perm.Namespace}
+		for _, r := range perm.Rules {
+			names = append(names, r.ResourceNames...)
+		}
+		for _, n := range names {
+			if n != "" && red.Known(n) != n {
+				return fmt.Errorf("%s: a rule of the Job's Role names a value of spec.secretVars (a resource name or a namespace from a secret var): "+
+					"a Role is no place for a secret; give that name as a var that is not secret, or run the runbook with runbook run", rb.File)
+			}
+		}
+	}
+	return nil
 }

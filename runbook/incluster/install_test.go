@@ -298,3 +298,28 @@ func TestFitResultCutsAndSays(t *testing.T) {
 		t.Errorf("small result: cut %q, %v", cut, err)
 	}
 }
+
+// TestNewRefusesSecretNamesInRoles: a Role that would name a secret var's
+// value (its default, or a --var) is refused, printed or applied alike.
+func TestNewRefusesSecretNamesInRoles(t *testing.T) {
+	const src = `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: sec}
+spec:
+  namespace: default
+  vars: {pw: hunter2secret}
+  secretVars: [pw]
+  steps:
+  - get: {kind: Secret, name: "${{ vars.pw }}"}
+`
+	for _, vars := range []map[string]string{nil, {"pw": "override-pw-99"}} {
+		rb := load(t, src, vars)
+		_, err := New(rb, Options{Source: []byte(src), Vars: vars, Namespace: "ops"})
+		if err == nil || !strings.Contains(err.Error(), "names a value of spec.secretVars") {
+			t.Errorf("vars %v: error %v, want the install refused", vars, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "hunter2secret") || strings.Contains(err.Error(), "override-pw-99")) {
+			t.Errorf("the error holds the secret: %v", err)
+		}
+	}
+}
