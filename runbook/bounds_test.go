@@ -328,3 +328,29 @@ func TestByteOrderMarks(t *testing.T) {
 		t.Errorf("two marks: %q, want %q", got, want)
 	}
 }
+
+// TestSnippetsHideSecretVars: the source lines that snippets quote (validate
+// -s) hide the values of spec.secretVars, defaults and --var values alike,
+// with the carets still under their columns.
+func TestSnippetsHideSecretVars(t *testing.T) {
+	src := head + `  vars: {pw: "hunter2secret", other: x}
+  secretVars: [pw]
+  steps:
+  - local: {command: [echo, "hunter2secret", "override-pw-1"]}
+    bogus: 1
+`
+	_, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry, Vars: map[string]string{"pw": "override-pw-1"}})
+	var list runbook.ErrorList
+	if !errors.As(err, &list) {
+		t.Fatalf("error %v, want a list", err)
+	}
+	out := list.Format(true)
+	for _, secret := range []string{"hunter2secret", "override-pw-1"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the snippets show %q:\n%s", secret, out)
+		}
+	}
+	if want := "     9 |     bogus: 1\n       |     ^\n"; !strings.Contains(out, want) {
+		t.Errorf("snippet of line 9 lost:\n%s", out)
+	}
+}

@@ -125,6 +125,9 @@ type decoder struct {
 	// stopped is set when the budget or the depth is exceeded: decoding
 	// stops at once.
 	stopped bool
+	// lateSnippets defers snippets to finish, after the source lines are
+	// masked of secret values.
+	lateSnippets bool
 }
 
 func (d *decoder) errorf(line, col int, format string, args ...any) {
@@ -145,7 +148,7 @@ func (d *decoder) errorf(line, col int, format string, args ...any) {
 		d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("too many problems: only the first %d are listed", MaxErrors)})
 		return
 	}
-	if line >= 1 && line <= len(d.lines) {
+	if line >= 1 && line <= len(d.lines) && !d.lateSnippets {
 		e.Snippet = d.snippet(line, col)
 	}
 	d.errs = append(d.errs, e)

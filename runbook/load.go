@@ -92,10 +92,10 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	if len(data) > MaxFileBytes {
 		return nil, ErrorList{tooBig(file, int64(len(data)), "a runbook")}
 	}
-	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), kinds: opts.Kinds}
+	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), kinds: opts.Kinds, lateSnippets: true}
 	root := d.parseYAML(data, "one runbook per file")
 	if root == nil {
-		return nil, d.errs
+		return nil, d.finish()
 	}
 	rb := &Runbook{File: file}
 	sum := sha256.Sum256(data)
@@ -104,19 +104,20 @@ func Parse(file string, data []byte, opts LoadOptions) (*Runbook, error) {
 	d.aliasLimit = aliasBudget(d.nodes)
 	d.aliasLeft = d.aliasLimit
 	d.decode(root, reflect.ValueOf(rb).Elem(), "")
+	d.maskSecretVars(root, rb, opts)
 	if d.stopped || len(d.errs) > 0 && root.Kind != yaml.MappingNode {
-		return nil, d.sorted()
+		return nil, d.finish()
 	}
 	if steps := rb.ActionSteps(); len(steps) > MaxSteps {
 		s := steps[MaxSteps]
 		d.errorf(s.Line, s.Column, "the runbook has %d steps, over the limit of %d: split it", len(steps), MaxSteps)
-		return nil, d.sorted()
+		return nil, d.finish()
 	}
 	d.checkEnvelope(root, rb)
 	rb.Vars = d.vars(root, rb, opts)
 	d.checkSteps(rb, filepath.Dir(file), opts)
 	if len(d.errs) > 0 {
-		return nil, d.sorted()
+		return nil, d.finish()
 	}
 	return rb, nil
 }
@@ -194,6 +195,86 @@ func badChar(data []byte) (line, col int, what string, ok bool) {
 		col++
 	}
 	return 0, 0, "", false
+}
+
+// maskSecretVars hides the values of spec.secretVars (defaults and --var
+// values) in the source lines that snippets quote (validate -s prints them,
+// often into CI logs): each occurrence of a value, and the rest of the line
+// a default starts on (its quoting and escapes may differ from the value),
+// become asterisks, as many as the characters hidden so that carets stay
+// under their columns.
+func (d *decoder) maskSecretVars(root *yaml.Node, rb *Runbook, opts LoadOptions) {
+	if len(rb.Spec.SecretVars) == 0 {
+		return
+	}
+	vars := KeyNode(root, "spec", "vars")
+	var values []string
+	for _, name := range rb.Spec.SecretVars {
+		if v, ok := opts.Vars[name]; ok {
+			values = append(values, v)
+		}
+		def, ok := rb.Spec.Vars[name]
+		if !ok {
+			continue
+		}
+		values = append(values, leafTexts(def)...)
+		if n := KeyNode(vars, name); n != nil && n.Line >= 1 && n.Line <= len(d.lines) {
+			line := []rune(d.lines[n.Line-1])
+			for c := max(n.Column-1, 0); c < len(line); c++ {
+				line[c] = '*'
+			}
+			d.lines[n.Line-1] = string(line)
+		}
+	}
+	for _, v := range values {
+		for _, part := range strings.Split(v, "\n") {
+			if part = strings.TrimSpace(part); len(part) < minMasked {
+				continue
+			}
+			stars := strings.Repeat("*", utf8.RuneCountInString(part))
+			for i, l := range d.lines {
+				d.lines[i] = strings.ReplaceAll(l, part, stars)
+			}
+		}
+	}
+}
+
+// minMasked is the shortest value maskSecretVars hides (the reports'
+// redaction has the same bound): shorter ones occur everywhere.
+const minMasked = 4
+
+// leafTexts are the texts of a value's scalars.
+func leafTexts(v any) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, leafTexts(e)...)
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for _, e := range x {
+			out = append(out, leafTexts(e)...)
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
+}
+
+// finish returns the problems by position, each with its snippet when
+// snippets are made late (after maskSecretVars).
+func (d *decoder) finish() ErrorList {
+	if d.lateSnippets {
+		for _, e := range d.errs {
+			if e.Line >= 1 && e.Line <= len(d.lines) && e.Snippet == "" {
+				e.Snippet = d.snippet(e.Line, e.Column)
+			}
+		}
+	}
+	return d.sorted()
 }
 
 // sorted returns the problems by position.
