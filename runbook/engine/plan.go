@@ -228,10 +228,13 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 			for _, a := range s.Assert {
 				ps.Assertions = append(ps.Assertions, a.That.Source)
 			}
+			var selection []steps.Call
 			if fe := s.ForEach; fe != nil {
 				ps.ForEach = describeForEach(fe, ns)
 				if fe.Pods != nil || fe.Nodes != nil {
-					calls = append(calls, forEachCall(fe, ns))
+					// Shown first among the step's calls: the run lists
+					// before it fans out.
+					selection = append(selection, forEachCall(fe, ns))
 				}
 			}
 			_, action := kindOf(s)
@@ -244,6 +247,7 @@ func MakePlan(rb *runbook.Runbook, o PlanOptions) (*Plan, error) {
 				}
 				pl.Fails = err.Error()
 			}
+			pl.Calls = append(selection, pl.Calls...)
 			planner.Created(pl)
 			secrets.step(planner, s, pl)
 			ps.Planned = pl
