@@ -220,8 +220,11 @@ type plannedTarget struct {
 	// calls are the reads that resolve the target.
 	calls []Call
 	// target is the step's Target.
-	target  string
-	choice  kube.PodChoice
+	target string
+	choice kube.PodChoice
+	// fails is why the run fails on this target (a rendered value that
+	// does not parse), or "".
+	fails   string
 	notes   []string
 	lookups []PlanLookup
 }
@@ -250,7 +253,7 @@ func (s targetSpec) plan(p *Planner, ns string, needPod bool) plannedTarget {
 		// A syntax error of a rendered value: the run fails on it.
 		pt.name = "<pod>"
 		pt.target = "pod " + ns + "/" + pt.name
-		pt.notes = append(pt.notes, "the run fails here: "+err.Error())
+		pt.fails = err.Error()
 		pt.lookups = append(pt.lookups, PlanLookup{What: "target", Detail: err.Error()})
 		return pt
 	}
@@ -349,6 +352,6 @@ func containerList(pod *corev1.Pod) string {
 // planned starts a step's plan with the target: its Target, the reads that
 // resolve it, its notes and, with a cluster, what was looked up.
 func (pt *plannedTarget) planned() *Planned {
-	return &Planned{Target: pt.target, Calls: append([]Call(nil), pt.calls...),
+	return &Planned{Target: pt.target, Calls: append([]Call(nil), pt.calls...), Fails: pt.fails,
 		Notes: append([]string(nil), pt.notes...), Lookups: append([]PlanLookup(nil), pt.lookups...)}
 }

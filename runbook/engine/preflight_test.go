@@ -144,3 +144,28 @@ spec:
 		t.Errorf("%d target checks, want 2", found)
 	}
 }
+
+// TestPlanFailsOnARenderedTarget: a target whose rendered value cannot be a
+// name is a failure of the plan (which preflight counts), not a note.
+func TestPlanFailsOnARenderedTarget(t *testing.T) {
+	src := `apiVersion: runbook/v1alpha1
+kind: Runbook
+metadata: {name: t}
+spec:
+  namespace: prod
+  vars: {c: Bad_C}
+  steps:
+  - exec: {pod: "deploy/${{ vars.c }}", command: [ls]}
+`
+	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := MakePlan(rb, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Steps[0].Planned.Fails; !strings.Contains(f, `"Bad_C" is not a valid deployment name`) {
+		t.Errorf("fails %q, want the invalid name", f)
+	}
+}
