@@ -121,6 +121,9 @@ func ParseJSON(data []byte) (*Result, error) {
 	var res Result
 	err := json.Unmarshal(data, &res)
 	if err == nil && res.SchemaVersion == SchemaVersion {
+		if err := checkRead(data, &res); err != nil {
+			return nil, fmt.Errorf("reading the result: %w", err)
+		}
 		return &res, nil
 	}
 	var head struct {
@@ -157,7 +160,10 @@ func jsonError(data []byte, err error) string {
 		}
 		return fmt.Sprintf("%s: expected %s, found a JSON %s", where, jsonKind(typ.Type), typ.Value)
 	default:
-		return err.Error()
+		// An error of a decoder of this package (Seconds) or of time.Time,
+		// which encoding/json passes on without where: found again by
+		// walking data.
+		return locateError(data, err).Error()
 	}
 	return position(data, offset) + ": " + err.Error()
 }
@@ -200,9 +206,10 @@ func position(data []byte, offset int64) string {
 
 // DecodeJSON reads a result as ReadJSON does, but as it comes: a step at a
 // time, so that reading a result of hundreds of MiB never holds its text
-// and its values at once. Its errors do not say where the input is wrong:
-// a caller that can read the input again (a file) reads it with ParseJSON
-// to say where, as `runbook report` does.
+// and its values at once. It refuses what ParseJSON refuses (members named
+// twice, values outside the schema's enums), but its errors do not say
+// where the input is wrong: a caller that can read the input again (a
+// file) reads it with ParseJSON to say where, as `runbook report` does.
 func DecodeJSON(r io.Reader) (*Result, error) {
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
@@ -211,6 +218,7 @@ func DecodeJSON(r io.Reader) (*Result, error) {
 	var (
 		rest  bytes.Buffer // the members other than steps, as an object
 		steps []StepResult
+		seen  = map[string]bool{} // the names of the members, folded
 	)
 	rest.WriteByte('{')
 	for dec.More() {
@@ -219,10 +227,24 @@ func DecodeJSON(r io.Reader) (*Result, error) {
 			return nil, err
 		}
 		key, _ := tok.(string)
+		// Members named twice are refused, as ParseJSON refuses them; the
+		// names of the result's fields match whatever their case.
+		folded := strings.ToLower(strings.ToUpper(key))
+		if seen[folded] {
+			return nil, errDuplicate(key)
+		}
+		seen[folded] = true
 		if !strings.EqualFold(key, "steps") {
 			var v json.RawMessage
 			if err := dec.Decode(&v); err != nil {
 				return nil, err
+			}
+			isMap := false
+			for _, m := range mapMembers {
+				isMap = isMap || strings.EqualFold(key, m)
+			}
+			if _, dup, ok := duplicateKey(v, isMap); ok {
+				return nil, fmt.Errorf("%s: %w", key, errDuplicate(dup))
 			}
 			if rest.Len() > 1 {
 				rest.WriteByte(',')
@@ -233,7 +255,7 @@ func DecodeJSON(r io.Reader) (*Result, error) {
 			rest.Write(v)
 			continue
 		}
-		// As json.Unmarshal: the last "steps" wins, null is none.
+		// As json.Unmarshal: null is none.
 		tok, err = dec.Token()
 		if err != nil {
 			return nil, err
@@ -247,8 +269,17 @@ func DecodeJSON(r io.Reader) (*Result, error) {
 		}
 		steps = []StepResult{}
 		for dec.More() {
+			// Each step as its text first, to look for members named
+			// twice in it: a step at a time, never the whole result.
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, err
+			}
+			if _, dup, ok := duplicateKey(raw, false); ok {
+				return nil, fmt.Errorf("steps: %w", errDuplicate(dup))
+			}
 			var s StepResult
-			if err := dec.Decode(&s); err != nil {
+			if err := json.Unmarshal(raw, &s); err != nil {
 				return nil, err
 			}
 			steps = append(steps, s)
@@ -272,6 +303,9 @@ func DecodeJSON(r io.Reader) (*Result, error) {
 		return nil, fmt.Errorf("result has schemaVersion %q, but this runbook reads only %q", res.SchemaVersion, SchemaVersion)
 	}
 	res.Steps = steps
+	if err := validateResult(&res); err != nil {
+		return nil, err
+	}
 	return &res, nil
 }
 

@@ -31,7 +31,6 @@ func TestDecodeJSONAsParseJSON(t *testing.T) {
 		inputs[filepath.Base(g)] = string(data)
 	}
 	const v = `"schemaVersion": "` + SchemaVersion + `"`
-	inputs["steps twice"] = `{` + v + `, "steps": [{"index": 1}], "runId": "a", "steps": [{"index": 2}, {"index": 3}]}`
 	inputs["Steps"] = `{` + v + `, "Steps": [{"index": 4}]}`
 	inputs["steps null"] = `{` + v + `, "steps": null}`
 	inputs["no steps"] = `{` + v + `, "runId": "x"}`
@@ -45,6 +44,17 @@ func TestDecodeJSONAsParseJSON(t *testing.T) {
 		"trailing text":        `{` + v + `} x`,
 		"a step of wrong type": `{` + v + `, "steps": [{"index": "1"}]}`,
 		"empty":                ``,
+		// Members named twice: encoding/json would keep the last.
+		"steps twice":         `{` + v + `, "steps": [{"index": 1}], "runId": "a", "steps": [{"index": 2}, {"index": 3}]}`,
+		"Steps and steps":     `{` + v + `, "steps": [], "Steps": []}`,
+		"verdict twice":       `{` + v + `, "verdict": "failed", "verdict": "passed"}`,
+		"a step's twice":      `{` + v + `, "steps": [{"status": "failed", "status": "passed"}]}`,
+		"a var twice":         `{` + v + `, "vars": {"a": "1", "a": "2"}}`,
+		"a nested twice":      `{` + v + `, "cleanup": {"deletions": [{"name": "a", "Name": "b"}]}}`,
+		"a verdict unknown":   `{` + v + `, "verdict": "ok"}`,
+		"a status unknown":    `{` + v + `, "steps": [{"targets": [{"status": "ok"}]}]}`,
+		"a verb unknown":      `{` + v + `, "apiRequestsByVerb": {"GET\n# x": 1}}`,
+		"a duration negative": `{` + v + `, "steps": [{"duration": -1}]}`,
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func TestReadJSONErrors(t *testing.T) {
 		{"not JSON", `PID USER`, `not a runbook result: line 1:1: invalid character 'P' looking for beginning of value`},
 		{"empty", ``, `not a runbook result: the input is empty`},
 		{"bad field", `{"schemaVersion": "runbook.dev/result/v1", "duration": "5s"}`,
-			`reading the result: duration must be a number of seconds, got "5s"`},
+			`reading the result: line 1:56: duration: duration must be a number of seconds, got "5s"`},
 		{"trailing data", `{"schemaVersion": "runbook.dev/result/v1"} {}`,
 			`not a runbook result: line 1:44: invalid character '{' after top-level value`},
 	}

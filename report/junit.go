@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The JUnit XML written by RenderJUnit, in the shape that CI systems
@@ -120,8 +122,8 @@ func RenderJUnit(w io.Writer, r *Result) error {
 			Classname: printable(r.Runbook.Name),
 			Name:      printable(fmt.Sprintf("%02d %s", l.index(), l.title())),
 			Time:      junitSeconds(l.step.Duration),
-			SystemOut: printable(junitAttachments(l.step.Stdout, r.ArtifactDir, l.step)),
-			SystemErr: printable(l.step.Stderr),
+			SystemOut: printable(junitAttachments(defuseAttachments(l.step.Stdout), r.ArtifactDir, l.step)),
+			SystemErr: printable(defuseAttachments(l.step.Stderr)),
 		}
 		switch l.step.Status {
 		case StatusFailed:
@@ -239,4 +241,69 @@ func assertionTitle(a Assertion) string {
 // millisecond precision.
 func junitSeconds(s Seconds) string {
 	return fmt.Sprintf("%.3f", s.Duration().Seconds())
+}
+
+// attachmentMarker is how Jenkins' JUnit Attachments plugin finds a file to
+// attach in system-out and system-err: [[ATTACHMENT|PATH]] anywhere in a
+// line (its pattern is \[\[ATTACHMENT\|.+]]).
+const attachmentMarker = "[[ATTACHMENT|"
+
+// defuseAttachments breaks every attachment marker in text that comes from
+// a step (its stdout, its stderr) as "[ [ATTACHMENT|": the plugin attaches
+// any file of the agent a marker names, so a container that printed
+// [[ATTACHMENT|/var/lib/jenkins/secrets/master.key]] would make CI publish
+// that file. Only the lines junitAttachments adds, for the files the step
+// really wrote, may read as markers. The word is matched in any case, and
+// so are the letters Unicode case-folds onto it (ı, ſ, K), in case the
+// plugin matches it without regard to case. The text is read once.
+func defuseAttachments(text string) string {
+	var b strings.Builder
+	done := 0
+	for i := 0; ; {
+		j := strings.Index(text[i:], "[[")
+		if j < 0 {
+			break
+		}
+		i += j
+		if isAttachmentWord(text[i+2:]) {
+			if b.Len() == 0 {
+				b.Grow(len(text) + 8)
+			}
+			b.WriteString(text[done : i+1])
+			b.WriteByte(' ')
+			done = i + 1
+		}
+		i++
+	}
+	if done == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
+	return b.String()
+}
+
+// isAttachmentWord reports whether s starts with ATTACHMENT| in any case.
+func isAttachmentWord(s string) bool {
+	for _, want := range attachmentMarker[2:] {
+		c, n := utf8.DecodeRuneInString(s)
+		if n == 0 || !foldsTo(c, want) {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
+}
+
+// foldsTo reports whether c is want (an ASCII letter or |) in some case,
+// as a case-insensitive Java or Go pattern would match it.
+func foldsTo(c, want rune) bool {
+	if c == want || unicode.ToUpper(c) == want || unicode.ToLower(c) == unicode.ToLower(want) {
+		return true
+	}
+	for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+		if f == want || f == unicode.ToLower(want) {
+			return true
+		}
+	}
+	return false
 }

@@ -60,14 +60,23 @@ func RenderMarkdown(w io.Writer, r *Result) error {
 type mdWriter struct {
 	w *bytes.Buffer
 	r *Result
+
+	// deletions indexes r.Cleanup.Deletions by namespace and name, built on
+	// first use by cleanupOf: looking each created object up in the whole
+	// list made a run of thousands of objects quadratic.
+	deletions map[objectKey][]*Deletion
 }
+
+// objectKey names an object without its kind, which cleanupOf matches
+// whatever its case.
+type objectKey struct{ namespace, name string }
 
 func (m *mdWriter) printf(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
 
 func (m *mdWriter) header() {
 	r := m.r
 	c := r.Counts()
-	m.printf("# Runbook %s: %s\n\n", mdText(r.Runbook.Name), verdictWord(r.Verdict))
+	m.printf("# Runbook %s: %s\n\n", mdText(r.Runbook.Name), mdText(verdictWord(r.Verdict)))
 	m.printf("**Verdict: %s** — %s in %s.\n\n", mdText(string(r.Verdict)), c, r.Duration)
 	if r.Error != "" {
 		m.printf("**Reason:** %s\n\n", mdText(r.Error))
@@ -99,7 +108,7 @@ func (m *mdWriter) header() {
 		{"Started", when(r.StartedAt)},
 		{"Finished", when(r.FinishedAt)},
 		{"Duration", r.Duration.String()},
-		{"API requests", apiRequests(r)},
+		{"API requests", mdText(apiRequests(r))},
 	}
 	if n := len(artifacts(r)); n > 0 {
 		facts = append(facts, [2]string{"Artifacts", mdCode(r.ArtifactDir) + " (" + plural(n, "file") + ")"})
@@ -128,16 +137,16 @@ func (m *mdWriter) summary() {
 	}
 	m.printf("| # | Step | Kind | Target | Result | Duration | Assertions |\n")
 	m.printf("|---:|---|---|---|---|---:|---:|\n")
-	groups := groupsOf(m.r)
+	groups := groupsNumbered(groupsOf(m.r))
 	last := 0
 	for _, l := range ls {
-		if g, ok := groupNumbered(groups, l.group()); ok && g.number != last {
+		if g, ok := groups[l.group()]; ok && g.number != last {
 			m.printf("| | %s | | | | %s | |\n", mdCell(m.groupTitle(g)), groupSpan(g))
 		}
 		last = l.group()
 		m.printf("| %d | %s | %s | %s | %s %s | %s | %s |\n",
 			l.index(), mdCell(mdText(stepLabel(l))), mdCell(mdCode(l.kind())), mdCell(mdCode(l.step.Target)),
-			statusEmoji(l.step.Status), mdCell(resultWord(l.step)), durationCell(l.step), assertionsCell(l.step))
+			statusEmoji(l.step.Status), mdCell(mdText(resultWord(l.step))), durationCell(l.step), assertionsCell(l.step))
 	}
 	m.printf("\n")
 }
@@ -365,8 +374,17 @@ func (m *mdWriter) objects(s *StepResult) {
 
 // cleanupOf tells what cleanup did with an object a step created.
 func (m *mdWriter) cleanupOf(o ObjectRef) string {
-	for _, d := range m.r.Cleanup.Deletions {
-		if strings.EqualFold(d.Kind, o.Kind) && d.Namespace == o.Namespace && d.Name == o.Name {
+	if m.deletions == nil {
+		m.deletions = map[objectKey][]*Deletion{}
+		for i := range m.r.Cleanup.Deletions {
+			d := &m.r.Cleanup.Deletions[i]
+			k := objectKey{d.Namespace, d.Name}
+			m.deletions[k] = append(m.deletions[k], d)
+		}
+	}
+	// The first deletion of the object, in the order cleanup handled them.
+	for _, d := range m.deletions[objectKey{o.Namespace, o.Name}] {
+		if strings.EqualFold(d.Kind, o.Kind) {
 			if d.Error != "" {
 				return mdText(d.Outcome) + " (" + mdText(d.Error) + ")"
 			}
@@ -379,7 +397,7 @@ func (m *mdWriter) cleanupOf(o ObjectRef) string {
 func (m *mdWriter) cleanup() {
 	c := m.r.Cleanup
 	m.printf("## Cleanup\n\n")
-	m.printf("Policy: %s; %s.\n\n", mdText(policyWord(c.Policy)), deletionCounts(c.Deletions))
+	m.printf("Policy: %s; %s.\n\n", mdText(policyWord(c.Policy)), mdText(deletionCounts(c.Deletions)))
 	if len(c.Deletions) > 0 {
 		m.printf("| Object | Outcome | Duration | Error |\n|---|---|---:|---|\n")
 		for _, d := range c.Deletions {

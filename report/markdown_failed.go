@@ -129,21 +129,61 @@ func lastLines(text string, n int) (tail string, lines int, cut bool) {
 
 // wrapLines wraps lines longer than width at spaces (or hard, when a line
 // has none), so long single-line errors stay readable in a code block.
+// Each line is converted to runes once and walked once: converting the rest
+// of the line again for every piece made a 1 MiB line take a minute.
 func wrapLines(text string, width int) string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		for len([]rune(line)) > width {
-			r := []rune(line)
-			cut := width
-			if i := strings.LastIndex(string(r[:width]), " "); i > width/2 {
-				cut = len([]rune(string(r[:width])[:i]))
-			}
-			out = append(out, string(r[:cut]))
-			line = strings.TrimLeft(string(r[cut:]), " ")
+	var b strings.Builder
+	b.Grow(len(text) + len(text)/max(width, 1) + 1)
+	for n, line := range strings.Split(text, "\n") {
+		if n > 0 {
+			b.WriteByte('\n')
 		}
-		out = append(out, line)
+		r := []rune(line)
+		if len(r) <= width {
+			b.WriteString(line) // as it is: invalid UTF-8 too, as before
+			continue
+		}
+		for len(r) > width {
+			// The last space among the first width runes, if it is past
+			// the middle: as before, "the middle" is width/2 bytes into
+			// the piece's UTF-8, not runes.
+			cut := width
+			if j := lastSpace(r[:width]); j >= 0 && utf8Len(r[:j]) > width/2 {
+				cut = j
+			}
+			b.WriteString(string(r[:cut]))
+			b.WriteByte('\n')
+			r = r[cut:]
+			for len(r) > 0 && r[0] == ' ' {
+				r = r[1:]
+			}
+		}
+		b.WriteString(string(r))
 	}
-	return strings.Join(out, "\n")
+	return b.String()
+}
+
+// lastSpace is the index of the last space in r, or -1.
+func lastSpace(r []rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] == ' ' {
+			return i
+		}
+	}
+	return -1
+}
+
+// utf8Len is the length of r in UTF-8, as string(r) would have it.
+func utf8Len(r []rune) int {
+	n := 0
+	for _, c := range r {
+		if l := utf8.RuneLen(c); l > 0 {
+			n += l
+		} else {
+			n += 3 // an invalid rune becomes U+FFFD
+		}
+	}
+	return n
 }
 
 // folded writes a section GitHub shows closed: a summary line, the body

@@ -100,14 +100,21 @@ func (s Seconds) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, time.Duration(s).Seconds(), 'f', -1, 64), nil
 }
 
-// UnmarshalJSON reads a JSON number of seconds.
+// UnmarshalJSON reads a JSON number of seconds. It refuses a negative
+// duration, which no run writes (the schema's minimum is 0), and one too
+// long for a time.Duration: float64(math.MaxInt64) is 2^63, one more than
+// the largest Duration, so that bound is excluded, or 2^63 ns would wrap
+// to a negative Duration.
 func (s *Seconds) UnmarshalJSON(b []byte) error {
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
 		return fmt.Errorf("duration must be a number of seconds, got %s", b)
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f*1e9) > math.MaxInt64 {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f*1e9) >= math.MaxInt64:
 		return fmt.Errorf("duration %s seconds is out of range", b)
+	case f < 0:
+		return fmt.Errorf("duration %s seconds is negative", b)
 	}
 	*s = Seconds(math.Round(f * 1e9))
 	return nil

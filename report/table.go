@@ -8,8 +8,10 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/clipperhouse/uax29/v2/graphemes"
 	"github.com/mattn/go-runewidth"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -89,36 +91,110 @@ func RenderTableWidth(w io.Writer, r *Result, width int) error {
 // wrapToWidth wraps the lines of text wider than width at spaces, the
 // continuation indented under the line's text (a boxed table is never
 // wrapped: it was chosen because it fits).
+//
+// A line is wrapped in one pass: each row looks only at the columns it
+// takes (see fitWidth), and the rest of the line is never copied, where
+// measuring and re-indenting the whole rest for every row made a long line
+// (a 1 MiB error) quadratic. The rows are those runewidth.StringWidth and
+// runewidth.Truncate would cut on the whole rest.
 func wrapToWidth(text string, width int) string {
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(text, "\n") {
 		nl := strings.HasSuffix(line, "\n")
 		line = strings.TrimSuffix(line, "\n")
 		indent := strings.Repeat(" ", min(len(line)-len(strings.TrimLeft(line, " "))+2, width/2))
+		// The line still to write is head+rest: head is short (the indent
+		// and what is left of the previous head), rest a tail of line.
+		head, rest := "", line
 		first := true
-		for runewidth.StringWidth(line) > width {
-			cut := runewidth.Truncate(line, width, "")
-			if i := strings.LastIndex(cut, " "); i > len(indent)+width/4 {
-				cut = cut[:i]
+		for {
+			window, cut, over := fitWidth(head, rest, width)
+			if !over {
+				break
 			}
-			if cut == "" || strings.TrimSpace(cut) == strings.TrimSpace(indent) {
+			if i := strings.LastIndex(window[:cut], " "); i > len(indent)+width/4 {
+				cut = i
+			}
+			if cut == 0 || strings.TrimSpace(window[:cut]) == strings.TrimSpace(indent) {
 				// Nothing fits (a tiny width): take one rune, always progress.
-				_, n := utf8.DecodeRuneInString(strings.TrimLeft(line, " "))
-				cut = line[:len(line)-len(strings.TrimLeft(line, " "))+n]
+				lead := len(head) - len(strings.TrimLeft(head, " "))
+				after := head[lead:]
+				if after == "" {
+					lead += len(rest) - len(strings.TrimLeft(rest, " "))
+					after = rest[lead-len(head):]
+				}
+				_, n := utf8.DecodeRuneInString(after)
+				cut = lead + n
 			}
-			b.WriteString(cut + "\n")
-			line = indent + strings.TrimLeft(line[len(cut):], " ")
-			if !first && len(strings.TrimSpace(line)) == 0 {
+			if cut <= len(head) {
+				b.WriteString(head[:cut])
+				head = strings.TrimLeft(head[cut:], " ")
+				if head == "" {
+					rest = strings.TrimLeft(rest, " ")
+				}
+			} else {
+				b.WriteString(head)
+				b.WriteString(rest[:cut-len(head)])
+				head, rest = "", strings.TrimLeft(rest[cut-len(head):], " ")
+			}
+			b.WriteString("\n")
+			head = indent + head
+			if !first && allSpace(head) && allSpace(rest) {
 				break
 			}
 			first = false
 		}
-		b.WriteString(line)
+		b.WriteString(head)
+		b.WriteString(rest)
 		if nl {
 			b.WriteString("\n")
 		}
 	}
 	return b.String()
+}
+
+// fitWidth tells whether head+rest is wider than width columns
+// (runewidth.StringWidth) and, if it is, where runewidth.Truncate would cut
+// it to width: cut bytes into window, a prefix of head+rest that holds the
+// cut. It measures only a window of the text, twice as long as long as the
+// cut is not decided: a grapheme cluster whose end is inside the window is
+// the same cluster as in the whole text (a boundary depends on the
+// characters before it and the one after), so a cut before the window's
+// last cluster is the cut of the whole.
+func fitWidth(head, rest string, width int) (window string, cut int, over bool) {
+	for k := min(len(rest), 4*width+64); ; k = min(len(rest), 2*k) {
+		for k < len(rest) && !utf8.RuneStart(rest[k]) {
+			k++
+		}
+		window = head + rest[:k]
+		whole := k == len(rest)
+		w := 0
+		g := graphemes.FromString(window)
+		for g.Next() {
+			cw := 0
+			for _, r := range g.Value() {
+				if cw = runewidth.RuneWidth(r); cw > 0 {
+					break // the cluster's width is its first non-zero rune's, as in runewidth
+				}
+			}
+			if w+cw > width {
+				if whole || g.End() < len(window) {
+					return window, g.Start(), true
+				}
+				break // the window's last cluster: it may go on past it
+			}
+			w += cw
+		}
+		if whole && w <= width {
+			return window, 0, false
+		}
+	}
+}
+
+// allSpace reports whether s is white space only, reading no further than
+// its first other character.
+func allSpace(s string) bool {
+	return strings.IndexFunc(s, func(c rune) bool { return !unicode.IsSpace(c) }) < 0
 }
 
 // writeStepTable renders the step table with tablewriter.
@@ -306,7 +382,7 @@ func policyWord(p string) string {
 	if p == "" {
 		return "no policy recorded"
 	}
-	return p
+	return oneLine(p)
 }
 
 // deletionCounts renders "3 deleted, 1 not found" in a fixed order of
@@ -324,7 +400,7 @@ func deletionCounts(ds []Deletion) string {
 		}
 	}
 	for _, o := range sortedKeys(counts) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+		parts = append(parts, fmt.Sprintf("%d %s", counts[o], oneLine(o)))
 	}
 	if len(parts) == 0 {
 		return "nothing to delete"

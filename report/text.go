@@ -142,7 +142,9 @@ func apiRequests(r *Result) string {
 	}
 	parts := make([]string, 0, len(r.APIRequestsByVerb))
 	for _, verb := range sortedKeys(r.APIRequestsByVerb) {
-		parts = append(parts, fmt.Sprintf("%s %d", verb, r.APIRequestsByVerb[verb]))
+		// oneLine: a key of a result read back may hold anything (ReadJSON
+		// refuses such keys, a Result built in Go may still hold them).
+		parts = append(parts, fmt.Sprintf("%s %d", oneLine(verb), r.APIRequestsByVerb[verb]))
 	}
 	return s + " (" + strings.Join(parts, ", ") + ")"
 }
@@ -172,7 +174,7 @@ func resultWord(s *StepResult) string {
 	case "":
 		return "-"
 	}
-	return string(s.Status)
+	return oneLine(string(s.Status)) // not a status a run writes: shown, never acted on
 }
 
 // assertionsCell renders "passed/total", or "-" when there are none.
@@ -261,20 +263,20 @@ func groupsOf(r *Result) []parallelGroup {
 	return out
 }
 
-// groupNumbered finds the group numbered n in groups. A result read back
+// groupsNumbered indexes groups by number, for the summary to find each
+// step's group without a scan of them all per step. A result read back
 // from JSON may number its groups in any way (or name one no step of the
-// top level is in): then there is no such group, rather than an index out
-// of range.
-func groupNumbered(groups []parallelGroup, n int) (parallelGroup, bool) {
-	if n == 0 {
-		return parallelGroup{}, false
-	}
+// top level is in): a number missing from it has no group, rather than an
+// index out of range; of groups numbered alike (steps of one group apart),
+// the first is kept; 0 is no group.
+func groupsNumbered(groups []parallelGroup) map[int]parallelGroup {
+	out := make(map[int]parallelGroup, len(groups))
 	for _, g := range groups {
-		if g.number == n {
-			return g, true
+		if _, seen := out[g.number]; !seen && g.number != 0 {
+			out[g.number] = g
 		}
 	}
-	return parallelGroup{}, false
+	return out
 }
 
 // verdictWord renders a verdict as the title and final lines show it.
@@ -282,5 +284,5 @@ func verdictWord(v Verdict) string {
 	if v == "" {
 		return "UNKNOWN"
 	}
-	return strings.ToUpper(string(v))
+	return strings.ToUpper(oneLine(string(v)))
 }
