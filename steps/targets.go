@@ -102,7 +102,7 @@ func (s targetSpec) parse(r renderFunc, ns string) (string, kube.PodTarget, erro
 		return ns, kube.PodTarget{}, fmt.Errorf("pod: %w", err)
 	}
 	if pod == "" {
-		return ns, kube.PodTarget{}, fmt.Errorf("pod %q evaluated to an empty string", s.pod.Raw)
+		return ns, kube.PodTarget{}, emptyValueError{"pod", s.pod.Raw}
 	}
 	t, err := kube.ParsePodTarget(pod)
 	if err != nil {
@@ -253,7 +253,13 @@ func (s targetSpec) plan(p *Planner, ns string, needPod bool) plannedTarget {
 		// A syntax error of a rendered value: the run fails on it.
 		pt.name = "<pod>"
 		pt.target = "pod " + ns + "/" + pt.name
-		pt.fails = err.Error()
+		if errors.As(err, new(emptyValueError)) {
+			// Most often a var left for --var: the plan of a runbook
+			// checked before its values are known notes it.
+			pt.notes = append(pt.notes, "the run fails here: "+err.Error())
+		} else {
+			pt.fails = err.Error()
+		}
 		pt.lookups = append(pt.lookups, PlanLookup{What: "target", Detail: err.Error()})
 		return pt
 	}
@@ -354,4 +360,11 @@ func containerList(pod *corev1.Pod) string {
 func (pt *plannedTarget) planned() *Planned {
 	return &Planned{Target: pt.target, Calls: append([]Call(nil), pt.calls...), Fails: pt.fails,
 		Notes: append([]string(nil), pt.notes...), Lookups: append([]PlanLookup(nil), pt.lookups...)}
+}
+
+// emptyValueError says that a field's template rendered to nothing.
+type emptyValueError struct{ field, raw string }
+
+func (e emptyValueError) Error() string {
+	return fmt.Sprintf("%s %q evaluated to an empty string", e.field, e.raw)
 }
