@@ -132,13 +132,31 @@ func loadConfig(f ConfigFlags, loader clientcmd.ClientConfig) (*rest.Config, err
 
 // ContextNamespace is the namespace of the kubeconfig context that f
 // selects (-n aside), read from the kubeconfig alone (no request is sent):
-// what kubectl uses when -n is not given. It is "" when no kubeconfig can
-// be read, and "default" when the context names none.
-func ContextNamespace(f ConfigFlags) string {
+// what kubectl uses when -n is not given; "default" when the context names
+// none. It is "" with no error only when there is no kubeconfig at all and
+// nothing names one (no --kubeconfig, --context, --cluster or --user; a
+// $KUBECONFIG of missing files is no kubeconfig, as for kubectl), for
+// commands that work without a cluster. A kubeconfig that
+// was named, or that exists, and cannot be read or lacks the context is an
+// error said as configError does (as run says it): a plan in the wrong
+// namespace would be worse than none.
+func ContextNamespace(f ConfigFlags) (string, error) {
 	f.Overrides.Context.Namespace = ""
 	ns, _, err := clientConfig(f).Namespace()
-	if err != nil {
-		return ""
+	if err == nil {
+		return ns, nil
 	}
-	return ns
+	if clientcmd.IsEmptyConfig(err) && !namesKubeconfig(f) {
+		return "", nil
+	}
+	return "", configError(f, err)
+}
+
+// namesKubeconfig says whether the flags name a kubeconfig, or a part of
+// one, that must then be there. $KUBECONFIG naming files that do not exist
+// is an empty kubeconfig, as kubectl reads it (KUBECONFIG=/nonexistent is
+// how a script keeps a plan away from any cluster).
+func namesKubeconfig(f ConfigFlags) bool {
+	return f.Kubeconfig != "" || f.Overrides.CurrentContext != "" ||
+		f.Overrides.Context.Cluster != "" || f.Overrides.Context.AuthInfo != ""
 }

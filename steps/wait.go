@@ -80,6 +80,25 @@ func (s *WaitStep) Check(*runbook.CheckContext) []runbook.FieldError {
 // object.a.b[0].c == "value" (or a number or boolean).
 var jsonpathCondition = regexp.MustCompile(`^\s*object((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])+)\s*==\s*("[^"\\]*"|'[^'\\]*'|-?[0-9]+(?:\.[0-9]+)?|true|false)\s*$`)
 
+// jsonpathValue is the value of kubectl wait --for=jsonpath={...}=VALUE
+// for the literal lit of a jsonpathCondition, and whether kubectl reads it
+// back as that value. kubectl (pkg/cmd/wait, processJSONPathInput) splits
+// the flag on each single "=", refuses an empty value ("jsonpath wait has
+// to have a value after equal sign"), trims quotes off the value's ends and
+// compares it with spaces trimmed: a value that would be split, refused or
+// changed so has no --for=jsonpath form, and the line falls back to a watch.
+func jsonpathValue(lit string) (string, bool) {
+	value := lit
+	if strings.HasPrefix(lit, `"`) || strings.HasPrefix(lit, "'") {
+		value = lit[1 : len(lit)-1] // the literal's own quotes only
+	}
+	if value == "" || strings.Contains(value, "=") ||
+		strings.Trim(value, `"'`) != value || strings.TrimSpace(value) != value {
+		return "", false
+	}
+	return value, true
+}
+
 func (s *WaitStep) kubectl(t target) string {
 	line := s.kubectlFor(t)
 	if s.WaitForCreate {
@@ -98,8 +117,9 @@ func (s *WaitStep) kubectlFor(t target) string {
 		return kubectlWait(t, "--for=delete")
 	}
 	if m := jsonpathCondition.FindStringSubmatch(s.For.Source); m != nil {
-		value := strings.Trim(m[2], `"'`)
-		return kubectlWait(t, shellQuote("--for=jsonpath={"+m[1]+"}="+value))
+		if value, ok := jsonpathValue(m[2]); ok {
+			return kubectlWait(t, shellQuote("--for=jsonpath={"+m[1]+"}="+value))
+		}
 	}
 	return fmt.Sprintf("kubectl get %s %s%s --watch -o json  # until %s", shellQuote(t.kubectlType()), shellQuote(t.name), t.kubectlNamespace(), s.For.Source)
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -297,4 +298,90 @@ func TestWaitDeleted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// kubectlReadsJSONPath reads the value of --for=jsonpath=INPUT as kubectl
+// v0.37 does (pkg/cmd/wait processJSONPathInput and splitJSONPathInput, not
+// importable here: they are unexported): split on each single "=" ("=="
+// is kept), a value that is empty or a third part refused, quotes trimmed
+// off the value's ends; compareResults then trims spaces.
+func kubectlReadsJSONPath(input string) (string, error) {
+	var parts []string
+	var part strings.Builder
+	for i := 0; i < len(input); i++ {
+		if input[i] == '=' {
+			if i < len(input)-1 && input[i+1] == '=' {
+				part.WriteString("==")
+				i++
+				continue
+			}
+			parts = append(parts, part.String())
+			part.Reset()
+			continue
+		}
+		part.WriteByte(input[i])
+	}
+	parts = append(parts, part.String())
+	switch {
+	case len(parts) > 2:
+		return "", errors.New("jsonpath wait format must be --for=jsonpath='{.status.readyReplicas}'=3")
+	case len(parts) < 2:
+		return "", errors.New("no value: kubectl would wait for any")
+	}
+	value := strings.Trim(parts[1], `'"`)
+	if value == "" {
+		return "", errors.New("jsonpath wait has to have a value after equal sign")
+	}
+	return strings.TrimSpace(value), nil
+}
+
+// TestWaitKubectlJSONPath checks the kubectl line of a wait: an equality
+// with a literal becomes --for=jsonpath only when kubectl reads the value
+// back as the expression has it; an empty value, or one with "=", or one
+// kubectl would trim, falls back to the watch line (kubectl refuses or
+// changes them).
+func TestWaitKubectlJSONPath(t *testing.T) {
+	const watch = "kubectl get pod web -n default --watch -o json  # until "
+	tests := []struct {
+		expr, path, value string // value "": the watch line
+	}{
+		{`object.status.phase == "Running"`, ".status.phase", "Running"},
+		{`object.status.phase == 'Running'`, ".status.phase", "Running"},
+		{`object.status.phase == "Run ning"`, ".status.phase", "Run ning"},
+		{`object.status.containerStatuses[0].restartCount == 0`, ".status.containerStatuses[0].restartCount", "0"},
+		{`object.status.containerStatuses[0].ready == true`, ".status.containerStatuses[0].ready", "true"},
+		{`object.status.phase == "a}b"`, ".status.phase", "a}b"},
+		{`object.status.podIP == ""`, "", ""},
+		{`object.status.phase == ''`, "", ""},
+		{`object.status.phase == "a=b"`, "", ""},
+		{`object.status.phase == "a==b"`, "", ""},
+		{`object.status.phase == "="`, "", ""},
+		{`object.status.phase == "'a'"`, "", ""},
+		{`object.status.phase == '"a"'`, "", ""},
+		{`object.status.phase == " a"`, "", ""},
+		{`object.status.phase == "a "`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			s := &WaitStep{Kind: "Pod", Name: tpl(t, "web"), For: cond(t, tt.expr)}
+			pl, err := s.Plan(testPlanner(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.value == "" {
+				if pl.Kubectl != watch+tt.expr {
+					t.Errorf("line %q, want %q: kubectl wait cannot say it", pl.Kubectl, watch+tt.expr)
+				}
+				return
+			}
+			flag := "--for=jsonpath={" + tt.path + "}=" + tt.value
+			if want := "kubectl wait pod/web -n default " + shellQuote(flag); pl.Kubectl != want {
+				t.Errorf("line %q, want %q", pl.Kubectl, want)
+			}
+			got, err := kubectlReadsJSONPath(strings.TrimPrefix(flag, "--for=jsonpath="))
+			if err != nil || got != tt.value {
+				t.Errorf("kubectl reads %q as %q, %v; want %q", flag, got, err, tt.value)
+			}
+		})
+	}
 }

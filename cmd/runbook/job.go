@@ -86,9 +86,15 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Read even when unused (-n, spec.namespace): a kubeconfig or context
+	// named that is not there is a mistake to say, not to pass over.
+	contextNS, err := o.kube.contextNamespace()
+	if err != nil {
+		return err
+	}
 	ns := o.kube.namespace()
 	if ns == "" && rb.Spec.Namespace == "" && !rb.Spec.TemporaryNamespace {
-		ns = o.kube.contextNamespace()
+		ns = contextNS
 	}
 	in, err := incluster.New(rb, incluster.Options{Source: source, Vars: vars, Namespace: ns, TargetNamespaces: o.targetNamespaces,
 		Name: o.name, Image: o.image, PullPolicy: corev1.PullPolicy(o.pullPolicy), KeepResults: o.keepResults, AllowPrivileged: o.allowPrivileged})

@@ -79,8 +79,10 @@ func TestJobPrints(t *testing.T) {
 }
 
 // TestJobRefusesBeforeSending checks that a bad runbook, var or schedule is
-// refused with exit 2 without a cluster (the kubeconfig does not exist).
+// refused with exit 2 without a cluster (there is no kubeconfig: using
+// the cluster would be exit 3).
 func TestJobRefusesBeforeSending(t *testing.T) {
+	noKubeconfig(t)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -94,7 +96,7 @@ func TestJobRefusesBeforeSending(t *testing.T) {
 		{[]string{"results", "show"}, "expected one RUN-ID"},
 		{[]string{"results", "-o", "md"}, "use table or json"},
 	} {
-		code, _, stderr := run(t, append(tc.args, "--kubeconfig", "/nonexistent/kubeconfig")...)
+		code, _, stderr := run(t, tc.args...)
 		if code != exitInvalid || !regexp.MustCompile(regexp.QuoteMeta(tc.want)).MatchString(stderr) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
 		}

@@ -158,7 +158,7 @@ func TestValidateGolden(t *testing.T) {
 // TestPlanWithoutCluster runs plan with no usable kubeconfig and checks the
 // three modes' objects, the privileged flags and the RBAC rules.
 func TestPlanWithoutCluster(t *testing.T) {
-	t.Setenv("KUBECONFIG", "/nonexistent")
+	noKubeconfig(t)
 	code, out, stderr := run(t, "plan", "../../examples/distroless.yaml")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

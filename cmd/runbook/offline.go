@@ -166,8 +166,14 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	if err := checkRunID(o.runID); err != nil {
 		return err
 	}
+	// Read even with -n: a kubeconfig or context named that is not there
+	// is a mistake to say, not to pass over.
+	contextNS, err := o.kube.contextNamespace()
+	if err != nil {
+		return err
+	}
 	po := engine.PlanOptions{Namespace: o.kube.namespace(), RunID: o.runID,
-		ContextNamespace: o.kube.contextNamespace()}
+		ContextNamespace: contextNS}
 	var c *kube.Clients
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

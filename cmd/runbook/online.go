@@ -58,8 +58,19 @@ func (k *kubeFlags) addNS(fs *pflag.FlagSet, nsUsage string) {
 // namespace is the -n flag ("" when not given).
 func (k *kubeFlags) namespace() string { return k.Namespace() }
 
-// contextNamespace is the kubeconfig context's namespace, read without a request.
-func (k *kubeFlags) contextNamespace() string { return kube.ContextNamespace(k.ConfigFlags) }
+// contextNamespace is the kubeconfig context's namespace, read without a
+// request, for the commands that work without a cluster (plan, rbac, job):
+// "" when there is no kubeconfig and none is named. A kubeconfig or context
+// named (flags, $KUBECONFIG) that cannot be read is an invalid command line
+// (exit 2), never a silent fallback to namespace default: what they print
+// would then be for another namespace than a run's.
+func (k *kubeFlags) contextNamespace() (string, error) {
+	ns, err := kube.ContextNamespace(k.ConfigFlags)
+	if err != nil {
+		return "", exitf(exitInvalid, "%s", k.redact(err.Error()))
+	}
+	return ns, nil
+}
 
 func (k *kubeFlags) clients() (*kube.Clients, error) {
 	c, err := kube.NewClients(kube.ConfigOptions{Flags: k.ConfigFlags, UserAgent: "runbook/" + engine.Version})

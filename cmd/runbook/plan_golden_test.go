@@ -14,7 +14,7 @@ import (
 // what a run of an example would do shows up as a diff in review.
 func TestPlanGolden(t *testing.T) {
 	// No kubeconfig: the context's namespace is default.
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	noKubeconfig(t)
 	files, err := filepath.Glob("../../examples/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("examples: %v %v", files, err)

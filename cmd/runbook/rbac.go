@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kube-runbook/runbook/runbook"
@@ -38,6 +40,13 @@ func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The names go into the objects printed: one the API server would
+	// refuse is a command line error now, not a failed apply later.
+	if o.serviceAccount != "" {
+		if errs := validation.IsDNS1123Subdomain(o.serviceAccount); len(errs) > 0 {
+			return exitf(exitInvalid, "--service-account %q: not a valid ServiceAccount name: %s", o.serviceAccount, strings.Join(errs, "; "))
+		}
+	}
 	vars, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
@@ -46,8 +55,14 @@ func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Read even with -n: a kubeconfig or context named that is not there
+	// is a mistake to say, not to pass over.
+	contextNS, err := o.kube.contextNamespace()
+	if err != nil {
+		return err
+	}
 	p, err := engine.MakePlan(rb, engine.PlanOptions{Namespace: o.kube.namespace(),
-		ContextNamespace: o.kube.contextNamespace()})
+		ContextNamespace: contextNS})
 	if err != nil {
 		return exitf(exitInvalid, "%s: %v", file, err)
 	}
@@ -62,9 +77,19 @@ func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if o.kube.namespace() != "" {
 		saNamespace = o.kube.namespace()
 	}
+	// Checked whatever its source (-n, the runbook, the context), as job
+	// checks its namespace.
+	if errs := validation.IsDNS1123Label(saNamespace); len(errs) > 0 {
+		return exitf(exitInvalid, "namespace %q: %s", saNamespace, strings.Join(errs, "; "))
+	}
 	docs := incluster.RBACObjects(name, saNamespace, p.Permissions, rbacLabels())
 	var out bytes.Buffer
 	for i, d := range docs {
+		// A valid name and namespace can still make a ClusterRole name
+		// (NAME-NAMESPACE) that is too long.
+		if errs := validation.IsDNS1123Subdomain(d.GetName()); len(errs) > 0 {
+			return exitf(exitInvalid, "--service-account %q: the %s name %q it gives is not valid: %s", name, d.GetKind(), d.GetName(), strings.Join(errs, "; "))
+		}
 		b, err := yaml.Marshal(d.Object)
 		if err != nil {
 			return err

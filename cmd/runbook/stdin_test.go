@@ -10,7 +10,7 @@ import (
 // input when the file is named "-", with <stdin> in the positions of its
 // messages.
 func TestStdin(t *testing.T) {
-	t.Setenv("KUBECONFIG", "/nonexistent")
+	noKubeconfig(t)
 	good, err := os.ReadFile("../../examples/distroless.yaml")
 	if err != nil {
 		t.Fatal(err)
