@@ -25,11 +25,21 @@ import (
 	"github.com/kube-runbook/runbook/runbook/expression"
 )
 
+// Origin is where a value was written: a file, line and column (from 1).
+type Origin struct {
+	File         string
+	Line, Column int
+}
+
 // LoadOptions change how a runbook is loaded.
 type LoadOptions struct {
 	// Vars override spec.vars (from --var NAME=VALUE); each value is read
 	// as a YAML scalar, so 3 is a number and true a boolean.
 	Vars map[string]string
+	// VarOrigins says where values of Vars were written (a --vars-file's
+	// NAME: VALUE), for the messages about them; a name without one came
+	// from --var.
+	VarOrigins map[string]Origin
 	// AllowPrivileged allows node steps and privileged profiles even if
 	// the file does not (--allow-privileged).
 	AllowPrivileged bool
@@ -269,7 +279,7 @@ func leafTexts(v any) []string {
 func (d *decoder) finish() ErrorList {
 	if d.lateSnippets {
 		for _, e := range d.errs {
-			if e.Line >= 1 && e.Line <= len(d.lines) && e.Snippet == "" {
+			if e.File == d.file && e.Line >= 1 && e.Line <= len(d.lines) && e.Snippet == "" {
 				e.Snippet = d.snippet(e.Line, e.Column)
 			}
 		}
@@ -360,18 +370,24 @@ func (d *decoder) vars(root *yaml.Node, rb *Runbook, opts LoadOptions) map[strin
 	sort.Strings(names)
 	undeclared := 0
 	for _, k := range names {
+		// A value from a --vars-file is named by its place there.
+		at, what := &Error{File: d.file}, "--var "+expression.Shorten(k, 60)
+		if o, ok := opts.VarOrigins[k]; ok {
+			at, what = &Error{File: o.File, Line: o.Line, Column: o.Column}, expression.Shorten(k, 60)
+		}
 		if _, ok := rb.Spec.Vars[k]; !ok {
 			// Listed up to maxUndeclared: a --vars-file may hold thousands.
 			if undeclared++; undeclared <= maxUndeclared {
-				d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: the runbook declares no such variable in spec.vars%s",
-					expression.Shorten(k, 60), expression.Suggest(k, mapKeys(rb.Spec.Vars)))})
+				at.Message = fmt.Sprintf("%s: the runbook declares no such variable in spec.vars%s", what, expression.Suggest(k, mapKeys(rb.Spec.Vars)))
+				d.errs = append(d.errs, at)
 			}
 			continue
 		}
 		v, err := varValue(rb.Spec.Vars[k], opts.Vars[k])
 		if err != nil {
 			// Not the value: it may be a secret (spec.secretVars).
-			d.errs = append(d.errs, &Error{File: d.file, Message: fmt.Sprintf("--var %s: %v", k, err)})
+			at.Message = fmt.Sprintf("%s: %v", what, err)
+			d.errs = append(d.errs, at)
 			continue
 		}
 		out[k] = v

@@ -74,7 +74,7 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err := kube.CheckImage(o.image); err != nil {
 		return exitf(exitInvalid, "--image: %v", err)
 	}
-	vars, err := varsOf(o.varsFiles, o.vars)
+	vars, origins, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, VarOrigins: origins, AllowPrivileged: o.allowPrivileged}, false)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func TestReadVarsFiles(t *testing.T) {
 	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.yaml")
 	write(t, a, `{"pod": "web", "image": "busybox:1.36"}`)
 	write(t, b, "pod: api\n")
-	vars, err := readVarsFiles([]string{a, b})
+	vars, _, err := readVarsFiles([]string{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestReadVarsFiles(t *testing.T) {
 		t.Errorf("vars %v", vars)
 	}
 	write(t, b, "pod: [1, 2]\n")
-	if _, err := readVarsFiles([]string{b}); err == nil {
+	if _, _, err := readVarsFiles([]string{b}); err == nil {
 		t.Error("a list accepted as a var's value")
 	}
 }
@@ -325,7 +325,7 @@ func TestJobAppliesWhatItPrints(t *testing.T) {
 			write(t, rbFile, cmRunbook)
 			write(t, a, cmVars)
 			write(t, b, secretVars)
-			vars, err := varsOf([]string{a, b}, nil)
+			vars, _, err := varsOf([]string{a, b}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -104,13 +104,13 @@ func (o *validateOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if i := slices.Index(args, "-"); i >= 0 && slices.Contains(args[i+1:], "-") {
 		return exitf(exitInvalid, "%s validate: standard input (-) can be read once: name it once", programName())
 	}
-	vars, err := varsOf(o.varsFiles, o.vars)
+	vars, origins, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
 	bad := 0
 	for _, f := range args {
-		if _, err := load(f, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, o.snippets); err != nil {
+		if _, err := load(f, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, VarOrigins: origins}, o.snippets); err != nil {
 			fmt.Fprintln(stderr, err)
 			bad++
 			continue
@@ -155,11 +155,11 @@ func (o *planOptions) Run(args []string, stdout, _ io.Writer) error {
 	default:
 		return exitf(exitInvalid, "--output %q: use text, yaml or json", o.output)
 	}
-	vars, err := varsOf(o.varsFiles, o.vars)
+	vars, origins, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, VarOrigins: origins}, false)
 	if err != nil {
 		return err
 	}

@@ -273,7 +273,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vars, err := varsOf(o.varsFiles, o.vars)
+	vars, origins, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (o *runOptions) Run(args []string, stdout, stderr io.Writer) error {
 	if err := checkRunID(o.runID); err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, AllowPrivileged: o.allowPrivileged}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, VarOrigins: origins, AllowPrivileged: o.allowPrivileged}, false)
 	if err != nil {
 		if o.storeResult != "" {
 			// In a Job nobody sees the exit code but the Job's status: the
@@ -483,30 +483,30 @@ func (o *runOptions) storeLoadError(file string, vars map[string]string, loadErr
 // readVarsFiles reads --vars-file files: each a JSON or YAML object of
 // strings (what an install's ConfigMap and Secret hold), later files
 // winning. Each is bounded as a runbook file is.
-func readVarsFiles(paths []string) (map[string]string, error) {
-	out := map[string]string{}
+func readVarsFiles(paths []string) (map[string]string, map[string]runbook.Origin, error) {
+	out, origins := map[string]string{}, map[string]runbook.Origin{}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, exitf(exitInvalid, "--vars-file: %v", err)
+			return nil, nil, exitf(exitInvalid, "--vars-file: %v", err)
 		}
 		data, err := io.ReadAll(io.LimitReader(f, runbook.MaxFileBytes+1))
 		f.Close()
 		if err != nil {
-			return nil, exitf(exitInvalid, "--vars-file %s: %v", p, err)
+			return nil, nil, exitf(exitInvalid, "--vars-file %s: %v", p, err)
 		}
 		if len(data) > runbook.MaxFileBytes {
-			return nil, exitf(exitInvalid, "--vars-file %s: larger than %d bytes", p, runbook.MaxFileBytes)
+			return nil, nil, exitf(exitInvalid, "--vars-file %s: larger than %d bytes", p, runbook.MaxFileBytes)
 		}
-		m, err := parseVarsFile(p, data)
+		m, at, err := parseVarsFile(p, data)
 		if err != nil {
-			return nil, exitf(exitInvalid, "--vars-file %v", err)
+			return nil, nil, exitf(exitInvalid, "--vars-file %v", err)
 		}
 		for k, v := range m {
-			out[k] = v
+			out[k], origins[k] = v, at[k]
 		}
 	}
-	return out, nil
+	return out, origins, nil
 }
 
 // addVarsFile registers --vars-file.
@@ -514,57 +514,60 @@ func addVarsFile(fs *pflag.FlagSet, files *[]string) {
 	fs.StringArrayVar(files, "vars-file", nil, "read variables from a JSON or YAML object of NAME: VALUE (repeatable; --var wins): values stay off the command line and out of the shell's history; a Job reads its install's this way")
 }
 
-// varsOf reads the vars files in order, then the --var flags over them.
-func varsOf(files, flags []string) (map[string]string, error) {
-	vars, err := readVarsFiles(files)
+// varsOf reads the vars files in order, then the --var flags over them;
+// origins say where each value from a file was written.
+func varsOf(files, flags []string) (vars map[string]string, origins map[string]runbook.Origin, err error) {
+	vars, origins, err = readVarsFiles(files)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	flagVars, err := parseVars(flags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for k, v := range flagVars {
 		vars[k] = v
+		delete(origins, k)
 	}
-	return vars, nil
+	return vars, origins, nil
 }
 
 // parseVarsFile reads a vars file: one YAML (or JSON) mapping of names to
 // scalar values, each taken as its text, as --var takes it. Errors say
 // file:line:col and never hold a value (it may be secret).
-func parseVarsFile(path string, data []byte) (map[string]string, error) {
+func parseVarsFile(path string, data []byte) (map[string]string, map[string]runbook.Origin, error) {
 	m, err := runbook.ParseNode(path, "a vars file", data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d:%d: expected an object of NAME: VALUE", path, m.Line, m.Column)
+		return nil, nil, fmt.Errorf("%s:%d:%d: expected an object of NAME: VALUE", path, m.Line, m.Column)
 	}
-	out := map[string]string{}
+	out, at := map[string]string{}, map[string]runbook.Origin{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		switch {
 		case k.Kind != yaml.ScalarNode || k.Value == "":
-			return nil, fmt.Errorf("%s:%d:%d: expected a variable name", path, k.Line, k.Column)
+			return nil, nil, fmt.Errorf("%s:%d:%d: expected a variable name", path, k.Line, k.Column)
 		case v.Kind == yaml.AliasNode:
-			return nil, fmt.Errorf("%s:%d:%d: %s: aliases are not allowed in a vars file", path, v.Line, v.Column, k.Value)
+			return nil, nil, fmt.Errorf("%s:%d:%d: %s: aliases are not allowed in a vars file", path, v.Line, v.Column, k.Value)
 		}
 		if _, dup := out[k.Value]; dup {
-			return nil, fmt.Errorf("%s:%d:%d: %s is given twice", path, k.Line, k.Column, k.Value)
+			return nil, nil, fmt.Errorf("%s:%d:%d: %s is given twice", path, k.Line, k.Column, k.Value)
 		}
 		switch {
 		case v.Kind != yaml.ScalarNode:
 			// Taken as text, a list would become the value of a string
 			// var: a list or mapping var is given its YAML as a string.
-			return nil, fmt.Errorf("%s:%d:%d: %s: expected a value (a string, number or boolean); for a list or mapping var, quote its YAML: '[a, b]'", path, v.Line, v.Column, k.Value)
+			return nil, nil, fmt.Errorf("%s:%d:%d: %s: expected a value (a string, number or boolean); for a list or mapping var, quote its YAML: '[a, b]'", path, v.Line, v.Column, k.Value)
 		case v.Tag == "!!null":
 			out[k.Value] = ""
 		default:
 			out[k.Value] = v.Value
 		}
+		at[k.Value] = runbook.Origin{File: path, Line: v.Line, Column: v.Column}
 	}
-	return out, nil
+	return out, at, nil
 }
 
 // writeReport writes a report whole, or not at all: into PATH.tmp, renamed

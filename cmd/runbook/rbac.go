@@ -47,11 +47,11 @@ func (o *rbacOptions) Run(args []string, stdout, stderr io.Writer) error {
 			return exitf(exitInvalid, "--service-account %q: not a valid ServiceAccount name: %s", o.serviceAccount, strings.Join(errs, "; "))
 		}
 	}
-	vars, err := varsOf(o.varsFiles, o.vars)
+	vars, origins, err := varsOf(o.varsFiles, o.vars)
 	if err != nil {
 		return err
 	}
-	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars}, false)
+	rb, err := load(file, runbook.LoadOptions{Kinds: steps.Registry, Vars: vars, VarOrigins: origins}, false)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,7 +19,7 @@ func TestParseVarsFile(t *testing.T) {
 	}
 	for _, tt := range good {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseVarsFile("v.yaml", []byte(tt.src))
+			got, _, err := parseVarsFile("v.yaml", []byte(tt.src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +46,7 @@ func TestParseVarsFile(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseVarsFile("v.yaml", []byte(tt.src))
+			_, _, err := parseVarsFile("v.yaml", []byte(tt.src))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}
@@ -53,4 +55,36 @@ func TestParseVarsFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVarsFileErrorsSayWhere: a value of a --vars-file the runbook cannot
+// take (a text for a number var, a name it does not declare) is named by
+// its file:line:col, not as a --var, and the value is not repeated; a
+// --var over it is named as a --var.
+func TestVarsFileErrorsSayWhere(t *testing.T) {
+	dir := t.TempDir()
+	rb := writeFile(t, dir, "rb.yaml", "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: vf}\nspec:\n  vars: {n: 3}\n  steps:\n  - note: {message: hi}\n")
+	vf := writeFile(t, dir, "vars.yaml", "n: \"SECRETINFILE\"\nzz: 1\n")
+	code, _, stderr := run(t, "validate", rb, "--vars-file", vf)
+	for _, want := range []string{vf + ":1:4: n: expected a number", vf + ":2:5: zz: the runbook declares no such variable"} {
+		if code != exitInvalid || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
+		}
+	}
+	if strings.Contains(stderr, "SECRETINFILE") {
+		t.Errorf("the value is repeated: %s", stderr)
+	}
+	if _, _, stderr := run(t, "validate", rb, "--vars-file", vf, "--var", "n=x"); !strings.Contains(stderr, rb+": --var n: expected a number") {
+		t.Errorf("a --var over the file: %q", stderr)
+	}
+}
+
+// writeFile writes text to dir/name and returns its path.
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
