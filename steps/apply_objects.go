@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/client-go/kubernetes/scheme"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/kube-runbook/runbook/kube"
 )
@@ -247,10 +249,37 @@ func objectsOf(docs []*yaml.Node, line func(int) string) ([]*applyObject, []erro
 				continue
 			}
 			o.pod = &pod
+		} else if err := checkTyped(obj); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s %s: %v", where, strings.ToLower(obj.GetKind()), obj.GetName(), err))
+			continue
 		}
 		objs = append(objs, o)
 	}
 	return objs, errs
+}
+
+// checkTyped decodes an object of a kind client-go knows (ConfigMap,
+// Deployment, Service, ...) into its Go type, strictly, as the API server
+// would: a field of the wrong type or one the kind lacks is an error before
+// the run, with the field's path (spec.replicas). Kinds client-go does not
+// know (custom resources) are the API server's to check.
+func checkTyped(obj *unstructured.Unstructured) error {
+	typed, err := scheme.Scheme.New(obj.GroupVersionKind())
+	if err != nil {
+		return nil
+	}
+	b, err := utiljson.Marshal(obj.Object)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(b, typed)
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if len(strict) > 0 {
+		return fmt.Errorf("strict decoding error: %v", errors.Join(strict...))
+	}
+	return nil
 }
 
 // objectOf converts a YAML mapping to an object with JSON's types (int64
