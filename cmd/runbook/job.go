@@ -126,6 +126,9 @@ func (o *jobOptions) Run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	objs = append(objs, run)
+	for _, w := range in.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	if in.SourceRewritten {
 		fmt.Fprintf(stderr, "%s: the defaults of its secret vars could not be replaced in place: the ConfigMap holds the file written again from its YAML (comments kept, not the layout); line:col in a run's messages refer to it\n", rb.File)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kube-runbook/runbook/runbook"
 	"github.com/kube-runbook/runbook/runbook/engine"
+	"github.com/kube-runbook/runbook/steps"
 )
 
 // DefaultImage is the tool's image as `make image` builds it and imports
@@ -175,6 +176,9 @@ type Install struct {
 	// again from its YAML tree (comments kept, not the layout), and the
 	// line:col of a run's messages refer to it, not to the file.
 	SourceRewritten bool
+	// Warnings are the steps that cannot work in the Job's pod (see
+	// podWarnings), for the person installing it.
+	Warnings []string
 	// ServiceAccount the Jobs run as.
 	ServiceAccount *corev1.ServiceAccount
 	// RBAC are the Roles, ClusterRoles and their bindings: the runbook's
@@ -209,6 +213,10 @@ func New(rb *runbook.Runbook, o Options) (*Install, error) {
 	if in.Image == "" {
 		in.Image = DefaultImage
 	}
+	if rb.Spec.Context != "" {
+		return nil, fmt.Errorf("%s: spec.context %q: a run in the cluster has no kubeconfig context to match, so every Job would refuse to run: remove spec.context to install it", rb.File, rb.Spec.Context)
+	}
+	in.Warnings = podWarnings(rb)
 	if in.PullPolicy == "" {
 		in.PullPolicy = corev1.PullIfNotPresent
 	}
@@ -514,4 +522,24 @@ func checkSecretNames(rb *runbook.Runbook, p *engine.Plan) error {
 		}
 	}
 	return nil
+}
+
+// podWarnings names the steps that fail in the Job's pod whenever they run:
+// a local step (the image has no shell nor tools) and an apply of a file
+// (only the runbook itself is in the ConfigMap). They are warnings, not
+// refusals: a step may be skipped by its when, or continue on error.
+func podWarnings(rb *runbook.Runbook) []string {
+	var out []string
+	for _, st := range rb.ActionSteps() {
+		where := fmt.Sprintf("%s:%d:%d: step %q", rb.File, st.Line, st.Column, st.Title())
+		switch a := st.Action.(type) {
+		case *steps.LocalStep:
+			out = append(out, where+": a local step finds no command to run in the Job's pod (its image has no shell and no tools)")
+		case *steps.ApplyStep:
+			if a.File != "" {
+				out = append(out, fmt.Sprintf("%s: apply file %q is not in the Job's pod (only the runbook is in its ConfigMap): write the objects inline under manifest", where, a.File))
+			}
+		}
+	}
+	return out
 }

@@ -323,3 +323,29 @@ spec:
 		}
 	}
 }
+
+// TestNewSaysWhatCannotWorkInThePod: spec.context is refused (every Job
+// would refuse to run); a local step and an apply of a file are warnings.
+func TestNewSaysWhatCannotWorkInThePod(t *testing.T) {
+	const head = "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: w}\nspec:\n  namespace: default\n"
+	src := head + "  context: kind-*\n  steps:\n  - note: {message: hi}\n"
+	if _, err := New(load(t, src, nil), Options{Source: []byte(src)}); err == nil || !strings.Contains(err.Error(), `spec.context "kind-*"`) {
+		t.Errorf("spec.context: %v, want a refusal", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src = head + "  steps:\n  - local: {command: [date]}\n  - apply: {file: cm.yaml}\n  - note: {message: hi}\n"
+	rb, err := runbook.Parse(filepath.Join(dir, "rb.yaml"), []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(rb, Options{Source: []byte(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Warnings) != 2 || !strings.Contains(in.Warnings[0], "a local step") || !strings.Contains(in.Warnings[1], `apply file "cm.yaml"`) {
+		t.Errorf("warnings %q", in.Warnings)
+	}
+}
