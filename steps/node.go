@@ -66,15 +66,36 @@ func (s *NodeStep) Check(c *runbook.CheckContext) []runbook.FieldError {
 	default:
 		errs = append(errs, fieldErr("waitFor", "waitFor must be Succeeded or Running, not %q", s.WaitFor))
 	}
+	if !s.hostAccess() {
+		// baseline or restricted: a plain pod on the node, checked as any
+		// debug container is.
+		return append(errs, s.check(c, kube.ModeNode, true)...)
+	}
 	if !c.AllowPrivileged {
 		errs = append(errs, fieldErr("", "a node step runs a privileged pod (host namespaces, host / at /host): set spec.allowPrivileged: true (or --allow-privileged) to allow it"))
 	}
 	return append(errs, s.check(&runbook.CheckContext{AllowPrivileged: true, Dir: c.Dir}, kube.ModeNode, true)...)
 }
 
+// hostAccess reports whether the node pod gets the host's namespaces and
+// filesystem: with every profile but baseline and restricted, which build
+// a plain pod placed on the node (as kubectl's do), and with a profile
+// known only at run time.
+func (s *NodeStep) hostAccess() bool {
+	p := s.Profile
+	if p.HasExpressions() {
+		return true
+	}
+	return kube.ProfileNeedsPrivilege(kube.Profile(p.Raw), kube.ModeNode)
+}
+
 // PrivilegeReasons implements Privileged.
 func (s *NodeStep) PrivilegeReasons() []string {
-	return append([]string{"node debug pod: host namespaces and host / at /host"}, s.privilegeReasons(kube.ModeNode)...)
+	reasons := s.privilegeReasons(kube.ModeNode)
+	if !s.hostAccess() {
+		return reasons
+	}
+	return append([]string{"node debug pod: host namespaces and host / at /host"}, reasons...)
 }
 
 func (s *NodeStep) options(r renderFunc, ns, seed string) (kube.NodeOptions, []string, error) {
