@@ -135,6 +135,11 @@ func (d *DebugContainer) check(c *runbook.CheckContext, mode kube.Mode, imageReq
 	if d.Custom != nil {
 		if _, err := kube.CheckCustom(d.Custom, mode); err != nil {
 			errs = append(errs, fieldErr("custom", "%v", err))
+		} else if !d.Profile.HasExpressions() {
+			dc := kube.DebugContainer{Name: DefaultDebugContainer, Image: "busybox", Profile: kube.Profile(d.Profile.Raw), Custom: d.Custom}
+			if why := kube.RootConflict(dc, mode); why != "" {
+				errs = append(errs, fieldErr("custom", "%s", why))
+			}
 		}
 	}
 	if reasons := d.privilegeReasons(mode); len(reasons) > 0 && !c.AllowPrivileged {

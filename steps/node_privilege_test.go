@@ -37,3 +37,26 @@ func TestNodeProfilesPrivilege(t *testing.T) {
 		}
 	}
 }
+
+// TestRestrictedWithRootUser: custom runAsUser 0 with the restricted
+// profile (runAsNonRoot) builds a container the kubelet never starts: an
+// error at load time, in each mode; another user, or another profile, is
+// fine.
+func TestRestrictedWithRootUser(t *testing.T) {
+	const head = "apiVersion: runbook/v1alpha1\nkind: Runbook\nmetadata: {name: t}\nspec:\n  steps:\n"
+	for _, tt := range []struct {
+		step string
+		bad  bool
+	}{
+		{"  - node: {name: n1, image: busybox, profile: restricted, command: [id], custom: {securityContext: {runAsUser: 0}}}\n", true},
+		{"  - debug: {pod: web, image: busybox, profile: restricted, custom: {securityContext: {runAsUser: 0}}}\n", true},
+		{"  - copy: {pod: web, image: busybox, profile: restricted, custom: {securityContext: {runAsUser: 0}}}\n", true},
+		{"  - debug: {pod: web, image: busybox, profile: restricted, custom: {securityContext: {runAsUser: 1000}}}\n", false},
+		{"  - debug: {pod: web, image: busybox, custom: {securityContext: {runAsUser: 0}}}\n", false},
+	} {
+		_, err := runbook.Parse("rb.yaml", []byte(head+tt.step), runbook.LoadOptions{Kinds: Registry})
+		if got := err != nil && strings.Contains(err.Error(), "runAsNonRoot with runAsUser 0"); got != tt.bad {
+			t.Errorf("%s: error %v, want refused %v", tt.step, err, tt.bad)
+		}
+	}
+}
