@@ -8,6 +8,7 @@
 package serve
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -35,7 +36,7 @@ type Message struct {
 	TruncatedAlerts   uint64            `json:"truncatedAlerts"`
 	Receiver          string            `json:"receiver"`
 	Status            string            `json:"status"`
-	Alerts            []Alert           `json:"alerts"`
+	Alerts            Alerts            `json:"alerts"`
 	GroupLabels       map[string]string `json:"groupLabels"`
 	CommonLabels      map[string]string `json:"commonLabels"`
 	CommonAnnotations map[string]string `json:"commonAnnotations"`
@@ -58,12 +59,21 @@ type Alert struct {
 // Name is the alert's alertname label.
 func (a *Alert) Name() string { return a.Labels["alertname"] }
 
-// Key identifies the alert for deduplication: its fingerprint, or, when
-// the sender sent none, a digest of its sorted labels.
+// Key names the alert in messages and in the Job's annotation: its
+// fingerprint, or, when the sender sent none, LabelsKey.
 func (a *Alert) Key() string {
 	if a.Fingerprint != "" {
 		return a.Fingerprint
 	}
+	return a.LabelsKey()
+}
+
+// LabelsKey identifies the alert for deduplication: a digest of its sorted
+// labels, which are what a route reads. Alertmanager's fingerprint is a
+// digest of the same labels, but as sent it is the sender's word: a decoy
+// with the fingerprint of a real alert and other labels would otherwise
+// hold the real one back for the whole window.
+func (a *Alert) LabelsKey() string {
 	names := make([]string, 0, len(a.Labels))
 	for k := range a.Labels {
 		names = append(names, k)
@@ -154,5 +164,42 @@ func (m *Message) check() error {
 			return fmt.Errorf("alerts[%d].fingerprint is not up to %d letters and digits", i, MaxFingerprint)
 		}
 	}
+	return nil
+}
+
+// Alerts are a message's alerts, decoded one at a time so that a body of
+// hundreds of thousands of empty alerts is refused at alert MaxAlerts+1
+// instead of after all of them are built (a 1 MiB body made 100 MB).
+type Alerts []Alert
+
+// UnmarshalJSON decodes at most MaxAlerts alerts.
+func (l *Alerts) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		*l = nil
+		return nil
+	}
+	if d, ok := t.(json.Delim); !ok || d != '[' {
+		return errors.New("alerts must be a list")
+	}
+	var out Alerts
+	for dec.More() {
+		if len(out) == MaxAlerts {
+			return fmt.Errorf("more than %d alerts, the limit", MaxAlerts)
+		}
+		var a Alert
+		if err := dec.Decode(&a); err != nil {
+			return err
+		}
+		out = append(out, a)
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	*l = out
 	return nil
 }

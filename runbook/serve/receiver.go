@@ -186,11 +186,11 @@ func (rc *Receiver) webhook(w http.ResponseWriter, r *http.Request) {
 		rc.reject(w, http.StatusMethodNotAllowed, rejectMethod, "only POST")
 		return
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			rc.reject(w, http.StatusUnsupportedMediaType, rejectMediaType, "the body must be application/json")
-			return
-		}
+	// Alertmanager always says application/json; a body without a type is
+	// refused as the docs say, as is any other type.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		rc.reject(w, http.StatusUnsupportedMediaType, rejectMediaType, "the body must be application/json")
+		return
 	}
 	body := http.MaxBytesReader(w, r.Body, rc.opts.MaxBody)
 	msg, err := DecodeMessage(body)
@@ -247,7 +247,7 @@ func (rc *Receiver) Handle(ctx context.Context, msg *Message) (int, string) {
 			lines = append(lines, fmt.Sprintf("%s %s: route %s: %v", show(a.Name()), show(a.Key()), route.Name, err))
 			continue
 		}
-		key := a.Status + "/" + a.Key()
+		key := a.Status + "/" + a.LabelsKey()
 		now := rc.opts.Now()
 		if at, ok := rc.seen[key]; ok && now.Sub(at) < rc.opts.Window {
 			rc.metrics.deduplicated.WithLabelValues(route.Name).Inc()

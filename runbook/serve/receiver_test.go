@@ -148,6 +148,8 @@ func TestRejects(t *testing.T) {
 		{name: "long unknown field", body: `{"` + strings.Repeat("k", 2000) + `":1}`, code: 400, text: `invalid payload: version must be "4" (Alertmanager's webhook payload), found ""`},
 		{name: "too big", body: `{"version":"4","status":"firing","alerts":[],"receiver":"` + strings.Repeat("x", 70<<10) + `"}`, code: 413, text: "the body is over 65536 bytes"},
 		{name: "not JSON media type", body: notification(StatusFiring, "a"), header: []string{"Content-Type", "text/plain"}, code: 415, text: "the body must be application/json"},
+		{name: "no media type", body: notification(StatusFiring, "a"), header: []string{"Content-Type", ""}, code: 415, text: "the body must be application/json"},
+		{name: "1001 alerts", body: `{"version":"4","status":"firing","alerts":[` + strings.Repeat(`{},`, 1000) + `{}]}`, code: 400, text: "invalid payload: more than 1000 alerts, the limit"},
 		{name: "pod label not a name", body: strings.Replace(notification(StatusFiring, "a"), "web-a", "WEB A", 1), code: 400, text: `KubePodCrashLooping a: route crashloop: var pod: labels.pod "WEB A" is not a valid name`},
 	}
 	for _, tt := range tests {
@@ -177,10 +179,10 @@ func TestRejects(t *testing.T) {
 	}
 	m := scrape(t, rc)
 	for _, line := range []string{
-		`runbook_serve_rejected_total{reason="malformed"} 12`,
+		`runbook_serve_rejected_total{reason="malformed"} 13`,
 		`runbook_serve_rejected_total{reason="method"} 1`,
 		`runbook_serve_rejected_total{reason="too_large"} 1`,
-		`runbook_serve_rejected_total{reason="media_type"} 1`,
+		`runbook_serve_rejected_total{reason="media_type"} 2`,
 		`runbook_serve_rejected_total{reason="invalid_alert"} 1`,
 		`runbook_serve_jobs_started_total{route="crashloop"} 0`,
 	} {
@@ -413,5 +415,22 @@ func TestTruncatedAlertsAreSaid(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "7 more alerts of group") {
 		t.Errorf("the log does not say it:\n%s", logged.String())
+	}
+}
+
+// TestDedupIsByLabels: a decoy sent with the fingerprint of a real alert
+// and other labels does not hold the real one back; the same labels again
+// are deduplicated whatever fingerprint they come with.
+func TestDedupIsByLabels(t *testing.T) {
+	st := &fakeStarter{}
+	rc := newTestReceiver(t, st, &clock{t: time.Unix(0, 0)}, 100)
+	decoy := strings.Replace(notification(StatusFiring, "a"), `"pod":"web-a"`, `"pod":"decoy"`, 1)
+	for i, body := range []string{decoy, notification(StatusFiring, "a"), strings.Replace(notification(StatusFiring, "a"), `"fingerprint":"a"`, `"fingerprint":"b"`, 1)} {
+		if w := post(rc, body); w.Code != 200 {
+			t.Fatalf("post %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if len(st.runs) != 2 || st.runs[0].Vars["pod"] != "decoy" || st.runs[1].Vars["pod"] != "web-a" {
+		t.Errorf("runs %+v, want the decoy's and the real alert's, the repeat deduplicated", st.runs)
 	}
 }
