@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kube-runbook/runbook/kube"
 	"github.com/kube-runbook/runbook/report"
@@ -82,6 +83,12 @@ func (s targetSpec) parse(r renderFunc, ns string) (string, kube.PodTarget, erro
 	n, err := r(s.namespace)
 	if err != nil {
 		return "", kube.PodTarget{}, fmt.Errorf("namespace: %w", err)
+	}
+	if n != "" && !kube.Unknown(n) && s.namespace.HasExpressions() {
+		// A literal one was checked at load time (checkName).
+		if msgs := validation.IsDNS1123Label(n); len(msgs) > 0 {
+			return n, kube.PodTarget{}, fmt.Errorf("namespace %q (from %s) is not valid: %s", n, s.namespace.Raw, strings.Join(msgs, "; "))
+		}
 	}
 	ns = cmp.Or(n, ns)
 	if !s.selector.IsZero() {

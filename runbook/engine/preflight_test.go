@@ -153,9 +153,10 @@ kind: Runbook
 metadata: {name: t}
 spec:
   namespace: prod
-  vars: {c: Bad_C}
+  vars: {c: Bad_C, ns: Bad_NS}
   steps:
   - exec: {pod: "deploy/${{ vars.c }}", command: [ls]}
+  - exec: {pod: web, namespace: "${{ vars.ns }}", command: [ls]}
 `
 	rb, err := runbook.Parse("rb.yaml", []byte(src), runbook.LoadOptions{Kinds: steps.Registry})
 	if err != nil {
@@ -167,5 +168,8 @@ spec:
 	}
 	if f := p.Steps[0].Planned.Fails; !strings.Contains(f, `"Bad_C" is not a valid deployment name`) {
 		t.Errorf("fails %q, want the invalid name", f)
+	}
+	if f := p.Steps[1].Planned.Fails; !strings.Contains(f, `namespace "Bad_NS" (from ${{ vars.ns }}) is not valid`) {
+		t.Errorf("fails %q, want the invalid namespace", f)
 	}
 }
