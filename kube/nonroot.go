@@ -33,26 +33,7 @@ func NonRootWarning(c *corev1.Container, pod *corev1.Pod) string {
 // policy") and never starts; "" when it would start. The objects are built
 // as a run builds them, around a plain pod.
 func RootConflict(dc DebugContainer, m Mode) string {
-	var sc *corev1.SecurityContext
-	switch m {
-	case ModeEphemeral:
-		if ec, err := EphemeralContainer(nil, EphemeralOptions{DebugContainer: dc}); err == nil {
-			sc = ec.SecurityContext
-		}
-	case ModeCopy:
-		plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
-		if cp, err := PodCopy(plain, CopyOptions{DebugContainer: dc, To: "copy"}); err == nil {
-			for _, c := range cp.Spec.Containers {
-				if c.Name == dc.Name {
-					sc = c.SecurityContext
-				}
-			}
-		}
-	case ModeNode:
-		if np, err := NodePod(NodeOptions{DebugContainer: dc, NodeName: "node"}); err == nil && len(np.Spec.Containers) > 0 {
-			sc = np.Spec.Containers[0].SecurityContext
-		}
-	}
+	sc, _, _ := sampleObjects(dc, m)
 	if sc != nil && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot && sc.RunAsUser != nil && *sc.RunAsUser == 0 {
 		return "runAsNonRoot with runAsUser 0: the kubelet would refuse to start the container (its runAsUser breaks the non-root policy); drop one of them (the restricted profile sets runAsNonRoot)"
 	}

@@ -108,21 +108,51 @@ var profilePrivileges = sync.OnceValue(func() map[Profile]map[Mode]bool {
 	for _, p := range Profiles() {
 		dc := DebugContainer{Name: "debugger", Image: "busybox", Profile: p}
 		row := map[Mode]bool{}
-
-		if ec, err := EphemeralContainer(nil, EphemeralOptions{DebugContainer: dc}); err == nil {
-			row[ModeEphemeral] = len(ContainerPrivilegedReasons(ec.Name, ec.SecurityContext)) > 0
+		if sc, _, ok := sampleObjects(dc, ModeEphemeral); ok {
+			row[ModeEphemeral] = len(ContainerPrivilegedReasons(dc.Name, sc)) > 0
 		}
-		plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
-		if cp, err := PodCopy(plain, CopyOptions{DebugContainer: dc, To: "copy"}); err == nil {
-			row[ModeCopy] = len(PodPrivilegedReasons(&cp.Spec)) > 0
-		}
-		if np, err := NodePod(NodeOptions{DebugContainer: dc, NodeName: "node"}); err == nil {
-			row[ModeNode] = len(PodPrivilegedReasons(&np.Spec)) > 0
+		for _, m := range []Mode{ModeCopy, ModeNode} {
+			if _, spec, ok := sampleObjects(dc, m); ok {
+				row[m] = len(PodPrivilegedReasons(spec)) > 0
+			}
 		}
 		table[p] = row
 	}
 	return table
 })
+
+// sampleObjects builds what dc makes in mode m, as a run builds it, around
+// a plain pod: the debug container's security context and, for a copy or a
+// node pod, the pod's spec; ok is false when it cannot be built.
+func sampleObjects(dc DebugContainer, m Mode) (sc *corev1.SecurityContext, spec *corev1.PodSpec, ok bool) {
+	switch m {
+	case ModeEphemeral:
+		ec, err := EphemeralContainer(nil, EphemeralOptions{DebugContainer: dc})
+		if err != nil {
+			return nil, nil, false
+		}
+		return ec.SecurityContext, nil, true
+	case ModeCopy:
+		plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}}
+		cp, err := PodCopy(plain, CopyOptions{DebugContainer: dc, To: "copy"})
+		if err != nil {
+			return nil, nil, false
+		}
+		for _, c := range cp.Spec.Containers {
+			if c.Name == dc.Name {
+				sc = c.SecurityContext
+			}
+		}
+		return sc, &cp.Spec, true
+	case ModeNode:
+		np, err := NodePod(NodeOptions{DebugContainer: dc, NodeName: "node"})
+		if err != nil || len(np.Spec.Containers) == 0 {
+			return nil, nil, false
+		}
+		return np.Spec.Containers[0].SecurityContext, &np.Spec, true
+	}
+	return nil, nil, false
+}
 
 // keepFlags says which parts of the original pod a copy keeps (kubectl's
 // --keep-* flags); the profiles other than legacy remove the rest.
